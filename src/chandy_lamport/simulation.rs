@@ -1,0 +1,648 @@
+//! The process-graph world: processes, channels, the workload and the marker algorithm, driven by
+//! the engine.
+//!
+//! The handlers below are the paper's rules, one function each: [`World::initiate`] (spontaneous
+//! recording), [`World::record_state`] (record, then the marker-sending rule),
+//! [`World::on_marker`] (the marker-receiving rule) and [`World::on_application_message`]
+//! (a message received while a channel is being recorded becomes part of that channel's state).
+
+use super::{
+    ChandyLamportVariant, GlobalSnapshot, IncompleteSnapshot, RecordedMessage, SnapshotSchedule,
+};
+use crate::engine::{EventQueue, RngStreams, SimRng, SimTime};
+use crate::net::{FifoLink, UnorderedSlots};
+use crate::scenario::ProcessGraphModel;
+use crate::topology::{ChannelIndex, ProcessGraph, ProcessIndex};
+use crate::trace::{MessageId, ProcessEvent, ProcessTrace, SnapshotId};
+use crate::workload::{ProcessWorkload, ScriptedActionKind};
+use rand::RngExt;
+
+/// What travels on a channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Message {
+    /// An application message moving tokens.
+    Transfer { message: MessageId, tokens: i64 },
+    /// A Chandy-Lamport marker.
+    Marker { snapshot: SnapshotId },
+}
+
+/// Everything the engine can be asked to do, as a small `Copy` value (12 bytes): the hot loop
+/// moves these around without allocating.
+#[derive(Clone, Copy, Debug)]
+enum Event {
+    /// The head of a FIFO channel arrives.
+    Arrive { channel: u32 },
+    /// A message parked on a non-FIFO channel arrives.
+    ArriveUnordered { channel: u32, slot: u32 },
+    /// A bank process makes its next transfer.
+    BankTransfer { process: u32 },
+    /// A token-passing process passes its tokens on.
+    PassTokens { process: u32 },
+    /// A scripted action is due.
+    Script { index: u32 },
+    /// A scheduled snapshot initiation is due.
+    Initiate { schedule: u32 },
+}
+
+/// The result of a process-graph run.
+#[derive(Debug)]
+pub struct ProcessGraphRun {
+    /// The event record (and its digest).
+    pub trace: ProcessTrace,
+    /// Completed snapshots, in completion order.
+    pub snapshots: Vec<GlobalSnapshot>,
+    /// Snapshots still in progress when the run ended.
+    pub incomplete: Vec<IncompleteSnapshot>,
+    /// Tokens each process held at the end.
+    pub final_tokens: Vec<i64>,
+    /// Time of the last event.
+    pub end_time: SimTime,
+    /// Engine events processed (the unit of simulation speed).
+    pub events_processed: u64,
+    /// Application messages sent.
+    pub application_messages: u64,
+}
+
+struct ChannelRuntime {
+    from: ProcessIndex,
+    to: ProcessIndex,
+    fifo: bool,
+    loss_probability: f64,
+    link: FifoLink<Message>,
+    rng: SimRng,
+    /// Snapshots whose receiver is currently recording this channel.
+    recording: Vec<SnapshotId>,
+}
+
+struct ProcessRuntime {
+    tokens: i64,
+    rng: SimRng,
+    pass_scheduled: bool,
+    /// Broken variant only: snapshots this process must still record after its next message.
+    deferred_records: Vec<SnapshotId>,
+}
+
+/// One snapshot while it runs; freed when it completes.
+struct SnapshotProgress {
+    id: SnapshotId,
+    initiator: ProcessIndex,
+    started_at: SimTime,
+    /// Whether each process has acted on this snapshot (sent markers, opened its channels).
+    started: Vec<bool>,
+    recorded_tokens: Vec<Option<i64>>,
+    channel_closed: Vec<bool>,
+    channel_messages: Vec<Vec<RecordedMessage>>,
+    processes_recorded: usize,
+    channels_closed: usize,
+    done: bool,
+}
+
+struct World<'a> {
+    graph: &'a ProcessGraph,
+    workload: &'a ProcessWorkload,
+    schedules: &'a [SnapshotSchedule],
+    stop_at: SimTime,
+    variant: ChandyLamportVariant,
+    queue: EventQueue<Event>,
+    outgoing: Vec<Vec<ChannelIndex>>,
+    incoming: Vec<Vec<ChannelIndex>>,
+    processes: Vec<ProcessRuntime>,
+    channels: Vec<ChannelRuntime>,
+    unordered: UnorderedSlots<Message>,
+    progress: Vec<SnapshotProgress>,
+    completed: Vec<GlobalSnapshot>,
+    trace: ProcessTrace,
+    next_message: MessageId,
+    transfers_sent: u64,
+}
+
+/// Runs a process-graph scenario to the end and returns what happened.
+pub fn run(model: &ProcessGraphModel, seed: u64, variant: ChandyLamportVariant) -> ProcessGraphRun {
+    let streams = RngStreams::new(seed);
+    let graph = &model.graph;
+    let trace_capacity = match model.workload {
+        ProcessWorkload::Bank {
+            max_transfers: Some(max),
+            ..
+        } => (max as usize).saturating_mul(2).min(1 << 26),
+        _ => 1024,
+    };
+    let mut world = World {
+        graph,
+        workload: &model.workload,
+        schedules: &model.snapshots,
+        stop_at: model.stop_at.unwrap_or(SimTime::NEVER),
+        variant,
+        queue: EventQueue::new(),
+        outgoing: graph.outgoing(),
+        incoming: graph.incoming(),
+        processes: graph
+            .processes
+            .iter()
+            .map(|p| ProcessRuntime {
+                tokens: p.initial_tokens,
+                rng: streams.stream(&format!("workload/{}", p.name)),
+                pass_scheduled: false,
+                deferred_records: Vec::new(),
+            })
+            .collect(),
+        channels: (0..graph.channels.len())
+            .map(|c| {
+                let config = &graph.channels[c];
+                ChannelRuntime {
+                    from: config.from,
+                    to: config.to,
+                    fifo: config.fifo,
+                    loss_probability: config.loss_probability,
+                    link: FifoLink::default(),
+                    rng: streams.stream(&format!("channel/{}", graph.channel_name(c))),
+                    recording: Vec::new(),
+                }
+            })
+            .collect(),
+        unordered: UnorderedSlots::default(),
+        progress: Vec::new(),
+        completed: Vec::new(),
+        trace: ProcessTrace::with_capacity(trace_capacity),
+        next_message: 0,
+        transfers_sent: 0,
+    };
+    world.schedule_start();
+    while let Some((now, event)) = world.queue.pop() {
+        world.handle(now, event);
+    }
+    world.finish()
+}
+
+impl World<'_> {
+    fn schedule_start(&mut self) {
+        match self.workload {
+            ProcessWorkload::Idle => {}
+            ProcessWorkload::Bank {
+                transfers_per_s, ..
+            } => {
+                let mean_us = 1e6 / transfers_per_s;
+                for process in 0..self.processes.len() {
+                    if !self.outgoing[process].is_empty() {
+                        let delay = crate::engine::exponential_us(
+                            &mut self.processes[process].rng,
+                            mean_us,
+                        );
+                        self.queue.schedule_after(
+                            delay,
+                            Event::BankTransfer {
+                                process: process as u32,
+                            },
+                        );
+                    }
+                }
+            }
+            ProcessWorkload::TokenPassing { hold_us } => {
+                for process in 0..self.processes.len() {
+                    if self.processes[process].tokens > 0 && !self.outgoing[process].is_empty() {
+                        self.processes[process].pass_scheduled = true;
+                        self.queue.schedule_after(
+                            *hold_us,
+                            Event::PassTokens {
+                                process: process as u32,
+                            },
+                        );
+                    }
+                }
+            }
+            ProcessWorkload::Scripted(actions) => {
+                for (index, action) in actions.iter().enumerate() {
+                    self.queue.schedule_at(
+                        action.at,
+                        Event::Script {
+                            index: index as u32,
+                        },
+                    );
+                }
+            }
+        }
+        for (index, schedule) in self.schedules.iter().enumerate() {
+            self.queue.schedule_at(
+                schedule.first_at,
+                Event::Initiate {
+                    schedule: index as u32,
+                },
+            );
+        }
+    }
+
+    /// True once the workload should stop starting new work.
+    fn workload_stopped(&self, now: SimTime) -> bool {
+        if now >= self.stop_at {
+            return true;
+        }
+        match self.workload {
+            ProcessWorkload::Bank {
+                max_transfers: Some(max),
+                ..
+            } => self.transfers_sent >= *max,
+            _ => false,
+        }
+    }
+
+    #[inline]
+    fn handle(&mut self, now: SimTime, event: Event) {
+        match event {
+            Event::Arrive { channel } => {
+                let channel = channel as usize;
+                let (message, next) = self.channels[channel].link.deliver_head();
+                if let Some(next) = next {
+                    self.queue.schedule_at(
+                        next,
+                        Event::Arrive {
+                            channel: channel as u32,
+                        },
+                    );
+                }
+                self.deliver(now, channel, message);
+            }
+            Event::ArriveUnordered { channel, slot } => {
+                let message = self.unordered.take(slot);
+                self.deliver(now, channel as usize, message);
+            }
+            Event::BankTransfer { process } => self.bank_transfer(now, process as usize),
+            Event::PassTokens { process } => self.pass_tokens(now, process as usize),
+            Event::Script { index } => self.scripted_action(now, index as usize),
+            Event::Initiate { schedule: index } => {
+                let schedule = self.schedules[index as usize];
+                let periodic = schedule.every_us.is_some();
+                if periodic && self.workload_stopped(now) {
+                    return;
+                }
+                self.initiate(now, schedule.initiator);
+                if let Some(every_us) = schedule.every_us {
+                    self.queue
+                        .schedule_after(every_us, Event::Initiate { schedule: index });
+                }
+            }
+        }
+    }
+
+    // ---- the application ----
+
+    fn bank_transfer(&mut self, now: SimTime, process: ProcessIndex) {
+        let ProcessWorkload::Bank {
+            transfers_per_s,
+            amount_max,
+            ..
+        } = *self.workload
+        else {
+            unreachable!("bank events only exist in bank runs")
+        };
+        if self.workload_stopped(now) {
+            return;
+        }
+        let runtime = &mut self.processes[process];
+        let outgoing = &self.outgoing[process];
+        let channel = outgoing[runtime.rng.random_range(0..outgoing.len())];
+        if runtime.tokens > 0 {
+            let amount_limit = (amount_max as i64).min(runtime.tokens);
+            let amount = runtime.rng.random_range(1..=amount_limit);
+            self.send_transfer(now, channel, amount, None);
+            self.transfers_sent += 1;
+        }
+        let delay =
+            crate::engine::exponential_us(&mut self.processes[process].rng, 1e6 / transfers_per_s);
+        self.queue.schedule_after(
+            delay,
+            Event::BankTransfer {
+                process: process as u32,
+            },
+        );
+    }
+
+    fn pass_tokens(&mut self, now: SimTime, process: ProcessIndex) {
+        self.processes[process].pass_scheduled = false;
+        let tokens = self.processes[process].tokens;
+        if self.workload_stopped(now) || tokens <= 0 {
+            return;
+        }
+        let outgoing = &self.outgoing[process];
+        let channel = outgoing[self.processes[process].rng.random_range(0..outgoing.len())];
+        self.send_transfer(now, channel, tokens, None);
+    }
+
+    fn scripted_action(&mut self, now: SimTime, index: usize) {
+        let ProcessWorkload::Scripted(actions) = self.workload else {
+            unreachable!("script events only exist in scripted runs")
+        };
+        match actions[index].kind {
+            ScriptedActionKind::Send {
+                channel,
+                tokens,
+                latency_us,
+            } => self.send_transfer(now, channel, tokens, latency_us),
+            ScriptedActionKind::Snapshot { initiator } => self.initiate(now, initiator),
+        }
+    }
+
+    fn send_transfer(
+        &mut self,
+        now: SimTime,
+        channel: ChannelIndex,
+        tokens: i64,
+        latency_us: Option<u64>,
+    ) {
+        let message = self.next_message;
+        self.next_message += 1;
+        self.processes[self.channels[channel].from].tokens -= tokens;
+        self.trace.push(ProcessEvent::Sent {
+            time: now,
+            channel,
+            message,
+            tokens,
+        });
+        if self.lost_in_transit(channel) {
+            self.trace.push(ProcessEvent::Lost {
+                time: now,
+                channel,
+                message,
+                tokens,
+            });
+            return;
+        }
+        self.transmit(
+            now,
+            channel,
+            Message::Transfer { message, tokens },
+            latency_us,
+        );
+    }
+
+    fn deliver(&mut self, now: SimTime, channel: ChannelIndex, message: Message) {
+        match message {
+            Message::Transfer { message, tokens } => {
+                self.on_application_message(now, channel, message, tokens)
+            }
+            Message::Marker { snapshot } => self.on_marker(now, channel, snapshot),
+        }
+    }
+
+    /// A transfer arrives: the receiver applies it, and every snapshot currently recording this
+    /// channel appends it to the channel's recorded state.
+    fn on_application_message(
+        &mut self,
+        now: SimTime,
+        channel: ChannelIndex,
+        message: MessageId,
+        tokens: i64,
+    ) {
+        let receiver = self.channels[channel].to;
+        self.processes[receiver].tokens += tokens;
+        self.trace.push(ProcessEvent::Received {
+            time: now,
+            channel,
+            message,
+            tokens,
+        });
+        for &snapshot in &self.channels[channel].recording {
+            self.progress[snapshot as usize - 1].channel_messages[channel]
+                .push(RecordedMessage { message, tokens });
+        }
+        if !self.processes[receiver].deferred_records.is_empty() {
+            // Broken variant: the state is recorded only now, after this message was applied.
+            let deferred = std::mem::take(&mut self.processes[receiver].deferred_records);
+            for snapshot in deferred {
+                self.write_state(now, receiver, snapshot);
+            }
+        }
+        if let ProcessWorkload::TokenPassing { hold_us } = *self.workload
+            && !self.processes[receiver].pass_scheduled
+            && !self.outgoing[receiver].is_empty()
+        {
+            self.processes[receiver].pass_scheduled = true;
+            self.queue.schedule_after(
+                hold_us,
+                Event::PassTokens {
+                    process: receiver as u32,
+                },
+            );
+        }
+    }
+
+    // ---- the network ----
+
+    fn lost_in_transit(&mut self, channel: ChannelIndex) -> bool {
+        let runtime = &mut self.channels[channel];
+        runtime.loss_probability > 0.0 && runtime.rng.random_bool(runtime.loss_probability)
+    }
+
+    fn transmit(
+        &mut self,
+        now: SimTime,
+        channel: ChannelIndex,
+        message: Message,
+        latency_us: Option<u64>,
+    ) {
+        let runtime = &mut self.channels[channel];
+        let latency_us = latency_us.unwrap_or_else(|| {
+            self.graph.channels[channel]
+                .latency
+                .sample_us(&mut runtime.rng)
+        });
+        if runtime.fifo {
+            if let Some(arrival) = runtime.link.send(now, latency_us, message) {
+                self.queue.schedule_at(
+                    arrival,
+                    Event::Arrive {
+                        channel: channel as u32,
+                    },
+                );
+            }
+        } else {
+            let slot = self.unordered.park(message);
+            self.queue.schedule_after(
+                latency_us,
+                Event::ArriveUnordered {
+                    channel: channel as u32,
+                    slot,
+                },
+            );
+        }
+    }
+
+    // ---- the marker algorithm ----
+
+    /// A process starts a new snapshot on its own: it records its state and sends markers.
+    fn initiate(&mut self, now: SimTime, initiator: ProcessIndex) {
+        let id = self.progress.len() as SnapshotId + 1;
+        self.progress.push(SnapshotProgress {
+            id,
+            initiator,
+            started_at: now,
+            started: vec![false; self.processes.len()],
+            recorded_tokens: vec![None; self.processes.len()],
+            channel_closed: vec![false; self.channels.len()],
+            channel_messages: vec![Vec::new(); self.channels.len()],
+            processes_recorded: 0,
+            channels_closed: 0,
+            done: false,
+        });
+        self.trace.push(ProcessEvent::SnapshotInitiated {
+            time: now,
+            process: initiator,
+            snapshot: id,
+        });
+        self.record_state(now, initiator, id, None);
+    }
+
+    /// The marker-receiving rule.
+    fn on_marker(&mut self, now: SimTime, channel: ChannelIndex, snapshot: SnapshotId) {
+        self.trace.push(ProcessEvent::MarkerReceived {
+            time: now,
+            channel,
+            snapshot,
+        });
+        let receiver = self.channels[channel].to;
+        if self.progress[snapshot as usize - 1].started[receiver] {
+            // Already recorded: the channel's state is what arrived on it since, and it is now closed.
+            self.close_channel(now, channel, snapshot);
+        } else {
+            // First marker: record, and this channel's state is empty.
+            self.record_state(now, receiver, snapshot, Some(channel));
+        }
+    }
+
+    /// Record the local state, record the marker's channel (if any) as empty, start recording every
+    /// other incoming channel, then send a marker on every outgoing channel (marker-sending rule).
+    fn record_state(
+        &mut self,
+        now: SimTime,
+        process: ProcessIndex,
+        snapshot: SnapshotId,
+        marker_channel: Option<ChannelIndex>,
+    ) {
+        self.progress[snapshot as usize - 1].started[process] = true;
+        match self.variant {
+            ChandyLamportVariant::Correct => self.write_state(now, process, snapshot),
+            ChandyLamportVariant::RecordAfterNextMessage => {
+                self.processes[process].deferred_records.push(snapshot)
+            }
+        }
+        for index in 0..self.incoming[process].len() {
+            let channel = self.incoming[process][index];
+            if Some(channel) == marker_channel {
+                self.close_channel(now, channel, snapshot);
+            } else {
+                self.channels[channel].recording.push(snapshot);
+            }
+        }
+        for index in 0..self.outgoing[process].len() {
+            let channel = self.outgoing[process][index];
+            self.trace.push(ProcessEvent::MarkerSent {
+                time: now,
+                channel,
+                snapshot,
+            });
+            if self.lost_in_transit(channel) {
+                self.trace.push(ProcessEvent::MarkerLost {
+                    time: now,
+                    channel,
+                    snapshot,
+                });
+            } else {
+                self.transmit(now, channel, Message::Marker { snapshot }, None);
+            }
+        }
+        self.check_complete(now, snapshot);
+    }
+
+    /// The moment the process writes down its state.
+    fn write_state(&mut self, now: SimTime, process: ProcessIndex, snapshot: SnapshotId) {
+        let tokens = self.processes[process].tokens;
+        let progress = &mut self.progress[snapshot as usize - 1];
+        progress.recorded_tokens[process] = Some(tokens);
+        progress.processes_recorded += 1;
+        self.trace.push(ProcessEvent::StateRecorded {
+            time: now,
+            process,
+            snapshot,
+            tokens,
+        });
+        self.check_complete(now, snapshot);
+    }
+
+    fn close_channel(&mut self, now: SimTime, channel: ChannelIndex, snapshot: SnapshotId) {
+        let recording = &mut self.channels[channel].recording;
+        if let Some(position) = recording.iter().position(|&s| s == snapshot) {
+            recording.swap_remove(position);
+        }
+        let progress = &mut self.progress[snapshot as usize - 1];
+        if !std::mem::replace(&mut progress.channel_closed[channel], true) {
+            progress.channels_closed += 1;
+            self.trace.push(ProcessEvent::ChannelClosed {
+                time: now,
+                channel,
+                snapshot,
+            });
+            self.check_complete(now, snapshot);
+        }
+    }
+
+    fn check_complete(&mut self, now: SimTime, snapshot: SnapshotId) {
+        let progress = &mut self.progress[snapshot as usize - 1];
+        if progress.done
+            || progress.processes_recorded < progress.recorded_tokens.len()
+            || progress.channels_closed < progress.channel_closed.len()
+        {
+            return;
+        }
+        progress.done = true;
+        let channel_messages = std::mem::take(&mut progress.channel_messages)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, messages)| !messages.is_empty())
+            .collect();
+        let snapshot_result = GlobalSnapshot {
+            id: progress.id,
+            initiator: progress.initiator,
+            started_at: progress.started_at,
+            completed_at: now,
+            process_tokens: std::mem::take(&mut progress.recorded_tokens)
+                .into_iter()
+                .map(|t| t.expect("every process recorded"))
+                .collect(),
+            channel_messages,
+        };
+        progress.started = Vec::new();
+        progress.channel_closed = Vec::new();
+        self.trace.push(ProcessEvent::SnapshotCompleted {
+            time: now,
+            snapshot,
+        });
+        self.completed.push(snapshot_result);
+    }
+
+    fn finish(self) -> ProcessGraphRun {
+        let incomplete = self
+            .progress
+            .iter()
+            .filter(|p| !p.done)
+            .map(|p| IncompleteSnapshot {
+                id: p.id,
+                initiator: p.initiator,
+                started_at: p.started_at,
+                processes_not_recorded: (0..p.recorded_tokens.len())
+                    .filter(|&i| p.recorded_tokens[i].is_none())
+                    .collect(),
+                channels_not_closed: (0..p.channel_closed.len())
+                    .filter(|&c| !p.channel_closed[c])
+                    .collect(),
+            })
+            .collect();
+        ProcessGraphRun {
+            end_time: self.queue.now(),
+            events_processed: self.queue.popped_total(),
+            application_messages: self.next_message,
+            final_tokens: self.processes.iter().map(|p| p.tokens).collect(),
+            trace: self.trace,
+            snapshots: self.completed,
+            incomplete,
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! # snapsim — distributed snapshots, simulated faithfully
+//!
+//! snapsim teaches distributed snapshots by running them: the Chandy-Lamport algorithm (1985) on
+//! arbitrary process graphs, on a deterministic discrete-event engine where the same scenario and
+//! seed give byte-identical results on any machine. Every snapshot is checked by an oracle that
+//! reads only what happened, and says precisely what broke when something does.
+//!
+//! Start with a scenario in `scenarios/` and `snapsim run`; then read the modules in the order of
+//! the pipeline below.
+//!
+//! ```text
+//! scenario file ─parse+validate─▶ Scenario ─run─▶ event record + snapshots ─▶ oracle ─▶ report
+//! ```
+//!
+//! ## Layout
+//! - [`engine`]: virtual time, the (time, sequence) event queue, seeded per-component RNG streams,
+//!   latency distributions, the run digest. Knows nothing of snapshots.
+//! - [`net`]: channels — FIFO queues of in-flight messages (and the non-FIFO assumption breaker).
+//! - [`topology`]: the process graph: processes and directed channels.
+//! - [`workload`]: what the processes do between snapshots: bank transfers, token passing, scripts.
+//! - [`chandy_lamport`]: the marker algorithm, and the world that runs it on a process graph.
+//! - [`trace`]: the event record — the only thing the oracle is allowed to read.
+//! - [`oracle`]: the invariants of DESIGN.md §5, each with a pass/fail and a reason.
+//! - [`scenario`]: the JSON file format, validation, and error messages that name the JSON path.
+//! - [`report`]: one run end to end (simulate, check, summarise) and its text and JSON forms.
+//! - [`output`]: atomic writes of everything that lands in `output/`.
+//!
+//! The binary (`src/main.rs`) is only the command line; everything else is this library.
+
+pub mod chandy_lamport;
+pub mod engine;
+pub mod net;
+pub mod oracle;
+pub mod output;
+pub mod report;
+pub mod scenario;
+pub mod topology;
+pub mod trace;
+pub mod workload;

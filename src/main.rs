@@ -1,0 +1,112 @@
+//! The `snapsim` command line. Everything it does is a call into the library.
+
+use clap::{Parser, Subcommand};
+use snapsim::report::{run_scenario, text};
+use snapsim::scenario;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Distributed snapshots, simulated faithfully.
+#[derive(Parser)]
+#[command(name = "snapsim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario, check every snapshot, print a summary and write output/<scenario>/.
+    Run {
+        /// The scenario file (JSON).
+        file: PathBuf,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Directory for results.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+        /// Print the machine-readable JSON report instead of the summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check scenario files without running them.
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Exit status when an invariant failed unexpectedly.
+const EXIT_INVARIANT_FAILED: u8 = 1;
+/// Exit status for bad input or an I/O problem.
+const EXIT_BAD_INPUT: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run {
+            file,
+            seed,
+            out,
+            json,
+        } => {
+            let scenario = match scenario::load_file(&file) {
+                Ok(scenario) => scenario,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            };
+            let seed = seed.unwrap_or(scenario.seed);
+            let completed = run_scenario(&scenario, seed);
+            if json {
+                match serde_json::to_string_pretty(&completed.report) {
+                    Ok(text) => println!("{text}"),
+                    Err(error) => {
+                        eprintln!("error: cannot serialise the report: {error}");
+                        return ExitCode::from(EXIT_BAD_INPUT);
+                    }
+                }
+            } else {
+                print!("{}", text::render(&completed.report));
+            }
+            match completed.write_outputs(&out) {
+                Ok(directory) if !json => {
+                    println!("wrote {}/report.json and events.jsonl", directory.display())
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    eprintln!(
+                        "error: cannot write results under {}: {error}",
+                        out.display()
+                    );
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            }
+            if completed.report.outcome.is_success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_INVARIANT_FAILED)
+            }
+        }
+        Command::Validate { files } => {
+            let mut all_valid = true;
+            for file in &files {
+                match scenario::load_file(file) {
+                    Ok(scenario) => println!("ok: {} ({})", file.display(), scenario.name),
+                    Err(error) => {
+                        all_valid = false;
+                        eprintln!("error: {error}");
+                    }
+                }
+            }
+            if all_valid {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_BAD_INPUT)
+            }
+        }
+    }
+}

@@ -1,0 +1,968 @@
+//! Invariants 1–4 of DESIGN.md §5 for Chandy-Lamport snapshots on a process graph.
+//!
+//! Notation used in the explanations and comments: `R(p)` is the position in the event record at
+//! which process `p` recorded its state for the snapshot being checked. An application event of
+//! `p` is *inside* the snapshot (before the cut) when it comes before `R(p)`. For a channel
+//! `c = p→q`, the paper's channel state is: sent inside the cut by `p`, not received inside the
+//! cut by `q`.
+//!
+//! The oracle builds one index over the record (where every message was sent and received, a
+//! running token balance per process) and then checks each snapshot with binary searches, so
+//! checking a thousand snapshots of a million-message run stays fast.
+
+use super::{Check, Invariant};
+use crate::chandy_lamport::{GlobalSnapshot, IncompleteSnapshot, RecordedMessage};
+use crate::engine::SimTime;
+use crate::topology::{ChannelIndex, ProcessGraph, ProcessIndex};
+use crate::trace::{MessageId, ProcessEvent, SnapshotId};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// The oracle's verdict on one completed snapshot.
+#[derive(Clone, Debug, Serialize)]
+pub struct SnapshotCheck {
+    /// Which snapshot.
+    pub snapshot: SnapshotId,
+    /// Invariants 1–4, in order.
+    pub checks: Vec<Check>,
+    /// Whether the recorded global state is one the run actually passed through.
+    pub occurred: Occurrence,
+}
+
+/// Did the system ever actually *be* in the recorded global state? (The paper, §4: not
+/// necessarily — the recorded state is only guaranteed reachable.)
+#[derive(Clone, Debug, Serialize)]
+pub struct Occurrence {
+    /// True if some moment of the run had exactly the recorded process and channel states.
+    pub occurred: bool,
+    /// When, or why not.
+    pub explanation: String,
+}
+
+/// The oracle's verdict on a whole process-graph run.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProcessGraphVerdict {
+    /// One entry per completed snapshot, in completion order.
+    pub snapshots: Vec<SnapshotCheck>,
+    /// Whether every snapshot that started completed.
+    pub completion: Check,
+}
+
+impl ProcessGraphVerdict {
+    /// The invariants that failed at least once.
+    pub fn failed_invariants(&self) -> BTreeSet<Invariant> {
+        let mut failed: BTreeSet<Invariant> = self
+            .snapshots
+            .iter()
+            .flat_map(|s| s.checks.iter())
+            .filter(|c| !c.passed)
+            .map(|c| c.invariant)
+            .collect();
+        if !self.completion.passed {
+            failed.insert(Invariant::Completion);
+        }
+        failed
+    }
+}
+
+const NOT_RECEIVED: usize = usize::MAX;
+
+#[derive(Clone, Copy, Debug)]
+struct MessageInfo {
+    channel: ChannelIndex,
+    tokens: i64,
+    send_position: usize,
+    send_time: SimTime,
+    receive_position: usize,
+    receive_time: SimTime,
+    lost: bool,
+    /// 0 for the first message sent on its channel, 1 for the next, …
+    order_on_channel: usize,
+}
+
+/// Everything the checks need, built in one pass over the record.
+struct Index<'a> {
+    graph: &'a ProcessGraph,
+    events: &'a [ProcessEvent],
+    /// By message id (ids are dense: 0, 1, 2, … in send order).
+    messages: Vec<Option<MessageInfo>>,
+    /// Message ids per channel, in send order.
+    channel_messages: Vec<Vec<MessageId>>,
+    /// True when every message on the channel was received, in send order (enables binary search).
+    channel_in_order: Vec<bool>,
+    /// Per process: positions of its application events and the running token balance after each.
+    local_positions: Vec<Vec<usize>>,
+    local_balances: Vec<Vec<i64>>,
+    /// Per snapshot: where each process recorded, if it did.
+    recordings: BTreeMap<SnapshotId, Vec<Option<usize>>>,
+}
+
+impl<'a> Index<'a> {
+    fn build(graph: &'a ProcessGraph, events: &'a [ProcessEvent]) -> Index<'a> {
+        let process_count = graph.processes.len();
+        let mut index = Index {
+            graph,
+            events,
+            messages: Vec::new(),
+            channel_messages: vec![Vec::new(); graph.channels.len()],
+            channel_in_order: vec![true; graph.channels.len()],
+            local_positions: vec![Vec::new(); process_count],
+            local_balances: vec![Vec::new(); process_count],
+            recordings: BTreeMap::new(),
+        };
+        let mut balances: Vec<i64> = graph.processes.iter().map(|p| p.initial_tokens).collect();
+        let mut last_received: Vec<Option<usize>> = vec![None; graph.channels.len()];
+        for (position, event) in events.iter().enumerate() {
+            match *event {
+                ProcessEvent::Sent {
+                    time,
+                    channel,
+                    message,
+                    tokens,
+                } => {
+                    let slot = message as usize;
+                    if index.messages.len() <= slot {
+                        index.messages.resize(slot + 1, None);
+                    }
+                    index.messages[slot] = Some(MessageInfo {
+                        channel,
+                        tokens,
+                        send_position: position,
+                        send_time: time,
+                        receive_position: NOT_RECEIVED,
+                        receive_time: SimTime::NEVER,
+                        lost: false,
+                        order_on_channel: index.channel_messages[channel].len(),
+                    });
+                    index.channel_messages[channel].push(message);
+                    let sender = graph.channels[channel].from;
+                    balances[sender] -= tokens;
+                    index.local_positions[sender].push(position);
+                    index.local_balances[sender].push(balances[sender]);
+                }
+                ProcessEvent::Received {
+                    time,
+                    channel,
+                    message,
+                    tokens,
+                } => {
+                    let receiver = graph.channels[channel].to;
+                    if let Some(Some(info)) = index.messages.get_mut(message as usize) {
+                        info.receive_position = position;
+                        info.receive_time = time;
+                        let order = Some(info.order_on_channel);
+                        // In order means: each receipt is of the message right after the previous one.
+                        let expected_order =
+                            last_received[channel].map_or(0, |previous| previous + 1);
+                        if order != Some(expected_order) {
+                            index.channel_in_order[channel] = false;
+                        }
+                        last_received[channel] = order;
+                    }
+                    balances[receiver] += tokens;
+                    index.local_positions[receiver].push(position);
+                    index.local_balances[receiver].push(balances[receiver]);
+                }
+                ProcessEvent::Lost {
+                    channel, message, ..
+                } => {
+                    if let Some(Some(info)) = index.messages.get_mut(message as usize) {
+                        info.lost = true;
+                    }
+                    index.channel_in_order[channel] = false;
+                }
+                ProcessEvent::StateRecorded {
+                    process, snapshot, ..
+                } => {
+                    let recordings = index
+                        .recordings
+                        .entry(snapshot)
+                        .or_insert_with(|| vec![None; process_count]);
+                    recordings[process].get_or_insert(position);
+                }
+                _ => {}
+            }
+        }
+        // Messages never received (still in flight at the end) also break the in-order fast path.
+        for (channel, messages) in index.channel_messages.iter().enumerate() {
+            if messages
+                .iter()
+                .any(|&m| index.info(m).receive_position == NOT_RECEIVED)
+            {
+                index.channel_in_order[channel] = false;
+            }
+        }
+        index
+    }
+
+    fn info(&self, message: MessageId) -> &MessageInfo {
+        self.messages[message as usize]
+            .as_ref()
+            .expect("only sent messages are looked up")
+    }
+
+    fn lookup(&self, message: MessageId) -> Option<&MessageInfo> {
+        self.messages.get(message as usize).and_then(Option::as_ref)
+    }
+
+    /// The tokens `process` held just before record position `cut`, by replaying its events.
+    fn balance_before(&self, process: ProcessIndex, cut: usize) -> (i64, usize) {
+        let positions = &self.local_positions[process];
+        let count = positions.partition_point(|&p| p < cut);
+        let balance = if count == 0 {
+            self.graph.processes[process].initial_tokens
+        } else {
+            self.local_balances[process][count - 1]
+        };
+        (balance, count)
+    }
+
+    fn process_name(&self, process: ProcessIndex) -> &str {
+        &self.graph.processes[process].name
+    }
+
+    fn channel_name(&self, channel: ChannelIndex) -> String {
+        self.graph.channel_name(channel)
+    }
+
+    fn time_at(&self, position: usize) -> SimTime {
+        self.events[position].time()
+    }
+
+    fn describe(&self, message: MessageId) -> String {
+        let info = self.info(message);
+        format!(
+            "#{message} ({} {})",
+            info.tokens,
+            if info.tokens.abs() == 1 {
+                "token"
+            } else {
+                "tokens"
+            }
+        )
+    }
+}
+
+/// What the cut looks like on one channel.
+struct ChannelCut {
+    /// Sent inside the cut, not received inside it: what the channel state must be.
+    expected: Vec<MessageId>,
+    /// Received inside the cut but sent outside it.
+    orphans: Vec<MessageId>,
+}
+
+fn channel_cut(
+    index: &Index,
+    channel: ChannelIndex,
+    sender_cut: usize,
+    receiver_cut: usize,
+) -> ChannelCut {
+    let messages = &index.channel_messages[channel];
+    let sent_inside = messages.partition_point(|&m| index.info(m).send_position < sender_cut);
+    let received_inside = |m: &MessageId| index.info(*m).receive_position < receiver_cut;
+    if index.channel_in_order[channel] {
+        // Receipts are in send order, so "received inside the cut" is a prefix of the messages.
+        let received_prefix = messages.partition_point(received_inside);
+        ChannelCut {
+            expected: messages[received_prefix.min(sent_inside)..sent_inside].to_vec(),
+            orphans: messages[sent_inside..received_prefix.max(sent_inside)].to_vec(),
+        }
+    } else {
+        ChannelCut {
+            expected: messages[..sent_inside]
+                .iter()
+                .copied()
+                .filter(|m| !received_inside(m))
+                .collect(),
+            orphans: messages[sent_inside..]
+                .iter()
+                .copied()
+                .filter(received_inside)
+                .collect(),
+        }
+    }
+}
+
+/// Checks every completed snapshot and the completion of every started one.
+pub fn check(
+    graph: &ProcessGraph,
+    events: &[ProcessEvent],
+    snapshots: &[GlobalSnapshot],
+    incomplete: &[IncompleteSnapshot],
+) -> ProcessGraphVerdict {
+    let index = Index::build(graph, events);
+    let mut app_events = None;
+    ProcessGraphVerdict {
+        snapshots: snapshots
+            .iter()
+            .map(|s| check_snapshot(&index, s, &mut app_events))
+            .collect(),
+        completion: check_completion(graph, incomplete, events),
+    }
+}
+
+fn check_completion(
+    graph: &ProcessGraph,
+    incomplete: &[IncompleteSnapshot],
+    events: &[ProcessEvent],
+) -> Check {
+    let Some(first) = incomplete.first() else {
+        return Check::pass(
+            Invariant::Completion,
+            "every snapshot that started completed",
+        );
+    };
+    let lost_marker = events.iter().find_map(|e| match *e {
+        ProcessEvent::MarkerLost {
+            channel,
+            snapshot,
+            time,
+        } if snapshot == first.id => Some((channel, time)),
+        _ => None,
+    });
+    let mut detail = format!(
+        "snapshot {} (started by {} at {}) never completed",
+        first.id, graph.processes[first.initiator].name, first.started_at
+    );
+    if !first.processes_not_recorded.is_empty() {
+        let names: Vec<&str> = first
+            .processes_not_recorded
+            .iter()
+            .take(5)
+            .map(|&p| graph.processes[p].name.as_str())
+            .collect();
+        detail += &format!(": {} never recorded", names.join(", "));
+    }
+    if !first.channels_not_closed.is_empty() {
+        let names: Vec<String> = first
+            .channels_not_closed
+            .iter()
+            .take(5)
+            .map(|&c| graph.channel_name(c))
+            .collect();
+        detail += &format!("; no marker ever closed {}", names.join(", "));
+    }
+    if let Some((channel, time)) = lost_marker {
+        detail += &format!(
+            " — its marker on {} was lost at {time}",
+            graph.channel_name(channel)
+        );
+    }
+    if incomplete.len() > 1 {
+        detail += &format!(" (and {} more incomplete snapshots)", incomplete.len() - 1);
+    }
+    Check::fail(Invariant::Completion, detail)
+}
+
+fn check_snapshot(
+    index: &Index,
+    snapshot: &GlobalSnapshot,
+    app_events: &mut Option<Vec<AppEvent>>,
+) -> SnapshotCheck {
+    let graph = index.graph;
+    let missing: Vec<ProcessIndex> = match index.recordings.get(&snapshot.id) {
+        None => (0..graph.processes.len()).collect(),
+        Some(recordings) => (0..graph.processes.len())
+            .filter(|&p| recordings[p].is_none())
+            .collect(),
+    };
+    if !missing.is_empty() {
+        let detail = format!(
+            "the event record shows no state recording by {} for snapshot {}, yet the snapshot claims to be complete",
+            index.process_name(missing[0]),
+            snapshot.id
+        );
+        let checks = [
+            Invariant::ConsistentCut,
+            Invariant::ChannelState,
+            Invariant::Conservation,
+            Invariant::Reachability,
+        ]
+        .into_iter()
+        .map(|i| Check::fail(i, detail.clone()))
+        .collect();
+        return SnapshotCheck {
+            snapshot: snapshot.id,
+            checks,
+            occurred: Occurrence {
+                occurred: false,
+                explanation: "cannot tell: the cut is not defined".into(),
+            },
+        };
+    }
+    let cut: Vec<usize> = index.recordings[&snapshot.id]
+        .iter()
+        .map(|r| r.expect("checked above"))
+        .collect();
+    let cuts: Vec<ChannelCut> = (0..graph.channels.len())
+        .map(|c| {
+            channel_cut(
+                index,
+                c,
+                cut[graph.channels[c].from],
+                cut[graph.channels[c].to],
+            )
+        })
+        .collect();
+
+    let consistent_cut = check_consistent_cut(index, &cut, &cuts);
+    let (channel_state, channel_mismatches) = check_channel_state(index, snapshot, &cut, &cuts);
+    let replayed: Vec<(i64, usize)> = (0..graph.processes.len())
+        .map(|p| index.balance_before(p, cut[p]))
+        .collect();
+    let conservation = check_conservation(index, snapshot, &cut, &cuts, &replayed);
+    let reachability = check_reachability(index, snapshot, &cuts, &replayed, &channel_mismatches);
+    let occurred = check_occurrence(index, snapshot, &cut, app_events);
+    SnapshotCheck {
+        snapshot: snapshot.id,
+        checks: vec![consistent_cut, channel_state, conservation, reachability],
+        occurred,
+    }
+}
+
+fn check_consistent_cut(index: &Index, cut: &[usize], cuts: &[ChannelCut]) -> Check {
+    let orphans: Vec<MessageId> = cuts
+        .iter()
+        .flat_map(|c| c.orphans.iter().copied())
+        .collect();
+    let crossing: usize = cuts.iter().map(|c| c.expected.len()).sum();
+    let Some(&first) = orphans.first() else {
+        return Check::pass(
+            Invariant::ConsistentCut,
+            format!(
+                "no message received inside the cut was sent outside it; {crossing} message(s) were in flight across it"
+            ),
+        );
+    };
+    let info = index.info(first);
+    let channel = &index.graph.channels[info.channel];
+    let mut detail = format!(
+        "orphan message {} on {}: {} received it at {}, before recording (at {}), but {} sent it at {}, after recording (at {}) — its receipt is in the snapshot, its sending is not",
+        index.describe(first),
+        index.channel_name(info.channel),
+        index.process_name(channel.to),
+        info.receive_time,
+        index.time_at(cut[channel.to]),
+        index.process_name(channel.from),
+        info.send_time,
+        index.time_at(cut[channel.from]),
+    );
+    if orphans.len() > 1 {
+        detail += &format!(" (and {} more orphan(s))", orphans.len() - 1);
+    }
+    Check::fail(Invariant::ConsistentCut, detail)
+}
+
+/// Compares each channel's recorded messages with the cut's. Order matters on FIFO channels; on a
+/// non-FIFO channel the state is a set.
+fn check_channel_state(
+    index: &Index,
+    snapshot: &GlobalSnapshot,
+    cut: &[usize],
+    cuts: &[ChannelCut],
+) -> (Check, Vec<ChannelIndex>) {
+    let mut mismatches = Vec::new();
+    let mut first_detail = None;
+    for (channel, channel_cut) in cuts.iter().enumerate() {
+        let recorded: Vec<MessageId> = snapshot
+            .channel(channel)
+            .iter()
+            .map(|m| m.message)
+            .collect();
+        let fifo = index.graph.channels[channel].fifo;
+        let same = if fifo {
+            recorded == channel_cut.expected
+        } else {
+            let mut a = recorded.clone();
+            let mut b = channel_cut.expected.clone();
+            a.sort_unstable();
+            b.sort_unstable();
+            a == b
+        };
+        if same {
+            continue;
+        }
+        mismatches.push(channel);
+        if first_detail.is_none() {
+            first_detail = Some(explain_channel_mismatch(
+                index,
+                channel,
+                cut,
+                &channel_cut.expected,
+                &recorded,
+                snapshot,
+            ));
+        }
+    }
+    let total: usize = cuts.iter().map(|c| c.expected.len()).sum();
+    let check = match first_detail {
+        None => Check::pass(
+            Invariant::ChannelState,
+            format!(
+                "all {} channels recorded exactly what was in flight at the cut ({total} message(s))",
+                cuts.len()
+            ),
+        ),
+        Some(mut detail) => {
+            if mismatches.len() > 1 {
+                detail += &format!(" (and {} more channel(s) wrong)", mismatches.len() - 1);
+            }
+            Check::fail(Invariant::ChannelState, detail)
+        }
+    };
+    (check, mismatches)
+}
+
+fn list(
+    index: &Index,
+    messages: &[MessageId],
+    snapshot: &GlobalSnapshot,
+    channel: ChannelIndex,
+) -> String {
+    let recorded = snapshot.channel(channel);
+    let describe = |m: &MessageId| match index.lookup(*m) {
+        Some(info) => format!("#{m} ({})", info.tokens),
+        None => {
+            let tokens = recorded
+                .iter()
+                .find(|r| r.message == *m)
+                .map_or(0, |r| r.tokens);
+            format!("#{m} ({tokens})")
+        }
+    };
+    let items: Vec<String> = messages.iter().take(6).map(describe).collect();
+    let more = if messages.len() > 6 {
+        format!(", … {} in all", messages.len())
+    } else {
+        String::new()
+    };
+    format!("[{}{more}]", items.join(", "))
+}
+
+fn explain_channel_mismatch(
+    index: &Index,
+    channel: ChannelIndex,
+    cut: &[usize],
+    expected: &[MessageId],
+    recorded: &[MessageId],
+    snapshot: &GlobalSnapshot,
+) -> String {
+    let config = &index.graph.channels[channel];
+    let (sender, receiver) = (
+        index.process_name(config.from),
+        index.process_name(config.to),
+    );
+    let mut detail = format!(
+        "channel {}: expected {}, recorded {}",
+        index.channel_name(channel),
+        list(index, expected, snapshot, channel),
+        list(index, recorded, snapshot, channel)
+    );
+    if let Some(&missing) = expected.iter().find(|m| !recorded.contains(m)) {
+        let info = index.info(missing);
+        if info.lost {
+            detail += &format!(
+                " — {} was sent by {sender} at {} before it recorded, then lost in transit, so no receiver could record it",
+                index.describe(missing),
+                info.send_time
+            );
+        } else {
+            detail += &format!(
+                " — {} was sent by {sender} at {}, before {sender} recorded (at {}), and received by {receiver} at {}, after {receiver} recorded (at {}): it was in flight at the cut but is missing",
+                index.describe(missing),
+                info.send_time,
+                index.time_at(cut[config.from]),
+                info.receive_time,
+                index.time_at(cut[config.to]),
+            );
+        }
+    } else if let Some(&extra) = recorded.iter().find(|m| !expected.contains(m)) {
+        match index.lookup(extra) {
+            None => detail += &format!(" — #{extra} was never sent on this channel"),
+            Some(info) if info.send_position >= cut[config.from] => {
+                detail += &format!(
+                    " — {} was sent by {sender} at {}, after {sender} recorded (at {}), so it belongs to the future of the snapshot, not to the channel",
+                    index.describe(extra),
+                    info.send_time,
+                    index.time_at(cut[config.from])
+                )
+            }
+            Some(info) => {
+                detail += &format!(
+                    " — {} had already been received by {receiver} at {}, before {receiver} recorded (at {}), so it is counted in {receiver}'s state",
+                    index.describe(extra),
+                    info.receive_time,
+                    index.time_at(cut[config.to])
+                )
+            }
+        }
+    } else {
+        detail += " — the same messages in a different order: a FIFO channel's state is a sequence";
+    }
+    detail
+}
+
+fn check_conservation(
+    index: &Index,
+    snapshot: &GlobalSnapshot,
+    cut: &[usize],
+    cuts: &[ChannelCut],
+    replayed: &[(i64, usize)],
+) -> Check {
+    let total = index.graph.total_initial_tokens();
+    let in_processes: i64 = snapshot.process_tokens.iter().sum();
+    let recorded_total = snapshot.total_tokens();
+    let in_channels = recorded_total - in_processes;
+    if recorded_total == total {
+        return Check::pass(
+            Invariant::Conservation,
+            format!(
+                "{recorded_total} tokens recorded ({in_processes} in processes + {in_channels} in channels) = {total} in the system"
+            ),
+        );
+    }
+    let difference = recorded_total - total;
+    let mut detail = format!(
+        "recorded {recorded_total} tokens ({in_processes} in processes + {in_channels} in channels) but the system holds {total}: {} {} too {}",
+        difference.abs(),
+        if difference.abs() == 1 {
+            "token"
+        } else {
+            "tokens"
+        },
+        if difference > 0 { "many" } else { "few" }
+    );
+    // Account for the difference, item by item.
+    let mut reasons = Vec::new();
+    for (channel, channel_cut) in cuts.iter().enumerate() {
+        let config = &index.graph.channels[channel];
+        let recorded: Vec<MessageId> = snapshot
+            .channel(channel)
+            .iter()
+            .map(|m| m.message)
+            .collect();
+        for &orphan in &channel_cut.orphans {
+            reasons.push(format!(
+                "{} on {} is counted twice: in {}'s state (received before it recorded) and in {}'s (sent after it recorded)",
+                index.describe(orphan),
+                index.channel_name(channel),
+                index.process_name(config.to),
+                index.process_name(config.from)
+            ));
+        }
+        for &message in recorded
+            .iter()
+            .filter(|m| !channel_cut.expected.contains(m))
+        {
+            if let Some(info) = index.lookup(message) {
+                let place = if info.send_position >= cut[config.from] {
+                    format!(
+                        "in {}'s state (not yet sent when it recorded)",
+                        index.process_name(config.from)
+                    )
+                } else {
+                    format!(
+                        "in {}'s state (already received when it recorded)",
+                        index.process_name(config.to)
+                    )
+                };
+                reasons.push(format!(
+                    "{} on {} is counted twice: in the channel and {place}",
+                    index.describe(message),
+                    index.channel_name(channel)
+                ));
+            }
+        }
+        for &message in channel_cut
+            .expected
+            .iter()
+            .filter(|m| !recorded.contains(m))
+        {
+            let how = if index.info(message).lost {
+                "lost in transit"
+            } else {
+                "in flight but not recorded"
+            };
+            reasons.push(format!(
+                "{} on {} is counted nowhere ({how})",
+                index.describe(message),
+                index.channel_name(channel)
+            ));
+        }
+    }
+    for (process, &(true_tokens, _)) in replayed.iter().enumerate() {
+        let recorded_tokens = snapshot.process_tokens[process];
+        if recorded_tokens != true_tokens {
+            reasons.push(format!(
+                "{} recorded {recorded_tokens} tokens but held {true_tokens} at its recording point",
+                index.process_name(process)
+            ));
+        }
+    }
+    if !reasons.is_empty() {
+        let shown: Vec<&str> = reasons.iter().take(3).map(String::as_str).collect();
+        detail += &format!(" — {}", shown.join("; "));
+        if reasons.len() > 3 {
+            detail += &format!(" (and {} more)", reasons.len() - 3);
+        }
+    }
+    Check::fail(Invariant::Conservation, detail)
+}
+
+fn check_reachability(
+    index: &Index,
+    snapshot: &GlobalSnapshot,
+    cuts: &[ChannelCut],
+    replayed: &[(i64, usize)],
+    channel_mismatches: &[ChannelIndex],
+) -> Check {
+    let events_before: usize = replayed.iter().map(|(_, count)| count).sum();
+    if let Some((channel, orphan)) = cuts
+        .iter()
+        .enumerate()
+        .find_map(|(c, cut)| cut.orphans.first().map(|&m| (c, m)))
+    {
+        return Check::fail(
+            Invariant::Reachability,
+            format!(
+                "the events before the cut are not a computation of the system: {} receives {} on {} but its sending is after the cut, so no replay from the initial state can produce the recorded state",
+                index.process_name(index.graph.channels[channel].to),
+                index.describe(orphan),
+                index.channel_name(channel)
+            ),
+        );
+    }
+    for (process, &(tokens, count)) in replayed.iter().enumerate() {
+        if snapshot.process_tokens[process] != tokens {
+            return Check::fail(
+                Invariant::Reachability,
+                format!(
+                    "replaying the {count} event(s) of {} before its recording, from its initial {} tokens, gives {tokens} tokens, but it recorded {}",
+                    index.process_name(process),
+                    index.graph.processes[process].initial_tokens,
+                    snapshot.process_tokens[process]
+                ),
+            );
+        }
+    }
+    if let Some(&channel) = channel_mismatches.first() {
+        return Check::fail(
+            Invariant::Reachability,
+            format!(
+                "replaying the {events_before} event(s) before the cut leaves {} on {}, but the snapshot recorded {}",
+                list(index, &cuts[channel].expected, snapshot, channel),
+                index.channel_name(channel),
+                list(
+                    index,
+                    &snapshot
+                        .channel(channel)
+                        .iter()
+                        .map(|m: &RecordedMessage| m.message)
+                        .collect::<Vec<_>>(),
+                    snapshot,
+                    channel
+                )
+            ),
+        );
+    }
+    Check::pass(
+        Invariant::Reachability,
+        format!(
+            "replaying the {events_before} application event(s) before the cut from the initial state gives exactly the recorded global state, and the run continues from it to its final state"
+        ),
+    )
+}
+
+/// An application event, compacted for the occurrence scan.
+#[derive(Clone, Copy)]
+struct AppEvent {
+    position: usize,
+    channel: ChannelIndex,
+    message: MessageId,
+    tokens: i64,
+    kind: AppEventKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AppEventKind {
+    Sent,
+    Received,
+    Lost,
+}
+
+fn app_events_of(index: &Index) -> Vec<AppEvent> {
+    index
+        .events
+        .iter()
+        .enumerate()
+        .filter_map(|(position, event)| match *event {
+            ProcessEvent::Sent {
+                channel,
+                message,
+                tokens,
+                ..
+            } => Some(AppEvent {
+                position,
+                channel,
+                message,
+                tokens,
+                kind: AppEventKind::Sent,
+            }),
+            ProcessEvent::Received {
+                channel,
+                message,
+                tokens,
+                ..
+            } => Some(AppEvent {
+                position,
+                channel,
+                message,
+                tokens,
+                kind: AppEventKind::Received,
+            }),
+            ProcessEvent::Lost {
+                channel,
+                message,
+                tokens,
+                ..
+            } => Some(AppEvent {
+                position,
+                channel,
+                message,
+                tokens,
+                kind: AppEventKind::Lost,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Finds a moment of the run whose global state equals the recorded one.
+///
+/// Fast answer first: if every application event before the cut happened before every event after
+/// it, the cut *is* a moment of the run. Otherwise the run is replayed event by event from the
+/// initial state, comparing process states (cheaply, by a mismatch counter) and, when those all
+/// match, channel contents.
+fn check_occurrence(
+    index: &Index,
+    snapshot: &GlobalSnapshot,
+    cut: &[usize],
+    cached: &mut Option<Vec<AppEvent>>,
+) -> Occurrence {
+    let graph = index.graph;
+    let app_events = cached.get_or_insert_with(|| app_events_of(index));
+    let owner = |event: &AppEvent| match event.kind {
+        AppEventKind::Received => graph.channels[event.channel].to,
+        AppEventKind::Sent | AppEventKind::Lost => graph.channels[event.channel].from,
+    };
+    let inside = |event: &AppEvent| event.position < cut[owner(event)];
+    let last_inside = app_events.iter().rposition(inside);
+    let first_outside = app_events.iter().position(|e| !inside(e));
+    let is_prefix = match (last_inside, first_outside) {
+        (Some(last), Some(first)) => last < first,
+        _ => true,
+    };
+    let time_of = |i: Option<usize>| i.map(|i| index.time_at(app_events[i].position));
+    if is_prefix && cut_state_matches(index, snapshot, cut) {
+        let from = time_of(last_inside).unwrap_or(SimTime::ZERO);
+        let until = time_of(first_outside).map_or("the end".to_string(), |t| t.to_string());
+        return Occurrence {
+            occurred: true,
+            explanation: format!(
+                "the run was in exactly this global state from {from} until {until}"
+            ),
+        };
+    }
+
+    // Replay the run and look for an instant with the recorded state.
+    let mut tokens: Vec<i64> = graph.processes.iter().map(|p| p.initial_tokens).collect();
+    let mut mismatched = (0..tokens.len())
+        .filter(|&p| tokens[p] != snapshot.process_tokens[p])
+        .count();
+    let mut in_flight: Vec<VecDeque<MessageId>> = vec![VecDeque::new(); graph.channels.len()];
+    let recorded: Vec<Vec<MessageId>> = (0..graph.channels.len())
+        .map(|c| {
+            let mut ids: Vec<MessageId> = snapshot.channel(c).iter().map(|m| m.message).collect();
+            ids.sort_unstable();
+            ids
+        })
+        .collect();
+    let channels_match = |in_flight: &[VecDeque<MessageId>]| {
+        in_flight.iter().zip(&recorded).all(|(now, want)| {
+            now.len() == want.len() && {
+                let mut ids: Vec<MessageId> = now.iter().copied().collect();
+                ids.sort_unstable();
+                ids == *want
+            }
+        })
+    };
+    if mismatched == 0 && channels_match(&in_flight) {
+        return Occurrence {
+            occurred: true,
+            explanation: "the run was in exactly this global state at its start".into(),
+        };
+    }
+    for event in app_events.iter() {
+        let process = owner(event);
+        let before = tokens[process] != snapshot.process_tokens[process];
+        match event.kind {
+            AppEventKind::Sent => {
+                tokens[process] -= event.tokens;
+                in_flight[event.channel].push_back(event.message);
+            }
+            AppEventKind::Received => {
+                tokens[process] += event.tokens;
+                if let Some(at) = in_flight[event.channel]
+                    .iter()
+                    .position(|&m| m == event.message)
+                {
+                    in_flight[event.channel].remove(at);
+                }
+            }
+            AppEventKind::Lost => {
+                if let Some(at) = in_flight[event.channel]
+                    .iter()
+                    .rposition(|&m| m == event.message)
+                {
+                    in_flight[event.channel].remove(at);
+                }
+            }
+        }
+        let after = tokens[process] != snapshot.process_tokens[process];
+        mismatched = mismatched + usize::from(after) - usize::from(before);
+        if mismatched == 0 && channels_match(&in_flight) {
+            return Occurrence {
+                occurred: true,
+                explanation: format!(
+                    "the run passed through exactly this global state at {}, though not at a single cut instant of the snapshot",
+                    index.time_at(event.position)
+                ),
+            };
+        }
+    }
+    Occurrence {
+        occurred: false,
+        explanation: "the run never was in this global state at any instant: processes recorded at different moments and events between those moments were reordered in the recorded state (it is still reachable, by Theorem 1)".into(),
+    }
+}
+
+/// The recorded state equals the true state at the cut (processes and channels).
+fn cut_state_matches(index: &Index, snapshot: &GlobalSnapshot, cut: &[usize]) -> bool {
+    let graph = index.graph;
+    (0..graph.processes.len())
+        .all(|p| index.balance_before(p, cut[p]).0 == snapshot.process_tokens[p])
+        && (0..graph.channels.len()).all(|c| {
+            let channel_cut = channel_cut(
+                index,
+                c,
+                cut[graph.channels[c].from],
+                cut[graph.channels[c].to],
+            );
+            let mut expected = channel_cut.expected;
+            let mut recorded: Vec<MessageId> =
+                snapshot.channel(c).iter().map(|m| m.message).collect();
+            expected.sort_unstable();
+            recorded.sort_unstable();
+            channel_cut.orphans.is_empty() && expected == recorded
+        })
+}

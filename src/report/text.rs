@@ -1,0 +1,212 @@
+//! The human-readable summary printed by `snapsim run`.
+
+use super::{OutcomeStatus, RunReport, SnapshotReport};
+use crate::engine::SimTime;
+use std::fmt::Write;
+
+/// Snapshots shown in full when a run has many (failing ones are always shown).
+const SNAPSHOTS_SHOWN_AT_EACH_END: usize = 5;
+
+/// Renders the report as text for a terminal.
+pub fn render(report: &RunReport) -> String {
+    let mut out = String::new();
+    let pg = &report.process_graph;
+    let _ = writeln!(out, "snapsim · {} · seed {}", report.scenario, report.seed);
+    for line in wrap(&report.description, 96) {
+        let _ = writeln!(out, "  {line}");
+    }
+    let _ = writeln!(out);
+    let variant = match pg.protocol_variant {
+        crate::chandy_lamport::ChandyLamportVariant::Correct => String::new(),
+        other => format!(
+            " · BROKEN PROTOCOL VARIANT: {}",
+            serde_json::to_value(other)
+                .unwrap_or_default()
+                .as_str()
+                .unwrap_or("?")
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "run: {} processes, {} channels, {} tokens · {} application messages · {} events · ended at {}{variant}",
+        pg.process_count,
+        pg.channel_count,
+        pg.total_tokens,
+        pg.application_messages,
+        report.events_processed,
+        SimTime::from_micros(report.end_time_us)
+    );
+    let _ = writeln!(out, "digest: {}", report.digest);
+
+    let count = pg.snapshots.len();
+    let show_all = count <= 4 * SNAPSHOTS_SHOWN_AT_EACH_END;
+    let mut skipped = 0;
+    for (position, snapshot) in pg.snapshots.iter().enumerate() {
+        let failing = snapshot.invariants.iter().any(|c| !c.passed);
+        let at_an_end = position < SNAPSHOTS_SHOWN_AT_EACH_END
+            || position + SNAPSHOTS_SHOWN_AT_EACH_END >= count;
+        if show_all || at_an_end || failing {
+            if skipped > 0 {
+                let _ = writeln!(
+                    out,
+                    "\n… {skipped} more snapshot(s), all invariants held (every one is in report.json)"
+                );
+                skipped = 0;
+            }
+            render_snapshot(&mut out, snapshot);
+        } else {
+            skipped += 1;
+        }
+    }
+    if skipped > 0 {
+        let _ = writeln!(
+            out,
+            "\n… {skipped} more snapshot(s), all invariants held (every one is in report.json)"
+        );
+    }
+    if count == 0 {
+        let _ = writeln!(out, "\nno snapshot completed");
+    }
+    for incomplete in &pg.incomplete_snapshots {
+        let _ = writeln!(
+            out,
+            "\nsnapshot {} — started by {} at {}, NEVER COMPLETED (not recorded: {}; not closed: {})",
+            incomplete.id,
+            incomplete.initiator,
+            SimTime::from_micros(incomplete.started_at_us),
+            none_if_empty(&incomplete.processes_not_recorded),
+            none_if_empty(&incomplete.channels_not_closed),
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{} completion  {}",
+        mark(pg.completion.passed),
+        pg.completion.detail
+    );
+    let _ = writeln!(out);
+    let names = |list: &[crate::oracle::Invariant]| {
+        list.iter().map(|i| i.name()).collect::<Vec<_>>().join(", ")
+    };
+    let outcome = &report.outcome;
+    let verdict = match outcome.status {
+        OutcomeStatus::Passed => format!("PASSED — all invariants held on all {count} snapshot(s)"),
+        OutcomeStatus::FailedAsExpected => format!(
+            "FAILED AS EXPECTED — {} failed, which is what this scenario demonstrates",
+            names(&outcome.failed_invariants)
+        ),
+        OutcomeStatus::Failed => format!("FAILED — {} failed", names(&outcome.failed_invariants)),
+        OutcomeStatus::ExpectedFailureMissing => format!(
+            "UNEXPECTED PASS — the scenario expects {} to fail, but only [{}] did",
+            names(&outcome.expected_failures),
+            names(&outcome.failed_invariants)
+        ),
+    };
+    let _ = writeln!(out, "result: {verdict}");
+    out
+}
+
+fn render_snapshot(out: &mut String, snapshot: &SnapshotReport) {
+    let _ = writeln!(
+        out,
+        "\nsnapshot {} — started by {} at {}, completed at {}",
+        snapshot.id,
+        snapshot.initiator,
+        SimTime::from_micros(snapshot.started_at_us),
+        SimTime::from_micros(snapshot.completed_at_us)
+    );
+    let states: Vec<String> = snapshot
+        .processes
+        .iter()
+        .map(|p| format!("{}={}", p.process, p.tokens))
+        .collect();
+    for (index, line) in wrap(&states.join("  "), 92).into_iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  {} {line}",
+            if index == 0 {
+                "processes:"
+            } else {
+                "          "
+            }
+        );
+    }
+    if snapshot.channels.is_empty() {
+        let _ = writeln!(out, "  channels:  all empty");
+    }
+    for channel in &snapshot.channels {
+        let messages: Vec<String> = channel
+            .messages
+            .iter()
+            .map(|m| {
+                format!(
+                    "#{} ({} {})",
+                    m.message,
+                    m.tokens,
+                    if m.tokens.abs() == 1 {
+                        "token"
+                    } else {
+                        "tokens"
+                    }
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  channel {}: {}",
+            channel.channel,
+            messages.join(", ")
+        );
+    }
+    for check in &snapshot.invariants {
+        let _ = writeln!(
+            out,
+            "  {} {:<15} {}",
+            mark(check.passed),
+            check.invariant.name(),
+            check.detail
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {} {}",
+        if snapshot.occurred.occurred {
+            "occurred:"
+        } else {
+            "never occurred:"
+        },
+        snapshot.occurred.explanation
+    );
+}
+
+fn mark(passed: bool) -> &'static str {
+    if passed { "✓" } else { "✗" }
+}
+
+fn none_if_empty(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// Greedy word wrap.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}

@@ -1,0 +1,325 @@
+//! The scenario file as written: serde types that mirror the JSON one to one.
+//!
+//! Every struct denies unknown fields, so a typo (`"latncy"`) is an error naming the field and the
+//! fields that are allowed, not a silently ignored setting. Checks that need more than one field
+//! (names that must exist, ranges, "exactly one of") live in `validate.rs`.
+
+use super::duration::DurationUs;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The whole file.
+#[derive(Debug, Deserialize, Serialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Names the output directory `output/<name>/`; defaults to the file's stem.
+    pub name: Option<String>,
+    /// What the scenario teaches, shown at the top of every report.
+    pub description: String,
+    /// Seed of every random stream in the run (overridable with `--seed`).
+    #[serde(default)]
+    pub seed: u64,
+    /// Virtual time after which workloads and periodic snapshots stop starting new work; what is
+    /// in flight still finishes.
+    pub duration: Option<DurationUs>,
+    /// Invariants this scenario is *meant* to break (a teaching scenario showing a broken
+    /// assumption). The run then succeeds only if exactly these fail.
+    #[serde(default)]
+    pub expected_failures: Vec<String>,
+    /// A deliberately broken protocol variant to run instead of the real one (teaching only).
+    pub protocol_variant: Option<String>,
+
+    // ---- process graph (Chandy-Lamport) ----
+    /// The processes: a list of names or `{name, tokens}` objects, or `{count, name_prefix, tokens}`.
+    pub processes: Option<ProcessesSpec>,
+    /// Tokens each listed process starts with unless it says otherwise.
+    pub initial_tokens: Option<i64>,
+    /// A generated channel set: `"complete"`, `"ring"`, `"bidirectional_ring"` or
+    /// `{"chordal_ring": [1, 2, 4]}`.
+    pub topology: Option<TopologySpec>,
+    /// An explicit channel list (instead of `topology`).
+    pub channels: Option<Vec<ChannelSpec>>,
+    /// Settings for every channel that does not override them.
+    pub channel_defaults: Option<ChannelDefaultsSpec>,
+    /// The application: `{"bank": {…}}`, `{"token_passing": {…}}` or `{"scripted": […]}`.
+    pub workload: Option<WorkloadSpec>,
+    /// When snapshots start: `{initiator, at}` or `{initiator, every, start?}`.
+    #[serde(default)]
+    pub snapshots: Vec<SnapshotSpec>,
+}
+
+/// `processes`: explicit list or generated.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ProcessesSpec {
+    /// `["p", {"name": "q", "tokens": 5}]`
+    List(Vec<ProcessSpec>),
+    /// `{"count": 64, "name_prefix": "p", "tokens": 1000}`
+    Generated(GeneratedProcessesSpec),
+}
+
+/// One listed process.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessSpec {
+    pub name: String,
+    pub tokens: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProcessObject {
+    name: String,
+    tokens: Option<i64>,
+}
+
+/// Many processes named `<prefix><i>`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratedProcessesSpec {
+    pub count: u64,
+    #[serde(default = "default_prefix")]
+    pub name_prefix: String,
+    pub tokens: Option<i64>,
+}
+
+fn default_prefix() -> String {
+    "p".to_string()
+}
+
+impl<'de> Deserialize<'de> for ProcessSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ProcessVisitor;
+        impl<'de> Visitor<'de> for ProcessVisitor {
+            type Value = ProcessSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a process name or an object {\"name\": …, \"tokens\": …}")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<ProcessSpec, E> {
+                Ok(ProcessSpec {
+                    name: name.to_string(),
+                    tokens: None,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ProcessSpec, A::Error> {
+                let object = ProcessObject::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(ProcessSpec {
+                    name: object.name,
+                    tokens: object.tokens,
+                })
+            }
+        }
+        deserializer.deserialize_any(ProcessVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProcessesSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ProcessesVisitor;
+        impl<'de> Visitor<'de> for ProcessesVisitor {
+            type Value = ProcessesSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of processes or {\"count\": …, \"name_prefix\": …}")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ProcessesSpec, A::Error> {
+                let mut list = Vec::new();
+                while let Some(process) = seq.next_element()? {
+                    list.push(process);
+                }
+                Ok(ProcessesSpec::List(list))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ProcessesSpec, A::Error> {
+                GeneratedProcessesSpec::deserialize(MapAccessDeserializer::new(map))
+                    .map(ProcessesSpec::Generated)
+            }
+        }
+        deserializer.deserialize_any(ProcessesVisitor)
+    }
+}
+
+/// Generated channel sets.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum TopologySpec {
+    /// A channel in each direction between every pair of processes.
+    Complete,
+    /// `p0 -> p1 -> … -> p0`.
+    Ring,
+    /// A ring with channels both ways.
+    BidirectionalRing,
+    /// `p_i -> p_(i+c mod n)` for each chord length `c` (include 1 to make it strongly connected).
+    ChordalRing(Vec<u64>),
+}
+
+/// One explicit channel.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSpec {
+    pub from: String,
+    pub to: String,
+    pub latency: Option<LatencySpec>,
+    pub fifo: Option<bool>,
+    pub loss_probability: Option<f64>,
+}
+
+/// Defaults applied to every channel.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelDefaultsSpec {
+    pub latency: Option<LatencySpec>,
+    pub fifo: Option<bool>,
+    pub loss_probability: Option<f64>,
+}
+
+/// A latency: `"5ms"` (constant) or `{"uniform": {"min": "1ms", "max": "5ms"}}`,
+/// `{"exponential": {"mean": "2ms"}}`, `{"normal": {"mean": "5ms", "std_dev": "1ms"}}`,
+/// `{"constant": "5ms"}`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencySpec {
+    Constant(DurationUs),
+    Uniform {
+        min: DurationUs,
+        max: DurationUs,
+    },
+    Exponential {
+        mean: DurationUs,
+    },
+    Normal {
+        mean: DurationUs,
+        std_dev: DurationUs,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum TaggedLatency {
+    Constant(DurationUs),
+    Uniform(UniformLatency),
+    Exponential(ExponentialLatency),
+    Normal(NormalLatency),
+}
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UniformLatency {
+    min: DurationUs,
+    max: DurationUs,
+}
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExponentialLatency {
+    mean: DurationUs,
+}
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NormalLatency {
+    mean: DurationUs,
+    std_dev: DurationUs,
+}
+
+impl<'de> Deserialize<'de> for LatencySpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LatencyVisitor;
+        impl<'de> Visitor<'de> for LatencyVisitor {
+            type Value = LatencySpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a duration such as \"5ms\", or one of {\"constant\": …}, {\"uniform\": {\"min\", \"max\"}}, \
+                     {\"exponential\": {\"mean\"}}, {\"normal\": {\"mean\", \"std_dev\"}}",
+                )
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<LatencySpec, E> {
+                super::duration::parse_duration_us(text)
+                    .map(|us| LatencySpec::Constant(DurationUs(us)))
+                    .map_err(E::custom)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<LatencySpec, A::Error> {
+                Ok(
+                    match TaggedLatency::deserialize(MapAccessDeserializer::new(map))? {
+                        TaggedLatency::Constant(latency) => LatencySpec::Constant(latency),
+                        TaggedLatency::Uniform(u) => LatencySpec::Uniform {
+                            min: u.min,
+                            max: u.max,
+                        },
+                        TaggedLatency::Exponential(e) => LatencySpec::Exponential { mean: e.mean },
+                        TaggedLatency::Normal(n) => LatencySpec::Normal {
+                            mean: n.mean,
+                            std_dev: n.std_dev,
+                        },
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_any(LatencyVisitor)
+    }
+}
+
+/// The application on a process graph.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum WorkloadSpec {
+    /// No application messages at all.
+    Idle,
+    Bank(BankSpec),
+    TokenPassing(TokenPassingSpec),
+    Scripted(Vec<ScriptedActionSpec>),
+}
+
+/// `{"bank": {…}}`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankSpec {
+    /// Transfers each process starts per second of virtual time (Poisson).
+    pub transfers_per_s: f64,
+    /// Largest amount of one transfer (amounts are uniform in 1..=amount_max).
+    #[serde(default = "default_amount_max")]
+    pub amount_max: u64,
+    /// Stop after this many transfers in total.
+    pub max_transfers: Option<u64>,
+}
+
+fn default_amount_max() -> u64 {
+    10
+}
+
+/// `{"token_passing": {"hold": "10ms"}}`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenPassingSpec {
+    pub hold: DurationUs,
+}
+
+/// One timed line of a script: `{"at": "3ms", "send": {…}}` or `{"at": "5ms", "snapshot": "p"}`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptedActionSpec {
+    pub at: DurationUs,
+    pub send: Option<SendSpec>,
+    /// Start a snapshot at this process.
+    pub snapshot: Option<String>,
+}
+
+/// A scripted send.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendSpec {
+    pub from: String,
+    pub to: String,
+    pub tokens: i64,
+    /// This message's latency, overriding the channel's.
+    pub latency: Option<DurationUs>,
+}
+
+/// When a process initiates snapshots.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotSpec {
+    pub initiator: String,
+    /// One snapshot at this time.
+    pub at: Option<DurationUs>,
+    /// Periodic snapshots with this period.
+    pub every: Option<DurationUs>,
+    /// First periodic snapshot (defaults to `every`).
+    pub start: Option<DurationUs>,
+}

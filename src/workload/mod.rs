@@ -1,0 +1,53 @@
+//! What runs on the graph between snapshots: the application whose state is being recorded.
+//!
+//! The process-graph workloads move *tokens* (money in the bank example), a quantity the
+//! application conserves, so that a snapshot can be checked by adding it up (DESIGN.md §5,
+//! invariant 3). The Chandy-Lamport paper's own examples (§2.2) are token systems.
+
+use crate::engine::SimTime;
+use crate::topology::{ChannelIndex, ProcessIndex};
+use serde::Serialize;
+
+/// The application running on a process graph.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessWorkload {
+    /// Nothing happens but what the snapshot protocol does.
+    Idle,
+    /// Bank transfers: every process sends a random amount (1..=`amount_max`, never more than
+    /// it holds) to a random neighbour, as a Poisson process of `transfers_per_s` per process.
+    Bank {
+        transfers_per_s: f64,
+        amount_max: u64,
+        /// Stop after this many transfers in total (all processes together).
+        max_transfers: Option<u64>,
+    },
+    /// Token passing: a process that holds tokens passes all of them to a random neighbour after
+    /// holding them for `hold_us`.
+    TokenPassing { hold_us: u64 },
+    /// A fully scripted run: exactly these actions at exactly these times.
+    Scripted(Vec<ScriptedAction>),
+}
+
+/// One timed action of a scripted run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScriptedAction {
+    /// When it happens.
+    pub at: SimTime,
+    /// What happens.
+    pub kind: ScriptedActionKind,
+}
+
+/// The actions a script may contain.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScriptedActionKind {
+    /// Send `tokens` on `channel`; `latency_us` overrides the channel's latency for this message.
+    Send {
+        channel: ChannelIndex,
+        tokens: i64,
+        latency_us: Option<u64>,
+    },
+    /// Start a new snapshot at `initiator`.
+    Snapshot { initiator: ProcessIndex },
+}
