@@ -24,6 +24,8 @@
 //! - [`scenario`]: the JSON file format, validation, and error messages that name the JSON path.
 //! - [`report`]: one run end to end (simulate, check, summarise) and its text and JSON forms.
 //! - [`output`]: atomic writes of everything that lands in `output/`.
+//! - [`overhead`]: Young's and Daly's checkpoint-interval model, the theory the charts are checked against.
+//! - [`plot`]: charts (PNG and SVG with a bundled font) and space-time diagrams.
 //!
 //! The binary (`src/main.rs`) is only the command line; everything else is this library.
 
@@ -32,6 +34,8 @@ pub mod engine;
 pub mod net;
 pub mod oracle;
 pub mod output;
+pub mod overhead;
+pub mod plot;
 pub mod report;
 pub mod scenario;
 pub mod topology;

@@ -1,0 +1,1 @@
+//! The analytical checkpoint overhead model (work in progress).

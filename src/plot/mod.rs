@@ -1,0 +1,1 @@
+//! Charts for teaching (work in progress).
