@@ -11,6 +11,8 @@
 
 use crate::engine::{Digest, SimTime};
 use crate::topology::{ChannelIndex, ProcessGraph, ProcessIndex};
+
+const _: () = assert!(std::mem::size_of::<ProcessEvent>() == 32);
 use serde_json::json;
 
 /// Identifies one application message for the whole run (assigned in send order, from 0).
@@ -19,64 +21,67 @@ pub type MessageId = u64;
 pub type SnapshotId = u32;
 
 /// One entry of a process-graph run's event record.
+///
+/// Channel and process indices are stored as `u32` so that an entry is 32 bytes: a million-message
+/// run writes a few million of them, and memory traffic is most of what recording costs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProcessEvent {
     /// An application message left `channel`'s sender carrying `tokens`.
     Sent {
         time: SimTime,
-        channel: ChannelIndex,
+        channel: u32,
         message: MessageId,
         tokens: i64,
     },
     /// An application message was delivered to `channel`'s receiver.
     Received {
         time: SimTime,
-        channel: ChannelIndex,
+        channel: u32,
         message: MessageId,
         tokens: i64,
     },
     /// An application message vanished in transit (only on channels with a loss probability).
     Lost {
         time: SimTime,
-        channel: ChannelIndex,
+        channel: u32,
         message: MessageId,
         tokens: i64,
     },
     /// A process started snapshot `snapshot` on its own initiative.
     SnapshotInitiated {
         time: SimTime,
-        process: ProcessIndex,
+        process: u32,
         snapshot: SnapshotId,
     },
     /// A marker was sent on `channel`.
     MarkerSent {
         time: SimTime,
-        channel: ChannelIndex,
+        channel: u32,
         snapshot: SnapshotId,
     },
     /// A marker arrived at `channel`'s receiver.
     MarkerReceived {
         time: SimTime,
-        channel: ChannelIndex,
+        channel: u32,
         snapshot: SnapshotId,
     },
     /// A marker vanished in transit.
     MarkerLost {
         time: SimTime,
-        channel: ChannelIndex,
+        channel: u32,
         snapshot: SnapshotId,
     },
     /// `process` recorded its local state for `snapshot`: it said it held `tokens`.
     StateRecorded {
         time: SimTime,
-        process: ProcessIndex,
+        process: u32,
         snapshot: SnapshotId,
         tokens: i64,
     },
     /// The receiver of `channel` finished recording that channel for `snapshot`.
     ChannelClosed {
         time: SimTime,
-        channel: ChannelIndex,
+        channel: u32,
         snapshot: SnapshotId,
     },
     /// Every process recorded and every channel closed: the global snapshot is assembled.
@@ -146,15 +151,13 @@ impl ProcessEvent {
             ProcessEvent::SnapshotCompleted { snapshot, .. } => (10, snapshot as u64, 0, 0),
         };
         digest.write_u64(self.time().as_micros());
-        digest.write_u64(tag);
-        digest.write_u64(a);
-        digest.write_u64(b);
-        digest.write_u64(c);
+        digest.write_u64(tag << 56 ^ a << 24 ^ b.rotate_left(40));
+        digest.write_u64(b ^ c.rotate_left(32));
     }
 
     /// The event as one JSON object, with names instead of indices, for the event log.
     pub fn to_json(&self, graph: &ProcessGraph) -> serde_json::Value {
-        let channel_name = |c: ChannelIndex| graph.channel_name(c);
+        let channel_name = |c: u32| graph.channel_name(c as ChannelIndex);
         let time_us = self.time().as_micros();
         match *self {
             ProcessEvent::Sent {
@@ -184,7 +187,7 @@ impl ProcessEvent {
             ProcessEvent::SnapshotInitiated {
                 process, snapshot, ..
             } => {
-                json!({"time_us": time_us, "event": "snapshot_initiated", "process": graph.processes[process].name, "snapshot": snapshot})
+                json!({"time_us": time_us, "event": "snapshot_initiated", "process": graph.processes[process as ProcessIndex].name, "snapshot": snapshot})
             }
             ProcessEvent::MarkerSent {
                 channel, snapshot, ..
@@ -207,7 +210,7 @@ impl ProcessEvent {
                 tokens,
                 ..
             } => {
-                json!({"time_us": time_us, "event": "state_recorded", "process": graph.processes[process].name, "snapshot": snapshot, "tokens": tokens})
+                json!({"time_us": time_us, "event": "state_recorded", "process": graph.processes[process as ProcessIndex].name, "snapshot": snapshot, "tokens": tokens})
             }
             ProcessEvent::ChannelClosed {
                 channel, snapshot, ..

@@ -26,14 +26,14 @@ enum Message {
     Marker { snapshot: SnapshotId },
 }
 
-/// Everything the engine can be asked to do, as a small `Copy` value (12 bytes): the hot loop
+/// Everything the engine can be asked to do, as a small `Copy` value (8 bytes): the hot loop
 /// moves these around without allocating.
 #[derive(Clone, Copy, Debug)]
 enum Event {
     /// The head of a FIFO channel arrives.
     Arrive { channel: u32 },
-    /// A message parked on a non-FIFO channel arrives.
-    ArriveUnordered { channel: u32, slot: u32 },
+    /// A message parked on a non-FIFO channel arrives (the slot holds the channel and message).
+    ArriveUnordered { slot: u32 },
     /// A bank process makes its next transfer.
     BankTransfer { process: u32 },
     /// A token-passing process passes its tokens on.
@@ -61,6 +61,8 @@ pub struct ProcessGraphRun {
     pub events_processed: u64,
     /// Application messages sent.
     pub application_messages: u64,
+    /// Mean number of events waiting in the engine's heap (for the benchmark's ceiling).
+    pub mean_pending_events: f64,
 }
 
 struct ChannelRuntime {
@@ -108,7 +110,7 @@ struct World<'a> {
     incoming: Vec<Vec<ChannelIndex>>,
     processes: Vec<ProcessRuntime>,
     channels: Vec<ChannelRuntime>,
-    unordered: UnorderedSlots<Message>,
+    unordered: UnorderedSlots<(ChannelIndex, Message)>,
     progress: Vec<SnapshotProgress>,
     completed: Vec<GlobalSnapshot>,
     trace: ProcessTrace,
@@ -120,13 +122,7 @@ struct World<'a> {
 pub fn run(model: &ProcessGraphModel, seed: u64, variant: ChandyLamportVariant) -> ProcessGraphRun {
     let streams = RngStreams::new(seed);
     let graph = &model.graph;
-    let trace_capacity = match model.workload {
-        ProcessWorkload::Bank {
-            max_transfers: Some(max),
-            ..
-        } => (max as usize).saturating_mul(2).min(1 << 26),
-        _ => 1024,
-    };
+    let trace_capacity = estimated_trace_length(model);
     let mut world = World {
         graph,
         workload: &model.workload,
@@ -173,6 +169,41 @@ pub fn run(model: &ProcessGraphModel, seed: u64, variant: ChandyLamportVariant) 
     }
     world.finish()
 }
+
+/// A guess at the number of recorded events, so the record is allocated once instead of being
+/// copied as it grows (a million-transfer run records about three million events).
+fn estimated_trace_length(model: &ProcessGraphModel) -> usize {
+    let ProcessWorkload::Bank {
+        transfers_per_s,
+        max_transfers,
+        ..
+    } = model.workload
+    else {
+        return 1024;
+    };
+    let processes = model.graph.processes.len() as f64;
+    let duration_s = match (max_transfers, model.stop_at) {
+        (Some(max), _) => max as f64 / (transfers_per_s * processes),
+        (None, Some(stop)) => stop.as_micros() as f64 / 1e6,
+        (None, None) => return 1024,
+    };
+    let transfers = duration_s * transfers_per_s * processes;
+    let snapshots: f64 = model
+        .snapshots
+        .iter()
+        .map(|s| {
+            s.every_us
+                .map_or(1.0, |every| duration_s * 1e6 / every as f64)
+        })
+        .sum();
+    // Per transfer: sent + received. Per snapshot: per channel a marker sent, received and a
+    // channel closed; per process a recording; plus initiation and completion.
+    let channels = model.graph.channels.len() as f64;
+    let estimate = 2.0 * transfers + snapshots * (3.0 * channels + processes + 2.0);
+    (estimate * 1.05).min(1e9) as usize
+}
+
+const _: () = assert!(std::mem::size_of::<Event>() == 8);
 
 impl World<'_> {
     fn schedule_start(&mut self) {
@@ -261,9 +292,9 @@ impl World<'_> {
                 }
                 self.deliver(now, channel, message);
             }
-            Event::ArriveUnordered { channel, slot } => {
-                let message = self.unordered.take(slot);
-                self.deliver(now, channel as usize, message);
+            Event::ArriveUnordered { slot } => {
+                let (channel, message) = self.unordered.take(slot);
+                self.deliver(now, channel, message);
             }
             Event::BankTransfer { process } => self.bank_transfer(now, process as usize),
             Event::PassTokens { process } => self.pass_tokens(now, process as usize),
@@ -353,14 +384,14 @@ impl World<'_> {
         self.processes[self.channels[channel].from].tokens -= tokens;
         self.trace.push(ProcessEvent::Sent {
             time: now,
-            channel,
+            channel: channel as u32,
             message,
             tokens,
         });
         if self.lost_in_transit(channel) {
             self.trace.push(ProcessEvent::Lost {
                 time: now,
-                channel,
+                channel: channel as u32,
                 message,
                 tokens,
             });
@@ -396,7 +427,7 @@ impl World<'_> {
         self.processes[receiver].tokens += tokens;
         self.trace.push(ProcessEvent::Received {
             time: now,
-            channel,
+            channel: channel as u32,
             message,
             tokens,
         });
@@ -455,14 +486,9 @@ impl World<'_> {
                 );
             }
         } else {
-            let slot = self.unordered.park(message);
-            self.queue.schedule_after(
-                latency_us,
-                Event::ArriveUnordered {
-                    channel: channel as u32,
-                    slot,
-                },
-            );
+            let slot = self.unordered.park((channel, message));
+            self.queue
+                .schedule_after(latency_us, Event::ArriveUnordered { slot });
         }
     }
 
@@ -485,7 +511,7 @@ impl World<'_> {
         });
         self.trace.push(ProcessEvent::SnapshotInitiated {
             time: now,
-            process: initiator,
+            process: initiator as u32,
             snapshot: id,
         });
         self.record_state(now, initiator, id, None);
@@ -495,7 +521,7 @@ impl World<'_> {
     fn on_marker(&mut self, now: SimTime, channel: ChannelIndex, snapshot: SnapshotId) {
         self.trace.push(ProcessEvent::MarkerReceived {
             time: now,
-            channel,
+            channel: channel as u32,
             snapshot,
         });
         let receiver = self.channels[channel].to;
@@ -536,13 +562,13 @@ impl World<'_> {
             let channel = self.outgoing[process][index];
             self.trace.push(ProcessEvent::MarkerSent {
                 time: now,
-                channel,
+                channel: channel as u32,
                 snapshot,
             });
             if self.lost_in_transit(channel) {
                 self.trace.push(ProcessEvent::MarkerLost {
                     time: now,
-                    channel,
+                    channel: channel as u32,
                     snapshot,
                 });
             } else {
@@ -560,7 +586,7 @@ impl World<'_> {
         progress.processes_recorded += 1;
         self.trace.push(ProcessEvent::StateRecorded {
             time: now,
-            process,
+            process: process as u32,
             snapshot,
             tokens,
         });
@@ -577,7 +603,7 @@ impl World<'_> {
             progress.channels_closed += 1;
             self.trace.push(ProcessEvent::ChannelClosed {
                 time: now,
-                channel,
+                channel: channel as u32,
                 snapshot,
             });
             self.check_complete(now, snapshot);
@@ -638,6 +664,7 @@ impl World<'_> {
         ProcessGraphRun {
             end_time: self.queue.now(),
             events_processed: self.queue.popped_total(),
+            mean_pending_events: self.queue.mean_pending(),
             application_messages: self.next_message,
             final_tokens: self.processes.iter().map(|p| p.tokens).collect(),
             trace: self.trace,

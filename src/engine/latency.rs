@@ -30,10 +30,7 @@ impl LatencyDistribution {
         match *self {
             LatencyDistribution::Constant { latency_us } => latency_us,
             LatencyDistribution::Uniform { min_us, max_us } => rng.random_range(min_us..=max_us),
-            LatencyDistribution::Exponential { mean_us } => {
-                let draw = mean_us as f64 * -libm::log(1.0 - unit_interval(rng));
-                round_to_micros(draw)
-            }
+            LatencyDistribution::Exponential { mean_us } => exponential_us(rng, mean_us as f64),
             LatencyDistribution::Normal {
                 mean_us,
                 std_dev_us,
@@ -77,16 +74,14 @@ pub(crate) fn standard_normal(rng: &mut SimRng) -> f64 {
 /// An exponential draw with the given mean, in microseconds (used for Poisson arrivals).
 #[inline]
 pub(crate) fn exponential_us(rng: &mut SimRng, mean_us: f64) -> u64 {
-    round_to_micros(mean_us * -libm::log(1.0 - unit_interval(rng)))
+    round_to_micros(mean_us * super::ziggurat::standard_exponential(|| rng.next_u64()))
 }
 
 #[inline]
 fn round_to_micros(value_us: f64) -> u64 {
-    if value_us >= u64::MAX as f64 {
-        u64::MAX
-    } else {
-        libm::round(value_us.max(0.0)) as u64
-    }
+    // Round half up; `as` saturates at u64::MAX and maps NaN to 0, and both are exact IEEE
+    // operations, so this is as portable as `round` and much cheaper.
+    (value_us.max(0.0) + 0.5) as u64
 }
 
 #[cfg(test)]

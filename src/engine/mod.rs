@@ -15,6 +15,7 @@ mod latency;
 mod queue;
 mod rng;
 mod time;
+mod ziggurat;
 
 pub use digest::Digest;
 pub use latency::LatencyDistribution;

@@ -120,6 +120,7 @@ impl<'a> Index<'a> {
                     message,
                     tokens,
                 } => {
+                    let channel = channel as ChannelIndex;
                     let slot = message as usize;
                     if index.messages.len() <= slot {
                         index.messages.resize(slot + 1, None);
@@ -146,6 +147,7 @@ impl<'a> Index<'a> {
                     message,
                     tokens,
                 } => {
+                    let channel = channel as ChannelIndex;
                     let receiver = graph.channels[channel].to;
                     if let Some(Some(info)) = index.messages.get_mut(message as usize) {
                         info.receive_position = position;
@@ -169,7 +171,7 @@ impl<'a> Index<'a> {
                     if let Some(Some(info)) = index.messages.get_mut(message as usize) {
                         info.lost = true;
                     }
-                    index.channel_in_order[channel] = false;
+                    index.channel_in_order[channel as ChannelIndex] = false;
                 }
                 ProcessEvent::StateRecorded {
                     process, snapshot, ..
@@ -178,7 +180,7 @@ impl<'a> Index<'a> {
                         .recordings
                         .entry(snapshot)
                         .or_insert_with(|| vec![None; process_count]);
-                    recordings[process].get_or_insert(position);
+                    recordings[process as ProcessIndex].get_or_insert(position);
                 }
                 _ => {}
             }
@@ -345,7 +347,7 @@ fn check_completion(
     if let Some((channel, time)) = lost_marker {
         detail += &format!(
             " — its marker on {} was lost at {time}",
-            graph.channel_name(channel)
+            graph.channel_name(channel as ChannelIndex)
         );
     }
     if incomplete.len() > 1 {
@@ -803,7 +805,7 @@ fn app_events_of(index: &Index) -> Vec<AppEvent> {
                 ..
             } => Some(AppEvent {
                 position,
-                channel,
+                channel: channel as ChannelIndex,
                 message,
                 tokens,
                 kind: AppEventKind::Sent,
@@ -815,7 +817,7 @@ fn app_events_of(index: &Index) -> Vec<AppEvent> {
                 ..
             } => Some(AppEvent {
                 position,
-                channel,
+                channel: channel as ChannelIndex,
                 message,
                 tokens,
                 kind: AppEventKind::Received,
@@ -827,7 +829,7 @@ fn app_events_of(index: &Index) -> Vec<AppEvent> {
                 ..
             } => Some(AppEvent {
                 position,
-                channel,
+                channel: channel as ChannelIndex,
                 message,
                 tokens,
                 kind: AppEventKind::Lost,

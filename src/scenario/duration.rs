@@ -79,7 +79,7 @@ pub fn parse_duration_us(text: &str) -> Result<u64, String> {
     let mut scale = unit_us;
     for digit in fraction.bytes() {
         let value = u64::from(digit - b'0');
-        if scale % 10 != 0 {
+        if !scale.is_multiple_of(10) {
             if value != 0 {
                 return Err(format!(
                     "\"{text}\" is finer than a microsecond, the simulator's resolution"

@@ -1,0 +1,76 @@
+//! Simulation speed, measured against the ceiling of a bare binary heap.
+//!
+//! `cargo bench --bench engine` runs:
+//! - `bank_64_processes`: the Chandy-Lamport bank of `benches/bank-64.json` (64 processes,
+//!   10⁶ transfers, ~1000 snapshots), counted in engine events;
+//! - `binary_heap_ceiling`: a plain `BinaryHeap` pop+push loop of the same number of events with
+//!   the same mean heap size and one ChaCha8 draw per event — what a simulator that did nothing but
+//!   schedule could reach.
+//!
+//! Divan reports both as items (events) per second; the ratio is the engine's efficiency.
+
+use divan::Bencher;
+use divan::counter::ItemsCount;
+use rand::Rng;
+use snapsim::chandy_lamport;
+use snapsim::engine::RngStreams;
+use snapsim::scenario::{Model, Scenario, load_file};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::OnceLock;
+
+fn main() {
+    divan::main();
+}
+
+fn bank_scenario() -> &'static (Scenario, u64, usize) {
+    static SCENARIO: OnceLock<(Scenario, u64, usize)> = OnceLock::new();
+    SCENARIO.get_or_init(|| {
+        let scenario = load_file(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/bank-64.json").as_ref()).unwrap();
+        let Model::ProcessGraph(model) = &scenario.model;
+        let run = chandy_lamport::run(model, scenario.seed, model.variant);
+        eprintln!(
+            "bank-64: {} events, {} transfers, {} snapshots, mean heap size {:.0}, {} recorded events",
+            run.events_processed,
+            run.application_messages,
+            run.snapshots.len(),
+            run.mean_pending_events,
+            run.trace.events().len()
+        );
+        let events = run.events_processed;
+        let pending = run.mean_pending_events.round() as usize;
+        (scenario, events, pending)
+    })
+}
+
+#[divan::bench(sample_count = 9, sample_size = 1)]
+fn bank_64_processes(bencher: Bencher) {
+    let (scenario, events, _) = bank_scenario();
+    let Model::ProcessGraph(model) = &scenario.model;
+    bencher
+        .counter(ItemsCount::new(*events))
+        .bench(|| chandy_lamport::run(model, scenario.seed, model.variant).events_processed);
+}
+
+#[divan::bench(sample_count = 9, sample_size = 1)]
+fn binary_heap_ceiling(bencher: Bencher) {
+    let (_, events, pending) = bank_scenario();
+    let (events, pending) = (*events, (*pending).max(1));
+    bencher.counter(ItemsCount::new(events)).bench(|| {
+        let mut rng = RngStreams::new(1).stream("ceiling");
+        let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::with_capacity(pending + 1);
+        let mut sequence = 0u64;
+        for id in 0..pending as u32 {
+            heap.push(Reverse((rng.next_u64() % 10_000, sequence, id)));
+            sequence += 1;
+        }
+        let mut checksum = 0u64;
+        for _ in 0..events {
+            let Reverse((time, _, id)) = heap.pop().unwrap();
+            checksum = checksum.wrapping_add(u64::from(id));
+            heap.push(Reverse((time + rng.next_u64() % 10_000, sequence, id)));
+            sequence += 1;
+        }
+        checksum
+    });
+}

@@ -1,0 +1,241 @@
+//! Bad scenario files get a clear error: the file, the JSON path, and what was expected.
+//! Never a panic.
+
+use snapsim::scenario::parse_str;
+
+/// A valid two-process scenario to break in one place at a time.
+const BASE: &str = r#"{
+  "description": "two processes",
+  "processes": ["p", "q"],
+  "channels": [
+    {"from": "p", "to": "q", "latency": "5ms"},
+    {"from": "q", "to": "p", "latency": "1ms"}
+  ],
+  "snapshots": [{"initiator": "p", "at": "1ms"}]
+}"#;
+
+/// Parses `text` and returns the error message, failing the test if it parsed.
+fn error_of(text: &str) -> String {
+    match parse_str(text, "broken.json", "broken") {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(error) => error.to_string(),
+    }
+}
+
+fn assert_mentions(message: &str, fragments: &[&str]) {
+    assert!(
+        message.starts_with("broken.json: at `"),
+        "the file is named first: {message}"
+    );
+    for fragment in fragments {
+        assert!(
+            message.contains(fragment),
+            "expected {fragment:?} in: {message}"
+        );
+    }
+}
+
+#[test]
+fn the_base_scenario_is_valid() {
+    parse_str(BASE, "base.json", "base").expect("the base scenario is valid");
+}
+
+#[test]
+fn a_misspelled_field_names_the_field_and_the_allowed_ones() {
+    let text = BASE.replace(r#""latency": "5ms""#, r#""latncy": "5ms""#);
+    assert_mentions(
+        &error_of(&text),
+        &["channels[0].latncy", "unknown field `latncy`", "`latency`"],
+    );
+}
+
+#[test]
+fn an_unknown_process_in_a_channel_names_the_path_and_the_known_processes() {
+    let text = BASE.replace(r#"{"from": "q", "to": "p""#, r#"{"from": "q", "to": "r""#);
+    assert_mentions(
+        &error_of(&text),
+        &["channels[1].to", "unknown process \"r\"", "p, q"],
+    );
+}
+
+#[test]
+fn a_scripted_send_on_a_channel_that_does_not_exist_is_rejected() {
+    let text = r#"{"description": "d", "processes": ["p", "q", "r"],
+      "channels": [{"from": "p", "to": "q"}, {"from": "q", "to": "r"}, {"from": "r", "to": "p"}],
+      "workload": {"scripted": [{"at": "1ms", "send": {"from": "p", "to": "r", "tokens": 1}}]}}"#;
+    assert_mentions(
+        &error_of(text),
+        &["workload.scripted[0].send", "no channel p->r"],
+    );
+}
+
+#[test]
+fn a_malformed_duration_says_what_a_duration_looks_like() {
+    let text = BASE.replace(r#""at": "1ms""#, r#""at": "1.5x""#);
+    assert_mentions(
+        &error_of(&text),
+        &["snapshots[0].at", "unknown unit \"x\"", "\"250ms\""],
+    );
+}
+
+#[test]
+fn a_negative_duration_is_rejected() {
+    let text = BASE.replace(r#""latency": "1ms""#, r#""latency": "-1ms""#);
+    assert_mentions(
+        &error_of(&text),
+        &["channels[1].latency", "cannot be negative"],
+    );
+}
+
+#[test]
+fn a_duration_without_a_unit_is_rejected_with_a_hint() {
+    let text = BASE.replace(r#""at": "1ms""#, r#""at": 250"#);
+    assert_mentions(
+        &error_of(&text),
+        &["snapshots[0].at", "no unit", "\"250ms\""],
+    );
+}
+
+#[test]
+fn a_uniform_latency_with_min_above_max_is_rejected() {
+    let text = BASE.replace(
+        r#""latency": "5ms""#,
+        r#""latency": {"uniform": {"min": "9ms", "max": "2ms"}}"#,
+    );
+    assert_mentions(
+        &error_of(&text),
+        &["channels[0].latency.uniform", "larger than `max`"],
+    );
+}
+
+#[test]
+fn an_unknown_latency_distribution_lists_the_known_ones() {
+    let text = BASE.replace(
+        r#""latency": "5ms""#,
+        r#""latency": {"pareto": {"mean": "2ms"}}"#,
+    );
+    assert_mentions(
+        &error_of(&text),
+        &[
+            "channels[0].latency",
+            "unknown variant `pareto`",
+            "exponential",
+        ],
+    );
+}
+
+#[test]
+fn a_probability_above_one_is_rejected() {
+    let text = BASE.replace(
+        r#""latency": "5ms""#,
+        r#""latency": "5ms", "loss_probability": 1.5"#,
+    );
+    assert_mentions(
+        &error_of(&text),
+        &["channels[0].loss_probability", "between 0 and 1", "1.5"],
+    );
+}
+
+#[test]
+fn a_process_listed_twice_is_rejected() {
+    let text = BASE.replace(r#"["p", "q"]"#, r#"["p", "q", "p"]"#);
+    assert_mentions(&error_of(&text), &["processes[2]", "listed twice"]);
+}
+
+#[test]
+fn a_missing_description_is_required() {
+    let text = BASE.replace(r#""description": "two processes","#, "");
+    assert_mentions(&error_of(&text), &["missing field `description`"]);
+}
+
+#[test]
+fn a_process_the_initiator_cannot_reach_would_never_record() {
+    let text = BASE.replace(r#"{"from": "p", "to": "q", "latency": "5ms"},"#, "");
+    assert_mentions(
+        &error_of(&text),
+        &[
+            "snapshots[0].initiator",
+            "\"q\" cannot be reached from initiator \"p\"",
+        ],
+    );
+}
+
+#[test]
+fn broken_json_syntax_gives_line_and_column() {
+    let text = BASE.replace(r#""processes": ["p", "q"],"#, r#""processes": ["p", "q"]"#);
+    let message = error_of(&text);
+    assert_mentions(&message, &["expected `,` or `}`", "(line 4, column"]);
+}
+
+#[test]
+fn an_unknown_expected_failure_lists_the_invariants() {
+    let text = BASE.replace(
+        r#""description": "two processes","#,
+        r#""description": "d", "expected_failures": ["conservaton"],"#,
+    );
+    assert_mentions(
+        &error_of(&text),
+        &[
+            "expected_failures[0]",
+            "unknown invariant \"conservaton\"",
+            "conservation",
+        ],
+    );
+}
+
+#[test]
+fn an_unknown_topology_lists_the_known_ones() {
+    let text = r#"{"description": "d", "processes": ["p", "q"], "topology": "star"}"#;
+    assert_mentions(
+        &error_of(text),
+        &["topology", "unknown variant `star`", "complete"],
+    );
+}
+
+#[test]
+fn a_channel_from_a_process_to_itself_is_rejected() {
+    let text = BASE.replace(r#"{"from": "q", "to": "p""#, r#"{"from": "q", "to": "q""#);
+    assert_mentions(&error_of(&text), &["channels[1].to", "to itself"]);
+}
+
+#[test]
+fn a_bank_that_never_stops_is_rejected() {
+    let text = BASE.replace(
+        r#""snapshots""#,
+        r#""workload": {"bank": {"transfers_per_s": 10}}, "snapshots""#,
+    );
+    assert_mentions(
+        &error_of(&text),
+        &["workload.bank", "run forever", "max_transfers"],
+    );
+}
+
+#[test]
+fn a_wrong_type_names_the_path() {
+    let text = BASE.replace(r#""processes": ["p", "q"]"#, r#""processes": ["p", 7]"#);
+    assert_mentions(&error_of(&text), &["processes[1]", "a process name"]);
+}
+
+#[test]
+fn an_output_name_that_is_not_a_safe_directory_name_is_rejected() {
+    let text = BASE.replace(r#""description""#, r#""name": "../etc", "description""#);
+    assert_mentions(
+        &error_of(&text),
+        &["`name`", "cannot name an output directory"],
+    );
+}
+
+#[test]
+fn garbage_never_panics() {
+    for text in [
+        "",
+        "null",
+        "[]",
+        "{",
+        "\"x\"",
+        "{\"description\": 5}",
+        "{\"processes\": {\"count\": 99999999999}}",
+    ] {
+        let _ = parse_str(text, "garbage.json", "garbage");
+    }
+}
