@@ -30,6 +30,8 @@
 //! The binary (`src/main.rs`) is only the command line; everything else is this library.
 
 pub mod chandy_lamport;
+pub mod checkpoint;
+pub mod dataflow;
 pub mod engine;
 pub mod net;
 pub mod oracle;

@@ -257,3 +257,283 @@ impl ProcessTrace {
         self.digest
     }
 }
+
+/// One entry of a dataflow (Flink) run's event record: what the job manager and the tasks did
+/// about checkpoints, and where each barrier sat in its channel's stream of records.
+///
+/// Positions are counted in records: `records_before` of a barrier is how many records its sender
+/// had put on the channel before it; `records_consumed` is how many records the receiver had taken
+/// off the channel at that moment. Comparing the two is how the oracle counts records that crossed a
+/// barrier early under at-least-once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataflowEvent {
+    /// The coordinator started checkpoint `checkpoint`; `tasks_to_ack` tasks must acknowledge.
+    CheckpointTriggered {
+        time: SimTime,
+        checkpoint: u64,
+        tasks_to_ack: u32,
+        is_savepoint: bool,
+    },
+    /// A periodic trigger fell inside `min-pause` and was dropped.
+    TriggerDropped { time: SimTime, retry_at: SimTime },
+    /// The job manager received a task's acknowledgement.
+    AckReceived {
+        time: SimTime,
+        task: u32,
+        checkpoint: u64,
+    },
+    /// All acknowledgements are in.
+    CheckpointCompleted { time: SimTime, checkpoint: u64 },
+    /// The checkpoint was aborted.
+    CheckpointAborted {
+        time: SimTime,
+        checkpoint: u64,
+        reason: crate::checkpoint::coordinator::AbortReason,
+    },
+    /// A barrier was put on `channel` (at its head if `priority`).
+    BarrierSent {
+        time: SimTime,
+        channel: u32,
+        checkpoint: u64,
+        records_before: u64,
+        priority: bool,
+    },
+    /// The receiver of `channel` took barrier `checkpoint` off it.
+    BarrierReceived {
+        time: SimTime,
+        channel: u32,
+        checkpoint: u64,
+        records_consumed: u64,
+    },
+    /// A task took its snapshot (start of the synchronous phase).
+    SnapshotTaken {
+        time: SimTime,
+        task: u32,
+        checkpoint: u64,
+        unaligned: bool,
+    },
+    /// At a snapshot: how many records the task had taken off one of its input channels.
+    InputPosition {
+        time: SimTime,
+        channel: u32,
+        checkpoint: u64,
+        records_consumed: u64,
+    },
+    /// A cancellation marker was put on `channel`.
+    CancelMarkerSent {
+        time: SimTime,
+        channel: u32,
+        checkpoint: u64,
+    },
+    /// A task reached the end of all its input and finished.
+    TaskFinished { time: SimTime, task: u32 },
+    /// The job failed (too many failed checkpoints, or a restart strategy gave up).
+    JobFailed { time: SimTime },
+}
+
+impl DataflowEvent {
+    /// When it happened.
+    pub fn time(&self) -> SimTime {
+        match *self {
+            DataflowEvent::CheckpointTriggered { time, .. }
+            | DataflowEvent::TriggerDropped { time, .. }
+            | DataflowEvent::AckReceived { time, .. }
+            | DataflowEvent::CheckpointCompleted { time, .. }
+            | DataflowEvent::CheckpointAborted { time, .. }
+            | DataflowEvent::BarrierSent { time, .. }
+            | DataflowEvent::BarrierReceived { time, .. }
+            | DataflowEvent::SnapshotTaken { time, .. }
+            | DataflowEvent::InputPosition { time, .. }
+            | DataflowEvent::CancelMarkerSent { time, .. }
+            | DataflowEvent::TaskFinished { time, .. }
+            | DataflowEvent::JobFailed { time } => time,
+        }
+    }
+
+    fn words(&self) -> [u64; 3] {
+        let t = self.time().as_micros();
+        match *self {
+            DataflowEvent::CheckpointTriggered {
+                checkpoint,
+                tasks_to_ack,
+                is_savepoint,
+                ..
+            } => [
+                t,
+                1 << 56 | checkpoint,
+                u64::from(tasks_to_ack) << 1 | u64::from(is_savepoint),
+            ],
+            DataflowEvent::TriggerDropped { retry_at, .. } => [t, 2 << 56, retry_at.as_micros()],
+            DataflowEvent::AckReceived {
+                task, checkpoint, ..
+            } => [t, 3 << 56 | checkpoint, u64::from(task)],
+            DataflowEvent::CheckpointCompleted { checkpoint, .. } => [t, 4 << 56 | checkpoint, 0],
+            DataflowEvent::CheckpointAborted {
+                checkpoint, reason, ..
+            } => [t, 5 << 56 | checkpoint, reason as u64],
+            DataflowEvent::BarrierSent {
+                channel,
+                checkpoint,
+                records_before,
+                priority,
+                ..
+            } => [
+                t,
+                6 << 56 | u64::from(priority) << 48 | u64::from(channel) << 24 | checkpoint,
+                records_before,
+            ],
+            DataflowEvent::BarrierReceived {
+                channel,
+                checkpoint,
+                records_consumed,
+                ..
+            } => [
+                t,
+                7 << 56 | u64::from(channel) << 24 | checkpoint,
+                records_consumed,
+            ],
+            DataflowEvent::SnapshotTaken {
+                task,
+                checkpoint,
+                unaligned,
+                ..
+            } => [
+                t,
+                8 << 56 | u64::from(unaligned) << 48 | u64::from(task) << 24 | checkpoint,
+                0,
+            ],
+            DataflowEvent::InputPosition {
+                channel,
+                checkpoint,
+                records_consumed,
+                ..
+            } => [
+                t,
+                9 << 56 | u64::from(channel) << 24 | checkpoint,
+                records_consumed,
+            ],
+            DataflowEvent::CancelMarkerSent {
+                channel,
+                checkpoint,
+                ..
+            } => [t, 10 << 56 | u64::from(channel) << 24 | checkpoint, 0],
+            DataflowEvent::TaskFinished { task, .. } => [t, 11 << 56, u64::from(task)],
+            DataflowEvent::JobFailed { .. } => [t, 12 << 56, 0],
+        }
+    }
+
+    /// The event as one JSON object for the event log, with task and channel names.
+    pub fn to_json(
+        &self,
+        task_name: &dyn Fn(u32) -> String,
+        channel_name: &dyn Fn(u32) -> String,
+    ) -> serde_json::Value {
+        let time_us = self.time().as_micros();
+        match *self {
+            DataflowEvent::CheckpointTriggered {
+                checkpoint,
+                tasks_to_ack,
+                is_savepoint,
+                ..
+            } => {
+                json!({"time_us": time_us, "event": "checkpoint_triggered", "checkpoint": checkpoint, "tasks_to_ack": tasks_to_ack, "savepoint": is_savepoint})
+            }
+            DataflowEvent::TriggerDropped { retry_at, .. } => {
+                json!({"time_us": time_us, "event": "trigger_dropped_min_pause", "retry_at_us": retry_at.as_micros()})
+            }
+            DataflowEvent::AckReceived {
+                task, checkpoint, ..
+            } => {
+                json!({"time_us": time_us, "event": "ack_received", "task": task_name(task), "checkpoint": checkpoint})
+            }
+            DataflowEvent::CheckpointCompleted { checkpoint, .. } => {
+                json!({"time_us": time_us, "event": "checkpoint_completed", "checkpoint": checkpoint})
+            }
+            DataflowEvent::CheckpointAborted {
+                checkpoint, reason, ..
+            } => {
+                json!({"time_us": time_us, "event": "checkpoint_aborted", "checkpoint": checkpoint, "reason": reason})
+            }
+            DataflowEvent::BarrierSent {
+                channel,
+                checkpoint,
+                records_before,
+                priority,
+                ..
+            } => {
+                json!({"time_us": time_us, "event": "barrier_sent", "channel": channel_name(channel), "checkpoint": checkpoint, "records_before": records_before, "priority": priority})
+            }
+            DataflowEvent::BarrierReceived {
+                channel,
+                checkpoint,
+                records_consumed,
+                ..
+            } => {
+                json!({"time_us": time_us, "event": "barrier_received", "channel": channel_name(channel), "checkpoint": checkpoint, "records_consumed": records_consumed})
+            }
+            DataflowEvent::SnapshotTaken {
+                task,
+                checkpoint,
+                unaligned,
+                ..
+            } => {
+                json!({"time_us": time_us, "event": "snapshot_taken", "task": task_name(task), "checkpoint": checkpoint, "unaligned": unaligned})
+            }
+            DataflowEvent::InputPosition {
+                channel,
+                checkpoint,
+                records_consumed,
+                ..
+            } => {
+                json!({"time_us": time_us, "event": "input_position", "channel": channel_name(channel), "checkpoint": checkpoint, "records_consumed": records_consumed})
+            }
+            DataflowEvent::CancelMarkerSent {
+                channel,
+                checkpoint,
+                ..
+            } => {
+                json!({"time_us": time_us, "event": "cancel_marker_sent", "channel": channel_name(channel), "checkpoint": checkpoint})
+            }
+            DataflowEvent::TaskFinished { task, .. } => {
+                json!({"time_us": time_us, "event": "task_finished", "task": task_name(task)})
+            }
+            DataflowEvent::JobFailed { .. } => json!({"time_us": time_us, "event": "job_failed"}),
+        }
+    }
+}
+
+/// The event record of a dataflow run. Its digest also covers every engine event of the run
+/// (not only the recorded ones), so two runs with equal digests did exactly the same thing.
+#[derive(Clone, Debug, Default)]
+pub struct DataflowTrace {
+    events: Vec<DataflowEvent>,
+    digest: Digest,
+}
+
+impl DataflowTrace {
+    /// Appends an event and folds it into the digest.
+    #[inline]
+    pub fn push(&mut self, event: DataflowEvent) {
+        for word in event.words() {
+            self.digest.write_u64(word);
+        }
+        self.events.push(event);
+    }
+
+    /// Folds an engine event (not recorded) into the digest.
+    #[inline]
+    pub fn fold(&mut self, first: u64, second: u64) {
+        self.digest.write_u64(first);
+        self.digest.write_u64(second);
+    }
+
+    /// All recorded events, in order.
+    pub fn events(&self) -> &[DataflowEvent] {
+        &self.events
+    }
+
+    /// The digest so far.
+    pub fn digest(&self) -> Digest {
+        self.digest
+    }
+}

@@ -9,6 +9,11 @@
 //! A non-FIFO channel (an assumption breaker, for teaching) lets every message keep its own
 //! arrival time, so a later message may overtake an earlier one; each such message is an event of
 //! its own, parked in an [`UnorderedSlots`] table until it arrives.
+//!
+//! Flink's network (buffers, credits, flushing) is configured in [`dataflow`]; the buffers and
+//! queues themselves live with the tasks in [`crate::dataflow`].
+
+pub mod dataflow;
 
 use crate::engine::SimTime;
 use std::collections::VecDeque;

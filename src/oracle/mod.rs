@@ -8,6 +8,7 @@
 //! The invariants are those of DESIGN.md §5; this module names them, and the submodules check them
 //! for each kind of system.
 
+pub mod dataflow;
 pub mod process_graph;
 
 use serde::Serialize;
@@ -29,16 +30,24 @@ pub enum Invariant {
     Reachability,
     /// Liveness: every snapshot that was started completed.
     Completion,
+    /// §5.5 Dataflow snapshot = prefix: operator state plus persisted channel state equals the
+    /// failure-free computation on the source prefixes recorded in the checkpoint.
+    PrefixConsistency,
+    /// §5.8 Protocol rules: ids increase, completion only after all acknowledgements, never more
+    /// than max-concurrent pending, min-pause respected.
+    ProtocolRules,
 }
 
 impl Invariant {
     /// Every invariant, in report order.
-    pub const ALL: [Invariant; 5] = [
+    pub const ALL: [Invariant; 7] = [
         Invariant::ConsistentCut,
         Invariant::ChannelState,
         Invariant::Conservation,
         Invariant::Reachability,
         Invariant::Completion,
+        Invariant::PrefixConsistency,
+        Invariant::ProtocolRules,
     ];
 
     /// The name used in scenario files and reports.
@@ -49,6 +58,8 @@ impl Invariant {
             Invariant::Conservation => "conservation",
             Invariant::Reachability => "reachability",
             Invariant::Completion => "completion",
+            Invariant::PrefixConsistency => "prefix_consistency",
+            Invariant::ProtocolRules => "protocol_rules",
         }
     }
 

@@ -5,7 +5,9 @@
 //! the run digest, and the overall [`Outcome`]. The report is plain data: [`text`] renders it for
 //! people, serde renders it as JSON, and the event log is written next to it.
 
+pub mod dataflow;
 pub mod text;
+mod text_dataflow;
 
 use crate::chandy_lamport::{self, ProcessGraphRun};
 use crate::oracle::process_graph::{self as pg_oracle, Occurrence};
@@ -176,22 +178,69 @@ pub struct RunReport {
     pub recorded_events: usize,
     /// The overall verdict.
     pub outcome: Outcome,
-    /// Process-graph results.
-    pub process_graph: ProcessGraphReport,
+    /// Process-graph results (Chandy-Lamport scenarios).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process_graph: Option<ProcessGraphReport>,
+    /// Dataflow results (Flink scenarios).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataflow: Option<dataflow::DataflowReport>,
+}
+
+/// The raw result of a run, for the event log and for tests that look deeper than the report.
+pub enum RawRun {
+    /// A process-graph run and its graph.
+    ProcessGraph(ProcessGraphRun, ProcessGraph),
+    /// A dataflow run.
+    Dataflow(crate::dataflow::DataflowRun),
 }
 
 /// A finished run: the report plus the raw material for the event log.
 pub struct CompletedRun {
     /// The report.
     pub report: RunReport,
-    /// The raw simulation result (event record, snapshots).
-    pub run: ProcessGraphRun,
-    graph: ProcessGraph,
+    /// The raw simulation result.
+    pub raw: RawRun,
+}
+
+impl CompletedRun {
+    /// The process-graph run (panics for dataflow runs: for tests).
+    pub fn process_graph_run(&self) -> &ProcessGraphRun {
+        match &self.raw {
+            RawRun::ProcessGraph(run, _) => run,
+            RawRun::Dataflow(_) => panic!("not a process-graph run"),
+        }
+    }
+
+    /// The dataflow run (panics for process-graph runs: for tests).
+    pub fn dataflow_run(&self) -> &crate::dataflow::DataflowRun {
+        match &self.raw {
+            RawRun::Dataflow(run) => run,
+            RawRun::ProcessGraph(..) => panic!("not a dataflow run"),
+        }
+    }
+}
+
+fn expected_failures(scenario: &Scenario) -> BTreeSet<Invariant> {
+    scenario
+        .expected_failures
+        .iter()
+        .filter_map(|n| Invariant::from_name(n))
+        .collect()
 }
 
 /// Simulates `scenario` with `seed`, checks every snapshot, and builds the report.
 pub fn run_scenario(scenario: &Scenario, seed: u64) -> CompletedRun {
-    let Model::ProcessGraph(model) = &scenario.model;
+    match &scenario.model {
+        Model::ProcessGraph(model) => run_process_graph(scenario, model, seed),
+        Model::Dataflow(model) => dataflow::run_dataflow(scenario, model, seed),
+    }
+}
+
+fn run_process_graph(
+    scenario: &Scenario,
+    model: &crate::scenario::ProcessGraphModel,
+    seed: u64,
+) -> CompletedRun {
     let run = chandy_lamport::run(model, seed, model.variant);
     let verdict = pg_oracle::check(
         &model.graph,
@@ -266,7 +315,8 @@ pub fn run_scenario(scenario: &Scenario, seed: u64) -> CompletedRun {
         events_processed: run.events_processed,
         recorded_events: run.trace.events().len(),
         outcome: Outcome::judge(verdict.failed_invariants(), expected),
-        process_graph: ProcessGraphReport {
+        dataflow: None,
+        process_graph: Some(ProcessGraphReport {
             protocol_variant: model.variant,
             process_count: graph.processes.len(),
             channel_count: graph.channels.len(),
@@ -284,21 +334,38 @@ pub fn run_scenario(scenario: &Scenario, seed: u64) -> CompletedRun {
                     tokens,
                 })
                 .collect(),
-        },
+        }),
     };
     CompletedRun {
         report,
-        run,
-        graph: graph.clone(),
+        raw: RawRun::ProcessGraph(run, graph.clone()),
     }
 }
 
 impl CompletedRun {
     /// Writes the event log, one JSON object per line.
     pub fn write_event_log(&self, writer: &mut dyn Write) -> io::Result<()> {
-        for event in self.run.trace.events() {
-            serde_json::to_writer(&mut *writer, &event.to_json(&self.graph))?;
-            writer.write_all(b"\n")?;
+        match &self.raw {
+            RawRun::ProcessGraph(run, graph) => {
+                for event in run.trace.events() {
+                    serde_json::to_writer(&mut *writer, &event.to_json(graph))?;
+                    writer.write_all(b"\n")?;
+                }
+            }
+            RawRun::Dataflow(run) => {
+                let task_name = |t: u32| run.graph.tasks[t as usize].name.clone();
+                let channel_name = |c: u32| {
+                    let channel = &run.graph.channels[c as usize];
+                    format!(
+                        "{}->{}",
+                        run.graph.tasks[channel.from].name, run.graph.tasks[channel.to].name
+                    )
+                };
+                for event in run.trace.events() {
+                    serde_json::to_writer(&mut *writer, &event.to_json(&task_name, &channel_name))?;
+                    writer.write_all(b"\n")?;
+                }
+            }
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! The human-readable summary printed by `snapsim run`.
 
-use super::{OutcomeStatus, RunReport, SnapshotReport};
+use super::{OutcomeStatus, ProcessGraphReport, RunReport, SnapshotReport};
 use crate::engine::SimTime;
 use std::fmt::Write;
 
@@ -10,12 +10,40 @@ const SNAPSHOTS_SHOWN_AT_EACH_END: usize = 5;
 /// Renders the report as text for a terminal.
 pub fn render(report: &RunReport) -> String {
     let mut out = String::new();
-    let pg = &report.process_graph;
     let _ = writeln!(out, "snapsim · {} · seed {}", report.scenario, report.seed);
     for line in wrap(&report.description, 96) {
         let _ = writeln!(out, "  {line}");
     }
     let _ = writeln!(out);
+    if let Some(pg) = &report.process_graph {
+        render_process_graph(&mut out, report, pg);
+    }
+    if let Some(df) = &report.dataflow {
+        super::text_dataflow::render(&mut out, report, df);
+    }
+    let _ = writeln!(out);
+    let names = |list: &[crate::oracle::Invariant]| {
+        list.iter().map(|i| i.name()).collect::<Vec<_>>().join(", ")
+    };
+    let outcome = &report.outcome;
+    let verdict = match outcome.status {
+        OutcomeStatus::Passed => "PASSED — every invariant held".to_string(),
+        OutcomeStatus::FailedAsExpected => format!(
+            "FAILED AS EXPECTED — {} failed, which is what this scenario demonstrates",
+            names(&outcome.failed_invariants)
+        ),
+        OutcomeStatus::Failed => format!("FAILED — {} failed", names(&outcome.failed_invariants)),
+        OutcomeStatus::ExpectedFailureMissing => format!(
+            "UNEXPECTED PASS — the scenario expects {} to fail, but only [{}] did",
+            names(&outcome.expected_failures),
+            names(&outcome.failed_invariants)
+        ),
+    };
+    let _ = writeln!(out, "result: {verdict}");
+    out
+}
+
+fn render_process_graph(out: &mut String, report: &RunReport, pg: &ProcessGraphReport) {
     let variant = match pg.protocol_variant {
         crate::chandy_lamport::ChandyLamportVariant::Correct => String::new(),
         other => format!(
@@ -37,7 +65,6 @@ pub fn render(report: &RunReport) -> String {
         SimTime::from_micros(report.end_time_us)
     );
     let _ = writeln!(out, "digest: {}", report.digest);
-
     let count = pg.snapshots.len();
     let show_all = count <= 4 * SNAPSHOTS_SHOWN_AT_EACH_END;
     let mut skipped = 0;
@@ -53,7 +80,7 @@ pub fn render(report: &RunReport) -> String {
                 );
                 skipped = 0;
             }
-            render_snapshot(&mut out, snapshot);
+            render_snapshot(out, snapshot);
         } else {
             skipped += 1;
         }
@@ -85,26 +112,10 @@ pub fn render(report: &RunReport) -> String {
         mark(pg.completion.passed),
         pg.completion.detail
     );
-    let _ = writeln!(out);
-    let names = |list: &[crate::oracle::Invariant]| {
-        list.iter().map(|i| i.name()).collect::<Vec<_>>().join(", ")
-    };
-    let outcome = &report.outcome;
-    let verdict = match outcome.status {
-        OutcomeStatus::Passed => format!("PASSED — all invariants held on all {count} snapshot(s)"),
-        OutcomeStatus::FailedAsExpected => format!(
-            "FAILED AS EXPECTED — {} failed, which is what this scenario demonstrates",
-            names(&outcome.failed_invariants)
-        ),
-        OutcomeStatus::Failed => format!("FAILED — {} failed", names(&outcome.failed_invariants)),
-        OutcomeStatus::ExpectedFailureMissing => format!(
-            "UNEXPECTED PASS — the scenario expects {} to fail, but only [{}] did",
-            names(&outcome.expected_failures),
-            names(&outcome.failed_invariants)
-        ),
-    };
-    let _ = writeln!(out, "result: {verdict}");
-    out
+    let _ = writeln!(
+        out,
+        "all invariants checked on {count} completed snapshot(s)"
+    );
 }
 
 fn render_snapshot(out: &mut String, snapshot: &SnapshotReport) {
@@ -180,7 +191,7 @@ fn render_snapshot(out: &mut String, snapshot: &SnapshotReport) {
     );
 }
 
-fn mark(passed: bool) -> &'static str {
+pub(super) fn mark(passed: bool) -> &'static str {
     if passed { "✓" } else { "✗" }
 }
 
@@ -193,7 +204,7 @@ fn none_if_empty(items: &[String]) -> String {
 }
 
 /// Greedy word wrap.
-fn wrap(text: &str, width: usize) -> Vec<String> {
+pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {

@@ -48,6 +48,21 @@ pub struct ScenarioFile {
     /// When snapshots start: `{initiator, at}` or `{initiator, every, start?}`.
     #[serde(default)]
     pub snapshots: Vec<SnapshotSpec>,
+
+    // ---- dataflow (Flink) ----
+    /// The job graph: operators and their inputs.
+    pub job: Option<super::dataflow_file::JobSpec>,
+    /// Task managers, slots, RPC latency.
+    pub cluster: Option<super::dataflow_file::ClusterSpec>,
+    /// Flink's network stack settings.
+    pub network: Option<super::dataflow_file::NetworkSpec>,
+    /// `execution.checkpointing.*`; absent = checkpointing off.
+    pub checkpointing: Option<super::dataflow_file::CheckpointingSpec>,
+    /// State backend and snapshot cost.
+    pub state: Option<super::dataflow_file::StateSpec>,
+    /// Checkpoint storage.
+    #[serde(rename = "checkpoint-storage")]
+    pub checkpoint_storage: Option<super::dataflow_file::StorageSpec>,
 }
 
 /// `processes`: explicit list or generated.

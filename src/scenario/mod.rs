@@ -11,16 +11,23 @@
 //!
 //! The result is a [`Scenario`] whose indices are resolved, so the simulation never looks a name up.
 
+mod dataflow_file;
 mod duration;
 mod file;
+mod size;
 mod validate;
+mod validate_dataflow;
 
 pub use duration::{DurationUs, parse_duration_us};
 pub use file::ScenarioFile;
+pub use size::{parse_bandwidth, parse_bytes};
 
 use crate::chandy_lamport::{ChandyLamportVariant, SnapshotSchedule};
+use crate::checkpoint::{CheckpointConfig, StateConfig, StorageConfig};
 use crate::engine::SimTime;
+use crate::net::dataflow::NetworkConfig;
 use crate::topology::ProcessGraph;
+use crate::topology::job::{Cluster, JobGraph};
 use crate::workload::ProcessWorkload;
 use serde::Serialize;
 use std::fmt;
@@ -76,6 +83,31 @@ pub struct Scenario {
 pub enum Model {
     /// Processes and channels running the Chandy-Lamport algorithm.
     ProcessGraph(ProcessGraphModel),
+    /// A Flink job with checkpointing.
+    Dataflow(DataflowModel),
+}
+
+/// A dataflow (Flink) experiment.
+#[derive(Clone, Debug, Serialize)]
+pub struct DataflowModel {
+    /// Operators and edges.
+    pub job: JobGraph,
+    /// Task managers and slots.
+    pub cluster: Cluster,
+    /// Buffers, flushing, flow control, latencies.
+    pub network: NetworkConfig,
+    /// Checkpointing, if enabled.
+    pub checkpointing: Option<CheckpointConfig>,
+    /// State backend and snapshot cost.
+    pub state: StateConfig,
+    /// Checkpoint storage.
+    pub storage: StorageConfig,
+    /// End of the run (unbounded jobs).
+    pub stop_at: Option<SimTime>,
+    /// Width of a throughput bucket.
+    pub throughput_bucket_us: u64,
+    /// The seed (the coordinator's initial delay draws from it).
+    pub seed: u64,
 }
 
 /// A process-graph experiment.

@@ -14,12 +14,16 @@ use std::collections::BTreeMap;
 const PROCESS_COUNT_MAX: u64 = 100_000;
 const CHANNEL_COUNT_MAX: u64 = 2_000_000;
 
-struct Checker<'a> {
-    label: &'a str,
+pub(super) struct Checker<'a> {
+    pub(super) label: &'a str,
 }
 
 impl Checker<'_> {
-    fn error(&self, json_path: impl Into<String>, message: impl Into<String>) -> ScenarioError {
+    pub(super) fn error(
+        &self,
+        json_path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ScenarioError {
         ScenarioError {
             file: self.label.to_string(),
             json_path: json_path.into(),
@@ -63,7 +67,41 @@ pub(super) fn validate(
             ));
         }
     }
-    let model = Model::ProcessGraph(validate_process_graph(&file, &check)?);
+    let model = if file.job.is_some() {
+        for (present, field) in [
+            (file.processes.is_some(), "processes"),
+            (file.topology.is_some(), "topology"),
+            (file.channels.is_some(), "channels"),
+            (file.workload.is_some(), "workload"),
+            (!file.snapshots.is_empty(), "snapshots"),
+            (file.channel_defaults.is_some(), "channel_defaults"),
+            (file.initial_tokens.is_some(), "initial_tokens"),
+        ] {
+            if present {
+                return Err(check.error(
+                    field,
+                    format!("`{field}` belongs to process-graph scenarios, but this scenario has a `job` (a dataflow)"),
+                ));
+            }
+        }
+        Model::Dataflow(super::validate_dataflow::validate(&file, label)?)
+    } else {
+        for (present, field) in [
+            (file.cluster.is_some(), "cluster"),
+            (file.network.is_some(), "network"),
+            (file.checkpointing.is_some(), "checkpointing"),
+            (file.state.is_some(), "state"),
+            (file.checkpoint_storage.is_some(), "checkpoint-storage"),
+        ] {
+            if present {
+                return Err(check.error(
+                    field,
+                    format!("`{field}` belongs to dataflow scenarios, which need a `job`"),
+                ));
+            }
+        }
+        Model::ProcessGraph(validate_process_graph(&file, &check)?)
+    };
     Ok(Scenario {
         name,
         description: file.description,
@@ -439,7 +477,11 @@ fn validate_process_graph(
     })
 }
 
-fn check_probability(value: f64, json_path: &str, check: &Checker) -> Result<(), ScenarioError> {
+pub(super) fn check_probability(
+    value: f64,
+    json_path: &str,
+    check: &Checker,
+) -> Result<(), ScenarioError> {
     if (0.0..=1.0).contains(&value) {
         Ok(())
     } else {
@@ -450,7 +492,7 @@ fn check_probability(value: f64, json_path: &str, check: &Checker) -> Result<(),
     }
 }
 
-fn latency(
+pub(super) fn latency(
     spec: &LatencySpec,
     json_path: &str,
     check: &Checker,

@@ -3,6 +3,11 @@
 //! For Chandy-Lamport this is a *process graph*: processes joined by directed channels, any graph
 //! at all, cycles included (the 1985 paper, §2). Channel indices and process indices are positions
 //! in the vectors below; they are stable for the whole run and are what the event record uses.
+//!
+//! For Flink it is a *job graph* of operators that expands into an execution graph of subtasks and
+//! channels: see [`job`].
+
+pub mod job;
 
 use crate::engine::LatencyDistribution;
 use serde::Serialize;

@@ -3,6 +3,10 @@
 //! The process-graph workloads move *tokens* (money in the bank example), a quantity the
 //! application conserves, so that a snapshot can be checked by adding it up (DESIGN.md §5,
 //! invariant 3). The Chandy-Lamport paper's own examples (§2.2) are token systems.
+//!
+//! The streaming workloads (sources, operators, records) are in [`dataflow`].
+
+pub mod dataflow;
 
 use crate::engine::SimTime;
 use crate::topology::{ChannelIndex, ProcessIndex};

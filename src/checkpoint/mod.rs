@@ -1,0 +1,13 @@
+//! Flink's checkpoint mechanism: settings, the coordinator on the job manager, and the metrics a
+//! checkpoint reports. The barrier handling inside tasks lives with the tasks, in
+//! [`crate::dataflow`].
+//!
+//! Semantics follow `reference/flink-semantics.md` (CheckpointCoordinator,
+//! CheckpointRequestDecider, CheckpointFailureManager, SingleCheckpointBarrierHandler,
+//! CheckpointBarrierTracker, SubtaskCheckpointCoordinatorImpl).
+
+pub mod config;
+pub mod coordinator;
+pub mod metrics;
+
+pub use config::{CheckpointConfig, SnapshotProtocol, StateBackend, StateConfig, StorageConfig};

@@ -1,0 +1,139 @@
+//! A Flink job running on the engine: tasks, network buffers with credit-based flow control,
+//! the checkpoint coordinator, barrier handlers, snapshot phases and storage.
+//!
+//! One task is one thread (Flink's mailbox model): it processes one record at a time, taking each
+//! record's processing cost in virtual time, and handles checkpoint work between records. Records
+//! are serialized into 32 KiB buffers that are flushed when full or by the buffer timeout; an
+//! output subpartition queues at most `max-buffers-per-channel` buffers, and a task whose output
+//! pool is exhausted stops taking input — that is how backpressure forms by itself and travels
+//! back to the sources, which then emit less.
+//!
+//! Barrier handling follows `reference/flink-semantics.md`; see [`crate::checkpoint`] for the
+//! settings and the coordinator, and `world.rs` for the handlers (`on_barrier`, `take_snapshot`,
+//! `switch_to_unaligned`).
+
+mod world;
+
+pub use world::run;
+
+use crate::checkpoint::metrics::CheckpointStats;
+use crate::engine::SimTime;
+use crate::topology::job::{DataChannelIndex, ExecutionGraph, TaskIndex};
+use crate::trace::DataflowTrace;
+use crate::workload::dataflow::{OperatorState, Record};
+use serde::Serialize;
+
+/// One task's part of a checkpoint: what the oracle checks and what a restore would load.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TaskSnapshot {
+    /// Which task.
+    pub task: TaskIndex,
+    /// State of each operator of the chain, head first.
+    pub operator_states: Vec<OperatorState>,
+    /// In-flight records this task persisted from its input channels (unaligned, Chandy-Lamport).
+    pub input_channel_state: Vec<(DataChannelIndex, Vec<Record>)>,
+    /// In-flight records its barriers overtook in its output queues (unaligned).
+    pub output_channel_state: Vec<(DataChannelIndex, Vec<Record>)>,
+    /// Taken unaligned.
+    pub unaligned: bool,
+}
+
+impl TaskSnapshot {
+    /// Every persisted in-flight record, with the channel it belongs to.
+    pub fn channel_records(&self) -> impl Iterator<Item = (DataChannelIndex, &Record)> {
+        self.input_channel_state
+            .iter()
+            .chain(self.output_channel_state.iter())
+            .flat_map(|(channel, records)| records.iter().map(move |r| (*channel, r)))
+    }
+}
+
+/// The contents of a completed checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CompletedCheckpoint {
+    /// Checkpoint id.
+    pub id: u64,
+    /// A savepoint.
+    pub is_savepoint: bool,
+    /// When it was triggered.
+    pub triggered_at: SimTime,
+    /// When the last acknowledgement arrived.
+    pub completed_at: SimTime,
+    /// One snapshot per task that acknowledged (finished tasks have none).
+    pub tasks: Vec<TaskSnapshot>,
+}
+
+/// How the job ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum JobStatus {
+    /// Still running when the scenario's `duration` ended.
+    Running,
+    /// Every task finished (bounded sources).
+    Finished { at_us: u64 },
+    /// The job failed.
+    Failed { at_us: u64, reason: String },
+}
+
+/// Time accounting and counts for one task.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TaskMetrics {
+    /// Task name.
+    pub task: String,
+    /// Time processing records or snapshotting (`busyTimeMsPerSecond`, summed).
+    pub busy_us: u64,
+    /// Time unable to proceed because the output had no buffer (`backPressuredTimeMsPerSecond`).
+    pub backpressured_us: u64,
+    /// The rest.
+    pub idle_us: u64,
+    /// Records taken in (sources: emitted).
+    pub records_in: u64,
+}
+
+/// Job-level figures.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct JobMetrics {
+    /// Records emitted by all sources.
+    pub records_emitted: u64,
+    /// Records that reached a sink.
+    pub records_at_sinks: u64,
+    /// Width of a throughput bucket (µs).
+    pub throughput_bucket_us: u64,
+    /// Sink records per bucket.
+    pub sink_records_per_bucket: Vec<u64>,
+    /// Mean sink throughput over the run (records per second).
+    pub sink_records_per_s: f64,
+    /// End-to-end latency (source emission → sink), percentiles in µs.
+    pub latency_p50_us: u64,
+    /// 90th percentile.
+    pub latency_p90_us: u64,
+    /// 99th percentile.
+    pub latency_p99_us: u64,
+    /// Largest.
+    pub latency_max_us: u64,
+    /// Per task.
+    pub tasks: Vec<TaskMetrics>,
+}
+
+/// Everything a dataflow run produced.
+#[derive(Debug)]
+pub struct DataflowRun {
+    /// The expanded job.
+    pub graph: ExecutionGraph,
+    /// The event record (and digest).
+    pub trace: DataflowTrace,
+    /// Every checkpoint's statistics, by id.
+    pub checkpoints: Vec<CheckpointStats>,
+    /// Contents of every completed checkpoint, by id.
+    pub completed: Vec<CompletedCheckpoint>,
+    /// Throughput, latency, time accounting.
+    pub metrics: JobMetrics,
+    /// How the job ended.
+    pub status: JobStatus,
+    /// Time of the last event.
+    pub end_time: SimTime,
+    /// Engine events processed.
+    pub events_processed: u64,
+    /// Operator states of every task at the end.
+    pub final_states: Vec<Vec<OperatorState>>,
+}

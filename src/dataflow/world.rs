@@ -1,0 +1,2645 @@
+//! The dataflow world: the event loop and every handler, grouped by concept:
+//! records and tasks, the network, barrier handling, snapshot phases, the coordinator, and
+//! stop-the-world snapshots.
+
+use super::{CompletedCheckpoint, DataflowRun, JobMetrics, JobStatus, TaskMetrics, TaskSnapshot};
+use crate::checkpoint::coordinator::{AbortReason, AckOutcome, Coordinator, TriggerDecision};
+use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus, SubtaskCheckpointStats};
+use crate::checkpoint::{SnapshotProtocol, StateBackend};
+use crate::engine::{EventQueue, LatencyDistribution, RngStreams, SimRng, SimTime};
+use crate::scenario::DataflowModel;
+use crate::topology::job::{DataChannelIndex, ExecutionGraph, OutputEdge, Partitioner, TaskIndex};
+use crate::trace::{DataflowEvent, DataflowTrace};
+use crate::workload::dataflow::{
+    OperatorKind, OperatorState, Record, SourceLog, apply, key_group, subtask_for_key_group,
+};
+use rand::RngExt;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+// ------------------------------------------------------------------------------------------------
+// Data on the wire
+
+type BufferId = u32;
+
+/// A network buffer (a memory segment): serialized records, up to `segment-size` bytes.
+///
+/// As in Flink, the producer keeps appending to its current buffer until it is full; a flush
+/// (the buffer timeout) only makes what was written so far *visible* to the consumer
+/// (`available`), who takes it as a slice. Under backpressure the consumer is far behind, so by the
+/// time it reaches a buffer the buffer is full: queued in-flight data is whole 32 KiB segments.
+struct Buffer {
+    records: Vec<Record>,
+    bytes: u32,
+    /// Remote slices: position in the channel's stream of slices sent (0, 1, 2, …).
+    sequence: u64,
+    /// Records the consumer may read (flushed or full).
+    available: usize,
+    /// Local channels: records the consumer has already taken as slices.
+    taken: usize,
+    /// Remote channels: records already sent as slices.
+    sent: usize,
+    /// No more records will be written.
+    finished: bool,
+    /// Removed from its queue; recycled once no slice of it is being read.
+    popped: bool,
+}
+
+/// Buffers are recycled: a freed buffer keeps its record vector's capacity.
+#[derive(Default)]
+struct BufferSlab {
+    buffers: Vec<Buffer>,
+    free: Vec<BufferId>,
+}
+
+impl BufferSlab {
+    fn allocate(&mut self, sequence: u64) -> BufferId {
+        if let Some(id) = self.free.pop() {
+            let buffer = &mut self.buffers[id as usize];
+            buffer.records.clear();
+            buffer.bytes = 0;
+            buffer.sequence = sequence;
+            buffer.available = 0;
+            buffer.taken = 0;
+            buffer.sent = 0;
+            buffer.finished = false;
+            buffer.popped = false;
+            id
+        } else {
+            self.buffers.push(Buffer {
+                records: Vec::with_capacity(256),
+                bytes: 0,
+                sequence,
+                available: 0,
+                taken: 0,
+                sent: 0,
+                finished: false,
+                popped: false,
+            });
+            (self.buffers.len() - 1) as BufferId
+        }
+    }
+
+    fn release(&mut self, id: BufferId) {
+        self.free.push(id);
+    }
+}
+
+/// A checkpoint barrier as it travels.
+#[derive(Clone, Copy, Debug)]
+struct Barrier {
+    checkpoint: u64,
+    /// The coordinator's trigger time (the aligned timeout counts from here).
+    trigger_us: u64,
+    /// Overtakes data (unaligned).
+    priority: bool,
+    /// Data buffers the sender put on the channel before it.
+    buffers_before: u64,
+    /// Records the sender put on the channel before it.
+    records_before: u64,
+}
+
+/// What a channel carries.
+#[derive(Clone, Copy, Debug)]
+enum Item {
+    Data(BufferId),
+    Barrier(Barrier),
+    Cancel(u64),
+    EndOfPartition,
+}
+
+/// One channel: the producer's output subpartition, the wire, and the consumer's input channel.
+struct Channel {
+    from: TaskIndex,
+    to: TaskIndex,
+    local: bool,
+    link: usize,
+    /// Index of this channel among its consumer's inputs.
+    input_position: usize,
+    /// The buffer the producer is filling.
+    current: Option<BufferId>,
+    /// Output subpartition queue. For a local channel the consumer reads straight from it.
+    sender: VecDeque<Item>,
+    /// Buffers (segments) held by the output subpartition, the one being filled included.
+    queued_data: u32,
+    /// Remote only: slices sent so far (their sequence numbers).
+    slices_sent: u64,
+    /// Remote only: on the wire, with arrival times (FIFO).
+    in_transit: VecDeque<(SimTime, Item)>,
+    /// Remote only: received, waiting to be consumed.
+    receiver: VecDeque<Item>,
+    /// Remote only: buffers the receiver can accept.
+    credit: u32,
+    /// Remote only: exclusive and floating receiver buffers held by this channel.
+    exclusive_held: u32,
+    floating_held: u32,
+    waiting_for_floating: bool,
+    buffers_enqueued: u64,
+    records_enqueued: u64,
+    records_consumed: u64,
+    /// End of partition consumed.
+    finished: bool,
+    /// Aligned: barrier received, waiting for the other channels.
+    blocked: bool,
+    in_poll_queue: bool,
+    /// Recording pre-barrier data for this checkpoint (unaligned, Chandy-Lamport).
+    persisting: Option<u64>,
+}
+
+impl Channel {
+    /// The queue the consumer reads from.
+    fn consumer_queue(&mut self) -> &mut VecDeque<Item> {
+        if self.local {
+            &mut self.sender
+        } else {
+            &mut self.receiver
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Tasks
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    Idle,
+    /// Processing one record.
+    Busy,
+    /// In the synchronous phase of a snapshot.
+    Sync,
+    Finished,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Activity {
+    Idle,
+    Busy,
+    Backpressured,
+}
+
+struct SourceRuntime {
+    log: SourceLog,
+    interval_us: Option<f64>,
+    next_emit_us: f64,
+    limit: Option<u64>,
+    tick_scheduled: bool,
+    record_bytes: u32,
+}
+
+/// Per-task barrier alignment for one checkpoint (aligned, unaligned, Chandy-Lamport).
+struct Alignment {
+    checkpoint: u64,
+    trigger_us: u64,
+    first_barrier_at: SimTime,
+    last_barrier_at: SimTime,
+    seen: Vec<bool>,
+    buffers_before: Vec<u64>,
+    snapshot_taken: bool,
+    unaligned: bool,
+    complete: bool,
+    processed_bytes: u64,
+}
+
+/// At-least-once: barriers counted per checkpoint id (`CheckpointBarrierTracker`).
+struct TrackedBarriers {
+    trigger_us: u64,
+    first_barrier_at: SimTime,
+    seen: Vec<bool>,
+    processed_bytes: u64,
+}
+
+/// A snapshot this task has taken and not yet acknowledged.
+struct SnapshotInProgress {
+    snapshot: TaskSnapshot,
+    stats: SubtaskCheckpointStats,
+    trigger_us: u64,
+    sync_end: Option<SimTime>,
+    needs_channel_state: bool,
+    channel_state_final: bool,
+    state_uploaded: bool,
+    channel_uploaded: bool,
+    channel_upload_started: bool,
+    state_bytes_uploaded: u64,
+    snapshot_counter: u64,
+}
+
+struct Task {
+    chain: Vec<usize>,
+    costs: Vec<LatencyDistribution>,
+    sink_in_chain: bool,
+    states: Vec<OperatorState>,
+    source: Option<SourceRuntime>,
+    rng: SimRng,
+    status: Status,
+    in_hand: Option<Record>,
+    /// The slice being read: channel, buffer, next record, end of the slice.
+    reading: Option<(DataChannelIndex, BufferId, usize, usize)>,
+    poll: VecDeque<DataChannelIndex>,
+    priority: VecDeque<DataChannelIndex>,
+    inputs: Vec<DataChannelIndex>,
+    edges: Vec<OutputEdge>,
+    rebalance_next: Vec<u32>,
+    outputs: Vec<DataChannelIndex>,
+    pool_capacity: u32,
+    pool_used: u32,
+    activity: Activity,
+    activity_since: SimTime,
+    metrics: TaskMetrics,
+    pending_triggers: VecDeque<(u64, u64)>,
+    alignment: Option<Alignment>,
+    tracked: BTreeMap<u64, TrackedBarriers>,
+    snapshots: BTreeMap<u64, SnapshotInProgress>,
+    aborted: BTreeSet<u64>,
+    cancel_forwarded: BTreeSet<u64>,
+    newest_checkpoint: u64,
+    /// Incremental backend: per chained operator, the snapshot counter at each key's last change.
+    key_epochs: Vec<BTreeMap<u32, u64>>,
+    snapshot_counter: u64,
+    /// The snapshot counter at each checkpoint's snapshot (for the incremental base).
+    snapshot_epochs: BTreeMap<u64, u64>,
+    confirmed_epoch: u64,
+    uploads_since_full: u32,
+    /// Stop-the-world: the sources are paused.
+    paused: bool,
+    finish_announced: bool,
+}
+
+// ------------------------------------------------------------------------------------------------
+// Events
+
+/// Everything the engine can be asked to do (16 bytes).
+#[derive(Clone, Copy, Debug)]
+enum Event {
+    SourceTick { task: u32 },
+    RecordDone { task: u32 },
+    FlushTimer { task: u32 },
+    Arrive { channel: u32 },
+    CreditArrive { channel: u32 },
+    SyncDone { task: u32, checkpoint: u64 },
+    StateUploaded { task: u32, checkpoint: u64 },
+    ChannelStateUploaded { task: u32, checkpoint: u64 },
+    TriggerRpc { task: u32, checkpoint: u64 },
+    NotifyComplete { task: u32, checkpoint: u64 },
+    NotifyAborted { task: u32, checkpoint: u64 },
+    AckArrive { task: u32, checkpoint: u64 },
+    DeclineArrive { task: u32, checkpoint: u64 },
+    PeriodicTrigger { generation: u64 },
+    CheckpointTimeout { checkpoint: u64 },
+    AlignmentTimeout { task: u32, checkpoint: u64 },
+    OutputBarrierTimeout { task: u32, checkpoint: u64 },
+    PauseRpc { task: u32 },
+    ResumeRpc { task: u32 },
+    TaskFinishedRpc { task: u32 },
+    EndOfRun,
+}
+
+impl Event {
+    fn digest_words(&self) -> (u64, u64) {
+        match *self {
+            Event::SourceTick { task } => (1, u64::from(task)),
+            Event::RecordDone { task } => (2, u64::from(task)),
+            Event::FlushTimer { task } => (3, u64::from(task)),
+            Event::Arrive { channel } => (4, u64::from(channel)),
+            Event::CreditArrive { channel } => (5, u64::from(channel)),
+            Event::SyncDone { task, checkpoint } => (6 | u64::from(task) << 8, checkpoint),
+            Event::StateUploaded { task, checkpoint } => (7 | u64::from(task) << 8, checkpoint),
+            Event::ChannelStateUploaded { task, checkpoint } => {
+                (8 | u64::from(task) << 8, checkpoint)
+            }
+            Event::TriggerRpc { task, checkpoint } => (9 | u64::from(task) << 8, checkpoint),
+            Event::NotifyComplete { task, checkpoint } => (10 | u64::from(task) << 8, checkpoint),
+            Event::NotifyAborted { task, checkpoint } => (11 | u64::from(task) << 8, checkpoint),
+            Event::AckArrive { task, checkpoint } => (12 | u64::from(task) << 8, checkpoint),
+            Event::DeclineArrive { task, checkpoint } => (13 | u64::from(task) << 8, checkpoint),
+            Event::PeriodicTrigger { generation } => (14, generation),
+            Event::CheckpointTimeout { checkpoint } => (15, checkpoint),
+            Event::AlignmentTimeout { task, checkpoint } => (16 | u64::from(task) << 8, checkpoint),
+            Event::OutputBarrierTimeout { task, checkpoint } => {
+                (17 | u64::from(task) << 8, checkpoint)
+            }
+            Event::PauseRpc { task } => (18, u64::from(task)),
+            Event::ResumeRpc { task } => (19, u64::from(task)),
+            Event::TaskFinishedRpc { task } => (20, u64::from(task)),
+            Event::EndOfRun => (21, 0),
+        }
+    }
+}
+
+/// Stop-the-world checkpoint in progress.
+struct StopTheWorld {
+    checkpoint: u64,
+    trigger_us: u64,
+    snapshots_started: bool,
+}
+
+struct World<'a> {
+    model: &'a DataflowModel,
+    graph: ExecutionGraph,
+    queue: EventQueue<Event>,
+    tasks: Vec<Task>,
+    channels: Vec<Channel>,
+    buffers: BufferSlab,
+    link_free_at: Vec<SimTime>,
+    task_managers: usize,
+    floating_free: Vec<u32>,
+    floating_waiting: Vec<VecDeque<DataChannelIndex>>,
+    record_bytes_of_source: Vec<u32>,
+    wake: VecDeque<TaskIndex>,
+    waking: Vec<bool>,
+    coordinator: Option<Coordinator>,
+    protocol: SnapshotProtocol,
+    periodic_generation: u64,
+    stats: BTreeMap<u64, CheckpointStats>,
+    acked_snapshots: BTreeMap<u64, Vec<TaskSnapshot>>,
+    completed: Vec<CompletedCheckpoint>,
+    stop_the_world: Option<StopTheWorld>,
+    trace: DataflowTrace,
+    status: JobStatus,
+    stopped: bool,
+    running_tasks: usize,
+    latencies_us: Vec<u64>,
+    sink_buckets: Vec<u64>,
+    records_emitted: u64,
+    records_at_sinks: u64,
+}
+
+/// Runs a dataflow scenario and returns what happened.
+pub fn run(model: &DataflowModel, seed: u64) -> DataflowRun {
+    let mut world = World::new(model, seed);
+    world.start();
+    while let Some((now, event)) = world.queue.pop() {
+        let (a, b) = event.digest_words();
+        world.trace.fold(now.as_micros() ^ a << 40, b);
+        world.handle(now, event);
+        world.drain_wake(now);
+        if world.stop_the_world.is_some() {
+            world.check_quiescent(now);
+        }
+        if world.stopped {
+            break;
+        }
+    }
+    world.finish()
+}
+
+impl<'a> World<'a> {
+    fn new(model: &'a DataflowModel, seed: u64) -> World<'a> {
+        let streams = RngStreams::new(seed);
+        let graph = model.job.expand(&model.cluster);
+        let network = &model.network;
+        let task_managers = model.cluster.task_managers.max(1) as usize;
+        let mut channels: Vec<Channel> = graph
+            .channels
+            .iter()
+            .map(|c| Channel {
+                from: c.from,
+                to: c.to,
+                local: c.local,
+                link: graph.tasks[c.from].task_manager as usize * task_managers
+                    + graph.tasks[c.to].task_manager as usize,
+                input_position: 0,
+                current: None,
+                sender: VecDeque::new(),
+                queued_data: 0,
+                slices_sent: 0,
+                in_transit: VecDeque::new(),
+                receiver: VecDeque::new(),
+                credit: network.exclusive_buffers_per_channel,
+                exclusive_held: 0,
+                floating_held: 0,
+                waiting_for_floating: false,
+                buffers_enqueued: 0,
+                records_enqueued: 0,
+                records_consumed: 0,
+                finished: false,
+                blocked: false,
+                in_poll_queue: false,
+                persisting: None,
+            })
+            .collect();
+        let mut record_bytes_of_source = vec![0; graph.tasks.len()];
+        let tasks: Vec<Task> = graph
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(index, vertex)| {
+                for (position, &channel) in vertex.inputs.iter().enumerate() {
+                    channels[channel].input_position = position;
+                }
+                let head = &model.job.operators[vertex.chain[0]];
+                let source = match &head.kind {
+                    OperatorKind::Source(config) => {
+                        record_bytes_of_source[index] = config.record_bytes;
+                        Some(SourceRuntime {
+                            log: SourceLog::new(
+                                &streams,
+                                &format!("source-log/{}", vertex.name),
+                                config,
+                            ),
+                            interval_us: config.rate_per_s.map(|rate| 1e6 / rate),
+                            next_emit_us: 0.0,
+                            limit: config.records,
+                            tick_scheduled: false,
+                            record_bytes: config.record_bytes,
+                        })
+                    }
+                    _ => None,
+                };
+                let outputs: Vec<DataChannelIndex> = vertex
+                    .outputs
+                    .iter()
+                    .flat_map(|e| e.channels.iter().copied())
+                    .collect();
+                Task {
+                    chain: vertex.chain.clone(),
+                    costs: vertex
+                        .chain
+                        .iter()
+                        .filter_map(|&o| model.job.operators[o].cost)
+                        .collect(),
+                    sink_in_chain: vertex
+                        .chain
+                        .iter()
+                        .any(|&o| matches!(model.job.operators[o].kind, OperatorKind::Sink)),
+                    states: vec![OperatorState::default(); vertex.chain.len()],
+                    source,
+                    rng: streams.stream(&format!("task-cost/{}", vertex.name)),
+                    status: Status::Idle,
+                    in_hand: None,
+                    reading: None,
+                    poll: VecDeque::new(),
+                    priority: VecDeque::new(),
+                    inputs: vertex.inputs.clone(),
+                    rebalance_next: vertex
+                        .outputs
+                        .iter()
+                        .map(|e| vertex.subtask % e.consumer_parallelism.max(1))
+                        .collect(),
+                    edges: vertex.outputs.clone(),
+                    pool_capacity: network.output_pool_buffers(outputs.len()),
+                    outputs,
+                    pool_used: 0,
+                    activity: Activity::Idle,
+                    activity_since: SimTime::ZERO,
+                    metrics: TaskMetrics {
+                        task: vertex.name.clone(),
+                        ..TaskMetrics::default()
+                    },
+                    pending_triggers: VecDeque::new(),
+                    alignment: None,
+                    tracked: BTreeMap::new(),
+                    snapshots: BTreeMap::new(),
+                    aborted: BTreeSet::new(),
+                    cancel_forwarded: BTreeSet::new(),
+                    newest_checkpoint: 0,
+                    key_epochs: vec![BTreeMap::new(); vertex.chain.len()],
+                    snapshot_counter: 0,
+                    snapshot_epochs: BTreeMap::new(),
+                    confirmed_epoch: 0,
+                    uploads_since_full: 0,
+                    paused: false,
+                    finish_announced: false,
+                }
+            })
+            .collect();
+        let task_count = tasks.len();
+        World {
+            model,
+            queue: EventQueue::new(),
+            running_tasks: task_count,
+            waking: vec![false; task_count],
+            floating_free: vec![network.floating_buffers_per_gate; task_count],
+            floating_waiting: vec![VecDeque::new(); task_count],
+            tasks,
+            channels,
+            buffers: BufferSlab::default(),
+            link_free_at: vec![SimTime::ZERO; task_managers * task_managers],
+            task_managers,
+            record_bytes_of_source,
+            wake: VecDeque::new(),
+            coordinator: model.checkpointing.clone().map(Coordinator::new),
+            protocol: model
+                .checkpointing
+                .as_ref()
+                .map_or(SnapshotProtocol::Aligned, |c| c.protocol),
+            periodic_generation: 0,
+            stats: BTreeMap::new(),
+            acked_snapshots: BTreeMap::new(),
+            completed: Vec::new(),
+            stop_the_world: None,
+            trace: DataflowTrace::default(),
+            status: JobStatus::Running,
+            stopped: false,
+            latencies_us: Vec::new(),
+            sink_buckets: Vec::new(),
+            records_emitted: 0,
+            records_at_sinks: 0,
+            graph,
+        }
+    }
+
+    fn start(&mut self) {
+        for task in 0..self.tasks.len() {
+            if !self.tasks[task].outputs.is_empty() {
+                self.queue.schedule_after(
+                    self.model.network.buffer_timeout_us,
+                    Event::FlushTimer { task: task as u32 },
+                );
+            }
+            self.wake(task);
+        }
+        if let Some(config) = self.model.checkpointing.as_ref() {
+            // Flink starts the periodic scheduler after a random delay in [min-pause, interval].
+            let mut rng = RngStreams::new(self.model_seed()).stream("checkpoint-coordinator");
+            let low = config.min_pause_us.min(config.interval_us);
+            let initial = rng.random_range(low..=config.interval_us);
+            self.queue
+                .schedule_after(initial, Event::PeriodicTrigger { generation: 0 });
+        }
+        if let Some(stop) = self.model.stop_at {
+            self.queue.schedule_at(stop, Event::EndOfRun);
+        }
+        self.drain_wake(SimTime::ZERO);
+    }
+
+    fn model_seed(&self) -> u64 {
+        self.model.seed
+    }
+
+    fn handle(&mut self, now: SimTime, event: Event) {
+        match event {
+            Event::SourceTick { task } => {
+                let task = task as usize;
+                if let Some(source) = self.tasks[task].source.as_mut() {
+                    source.tick_scheduled = false;
+                }
+                self.wake(task);
+            }
+            Event::RecordDone { task } => self.record_done(now, task as usize),
+            Event::FlushTimer { task } => {
+                let task = task as usize;
+                if self.tasks[task].status != Status::Finished {
+                    self.flush_outputs(now, task);
+                    self.queue.schedule_after(
+                        self.model.network.buffer_timeout_us,
+                        Event::FlushTimer { task: task as u32 },
+                    );
+                }
+            }
+            Event::Arrive { channel } => self.arrive(channel as usize),
+            Event::CreditArrive { channel } => {
+                let channel = channel as usize;
+                self.channels[channel].credit += 1;
+                self.transmit(now, channel);
+            }
+            Event::SyncDone { task, checkpoint } => self.sync_done(now, task as usize, checkpoint),
+            Event::StateUploaded { task, checkpoint } => {
+                if let Some(progress) = self.tasks[task as usize].snapshots.get_mut(&checkpoint) {
+                    progress.state_uploaded = true;
+                    self.maybe_acknowledge(now, task as usize, checkpoint);
+                }
+            }
+            Event::ChannelStateUploaded { task, checkpoint } => {
+                if let Some(progress) = self.tasks[task as usize].snapshots.get_mut(&checkpoint) {
+                    progress.channel_uploaded = true;
+                    self.maybe_acknowledge(now, task as usize, checkpoint);
+                }
+            }
+            Event::TriggerRpc { task, checkpoint } => {
+                let task = task as usize;
+                if self.tasks[task].status == Status::Finished {
+                    return;
+                }
+                let trigger_us = self
+                    .stats
+                    .get(&checkpoint)
+                    .map_or(now.as_micros(), |s| s.trigger_timestamp_us);
+                self.tasks[task]
+                    .pending_triggers
+                    .push_back((checkpoint, trigger_us));
+                self.wake(task);
+            }
+            Event::NotifyComplete { task, checkpoint } => {
+                self.notify_complete(task as usize, checkpoint)
+            }
+            Event::NotifyAborted { task, checkpoint } => {
+                self.notify_aborted(now, task as usize, checkpoint)
+            }
+            Event::AckArrive { task, checkpoint } => {
+                self.ack_arrive(now, task as usize, checkpoint)
+            }
+            Event::DeclineArrive { checkpoint, .. } => {
+                self.abort_checkpoint(now, checkpoint, AbortReason::CheckpointDeclined)
+            }
+            Event::PeriodicTrigger { generation } => {
+                if generation == self.periodic_generation && !self.stopped {
+                    self.periodic_request(now, true);
+                }
+            }
+            Event::CheckpointTimeout { checkpoint } => {
+                self.abort_checkpoint(now, checkpoint, AbortReason::CheckpointExpired)
+            }
+            Event::AlignmentTimeout { task, checkpoint } => {
+                let task = task as usize;
+                let switch = self.tasks[task].alignment.as_ref().is_some_and(|a| {
+                    a.checkpoint == checkpoint && !a.snapshot_taken && !a.complete
+                });
+                if switch {
+                    self.switch_to_unaligned(now, task);
+                }
+            }
+            Event::OutputBarrierTimeout { task, checkpoint } => {
+                self.convert_stuck_barriers(now, task as usize, checkpoint)
+            }
+            Event::PauseRpc { task } => {
+                let task = task as usize;
+                self.tasks[task].paused = true;
+                self.flush_outputs(now, task);
+            }
+            Event::ResumeRpc { task } => {
+                let task = task as usize;
+                self.tasks[task].paused = false;
+                if let Some(source) = self.tasks[task].source.as_mut() {
+                    source.next_emit_us = source.next_emit_us.max(now.as_micros() as f64);
+                }
+                self.wake(task);
+            }
+            Event::TaskFinishedRpc { task } => {
+                if let Some(coordinator) = self.coordinator.as_mut() {
+                    let completed = coordinator.task_finished(now, task as usize);
+                    for (checkpoint, outcome) in completed {
+                        self.checkpoint_completed(now, checkpoint, outcome);
+                    }
+                }
+            }
+            Event::EndOfRun => {
+                self.stopped = true;
+            }
+        }
+    }
+
+    // --------------------------------------------------------------------------------------------
+    // Waking tasks: a task is (re)considered after anything that may let it make progress.
+
+    fn wake(&mut self, task: TaskIndex) {
+        if !self.waking[task] {
+            self.waking[task] = true;
+            self.wake.push_back(task);
+        }
+    }
+
+    fn drain_wake(&mut self, now: SimTime) {
+        while let Some(task) = self.wake.pop_front() {
+            self.waking[task] = false;
+            self.progress(now, task);
+        }
+    }
+
+    fn set_activity(&mut self, now: SimTime, task: TaskIndex, activity: Activity) {
+        let t = &mut self.tasks[task];
+        if t.activity == activity {
+            return;
+        }
+        let elapsed = now.since_us(t.activity_since);
+        match t.activity {
+            Activity::Idle => t.metrics.idle_us += elapsed,
+            Activity::Busy => t.metrics.busy_us += elapsed,
+            Activity::Backpressured => t.metrics.backpressured_us += elapsed,
+        }
+        t.activity = activity;
+        t.activity_since = now;
+    }
+
+    /// Can the task produce output? Flink's `RecordWriter.isAvailable`: a free buffer in the pool
+    /// and no subpartition over `max-buffers-per-channel`.
+    fn output_available(&self, task: TaskIndex) -> bool {
+        let t = &self.tasks[task];
+        t.pool_used < t.pool_capacity
+            && t.outputs
+                .iter()
+                .all(|&c| self.channels[c].queued_data < self.model.network.max_buffers_per_channel)
+    }
+
+    /// The task loop: mailbox actions first, then priority events, then one record at a time.
+    fn progress(&mut self, now: SimTime, task: TaskIndex) {
+        loop {
+            if self.stopped || !matches!(self.tasks[task].status, Status::Idle) {
+                return;
+            }
+            if let Some((checkpoint, trigger_us)) = self.tasks[task].pending_triggers.pop_front() {
+                self.triggered_at_task(now, task, checkpoint, trigger_us);
+                continue;
+            }
+            if let Some(channel) = self.tasks[task].priority.pop_front() {
+                self.take_priority_item(now, task, channel);
+                continue;
+            }
+            if self.tasks[task].source.is_some() {
+                if !self.source_step(now, task) {
+                    return;
+                }
+                continue;
+            }
+            // Finish the buffer being read before polling the next channel.
+            if let Some((channel, buffer, index, end)) = self.tasks[task].reading {
+                if index >= end {
+                    self.tasks[task].reading = None;
+                    self.slice_done(now, channel, buffer);
+                    continue;
+                }
+                if !self.output_available(task) {
+                    self.set_activity(now, task, Activity::Backpressured);
+                    return;
+                }
+                let record = self.buffers.buffers[buffer as usize].records[index];
+                self.tasks[task].reading = Some((channel, buffer, index + 1, end));
+                self.channels[channel].records_consumed += 1;
+                self.note_processed_bytes(task, &record);
+                self.start_record(now, task, record);
+                continue;
+            }
+            if !self.poll_next(now, task) {
+                if self.tasks[task].status == Status::Idle {
+                    self.set_activity(now, task, Activity::Idle);
+                    self.maybe_finish(now, task);
+                }
+                return;
+            }
+        }
+    }
+
+    /// Takes the next item off the next available channel, round robin. False if there is none.
+    fn poll_next(&mut self, now: SimTime, task: TaskIndex) -> bool {
+        while let Some(channel) = self.tasks[task].poll.pop_front() {
+            self.channels[channel].in_poll_queue = false;
+            if self.channels[channel].blocked || self.channels[channel].finished {
+                continue;
+            }
+            let Some(&item) = self.channels[channel].consumer_queue().front() else {
+                continue;
+            };
+            match item {
+                Item::Data(buffer) => {
+                    if !self.take_slice(task, channel, buffer) {
+                        continue;
+                    }
+                }
+                Item::Barrier(barrier) => {
+                    self.channels[channel].consumer_queue().pop_front();
+                    self.on_barrier(now, task, channel, barrier);
+                }
+                Item::Cancel(checkpoint) => {
+                    self.channels[channel].consumer_queue().pop_front();
+                    self.on_cancel_marker(now, task, checkpoint);
+                }
+                Item::EndOfPartition => {
+                    self.channels[channel].consumer_queue().pop_front();
+                    self.on_end_of_partition(now, task, channel);
+                }
+            }
+            if self.has_readable_item(channel) {
+                self.enqueue_poll(task, channel);
+            }
+            return true;
+        }
+        false
+    }
+
+    /// Is there something the consumer of `channel` can take now?
+    fn has_readable_item(&self, channel: DataChannelIndex) -> bool {
+        let c = &self.channels[channel];
+        let queue = if c.local { &c.sender } else { &c.receiver };
+        match queue.front() {
+            None => false,
+            Some(Item::Data(buffer)) => {
+                let b = &self.buffers.buffers[*buffer as usize];
+                !c.local || b.taken < b.available || b.finished
+            }
+            Some(_) => true,
+        }
+    }
+
+    /// The consumer takes the readable part of the buffer at the head of `channel` as a slice.
+    /// Returns false if nothing was readable.
+    fn take_slice(&mut self, task: TaskIndex, channel: DataChannelIndex, buffer: BufferId) -> bool {
+        let local = self.channels[channel].local;
+        let b = &mut self.buffers.buffers[buffer as usize];
+        let (from, to) = if local {
+            (b.taken, b.available)
+        } else {
+            (0, b.records.len())
+        };
+        let fully_taken = !local || (b.finished && to == b.records.len());
+        if local {
+            b.taken = to;
+        }
+        if fully_taken {
+            b.popped = true;
+            self.channels[channel].consumer_queue().pop_front();
+            if local {
+                self.channels[channel].queued_data -= 1;
+            }
+        }
+        if from == to {
+            if fully_taken {
+                self.slice_done_without_reading(channel, buffer);
+            }
+            return fully_taken;
+        }
+        if let Some(checkpoint) = self.channels[channel].persisting
+            && local
+        {
+            self.persist_records(task, checkpoint, channel, buffer, from, to, false);
+        }
+        self.tasks[task].reading = Some((channel, buffer, from, to));
+        true
+    }
+    fn enqueue_poll(&mut self, task: TaskIndex, channel: DataChannelIndex) {
+        if !self.channels[channel].in_poll_queue {
+            self.channels[channel].in_poll_queue = true;
+            self.tasks[task].poll.push_back(channel);
+        }
+    }
+
+    /// Starts processing one record: free operators run at once, costly ones take virtual time.
+    fn start_record(&mut self, now: SimTime, task: TaskIndex, record: Record) {
+        self.tasks[task].metrics.records_in += 1;
+        let t = &mut self.tasks[task];
+        let mut cost_us = 0;
+        for index in 0..t.costs.len() {
+            cost_us += t.costs[index].sample_us(&mut t.rng);
+        }
+        if cost_us == 0 {
+            self.run_chain(now, task, record);
+        } else {
+            t.in_hand = Some(record);
+            t.status = Status::Busy;
+            self.set_activity(now, task, Activity::Busy);
+            self.queue
+                .schedule_after(cost_us, Event::RecordDone { task: task as u32 });
+        }
+    }
+
+    fn record_done(&mut self, now: SimTime, task: TaskIndex) {
+        let record = self.tasks[task]
+            .in_hand
+            .take()
+            .expect("a record was in hand");
+        self.tasks[task].status = Status::Idle;
+        self.run_chain(now, task, record);
+        self.wake(task);
+    }
+
+    /// Applies the chain's operators to a record and emits what comes out of the last one.
+    fn run_chain(&mut self, now: SimTime, task: TaskIndex, record: Record) {
+        let mut current = Some(record);
+        let incremental = self.model.state.incremental;
+        for position in 0..self.tasks[task].chain.len() {
+            let Some(record) = current else { break };
+            let operator = self.tasks[task].chain[position];
+            let kind = &self.model.job.operators[operator].kind;
+            if incremental && matches!(kind, OperatorKind::KeyedAggregation { .. }) {
+                let epoch = self.tasks[task].snapshot_counter;
+                self.tasks[task].key_epochs[position].insert(record.key, epoch);
+            }
+            if matches!(kind, OperatorKind::Sink) {
+                self.records_at_sinks += 1;
+                self.latencies_us
+                    .push(now.as_micros().saturating_sub(record.created_at_us));
+                let bucket = (now.as_micros() / self.model.throughput_bucket_us) as usize;
+                if self.sink_buckets.len() <= bucket {
+                    self.sink_buckets.resize(bucket + 1, 0);
+                }
+                self.sink_buckets[bucket] += 1;
+            }
+            current = apply(kind, &mut self.tasks[task].states[position], record);
+        }
+        if let Some(record) = current {
+            self.emit(now, task, record);
+        }
+    }
+
+    /// One step of a source: emit the next record if the rate, the output and the log allow.
+    /// Returns false when the source must wait.
+    fn source_step(&mut self, now: SimTime, task: TaskIndex) -> bool {
+        let t = &mut self.tasks[task];
+        let source = t.source.as_mut().expect("source step on a source");
+        if t.paused {
+            self.set_activity(now, task, Activity::Idle);
+            return false;
+        }
+        if source
+            .limit
+            .is_some_and(|limit| source.log.offset() >= limit)
+        {
+            self.finish_task(now, task);
+            return false;
+        }
+        if let Some(interval) = source.interval_us {
+            if source.next_emit_us > now.as_micros() as f64 {
+                if !source.tick_scheduled {
+                    source.tick_scheduled = true;
+                    let at = SimTime::from_micros(source.next_emit_us.ceil() as u64);
+                    self.queue
+                        .schedule_at(at, Event::SourceTick { task: task as u32 });
+                }
+                self.set_activity(now, task, Activity::Idle);
+                return false;
+            }
+            // A rate limiter does not let a stalled source burst to catch up.
+            source.next_emit_us =
+                source.next_emit_us.max(now.as_micros() as f64 - interval) + interval;
+        }
+        if !self.output_available(task) {
+            self.set_activity(now, task, Activity::Backpressured);
+            return false;
+        }
+        let source = self.tasks[task].source.as_mut().expect("source");
+        let (offset, key) = source.log.next_key();
+        let record = Record {
+            key,
+            source_task: task as u32,
+            offset,
+            value: 1,
+            created_at_us: now.as_micros(),
+        };
+        self.tasks[task].states[0].offset = offset + 1;
+        self.records_emitted += 1;
+        self.start_record(now, task, record);
+        true
+    }
+
+    // --------------------------------------------------------------------------------------------
+    // Output: partitioning, buffers, flushing
+
+    fn emit(&mut self, now: SimTime, task: TaskIndex, record: Record) {
+        for edge_index in 0..self.tasks[task].edges.len() {
+            let edge = &self.tasks[task].edges[edge_index];
+            match edge.partitioner {
+                Partitioner::Forward => {
+                    let channel = edge.channels[0];
+                    self.write_record(now, task, channel, record);
+                }
+                Partitioner::Hash => {
+                    let group = key_group(record.key, self.model.job.max_parallelism);
+                    let subtask = subtask_for_key_group(
+                        group,
+                        edge.consumer_parallelism,
+                        self.model.job.max_parallelism,
+                    );
+                    let channel = edge.channels[subtask as usize];
+                    self.write_record(now, task, channel, record);
+                }
+                Partitioner::Rebalance => {
+                    let next = self.tasks[task].rebalance_next[edge_index];
+                    let channel = edge.channels[next as usize];
+                    self.tasks[task].rebalance_next[edge_index] =
+                        (next + 1) % edge.consumer_parallelism;
+                    self.write_record(now, task, channel, record);
+                }
+                Partitioner::Broadcast => {
+                    for index in 0..self.tasks[task].edges[edge_index].channels.len() {
+                        let channel = self.tasks[task].edges[edge_index].channels[index];
+                        self.write_record(now, task, channel, record);
+                    }
+                }
+            }
+        }
+    }
+
+    fn record_bytes(&self, record: &Record) -> u32 {
+        self.record_bytes_of_source[record.source_task as usize]
+    }
+
+    fn write_record(
+        &mut self,
+        now: SimTime,
+        task: TaskIndex,
+        channel: DataChannelIndex,
+        record: Record,
+    ) {
+        let size = self.record_bytes(&record);
+        let segment = self.model.network.segment_bytes;
+        let buffer = match self.channels[channel].current {
+            Some(buffer) => buffer,
+            None => {
+                // A new segment from the output pool joins the subpartition queue at once; the
+                // consumer sees its records as they are flushed.
+                let buffer = self.buffers.allocate(0);
+                let c = &mut self.channels[channel];
+                c.current = Some(buffer);
+                c.queued_data += 1;
+                c.sender.push_back(Item::Data(buffer));
+                self.tasks[task].pool_used += 1;
+                buffer
+            }
+        };
+        let data = &mut self.buffers.buffers[buffer as usize];
+        data.records.push(record);
+        data.bytes += size;
+        self.channels[channel].records_enqueued += 1;
+        if data.bytes + size > segment {
+            self.finish_buffer(now, channel);
+        }
+    }
+    /// The producer's current buffer is full, or must end before an event: it is finished and all
+    /// of it becomes visible.
+    fn finish_buffer(&mut self, now: SimTime, channel: DataChannelIndex) {
+        let Some(buffer) = self.channels[channel].current.take() else {
+            return;
+        };
+        let b = &mut self.buffers.buffers[buffer as usize];
+        b.finished = true;
+        b.available = b.records.len();
+        self.channels[channel].buffers_enqueued += 1;
+        self.after_enqueue(now, channel);
+    }
+
+    /// The buffer timeout: what was written so far becomes visible, the buffer stays open.
+    fn flush_buffer(&mut self, now: SimTime, channel: DataChannelIndex) {
+        let Some(buffer) = self.channels[channel].current else {
+            return;
+        };
+        let b = &mut self.buffers.buffers[buffer as usize];
+        if b.available < b.records.len() {
+            b.available = b.records.len();
+            self.after_enqueue(now, channel);
+        }
+    }
+    fn flush_outputs(&mut self, now: SimTime, task: TaskIndex) {
+        for index in 0..self.tasks[task].outputs.len() {
+            let channel = self.tasks[task].outputs[index];
+            self.flush_buffer(now, channel);
+        }
+    }
+    /// Something was added to the sender queue: a local consumer can see it; a remote one needs it
+    /// sent.
+    fn after_enqueue(&mut self, now: SimTime, channel: DataChannelIndex) {
+        if self.channels[channel].local {
+            let consumer = self.channels[channel].to;
+            self.enqueue_poll(consumer, channel);
+            self.wake(consumer);
+        } else {
+            self.transmit(now, channel);
+        }
+    }
+
+    // --------------------------------------------------------------------------------------------
+    // The wire: credit-based flow control between task managers
+
+    /// Sends what can be sent: events always, data slices only against credit.
+    fn transmit(&mut self, now: SimTime, channel: DataChannelIndex) {
+        loop {
+            let Some(&head) = self.channels[channel].sender.front() else {
+                return;
+            };
+            let (item, bytes) = match head {
+                Item::Data(buffer) => {
+                    let b = &self.buffers.buffers[buffer as usize];
+                    let (from, to, finished, length) =
+                        (b.sent, b.available, b.finished, b.records.len());
+                    if from == to {
+                        if finished && to == length {
+                            self.release_sender_segment(channel, buffer);
+                            continue;
+                        }
+                        return;
+                    }
+                    if self.channels[channel].credit == 0 {
+                        self.request_floating(now, channel);
+                        return;
+                    }
+                    self.channels[channel].credit -= 1;
+                    let sequence = self.channels[channel].slices_sent;
+                    self.channels[channel].slices_sent += 1;
+                    let slice = self.buffers.allocate(sequence);
+                    let records: Vec<Record> =
+                        self.buffers.buffers[buffer as usize].records[from..to].to_vec();
+                    let bytes: u32 = records.iter().map(|r| self.record_bytes(r)).sum();
+                    let s = &mut self.buffers.buffers[slice as usize];
+                    s.records.extend_from_slice(&records);
+                    s.bytes = bytes;
+                    s.available = records.len();
+                    s.finished = true;
+                    self.buffers.buffers[buffer as usize].sent = to;
+                    if finished && to == length {
+                        self.release_sender_segment(channel, buffer);
+                    }
+                    (Item::Data(slice), u64::from(bytes))
+                }
+                _ => {
+                    self.channels[channel].sender.pop_front();
+                    (head, 64)
+                }
+            };
+            let c = &self.channels[channel];
+            let link = c.link;
+            let network = &self.model.network;
+            let start = now.max(self.link_free_at[link]);
+            let wire_us = (u128::from(bytes) * 1_000_000
+                / u128::from(network.remote_bandwidth_bytes_per_s))
+                as u64;
+            self.link_free_at[link] = start.after_us(wire_us);
+            let arrival = start
+                .after_us(wire_us + network.remote_latency_us)
+                .max(c.in_transit.back().map_or(SimTime::ZERO, |(t, _)| *t));
+            let c = &mut self.channels[channel];
+            c.in_transit.push_back((arrival, item));
+            if c.in_transit.len() == 1 {
+                self.queue.schedule_at(
+                    arrival,
+                    Event::Arrive {
+                        channel: channel as u32,
+                    },
+                );
+            }
+        }
+    }
+
+    /// A remote sender's segment has been sent in full: it leaves the queue and the output pool.
+    fn release_sender_segment(&mut self, channel: DataChannelIndex, buffer: BufferId) {
+        let c = &mut self.channels[channel];
+        c.sender.pop_front();
+        c.queued_data -= 1;
+        let producer = c.from;
+        self.buffers.release(buffer);
+        self.tasks[producer].pool_used -= 1;
+        self.wake(producer);
+    }
+    fn request_floating(&mut self, now: SimTime, channel: DataChannelIndex) {
+        let c = &mut self.channels[channel];
+        if c.waiting_for_floating {
+            return;
+        }
+        let consumer = c.to;
+        if self.floating_free[consumer] > 0 {
+            self.floating_free[consumer] -= 1;
+            c.floating_held += 1;
+            // The backlog announcement travels to the receiver and the credit comes back.
+            self.queue.schedule_at(
+                now.after_us(2 * self.model.network.remote_latency_us),
+                Event::CreditArrive {
+                    channel: channel as u32,
+                },
+            );
+        } else {
+            c.waiting_for_floating = true;
+            self.floating_waiting[consumer].push_back(channel);
+        }
+    }
+
+    fn arrive(&mut self, channel: DataChannelIndex) {
+        let (_, item) = self.channels[channel]
+            .in_transit
+            .pop_front()
+            .expect("an arrival has an item");
+        if let Some(&(next, _)) = self.channels[channel].in_transit.front() {
+            self.queue.schedule_at(
+                next,
+                Event::Arrive {
+                    channel: channel as u32,
+                },
+            );
+        }
+        let consumer = self.channels[channel].to;
+        match item {
+            Item::Data(buffer) => {
+                let c = &mut self.channels[channel];
+                if c.exclusive_held < self.model.network.exclusive_buffers_per_channel {
+                    c.exclusive_held += 1;
+                }
+                if let Some(checkpoint) = c.persisting {
+                    let length = self.buffers.buffers[buffer as usize].records.len();
+                    self.persist_records(consumer, checkpoint, channel, buffer, 0, length, false);
+                }
+                self.channels[channel].receiver.push_back(item);
+            }
+            Item::Barrier(barrier) if barrier.priority => {
+                self.channels[channel].receiver.push_front(item);
+                self.priority_visible(consumer, channel, barrier.checkpoint);
+            }
+            _ => self.channels[channel].receiver.push_back(item),
+        }
+        self.enqueue_poll(consumer, channel);
+        self.wake(consumer);
+    }
+
+    /// The consumer has read every record of a slice.
+    fn slice_done(&mut self, now: SimTime, channel: DataChannelIndex, buffer: BufferId) {
+        if self.channels[channel].local {
+            // A local slice is part of the producer's segment, recycled once fully taken and read.
+            if self.buffers.buffers[buffer as usize].popped {
+                self.slice_done_without_reading(channel, buffer);
+            }
+            return;
+        }
+        // A remote slice occupied a receiver buffer: free it, and give the sender credit back.
+        self.buffers.release(buffer);
+        let c = &mut self.channels[channel];
+        let consumer = c.to;
+        if c.floating_held > 0
+            && c.exclusive_held <= self.model.network.exclusive_buffers_per_channel
+        {
+            c.floating_held -= 1;
+            self.floating_free[consumer] += 1;
+            if let Some(waiting) = self.floating_waiting[consumer].pop_front() {
+                self.channels[waiting].waiting_for_floating = false;
+                self.request_floating(now, waiting);
+            }
+        } else {
+            c.exclusive_held = c.exclusive_held.saturating_sub(1);
+            let at = now.after_us(self.model.network.remote_latency_us);
+            self.queue.schedule_at(
+                at,
+                Event::CreditArrive {
+                    channel: channel as u32,
+                },
+            );
+        }
+    }
+
+    /// A local segment that is finished, fully taken and not being read goes back to the pool.
+    fn slice_done_without_reading(&mut self, channel: DataChannelIndex, buffer: BufferId) {
+        let producer = self.channels[channel].from;
+        self.buffers.release(buffer);
+        self.tasks[producer].pool_used -= 1;
+        self.wake(producer);
+    }
+    // --------------------------------------------------------------------------------------------
+    // Barriers on the way out
+
+    /// Puts barrier `checkpoint` on every output channel. With `priority` it overtakes the data
+    /// queued in the subpartition, which becomes this task's output channel state.
+    fn broadcast_barrier(
+        &mut self,
+        now: SimTime,
+        task: TaskIndex,
+        checkpoint: u64,
+        trigger_us: u64,
+        priority: bool,
+    ) {
+        for index in 0..self.tasks[task].outputs.len() {
+            let channel = self.tasks[task].outputs[index];
+            self.finish_buffer(now, channel);
+            let c = &mut self.channels[channel];
+            let barrier = Barrier {
+                checkpoint,
+                trigger_us,
+                priority,
+                buffers_before: c.slices_sent,
+                records_before: c.records_enqueued,
+            };
+            if priority {
+                let queued = c.sender.len();
+                let overtaken = self.queued_data_items(channel, queued);
+                self.channels[channel]
+                    .sender
+                    .push_front(Item::Barrier(barrier));
+                for buffer in overtaken {
+                    self.persist_unsent(task, checkpoint, channel, buffer);
+                }
+            } else {
+                let c = &mut self.channels[channel];
+                c.sender.push_back(Item::Barrier(barrier));
+            }
+            self.trace.push(DataflowEvent::BarrierSent {
+                time: now,
+                channel: channel as u32,
+                checkpoint,
+                records_before: barrier.records_before,
+                priority,
+            });
+            if priority && self.channels[channel].local {
+                let consumer = self.channels[channel].to;
+                self.priority_visible(consumer, channel, checkpoint);
+                self.wake(consumer);
+            } else {
+                self.after_enqueue(now, channel);
+            }
+        }
+    }
+
+    /// The data buffers among the first `count` items of a sender queue.
+    fn queued_data_items(&self, channel: DataChannelIndex, count: usize) -> Vec<BufferId> {
+        self.channels[channel]
+            .sender
+            .iter()
+            .take(count)
+            .filter_map(|i| {
+                if let Item::Data(b) = i {
+                    Some(*b)
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// Persists, as output channel state, the part of a queued buffer the consumer has not got yet.
+    fn persist_unsent(
+        &mut self,
+        task: TaskIndex,
+        checkpoint: u64,
+        channel: DataChannelIndex,
+        buffer: BufferId,
+    ) {
+        let b = &self.buffers.buffers[buffer as usize];
+        let from = if self.channels[channel].local {
+            b.taken
+        } else {
+            b.sent
+        };
+        let to = b.records.len();
+        self.persist_records(task, checkpoint, channel, buffer, from, to, true);
+    }
+
+    /// A priority barrier is now at the head of the consumer's queue: it stops the recording of
+    /// that channel at once (what follows it was overtaken, and is the sender's to persist), and
+    /// the consumer will handle it before its next record.
+    fn priority_visible(
+        &mut self,
+        consumer: TaskIndex,
+        channel: DataChannelIndex,
+        checkpoint: u64,
+    ) {
+        if self.channels[channel].persisting == Some(checkpoint) {
+            self.channels[channel].persisting = None;
+        }
+        self.tasks[consumer].priority.push_back(channel);
+        self.wake(consumer);
+    }
+
+    fn take_priority_item(&mut self, now: SimTime, task: TaskIndex, channel: DataChannelIndex) {
+        let queue = self.channels[channel].consumer_queue();
+        match queue.front() {
+            Some(Item::Barrier(barrier)) if barrier.priority => {
+                let barrier = *barrier;
+                queue.pop_front();
+                self.on_barrier(now, task, channel, barrier);
+            }
+            _ => {}
+        }
+    }
+
+    /// Aligned-with-timeout, sender side: a barrier still queued at `trigger + timeout` is moved to
+    /// the head of its subpartition and becomes a priority barrier (FLINK-27251).
+    fn convert_stuck_barriers(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        for index in 0..self.tasks[task].outputs.len() {
+            let channel = self.tasks[task].outputs[index];
+            let c = &mut self.channels[channel];
+            let Some(position) = c
+                .sender
+                .iter()
+                .position(|i| matches!(i, Item::Barrier(b) if b.checkpoint == checkpoint))
+            else {
+                continue;
+            };
+            if position == 0 {
+                if let Some(Item::Barrier(b)) = c.sender.front_mut() {
+                    b.priority = true;
+                }
+            } else {
+                let Some(Item::Barrier(mut barrier)) = c.sender.remove(position) else {
+                    continue;
+                };
+                barrier.priority = true;
+                barrier.buffers_before = c.slices_sent;
+                let overtaken = self.queued_data_items(channel, position);
+                self.channels[channel]
+                    .sender
+                    .push_front(Item::Barrier(barrier));
+                for buffer in overtaken {
+                    self.persist_unsent(task, checkpoint, channel, buffer);
+                }
+            }
+            self.trace.push(DataflowEvent::BarrierSent {
+                time: now,
+                channel: channel as u32,
+                checkpoint,
+                records_before: self.channels[channel].records_enqueued,
+                priority: true,
+            });
+            if self.channels[channel].local {
+                let consumer = self.channels[channel].to;
+                self.priority_visible(consumer, channel, checkpoint);
+            } else {
+                self.transmit(now, channel);
+            }
+        }
+    }
+
+    // --------------------------------------------------------------------------------------------
+    // Barrier handlers (receiving side)
+
+    fn on_barrier(
+        &mut self,
+        now: SimTime,
+        task: TaskIndex,
+        channel: DataChannelIndex,
+        barrier: Barrier,
+    ) {
+        let checkpoint = barrier.checkpoint;
+        self.trace.push(DataflowEvent::BarrierReceived {
+            time: now,
+            channel: channel as u32,
+            checkpoint,
+            records_consumed: self.channels[channel].records_consumed,
+        });
+        if self.channels[channel].persisting == Some(checkpoint) {
+            self.channels[channel].persisting = None;
+        }
+        if self.tasks[task].aborted.contains(&checkpoint) {
+            return;
+        }
+        let position = self.channels[channel].input_position;
+        if self.protocol == SnapshotProtocol::AtLeastOnce {
+            self.track_barrier(now, task, position, barrier);
+            return;
+        }
+        let newer = self.tasks[task]
+            .alignment
+            .as_ref()
+            .is_none_or(|a| a.checkpoint < checkpoint);
+        if !newer
+            && self.tasks[task]
+                .alignment
+                .as_ref()
+                .is_some_and(|a| a.checkpoint > checkpoint)
+        {
+            return; // an old barrier of a checkpoint this task has moved past
+        }
+        if newer {
+            if let Some(old) = self.tasks[task].alignment.as_ref()
+                && !old.complete
+            {
+                // A newer barrier while aligning: the old checkpoint is abandoned (DECLINED_SUBSUMED).
+                let old_checkpoint = old.checkpoint;
+                self.abandon_alignment(now, task, old_checkpoint, true);
+            }
+            let inputs = self.tasks[task].inputs.len();
+            let late = matches!(self.protocol, SnapshotProtocol::AlignedWithTimeout { timeout_us } if now.as_micros() >= barrier.trigger_us + timeout_us);
+            self.tasks[task].newest_checkpoint = self.tasks[task].newest_checkpoint.max(checkpoint);
+            self.tasks[task].alignment = Some(Alignment {
+                checkpoint,
+                trigger_us: barrier.trigger_us,
+                first_barrier_at: now,
+                last_barrier_at: now,
+                seen: vec![false; inputs],
+                buffers_before: vec![0; inputs],
+                snapshot_taken: false,
+                unaligned: false,
+                complete: false,
+                processed_bytes: 0,
+            });
+            let alignment = self.tasks[task].alignment.as_mut().expect("just set");
+            alignment.seen[position] = true;
+            alignment.buffers_before[position] = barrier.buffers_before;
+            match self.protocol {
+                SnapshotProtocol::Unaligned => {
+                    self.take_snapshot(now, task, checkpoint, barrier.trigger_us, true)
+                }
+                SnapshotProtocol::ChandyLamport => {
+                    self.take_snapshot(now, task, checkpoint, barrier.trigger_us, false)
+                }
+                SnapshotProtocol::AlignedWithTimeout { timeout_us } => {
+                    if late || barrier.priority {
+                        self.switch_to_unaligned(now, task);
+                    } else {
+                        self.channels[channel].blocked = true;
+                        let deadline = SimTime::from_micros(barrier.trigger_us + timeout_us);
+                        self.queue.schedule_at(
+                            deadline.max(now),
+                            Event::AlignmentTimeout {
+                                task: task as u32,
+                                checkpoint,
+                            },
+                        );
+                    }
+                }
+                _ => self.channels[channel].blocked = true,
+            }
+        } else {
+            let alignment = self.tasks[task]
+                .alignment
+                .as_mut()
+                .expect("current alignment");
+            if alignment.seen[position] {
+                return;
+            }
+            alignment.seen[position] = true;
+            alignment.buffers_before[position] = barrier.buffers_before;
+            alignment.last_barrier_at = now;
+            let taken = alignment.snapshot_taken;
+            if !taken {
+                if barrier.priority
+                    && matches!(self.protocol, SnapshotProtocol::AlignedWithTimeout { .. })
+                {
+                    self.switch_to_unaligned(now, task);
+                } else {
+                    self.channels[channel].blocked = true;
+                }
+            }
+        }
+        self.check_alignment_complete(now, task);
+    }
+
+    /// Every open input has delivered the barrier (or ended): aligned snapshots are taken now;
+    /// unaligned and Chandy-Lamport ones have their channel state complete.
+    fn check_alignment_complete(&mut self, now: SimTime, task: TaskIndex) {
+        let Some(alignment) = self.tasks[task].alignment.as_ref() else {
+            return;
+        };
+        if alignment.complete {
+            return;
+        }
+        let all_in = self.tasks[task]
+            .inputs
+            .iter()
+            .enumerate()
+            .all(|(position, &channel)| {
+                alignment.seen[position] || self.channels[channel].finished
+            });
+        if !all_in {
+            return;
+        }
+        let (checkpoint, trigger_us, taken) = (
+            alignment.checkpoint,
+            alignment.trigger_us,
+            alignment.snapshot_taken,
+        );
+        let alignment = self.tasks[task].alignment.as_mut().expect("present");
+        alignment.complete = true;
+        alignment.last_barrier_at = now;
+        let (first, processed) = (alignment.first_barrier_at, alignment.processed_bytes);
+        if !taken {
+            self.take_snapshot(now, task, checkpoint, trigger_us, false);
+        }
+        for index in 0..self.tasks[task].inputs.len() {
+            let channel = self.tasks[task].inputs[index];
+            if self.channels[channel].blocked {
+                self.channels[channel].blocked = false;
+                if !self.channels[channel].consumer_queue().is_empty() {
+                    self.enqueue_poll(task, channel);
+                }
+            }
+        }
+        if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
+            progress.stats.alignment_duration_us = now.since_us(first);
+            progress.stats.processed_data = processed;
+            progress.channel_state_final = true;
+        }
+        self.maybe_upload_channel_state(now, task, checkpoint);
+        self.wake(task);
+    }
+
+    /// At-least-once: count barriers, never block; snapshot when every open input delivered one.
+    fn track_barrier(&mut self, now: SimTime, task: TaskIndex, position: usize, barrier: Barrier) {
+        let checkpoint = barrier.checkpoint;
+        if checkpoint <= self.tasks[task].newest_checkpoint
+            && !self.tasks[task].tracked.contains_key(&checkpoint)
+        {
+            return;
+        }
+        let inputs = self.tasks[task].inputs.len();
+        let tracked = self.tasks[task]
+            .tracked
+            .entry(checkpoint)
+            .or_insert_with(|| TrackedBarriers {
+                trigger_us: barrier.trigger_us,
+                first_barrier_at: now,
+                seen: vec![false; inputs],
+                processed_bytes: 0,
+            });
+        tracked.seen[position] = true;
+        self.check_tracked_complete(now, task);
+    }
+
+    fn check_tracked_complete(&mut self, now: SimTime, task: TaskIndex) {
+        let ready: Vec<u64> = self.tasks[task]
+            .tracked
+            .iter()
+            .filter(|(_, t)| {
+                self.tasks[task]
+                    .inputs
+                    .iter()
+                    .enumerate()
+                    .all(|(p, &c)| t.seen[p] || self.channels[c].finished)
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for checkpoint in ready {
+            let Some(tracked) = self.tasks[task].tracked.remove(&checkpoint) else {
+                continue;
+            };
+            // Older incomplete ones are abandoned when a newer one completes.
+            let older: Vec<u64> = self.tasks[task]
+                .tracked
+                .range(..checkpoint)
+                .map(|(&id, _)| id)
+                .collect();
+            for id in older {
+                self.tasks[task].tracked.remove(&id);
+            }
+            self.tasks[task].newest_checkpoint = self.tasks[task].newest_checkpoint.max(checkpoint);
+            self.take_snapshot(now, task, checkpoint, tracked.trigger_us, false);
+            if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
+                progress.stats.alignment_duration_us = now.since_us(tracked.first_barrier_at);
+                progress.stats.start_delay_us = tracked
+                    .first_barrier_at
+                    .as_micros()
+                    .saturating_sub(tracked.trigger_us);
+                progress.stats.processed_data = tracked.processed_bytes;
+            }
+        }
+    }
+
+    /// `alignment.processed`: bytes processed while a checkpoint is between its first and last
+    /// barrier at this task.
+    fn note_processed_bytes(&mut self, task: TaskIndex, record: &Record) {
+        let bytes = u64::from(self.record_bytes(record));
+        let t = &mut self.tasks[task];
+        if let Some(alignment) = t.alignment.as_mut()
+            && !alignment.complete
+        {
+            alignment.processed_bytes += bytes;
+        }
+        for tracked in t.tracked.values_mut() {
+            tracked.processed_bytes += bytes;
+        }
+    }
+
+    /// Aligned with timeout: the alignment took too long; snapshot now, unaligned.
+    fn switch_to_unaligned(&mut self, now: SimTime, task: TaskIndex) {
+        let (checkpoint, trigger_us) = {
+            let alignment = self.tasks[task].alignment.as_ref().expect("aligning");
+            (alignment.checkpoint, alignment.trigger_us)
+        };
+        self.take_snapshot(now, task, checkpoint, trigger_us, true);
+        for index in 0..self.tasks[task].inputs.len() {
+            let channel = self.tasks[task].inputs[index];
+            if self.channels[channel].blocked {
+                self.channels[channel].blocked = false;
+                if !self.channels[channel].consumer_queue().is_empty() {
+                    self.enqueue_poll(task, channel);
+                }
+            }
+        }
+        self.check_alignment_complete(now, task);
+    }
+
+    fn abandon_alignment(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64, decline: bool) {
+        for index in 0..self.tasks[task].inputs.len() {
+            let channel = self.tasks[task].inputs[index];
+            if self.channels[channel].persisting == Some(checkpoint) {
+                self.channels[channel].persisting = None;
+            }
+            if self.channels[channel].blocked {
+                self.channels[channel].blocked = false;
+                if !self.channels[channel].consumer_queue().is_empty() {
+                    self.enqueue_poll(task, channel);
+                }
+            }
+        }
+        if let Some(alignment) = self.tasks[task].alignment.as_mut()
+            && alignment.checkpoint == checkpoint
+        {
+            alignment.complete = true;
+        }
+        self.tasks[task].snapshots.remove(&checkpoint);
+        self.tasks[task].aborted.insert(checkpoint);
+        if decline {
+            let at = now.after_us(self.model.network.rpc_latency_us);
+            self.queue.schedule_at(
+                at,
+                Event::DeclineArrive {
+                    task: task as u32,
+                    checkpoint,
+                },
+            );
+        }
+        self.forward_cancel(now, task, checkpoint);
+        self.wake(task);
+    }
+
+    fn forward_cancel(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        if !self.tasks[task].cancel_forwarded.insert(checkpoint) {
+            return;
+        }
+        for index in 0..self.tasks[task].outputs.len() {
+            let channel = self.tasks[task].outputs[index];
+            self.channels[channel]
+                .sender
+                .push_back(Item::Cancel(checkpoint));
+            self.trace.push(DataflowEvent::CancelMarkerSent {
+                time: now,
+                channel: channel as u32,
+                checkpoint,
+            });
+            self.after_enqueue(now, channel);
+        }
+    }
+
+    fn on_cancel_marker(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        let aligning = self.tasks[task]
+            .alignment
+            .as_ref()
+            .is_some_and(|a| a.checkpoint == checkpoint && !a.complete);
+        if aligning {
+            self.abandon_alignment(now, task, checkpoint, false);
+        } else if checkpoint > self.tasks[task].newest_checkpoint {
+            self.tasks[task].aborted.insert(checkpoint);
+            self.forward_cancel(now, task, checkpoint);
+        }
+        self.tasks[task].tracked.remove(&checkpoint);
+    }
+
+    /// End of partition counts as that channel's barrier for every pending and future checkpoint
+    /// (FLIP-147).
+    fn on_end_of_partition(&mut self, now: SimTime, task: TaskIndex, channel: DataChannelIndex) {
+        self.channels[channel].finished = true;
+        self.channels[channel].persisting = None;
+        self.check_alignment_complete(now, task);
+        self.check_tracked_complete(now, task);
+    }
+
+    // --------------------------------------------------------------------------------------------
+    // Snapshots: sync phase, async upload, acknowledgement
+
+    /// A source (or a task whose inputs have all ended) is told to start a checkpoint.
+    fn triggered_at_task(
+        &mut self,
+        now: SimTime,
+        task: TaskIndex,
+        checkpoint: u64,
+        trigger_us: u64,
+    ) {
+        if self.tasks[task].aborted.contains(&checkpoint)
+            || self
+                .coordinator
+                .as_ref()
+                .is_some_and(|c| !c.is_pending(checkpoint))
+        {
+            return;
+        }
+        self.tasks[task].newest_checkpoint = self.tasks[task].newest_checkpoint.max(checkpoint);
+        let unaligned = self.protocol.starts_unaligned();
+        self.take_snapshot(now, task, checkpoint, trigger_us, unaligned);
+        if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
+            progress.channel_state_final = true;
+        }
+    }
+
+    /// Takes this task's snapshot of `checkpoint`: barriers out first, then the synchronous phase.
+    /// `unaligned`: barriers overtake output data, and pre-barrier input data is persisted.
+    fn take_snapshot(
+        &mut self,
+        now: SimTime,
+        task: TaskIndex,
+        checkpoint: u64,
+        trigger_us: u64,
+        unaligned: bool,
+    ) {
+        let chandy_lamport = self.protocol == SnapshotProtocol::ChandyLamport;
+        let records_input = unaligned || chandy_lamport;
+        self.trace.push(DataflowEvent::SnapshotTaken {
+            time: now,
+            task: task as u32,
+            checkpoint,
+            unaligned,
+        });
+        for index in 0..self.tasks[task].inputs.len() {
+            let channel = self.tasks[task].inputs[index];
+            self.trace.push(DataflowEvent::InputPosition {
+                time: now,
+                channel: channel as u32,
+                checkpoint,
+                records_consumed: self.channels[channel].records_consumed,
+            });
+        }
+        let snapshot = TaskSnapshot {
+            task,
+            operator_states: self.tasks[task].states.clone(),
+            input_channel_state: Vec::new(),
+            output_channel_state: Vec::new(),
+            unaligned,
+        };
+        let first_barrier = self.tasks[task]
+            .alignment
+            .as_ref()
+            .filter(|a| a.checkpoint == checkpoint)
+            .map(|a| a.first_barrier_at);
+        let start_delay_us = first_barrier
+            .unwrap_or(now)
+            .as_micros()
+            .saturating_sub(trigger_us);
+        let sync_us = self.sync_duration_us(task);
+        self.tasks[task].snapshot_counter += 1;
+        let counter = self.tasks[task].snapshot_counter;
+        self.tasks[task].snapshot_epochs.insert(checkpoint, counter);
+        let progress = SnapshotInProgress {
+            snapshot,
+            stats: SubtaskCheckpointStats {
+                task: self.graph.tasks[task].name.clone(),
+                sync_duration_us: sync_us,
+                start_delay_us,
+                unaligned,
+                ..SubtaskCheckpointStats::default()
+            },
+            trigger_us,
+            sync_end: None,
+            needs_channel_state: records_input,
+            channel_state_final: false,
+            state_uploaded: false,
+            channel_uploaded: false,
+            channel_upload_started: false,
+            state_bytes_uploaded: 0,
+            snapshot_counter: self.tasks[task].snapshot_counter,
+        };
+        self.tasks[task].snapshots.insert(checkpoint, progress);
+        if let Some(alignment) = self.tasks[task].alignment.as_mut()
+            && alignment.checkpoint == checkpoint
+        {
+            alignment.snapshot_taken = true;
+            alignment.unaligned = unaligned;
+        }
+        // Step 2: barriers out (priority when unaligned).
+        let priority = unaligned && !chandy_lamport;
+        self.broadcast_barrier(now, task, checkpoint, trigger_us, priority);
+        if !priority && let SnapshotProtocol::AlignedWithTimeout { timeout_us } = self.protocol {
+            let deadline = SimTime::from_micros(trigger_us + timeout_us).max(now);
+            self.queue.schedule_at(
+                deadline,
+                Event::OutputBarrierTimeout {
+                    task: task as u32,
+                    checkpoint,
+                },
+            );
+        }
+        if records_input {
+            self.start_recording_inputs(task, checkpoint);
+        }
+        // Step 5: the synchronous part, on the task thread.
+        self.tasks[task].status = Status::Sync;
+        self.set_activity(now, task, Activity::Busy);
+        self.queue.schedule_after(
+            sync_us,
+            Event::SyncDone {
+                task: task as u32,
+                checkpoint,
+            },
+        );
+    }
+
+    /// Unaligned / Chandy-Lamport receiver: persist the pre-barrier data already on this side, and
+    /// keep persisting each input channel until its barrier arrives.
+    fn start_recording_inputs(&mut self, task: TaskIndex, checkpoint: u64) {
+        let seen: Vec<bool> = self.tasks[task]
+            .alignment
+            .as_ref()
+            .filter(|a| a.checkpoint == checkpoint)
+            .map_or_else(
+                || vec![false; self.tasks[task].inputs.len()],
+                |a| a.seen.clone(),
+            );
+        let buffers_before: Vec<u64> = self.tasks[task]
+            .alignment
+            .as_ref()
+            .filter(|a| a.checkpoint == checkpoint)
+            .map_or_else(
+                || vec![u64::MAX; self.tasks[task].inputs.len()],
+                |a| a.buffers_before.clone(),
+            );
+        // The rest of the slice being read was taken before any barrier behind it: pre-barrier.
+        if let Some((channel, buffer, index, end)) = self.tasks[task].reading {
+            self.persist_records(task, checkpoint, channel, buffer, index, end, false);
+        }
+        for position in 0..self.tasks[task].inputs.len() {
+            let channel = self.tasks[task].inputs[position];
+            if self.channels[channel].finished {
+                continue;
+            }
+            if !self.channels[channel].local {
+                let limit = if seen[position] {
+                    buffers_before[position]
+                } else {
+                    u64::MAX
+                };
+                let queued: Vec<BufferId> = self.channels[channel]
+                    .receiver
+                    .iter()
+                    .take_while(|i| !matches!(i, Item::Barrier(b) if b.checkpoint == checkpoint && !b.priority))
+                    .filter_map(|i| if let Item::Data(b) = i { Some(*b) } else { None })
+                    .filter(|&b| self.buffers.buffers[b as usize].sequence < limit)
+                    .collect();
+                for buffer in queued {
+                    let length = self.buffers.buffers[buffer as usize].records.len();
+                    self.persist_records(task, checkpoint, channel, buffer, 0, length, false);
+                }
+            }
+            if !seen[position] {
+                self.channels[channel].persisting = Some(checkpoint);
+            }
+        }
+    }
+
+    /// Copies records `from..to` of a buffer into the snapshot of `checkpoint`, as input channel
+    /// state (receiver) or output channel state (sender).
+    #[allow(clippy::too_many_arguments)]
+    fn persist_records(
+        &mut self,
+        task: TaskIndex,
+        checkpoint: u64,
+        channel: DataChannelIndex,
+        buffer: BufferId,
+        from: usize,
+        to: usize,
+        output: bool,
+    ) {
+        if from >= to {
+            return;
+        }
+        let records = &self.buffers.buffers[buffer as usize].records[from..to];
+        let bytes: u64 = records
+            .iter()
+            .map(|r| u64::from(self.record_bytes_of_source[r.source_task as usize]))
+            .sum();
+        let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) else {
+            return;
+        };
+        progress.stats.persisted_data += bytes;
+        progress.needs_channel_state = true;
+        let state = if output {
+            &mut progress.snapshot.output_channel_state
+        } else {
+            &mut progress.snapshot.input_channel_state
+        };
+        match state.iter_mut().find(|(c, _)| *c == channel) {
+            Some((_, list)) => list.extend_from_slice(records),
+            None => state.push((channel, records.to_vec())),
+        }
+    }
+
+    fn state_bytes(&self, task: TaskIndex) -> u64 {
+        let t = &self.tasks[task];
+        t.chain
+            .iter()
+            .enumerate()
+            .map(
+                |(position, &operator)| match self.model.job.operators[operator].kind {
+                    OperatorKind::Source(_) => 16,
+                    OperatorKind::KeyedAggregation {
+                        state_bytes_per_key,
+                    } => t.states[position].keyed.len() as u64 * u64::from(state_bytes_per_key),
+                    _ => 0,
+                },
+            )
+            .sum()
+    }
+
+    fn sync_duration_us(&self, task: TaskIndex) -> u64 {
+        let state = &self.model.state;
+        let bytes = self.state_bytes(task);
+        state.sync_base_us
+            + (bytes as u128 * u128::from(state.sync_per_mb_us) / (1024 * 1024)) as u64
+    }
+
+    /// Bytes the incremental backend uploads: keys changed since the last confirmed checkpoint,
+    /// or everything after `compaction-trigger` incremental uploads.
+    fn incremental_bytes(&mut self, task: TaskIndex, full_bytes: u64) -> u64 {
+        let state = &self.model.state;
+        if !(state.incremental && state.backend == StateBackend::RocksDb) {
+            return full_bytes;
+        }
+        let t = &mut self.tasks[task];
+        if t.confirmed_epoch == 0 || t.uploads_since_full >= state.compaction_trigger {
+            t.uploads_since_full = 0;
+            return full_bytes;
+        }
+        t.uploads_since_full += 1;
+        let base = t.confirmed_epoch;
+        let mut changed = 16;
+        for (position, &operator) in t.chain.iter().enumerate() {
+            if let OperatorKind::KeyedAggregation {
+                state_bytes_per_key,
+            } = self.model.job.operators[operator].kind
+            {
+                let keys = t.key_epochs[position]
+                    .values()
+                    .filter(|&&epoch| epoch >= base)
+                    .count() as u64;
+                changed += keys * u64::from(state_bytes_per_key);
+            }
+        }
+        changed.min(full_bytes.max(16))
+    }
+
+    fn sync_done(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        if self.tasks[task].status == Status::Sync {
+            self.tasks[task].status = Status::Idle;
+            self.set_activity(now, task, Activity::Idle);
+        }
+        let full = self.state_bytes(task);
+        let uploaded = self.incremental_bytes(task, full);
+        if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
+            progress.sync_end = Some(now);
+            progress.state_bytes_uploaded = uploaded;
+            progress.stats.state_size = full;
+            let at = now.after_us(self.model.storage.transfer_us(uploaded));
+            self.queue.schedule_at(
+                at,
+                Event::StateUploaded {
+                    task: task as u32,
+                    checkpoint,
+                },
+            );
+        }
+        self.maybe_upload_channel_state(now, task, checkpoint);
+        self.wake(task);
+    }
+
+    fn maybe_upload_channel_state(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        let storage = self.model.storage.clone();
+        let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) else {
+            return;
+        };
+        if progress.sync_end.is_none()
+            || !progress.channel_state_final
+            || progress.channel_upload_started
+        {
+            return;
+        }
+        progress.channel_upload_started = true;
+        if !progress.needs_channel_state {
+            progress.channel_uploaded = true;
+            self.maybe_acknowledge(now, task, checkpoint);
+            return;
+        }
+        let at = now.after_us(storage.transfer_us(progress.stats.persisted_data));
+        self.queue.schedule_at(
+            at,
+            Event::ChannelStateUploaded {
+                task: task as u32,
+                checkpoint,
+            },
+        );
+    }
+
+    fn maybe_acknowledge(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        let ready = self.tasks[task]
+            .snapshots
+            .get(&checkpoint)
+            .is_some_and(|p| p.state_uploaded && p.channel_uploaded);
+        if !ready {
+            return;
+        }
+        let mut progress = self.tasks[task]
+            .snapshots
+            .remove(&checkpoint)
+            .expect("ready");
+        let sync_end = progress.sync_end.expect("uploaded after sync");
+        progress.stats.async_duration_us = now.since_us(sync_end);
+        progress.stats.checkpointed_size =
+            progress.state_bytes_uploaded + progress.stats.persisted_data;
+        progress.stats.state_size += progress.stats.persisted_data;
+        let _ = progress.snapshot_counter;
+        let at = now.after_us(self.model.network.rpc_latency_us);
+        if let Some(stats) = self.stats.get_mut(&checkpoint) {
+            stats.subtasks[task] = SubtaskCheckpointStats {
+                task: stats.subtasks[task].task.clone(),
+                ..progress.stats
+            };
+        }
+        self.acked_snapshots
+            .entry(checkpoint)
+            .or_default()
+            .push(progress.snapshot);
+        self.queue.schedule_at(
+            at,
+            Event::AckArrive {
+                task: task as u32,
+                checkpoint,
+            },
+        );
+    }
+
+    /// `notifyCheckpointComplete`: the incremental backend's base moves to this checkpoint's files.
+    fn notify_complete(&mut self, task: TaskIndex, checkpoint: u64) {
+        let t = &mut self.tasks[task];
+        if let Some(&epoch) = t.snapshot_epochs.get(&checkpoint) {
+            t.confirmed_epoch = t.confirmed_epoch.max(epoch);
+        }
+        t.snapshot_epochs.retain(|&id, _| id > checkpoint);
+    }
+
+    fn notify_aborted(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        let aligning = self.tasks[task]
+            .alignment
+            .as_ref()
+            .is_some_and(|a| a.checkpoint == checkpoint && !a.complete);
+        if aligning {
+            self.abandon_alignment(now, task, checkpoint, false);
+        } else {
+            self.tasks[task].aborted.insert(checkpoint);
+            self.tasks[task].snapshots.remove(&checkpoint);
+            self.tasks[task].tracked.remove(&checkpoint);
+        }
+    }
+
+    // --------------------------------------------------------------------------------------------
+    // The coordinator
+
+    fn tasks_to_ack(&self) -> Vec<TaskIndex> {
+        (0..self.tasks.len())
+            .filter(|&t| self.tasks[t].status != Status::Finished)
+            .collect()
+    }
+
+    /// Tasks the trigger RPC goes to: running tasks none of whose inputs are still open.
+    fn tasks_to_trigger(&self) -> Vec<TaskIndex> {
+        (0..self.tasks.len())
+            .filter(|&t| self.tasks[t].status != Status::Finished)
+            .filter(|&t| {
+                self.tasks[t]
+                    .inputs
+                    .iter()
+                    .all(|&c| self.tasks[self.channels[c].from].status == Status::Finished)
+            })
+            .collect()
+    }
+
+    fn periodic_request(&mut self, now: SimTime, from_timer: bool) {
+        let tasks = self.tasks_to_ack();
+        let Some(coordinator) = self.coordinator.as_mut() else {
+            return;
+        };
+        if tasks.is_empty() {
+            return;
+        }
+        let interval = coordinator.config().interval_us;
+        match coordinator.request_periodic(now, || tasks) {
+            TriggerDecision::Trigger { id } => {
+                self.start_checkpoint(now, id, false);
+                if from_timer {
+                    self.queue.schedule_after(
+                        interval,
+                        Event::PeriodicTrigger {
+                            generation: self.periodic_generation,
+                        },
+                    );
+                }
+            }
+            TriggerDecision::Queued => {
+                if from_timer {
+                    self.queue.schedule_after(
+                        interval,
+                        Event::PeriodicTrigger {
+                            generation: self.periodic_generation,
+                        },
+                    );
+                }
+            }
+            TriggerDecision::TooEarly { retry_at } => {
+                // Flink drops the request and restarts the periodic schedule at the end of the pause.
+                self.trace.push(DataflowEvent::TriggerDropped {
+                    time: now,
+                    retry_at,
+                });
+                self.periodic_generation += 1;
+                self.queue.schedule_at(
+                    retry_at,
+                    Event::PeriodicTrigger {
+                        generation: self.periodic_generation,
+                    },
+                );
+            }
+        }
+    }
+
+    fn start_checkpoint(&mut self, now: SimTime, id: u64, is_savepoint: bool) {
+        let tasks = self
+            .coordinator
+            .as_ref()
+            .and_then(|c| c.pending(id))
+            .map_or(0, |p| p.awaiting.len());
+        self.trace.push(DataflowEvent::CheckpointTriggered {
+            time: now,
+            checkpoint: id,
+            tasks_to_ack: tasks as u32,
+            is_savepoint,
+        });
+        self.stats.insert(
+            id,
+            CheckpointStats {
+                id,
+                status: CheckpointStatus::InProgress,
+                is_savepoint,
+                trigger_timestamp_us: now.as_micros(),
+                latest_ack_timestamp_us: None,
+                end_to_end_duration_us: None,
+                state_size: 0,
+                checkpointed_size: 0,
+                processed_data: 0,
+                persisted_data: 0,
+                alignment_duration_us: 0,
+                start_delay_us: 0,
+                sync_duration_us: 0,
+                async_duration_us: 0,
+                unaligned: false,
+                num_subtasks: tasks as u32,
+                num_acknowledged_subtasks: 0,
+                failure_reason: None,
+                subtasks: self
+                    .graph
+                    .tasks
+                    .iter()
+                    .map(|t| SubtaskCheckpointStats {
+                        task: t.name.clone(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            },
+        );
+        let timeout = self
+            .coordinator
+            .as_ref()
+            .map_or(u64::MAX, |c| c.config().timeout_us);
+        self.queue.schedule_at(
+            now.after_us(timeout),
+            Event::CheckpointTimeout { checkpoint: id },
+        );
+        let rpc = self.model.network.rpc_latency_us;
+        if self.protocol == SnapshotProtocol::StopTheWorld {
+            self.stop_the_world = Some(StopTheWorld {
+                checkpoint: id,
+                trigger_us: now.as_micros(),
+                snapshots_started: false,
+            });
+            for task in 0..self.tasks.len() {
+                if self.tasks[task].source.is_some() {
+                    self.queue
+                        .schedule_at(now.after_us(rpc), Event::PauseRpc { task: task as u32 });
+                }
+            }
+            return;
+        }
+        for task in self.tasks_to_trigger() {
+            self.queue.schedule_at(
+                now.after_us(rpc),
+                Event::TriggerRpc {
+                    task: task as u32,
+                    checkpoint: id,
+                },
+            );
+        }
+    }
+
+    fn ack_arrive(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        self.trace.push(DataflowEvent::AckReceived {
+            time: now,
+            task: task as u32,
+            checkpoint,
+        });
+        if let Some(stats) = self.stats.get_mut(&checkpoint) {
+            stats.subtasks[task].ack_timestamp_us = Some(now.as_micros());
+            stats.subtasks[task].end_to_end_duration_us =
+                Some(now.as_micros() - stats.trigger_timestamp_us);
+        }
+        let Some(coordinator) = self.coordinator.as_mut() else {
+            return;
+        };
+        let outcome = coordinator.acknowledge(now, task, checkpoint);
+        if matches!(outcome, AckOutcome::Completed { .. }) {
+            self.checkpoint_completed(now, checkpoint, outcome);
+        }
+    }
+
+    fn checkpoint_completed(&mut self, now: SimTime, checkpoint: u64, outcome: AckOutcome) {
+        let AckOutcome::Completed { subsumed } = outcome else {
+            return;
+        };
+        self.trace.push(DataflowEvent::CheckpointCompleted {
+            time: now,
+            checkpoint,
+        });
+        let mut is_savepoint = false;
+        let mut triggered_at = now;
+        if let Some(stats) = self.stats.get_mut(&checkpoint) {
+            stats.status = CheckpointStatus::Completed;
+            stats.aggregate();
+            stats.end_to_end_duration_us = Some(now.as_micros() - stats.trigger_timestamp_us);
+            is_savepoint = stats.is_savepoint;
+            triggered_at = SimTime::from_micros(stats.trigger_timestamp_us);
+        }
+        let mut tasks = self.acked_snapshots.remove(&checkpoint).unwrap_or_default();
+        tasks.sort_by_key(|s| s.task);
+        self.completed.push(CompletedCheckpoint {
+            id: checkpoint,
+            is_savepoint,
+            triggered_at,
+            completed_at: now,
+            tasks,
+        });
+        for old in subsumed {
+            self.record_abort(now, old, AbortReason::CheckpointSubsumed);
+        }
+        let rpc = self.model.network.rpc_latency_us;
+        for task in 0..self.tasks.len() {
+            self.queue.schedule_at(
+                now.after_us(rpc),
+                Event::NotifyComplete {
+                    task: task as u32,
+                    checkpoint,
+                },
+            );
+        }
+        if let Some(stw) = self.stop_the_world.take() {
+            let _ = stw;
+            for task in 0..self.tasks.len() {
+                if self.tasks[task].source.is_some() {
+                    self.queue
+                        .schedule_at(now.after_us(rpc), Event::ResumeRpc { task: task as u32 });
+                }
+            }
+        }
+        if self
+            .coordinator
+            .as_mut()
+            .is_some_and(|c| c.take_queued_request())
+        {
+            self.periodic_request(now, false);
+        }
+    }
+
+    fn abort_checkpoint(&mut self, now: SimTime, checkpoint: u64, reason: AbortReason) {
+        let Some(coordinator) = self.coordinator.as_mut() else {
+            return;
+        };
+        let Some(fails_job) = coordinator.abort(checkpoint, reason) else {
+            return;
+        };
+        self.record_abort(now, checkpoint, reason);
+        if self
+            .stop_the_world
+            .as_ref()
+            .is_some_and(|s| s.checkpoint == checkpoint)
+        {
+            self.stop_the_world = None;
+            let rpc = self.model.network.rpc_latency_us;
+            for task in 0..self.tasks.len() {
+                if self.tasks[task].source.is_some() {
+                    self.queue
+                        .schedule_at(now.after_us(rpc), Event::ResumeRpc { task: task as u32 });
+                }
+            }
+        }
+        if fails_job {
+            self.fail_job(now, format!("checkpoint {checkpoint} failed ({reason:?}) and the tolerable-failed-checkpoints limit was exceeded"));
+            return;
+        }
+        if self
+            .coordinator
+            .as_mut()
+            .is_some_and(|c| c.take_queued_request())
+        {
+            self.periodic_request(now, false);
+        }
+    }
+
+    fn record_abort(&mut self, now: SimTime, checkpoint: u64, reason: AbortReason) {
+        self.trace.push(DataflowEvent::CheckpointAborted {
+            time: now,
+            checkpoint,
+            reason,
+        });
+        self.acked_snapshots.remove(&checkpoint);
+        if let Some(stats) = self.stats.get_mut(&checkpoint) {
+            stats.status = CheckpointStatus::Failed;
+            stats.aggregate();
+            stats.end_to_end_duration_us = Some(now.as_micros() - stats.trigger_timestamp_us);
+            stats.failure_reason = Some(
+                serde_json::to_value(reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+            );
+        }
+        let rpc = self.model.network.rpc_latency_us;
+        for task in 0..self.tasks.len() {
+            self.queue.schedule_at(
+                now.after_us(rpc),
+                Event::NotifyAborted {
+                    task: task as u32,
+                    checkpoint,
+                },
+            );
+        }
+    }
+
+    fn fail_job(&mut self, now: SimTime, reason: String) {
+        self.trace.push(DataflowEvent::JobFailed { time: now });
+        self.status = JobStatus::Failed {
+            at_us: now.as_micros(),
+            reason,
+        };
+        self.stopped = true;
+    }
+
+    // --------------------------------------------------------------------------------------------
+    // Stop-the-world: drain, then snapshot everything at once
+
+    fn check_quiescent(&mut self, now: SimTime) {
+        let Some(stw) = self.stop_the_world.as_ref() else {
+            return;
+        };
+        if stw.snapshots_started {
+            return;
+        }
+        let sources_paused = self
+            .tasks
+            .iter()
+            .all(|t| t.source.is_none() || t.paused || t.status == Status::Finished);
+        let quiet = sources_paused
+            && self.tasks.iter().all(|t| {
+                matches!(t.status, Status::Idle | Status::Finished)
+                    && t.reading.is_none()
+                    && t.in_hand.is_none()
+            })
+            && self.channels.iter().all(|c| {
+                c.current.is_none()
+                    && c.sender.is_empty()
+                    && c.in_transit.is_empty()
+                    && c.receiver.is_empty()
+            });
+        if !quiet {
+            // Partially filled buffers are flushed at once while draining.
+            for channel in 0..self.channels.len() {
+                if self.channels[channel].current.is_some()
+                    && self.tasks[self.channels[channel].from].status == Status::Idle
+                {
+                    self.finish_buffer(now, channel);
+                }
+            }
+            self.drain_wake(now);
+            return;
+        }
+        let (checkpoint, trigger_us) = (stw.checkpoint, stw.trigger_us);
+        self.stop_the_world
+            .as_mut()
+            .expect("present")
+            .snapshots_started = true;
+        for task in 0..self.tasks.len() {
+            if self.tasks[task].status == Status::Finished {
+                continue;
+            }
+            let sync_us = self.sync_duration_us(task);
+            self.tasks[task].snapshot_counter += 1;
+            self.trace.push(DataflowEvent::SnapshotTaken {
+                time: now,
+                task: task as u32,
+                checkpoint,
+                unaligned: false,
+            });
+            let progress = SnapshotInProgress {
+                snapshot: TaskSnapshot {
+                    task,
+                    operator_states: self.tasks[task].states.clone(),
+                    input_channel_state: Vec::new(),
+                    output_channel_state: Vec::new(),
+                    unaligned: false,
+                },
+                stats: SubtaskCheckpointStats {
+                    task: self.graph.tasks[task].name.clone(),
+                    sync_duration_us: sync_us,
+                    start_delay_us: now.as_micros().saturating_sub(trigger_us),
+                    ..SubtaskCheckpointStats::default()
+                },
+                trigger_us,
+                sync_end: None,
+                needs_channel_state: false,
+                channel_state_final: true,
+                state_uploaded: false,
+                channel_uploaded: false,
+                channel_upload_started: false,
+                state_bytes_uploaded: 0,
+                snapshot_counter: self.tasks[task].snapshot_counter,
+            };
+            self.tasks[task].snapshots.insert(checkpoint, progress);
+            self.tasks[task].status = Status::Sync;
+            self.set_activity(now, task, Activity::Busy);
+            self.queue.schedule_after(
+                sync_us,
+                Event::SyncDone {
+                    task: task as u32,
+                    checkpoint,
+                },
+            );
+        }
+    }
+
+    // --------------------------------------------------------------------------------------------
+    // Finishing
+
+    fn finish_task(&mut self, now: SimTime, task: TaskIndex) {
+        if self.tasks[task].status == Status::Finished {
+            return;
+        }
+        self.flush_outputs(now, task);
+        for index in 0..self.tasks[task].outputs.len() {
+            let channel = self.tasks[task].outputs[index];
+            self.channels[channel]
+                .sender
+                .push_back(Item::EndOfPartition);
+            self.after_enqueue(now, channel);
+        }
+        self.set_activity(now, task, Activity::Idle);
+        self.tasks[task].status = Status::Finished;
+        self.running_tasks -= 1;
+        self.trace.push(DataflowEvent::TaskFinished {
+            time: now,
+            task: task as u32,
+        });
+        if !self.tasks[task].finish_announced {
+            self.tasks[task].finish_announced = true;
+            let at = now.after_us(self.model.network.rpc_latency_us);
+            self.queue
+                .schedule_at(at, Event::TaskFinishedRpc { task: task as u32 });
+        }
+        if self.running_tasks == 0 {
+            self.status = JobStatus::Finished {
+                at_us: now.as_micros(),
+            };
+            self.stopped = true;
+        }
+    }
+
+    /// A non-source task finishes when every input has ended and nothing is left to do.
+    fn maybe_finish(&mut self, now: SimTime, task: TaskIndex) {
+        let t = &self.tasks[task];
+        if t.source.is_some()
+            || t.inputs.is_empty()
+            || t.status != Status::Idle
+            || t.reading.is_some()
+            || !t.snapshots.is_empty()
+        {
+            return;
+        }
+        if t.inputs.iter().all(|&c| self.channels[c].finished) {
+            self.finish_task(now, task);
+        }
+    }
+
+    fn finish(mut self) -> DataflowRun {
+        let now = self.queue.now();
+        for task in 0..self.tasks.len() {
+            let activity = self.tasks[task].activity;
+            self.set_activity(
+                now,
+                task,
+                if activity == Activity::Idle {
+                    Activity::Busy
+                } else {
+                    Activity::Idle
+                },
+            );
+        }
+        let mut latencies = std::mem::take(&mut self.latencies_us);
+        latencies.sort_unstable();
+        let percentile = |p: f64| -> u64 {
+            if latencies.is_empty() {
+                0
+            } else {
+                latencies[((latencies.len() - 1) as f64 * p).round() as usize]
+            }
+        };
+        let duration_s = now.as_micros().max(1) as f64 / 1e6;
+        let metrics = JobMetrics {
+            records_emitted: self.records_emitted,
+            records_at_sinks: self.records_at_sinks,
+            throughput_bucket_us: self.model.throughput_bucket_us,
+            sink_records_per_bucket: std::mem::take(&mut self.sink_buckets),
+            sink_records_per_s: self.records_at_sinks as f64 / duration_s,
+            latency_p50_us: percentile(0.5),
+            latency_p90_us: percentile(0.9),
+            latency_p99_us: percentile(0.99),
+            latency_max_us: latencies.last().copied().unwrap_or(0),
+            tasks: self.tasks.iter().map(|t| t.metrics.clone()).collect(),
+        };
+        let mut checkpoints: Vec<CheckpointStats> =
+            std::mem::take(&mut self.stats).into_values().collect();
+        for stats in &mut checkpoints {
+            if stats.status == CheckpointStatus::InProgress {
+                stats.aggregate();
+            }
+        }
+        DataflowRun {
+            trace: self.trace,
+            checkpoints,
+            completed: self.completed,
+            metrics,
+            status: self.status,
+            end_time: now,
+            events_processed: self.queue.popped_total(),
+            final_states: self.tasks.iter().map(|t| t.states.clone()).collect(),
+            graph: self.graph,
+        }
+    }
+}

@@ -1,0 +1,524 @@
+//! Invariants 5 and 8 of DESIGN.md §5 for Flink checkpoints on a dataflow.
+//!
+//! **Prefix consistency (5).** A completed checkpoint records, for every source subtask, the offset
+//! it had reached. The oracle regenerates each source's log up to that offset, pushes those
+//! records through the job's operators itself — no network, no timing, just the operator
+//! functions — and compares the result with what the checkpoint holds: operator state, plus the
+//! effect of replaying the persisted in-flight records (unaligned, Chandy-Lamport) through the
+//! operators downstream of their channel. Under exactly-once the two must be equal. Under
+//! at-least-once the checkpoint may hold *more* (records that crossed a barrier early); the oracle
+//! counts those from the event record and reports them, and fails only if something is missing.
+//!
+//! **Protocol rules (8)** are read off the event record: ids increase, a checkpoint completes only
+//! after every acknowledgement, never more than `max-concurrent-checkpoints` pending, triggers
+//! respect `min-pause`.
+
+use super::{Check, Invariant};
+use crate::checkpoint::SnapshotProtocol;
+use crate::dataflow::{CompletedCheckpoint, DataflowRun};
+use crate::engine::{RngStreams, SimTime};
+use crate::scenario::DataflowModel;
+use crate::topology::job::{OperatorIndex, Partitioner, TaskIndex};
+use crate::trace::DataflowEvent;
+use crate::workload::dataflow::{OperatorKind, OperatorState, Record, SourceLog, apply};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The verdict on one completed checkpoint.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckpointCheck {
+    /// Checkpoint id.
+    pub checkpoint: u64,
+    /// Invariant 5.
+    pub prefix_consistency: Check,
+    /// Records that crossed a barrier early and are in this checkpoint's state (from the event record).
+    pub records_across_barrier: u64,
+}
+
+/// The verdict on a dataflow run.
+#[derive(Clone, Debug, Serialize)]
+pub struct DataflowVerdict {
+    /// One per completed checkpoint, by id.
+    pub checkpoints: Vec<CheckpointCheck>,
+    /// Invariant 8 over the whole run.
+    pub protocol_rules: Check,
+}
+
+impl DataflowVerdict {
+    /// The invariants that failed at least once.
+    pub fn failed_invariants(&self) -> BTreeSet<Invariant> {
+        let mut failed: BTreeSet<Invariant> = self
+            .checkpoints
+            .iter()
+            .filter(|c| !c.prefix_consistency.passed)
+            .map(|_| Invariant::PrefixConsistency)
+            .collect();
+        if !self.protocol_rules.passed {
+            failed.insert(Invariant::ProtocolRules);
+        }
+        failed
+    }
+}
+
+/// Checks every completed checkpoint of a run, and the protocol rules.
+pub fn check(model: &DataflowModel, seed: u64, run: &DataflowRun) -> DataflowVerdict {
+    let mut reference = Reference::new(model, seed, run);
+    let mut checkpoints = Vec::with_capacity(run.completed.len());
+    for completed in &run.completed {
+        checkpoints.push(check_checkpoint(model, run, &mut reference, completed));
+    }
+    DataflowVerdict {
+        checkpoints,
+        protocol_rules: check_protocol_rules(model, run.trace.events()),
+    }
+}
+
+/// The failure-free computation, extended source by source as prefixes grow.
+struct Reference<'a> {
+    model: &'a DataflowModel,
+    logs: BTreeMap<TaskIndex, (SourceLog, Vec<u32>)>,
+    consumed: BTreeMap<TaskIndex, u64>,
+    states: Vec<OperatorState>,
+    consumers: Vec<Vec<(OperatorIndex, u32)>>,
+}
+
+impl<'a> Reference<'a> {
+    fn new(model: &'a DataflowModel, seed: u64, run: &DataflowRun) -> Reference<'a> {
+        let streams = RngStreams::new(seed);
+        let mut logs = BTreeMap::new();
+        for (task, vertex) in run.graph.tasks.iter().enumerate() {
+            if let OperatorKind::Source(config) = &model.job.operators[vertex.chain[0]].kind {
+                logs.insert(
+                    task,
+                    (
+                        SourceLog::new(&streams, &format!("source-log/{}", vertex.name), config),
+                        Vec::new(),
+                    ),
+                );
+            }
+        }
+        // For each operator: its consumers, and how many copies of a record each receives.
+        let mut consumers = vec![Vec::new(); model.job.operators.len()];
+        for (index, operator) in model.job.operators.iter().enumerate() {
+            for input in &operator.inputs {
+                let copies = if input.partitioner == Partitioner::Broadcast {
+                    operator.parallelism
+                } else {
+                    1
+                };
+                consumers[input.from].push((index, copies));
+            }
+        }
+        Reference {
+            model,
+            logs,
+            consumed: BTreeMap::new(),
+            states: vec![OperatorState::default(); model.job.operators.len()],
+            consumers,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.consumed.clear();
+        self.states = vec![OperatorState::default(); self.model.job.operators.len()];
+    }
+
+    /// Brings the reference to exactly these source prefixes.
+    fn advance_to(
+        &mut self,
+        offsets: &BTreeMap<TaskIndex, u64>,
+        source_operator: &BTreeMap<TaskIndex, OperatorIndex>,
+    ) {
+        if offsets
+            .iter()
+            .any(|(task, &offset)| self.consumed.get(task).copied().unwrap_or(0) > offset)
+        {
+            self.reset();
+        }
+        for (&task, &offset) in offsets {
+            let from = self.consumed.get(&task).copied().unwrap_or(0);
+            for position in from..offset {
+                let key = self.key_at(task, position);
+                let record = Record {
+                    key,
+                    source_task: task as u32,
+                    offset: position,
+                    value: 1,
+                    created_at_us: 0,
+                };
+                let operator = source_operator[&task];
+                self.push(operator, record, true);
+            }
+            self.consumed.insert(task, offset);
+        }
+    }
+
+    fn key_at(&mut self, task: TaskIndex, offset: u64) -> u32 {
+        let (log, keys) = self.logs.get_mut(&task).expect("a source task");
+        while keys.len() as u64 <= offset {
+            keys.push(log.next_key().1);
+        }
+        keys[offset as usize]
+    }
+
+    /// Applies `operator` (and everything downstream) to one record.
+    fn push(&mut self, operator: OperatorIndex, record: Record, is_source_emission: bool) {
+        let kind = &self.model.job.operators[operator].kind;
+        let output = if is_source_emission {
+            Some(record)
+        } else {
+            apply(kind, &mut self.states[operator], record)
+        };
+        if let Some(output) = output {
+            for index in 0..self.consumers[operator].len() {
+                let (consumer, copies) = self.consumers[operator][index];
+                for _ in 0..copies {
+                    self.push(consumer, output, false);
+                }
+            }
+        }
+    }
+}
+
+/// Applies the operators of a task's chain, from `position`, and everything downstream of it, to
+/// one record — what a restore does with a persisted in-flight record.
+fn replay_into(
+    model: &DataflowModel,
+    consumers: &[Vec<(OperatorIndex, u32)>],
+    states: &mut [OperatorState],
+    operator: OperatorIndex,
+    record: Record,
+) {
+    let kind = &model.job.operators[operator].kind;
+    if let Some(output) = apply(kind, &mut states[operator], record) {
+        for &(consumer, copies) in &consumers[operator] {
+            for _ in 0..copies {
+                replay_into(model, consumers, states, consumer, output);
+            }
+        }
+    }
+}
+
+fn check_checkpoint(
+    model: &DataflowModel,
+    run: &DataflowRun,
+    reference: &mut Reference,
+    completed: &CompletedCheckpoint,
+) -> CheckpointCheck {
+    let graph = &run.graph;
+    let events = run.trace.events();
+    // Tasks that had finished before this checkpoint started contribute their final state.
+    let finished_before: BTreeSet<TaskIndex> = events
+        .iter()
+        .take_while(|e| !matches!(e, DataflowEvent::CheckpointTriggered { checkpoint, .. } if *checkpoint == completed.id))
+        .filter_map(|e| if let DataflowEvent::TaskFinished { task, .. } = e { Some(*task as TaskIndex) } else { None })
+        .collect();
+    let snapshot_of: BTreeMap<TaskIndex, &crate::dataflow::TaskSnapshot> =
+        completed.tasks.iter().map(|s| (s.task, s)).collect();
+
+    // Source prefixes recorded in the checkpoint.
+    let mut offsets = BTreeMap::new();
+    let mut source_operator = BTreeMap::new();
+    for (task, vertex) in graph.tasks.iter().enumerate() {
+        let head = vertex.chain[0];
+        if let OperatorKind::Source(config) = &model.job.operators[head].kind {
+            source_operator.insert(task, head);
+            let offset = match snapshot_of.get(&task) {
+                Some(snapshot) => snapshot.operator_states[0].offset,
+                None => run.final_states[task][0].offset.max(
+                    config
+                        .records
+                        .unwrap_or(0)
+                        .min(run.final_states[task][0].offset),
+                ),
+            };
+            offsets.insert(task, offset);
+        }
+    }
+    reference.advance_to(&offsets, &source_operator);
+
+    // What the checkpoint holds: operator states merged over subtasks, then persisted channel
+    // records replayed through their consumers.
+    let mut actual = vec![OperatorState::default(); model.job.operators.len()];
+    let mut missing_tasks = Vec::new();
+    for (task, vertex) in graph.tasks.iter().enumerate() {
+        let states: &[OperatorState] = match snapshot_of.get(&task) {
+            Some(snapshot) => &snapshot.operator_states,
+            None if finished_before.contains(&task) => &run.final_states[task],
+            None => {
+                missing_tasks.push(vertex.name.clone());
+                continue;
+            }
+        };
+        for (position, &operator) in vertex.chain.iter().enumerate() {
+            actual[operator].merge(&states[position]);
+        }
+    }
+    let mut persisted = 0u64;
+    for snapshot in &completed.tasks {
+        for (channel, record) in snapshot.channel_records() {
+            let consumer = graph.channels[channel].to;
+            let head = graph.tasks[consumer].chain[0];
+            replay_into(model, &reference.consumers, &mut actual, head, *record);
+            persisted += 1;
+        }
+    }
+
+    let records_across_barrier = early_records(events, completed.id);
+    let protocol = model
+        .checkpointing
+        .as_ref()
+        .map_or(SnapshotProtocol::Aligned, |c| c.protocol);
+    let prefix_consistency = if !missing_tasks.is_empty() {
+        Check::fail(
+            Invariant::PrefixConsistency,
+            format!(
+                "checkpoint {} has no snapshot of {} although it was running",
+                completed.id,
+                missing_tasks.join(", ")
+            ),
+        )
+    } else {
+        compare_states(
+            model,
+            &reference.states,
+            &actual,
+            protocol,
+            records_across_barrier,
+            persisted,
+            &offsets,
+        )
+    };
+    CheckpointCheck {
+        checkpoint: completed.id,
+        prefix_consistency,
+        records_across_barrier,
+    }
+}
+
+/// Records processed after their channel's barrier and before the task's snapshot, summed over the
+/// tasks of one checkpoint: the at-least-once duplicates-to-be.
+fn early_records(events: &[DataflowEvent], checkpoint: u64) -> u64 {
+    let mut barrier_at: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut early = 0;
+    for event in events {
+        match *event {
+            DataflowEvent::BarrierReceived {
+                channel,
+                checkpoint: id,
+                records_consumed,
+                ..
+            } if id == checkpoint => {
+                barrier_at.entry(channel).or_insert(records_consumed);
+            }
+            DataflowEvent::InputPosition {
+                channel,
+                checkpoint: id,
+                records_consumed,
+                ..
+            } if id == checkpoint => {
+                if let Some(&at_barrier) = barrier_at.get(&channel) {
+                    early += records_consumed.saturating_sub(at_barrier);
+                }
+            }
+            _ => {}
+        }
+    }
+    early
+}
+
+fn compare_states(
+    model: &DataflowModel,
+    expected: &[OperatorState],
+    actual: &[OperatorState],
+    protocol: SnapshotProtocol,
+    early: u64,
+    persisted: u64,
+    offsets: &BTreeMap<TaskIndex, u64>,
+) -> Check {
+    let prefix_records: u64 = offsets.values().sum();
+    let mut surplus = 0u64;
+    let mut first_surplus: Option<String> = None;
+    for (index, operator) in model.job.operators.iter().enumerate() {
+        if matches!(operator.kind, OperatorKind::Source(_)) {
+            continue;
+        }
+        let keys: BTreeSet<u32> = expected[index]
+            .keyed
+            .keys()
+            .chain(actual[index].keyed.keys())
+            .copied()
+            .collect();
+        for key in keys {
+            let want = expected[index].keyed.get(&key).copied().unwrap_or_default();
+            let have = actual[index].keyed.get(&key).copied().unwrap_or_default();
+            if want == have {
+                continue;
+            }
+            if have.count < want.count || !protocol.is_exactly_once() && have.count == want.count {
+                return Check::fail(
+                    Invariant::PrefixConsistency,
+                    format!(
+                        "operator \"{}\", key {key}: the checkpoint holds count {} (sum {}) but the failure-free computation on the recorded source prefixes ({prefix_records} records) gives count {} (sum {}): {} record(s) lost{}",
+                        operator.name,
+                        have.count,
+                        have.sum,
+                        want.count,
+                        want.sum,
+                        want.count.saturating_sub(have.count),
+                        if persisted > 0 {
+                            format!(", after replaying {persisted} persisted in-flight record(s)")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                );
+            }
+            surplus += have.count - want.count;
+            if first_surplus.is_none() {
+                first_surplus = Some(format!(
+                    "operator \"{}\", key {key}: count {} where the prefixes give {}",
+                    operator.name, have.count, want.count
+                ));
+            }
+        }
+    }
+    match (first_surplus, protocol.is_exactly_once()) {
+        (None, _) => Check::pass(
+            Invariant::PrefixConsistency,
+            format!(
+                "operator state{} equals the failure-free computation on the recorded source prefixes ({prefix_records} records)",
+                if persisted > 0 {
+                    format!(" plus {persisted} persisted in-flight record(s)")
+                } else {
+                    String::new()
+                }
+            ),
+        ),
+        (Some(first), true) => Check::fail(
+            Invariant::PrefixConsistency,
+            format!(
+                "{first}: the checkpoint holds {surplus} record contribution(s) beyond the recorded source prefixes ({prefix_records} records){}",
+                if early > 0 {
+                    format!(
+                        "; the event record shows {early} record(s) processed after their channel's barrier and before the snapshot"
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        ),
+        (Some(first), false) => Check::pass(
+            Invariant::PrefixConsistency,
+            format!(
+                "not prefix-consistent, as expected under AT_LEAST_ONCE: {early} record(s) crossed a barrier early and are already in the state ({first}); nothing is missing, and after a restore they would be processed again (duplicates)"
+            ),
+        ),
+    }
+}
+
+fn check_protocol_rules(model: &DataflowModel, events: &[DataflowEvent]) -> Check {
+    let Some(config) = model.checkpointing.as_ref() else {
+        return Check::pass(Invariant::ProtocolRules, "checkpointing is off");
+    };
+    let mut last_id = 0u64;
+    let mut pending: BTreeMap<u64, (bool, u32, BTreeSet<u32>)> = BTreeMap::new();
+    let mut finished: BTreeSet<u32> = BTreeSet::new();
+    let mut last_completion: Option<SimTime> = None;
+    let (mut triggered, mut completed) = (0, 0);
+    for event in events {
+        match *event {
+            DataflowEvent::CheckpointTriggered {
+                time,
+                checkpoint,
+                tasks_to_ack,
+                is_savepoint,
+            } => {
+                triggered += 1;
+                if checkpoint <= last_id {
+                    return Check::fail(
+                        Invariant::ProtocolRules,
+                        format!(
+                            "checkpoint {checkpoint} was triggered at {time} after checkpoint {last_id}: ids must increase"
+                        ),
+                    );
+                }
+                last_id = checkpoint;
+                if !is_savepoint {
+                    let regular = pending
+                        .values()
+                        .filter(|(savepoint, _, _)| !savepoint)
+                        .count() as u32;
+                    if regular >= config.max_concurrent {
+                        return Check::fail(
+                            Invariant::ProtocolRules,
+                            format!(
+                                "checkpoint {checkpoint} was triggered at {time} while {regular} were pending; max-concurrent-checkpoints is {}",
+                                config.max_concurrent
+                            ),
+                        );
+                    }
+                    if let Some(last) = last_completion
+                        && time.since_us(last) < config.min_pause_us
+                    {
+                        return Check::fail(
+                            Invariant::ProtocolRules,
+                            format!(
+                                "checkpoint {checkpoint} was triggered {}us after the last completion at {last}; min-pause is {}us",
+                                time.since_us(last),
+                                config.min_pause_us
+                            ),
+                        );
+                    }
+                }
+                pending.insert(checkpoint, (is_savepoint, tasks_to_ack, BTreeSet::new()));
+            }
+            DataflowEvent::AckReceived {
+                task, checkpoint, ..
+            } => {
+                if let Some((_, _, acks)) = pending.get_mut(&checkpoint) {
+                    acks.insert(task);
+                }
+            }
+            DataflowEvent::TaskFinished { task, .. } => {
+                finished.insert(task);
+            }
+            DataflowEvent::CheckpointCompleted { time, checkpoint } => {
+                completed += 1;
+                let Some((is_savepoint, needed, acks)) = pending.remove(&checkpoint) else {
+                    return Check::fail(
+                        Invariant::ProtocolRules,
+                        format!(
+                            "checkpoint {checkpoint} completed at {time} but was never triggered"
+                        ),
+                    );
+                };
+                let finished_not_acked =
+                    finished.iter().filter(|t| !acks.contains(t)).count() as u32;
+                if (acks.len() as u32) + finished_not_acked < needed {
+                    return Check::fail(
+                        Invariant::ProtocolRules,
+                        format!(
+                            "checkpoint {checkpoint} completed at {time} with {} of {needed} acknowledgements",
+                            acks.len()
+                        ),
+                    );
+                }
+                if !is_savepoint {
+                    last_completion = Some(time);
+                }
+            }
+            DataflowEvent::CheckpointAborted { checkpoint, .. } => {
+                pending.remove(&checkpoint);
+            }
+            _ => {}
+        }
+    }
+    Check::pass(
+        Invariant::ProtocolRules,
+        format!(
+            "{triggered} triggered, {completed} completed: ids increase, every completion after all acknowledgements, at most {} pending, min-pause {}us respected",
+            config.max_concurrent, config.min_pause_us
+        ),
+    )
+}

@@ -1,0 +1,227 @@
+//! The text summary of a dataflow run: a checkpoint history table like the "Checkpoints" tab of
+//! Flink's web UI, the job's throughput and latency, where each task spent its time, and the
+//! oracle's verdicts.
+
+use super::RunReport;
+use super::dataflow::DataflowReport;
+use super::text::mark;
+use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus};
+use crate::dataflow::JobStatus;
+use crate::engine::SimTime;
+use std::fmt::Write;
+
+const HISTORY_ROWS_AT_EACH_END: usize = 8;
+
+/// Bytes as Flink's UI shows them.
+pub fn format_bytes(bytes: u64) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    }
+}
+
+/// A duration in µs as milliseconds with sensible precision.
+pub fn format_ms(duration_us: u64) -> String {
+    let ms = duration_us as f64 / 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.2}ms")
+    } else if ms < 10_000.0 {
+        format!("{ms:.0}ms")
+    } else {
+        format!("{:.1}s", ms / 1000.0)
+    }
+}
+
+pub(super) fn render(out: &mut String, report: &RunReport, df: &DataflowReport) {
+    let status = match &df.status {
+        JobStatus::Running => "still running at the end of the scenario".to_string(),
+        JobStatus::Finished { at_us } => format!("FINISHED at {}", SimTime::from_micros(*at_us)),
+        JobStatus::Failed { at_us, reason } => {
+            format!("FAILED at {}: {reason}", SimTime::from_micros(*at_us))
+        }
+    };
+    let interval = df.interval_us.map_or("checkpointing off".to_string(), |i| {
+        format!("interval {}", format_ms(i))
+    });
+    let _ = writeln!(
+        out,
+        "job: {} tasks ({}), {} channels ({} local) · checkpoints: {} · {interval}",
+        df.tasks.len(),
+        df.tasks.join(", "),
+        df.channel_count,
+        df.local_channel_count,
+        df.protocol
+    );
+    let _ = writeln!(
+        out,
+        "run: {} virtual · {} events · {status}",
+        SimTime::from_micros(report.end_time_us),
+        report.events_processed
+    );
+    let _ = writeln!(out, "digest: {}", report.digest);
+    let _ = writeln!(out);
+    if !df.checkpoints.is_empty() {
+        let _ = writeln!(out, "Checkpoint history");
+        let _ = writeln!(
+            out,
+            "  {:>4}  {:<11} {:>10} {:>9} {:>11} {:>12} {:>11} {:>11} {:>9} {:>11} {:>8} {:>8}  {}",
+            "ID",
+            "status",
+            "trigger",
+            "e2e",
+            "full size",
+            "checkpointed",
+            "persisted",
+            "processed",
+            "alignment",
+            "start delay",
+            "sync",
+            "async",
+            "unaligned"
+        );
+        let count = df.checkpoints.len();
+        for (position, checkpoint) in df.checkpoints.iter().enumerate() {
+            let shown = count <= 4 * HISTORY_ROWS_AT_EACH_END
+                || position < HISTORY_ROWS_AT_EACH_END
+                || position + HISTORY_ROWS_AT_EACH_END >= count;
+            if shown {
+                render_row(out, checkpoint);
+            } else if position == HISTORY_ROWS_AT_EACH_END {
+                let _ = writeln!(
+                    out,
+                    "  … {} more (all in report.json)",
+                    count - 2 * HISTORY_ROWS_AT_EACH_END
+                );
+            }
+        }
+        let counts = &df.counts;
+        let _ = writeln!(
+            out,
+            "  {} triggered · {} completed · {} failed · {} in progress",
+            counts.triggered, counts.completed, counts.failed, counts.in_progress
+        );
+        let s = &df.summary;
+        if s.checkpoints > 0 {
+            let _ = writeln!(
+                out,
+                "  median of {} steady-state checkpoints: end-to-end {:.0}ms · alignment {:.1}ms · start delay {:.1}ms · persisted {:.0} KiB · full size {:.0} KiB · effective interval {:.0}ms",
+                s.checkpoints,
+                s.end_to_end_ms,
+                s.alignment_ms,
+                s.start_delay_ms,
+                s.persisted_kib,
+                s.state_kib,
+                s.effective_interval_ms
+            );
+        }
+        let _ = writeln!(out);
+    }
+    let m = &df.metrics;
+    let _ = writeln!(
+        out,
+        "throughput: {} records emitted · {} at sinks · {:.0} records/s at sinks",
+        m.records_emitted, m.records_at_sinks, m.sink_records_per_s
+    );
+    let _ = writeln!(
+        out,
+        "latency source→sink: p50 {} · p90 {} · p99 {} · max {}",
+        format_ms(m.latency_p50_us),
+        format_ms(m.latency_p90_us),
+        format_ms(m.latency_p99_us),
+        format_ms(m.latency_max_us)
+    );
+    let _ = writeln!(out, "time per task (busy / backpressured / idle):");
+    for task in &m.tasks {
+        let total = (task.busy_us + task.backpressured_us + task.idle_us).max(1) as f64;
+        let _ = writeln!(
+            out,
+            "  {:<28} {:>5.1}% / {:>5.1}% / {:>5.1}%   {} records in",
+            task.task,
+            100.0 * task.busy_us as f64 / total,
+            100.0 * task.backpressured_us as f64 / total,
+            100.0 * task.idle_us as f64 / total,
+            task.records_in
+        );
+    }
+    let _ = writeln!(out);
+    let failing: Vec<_> = df
+        .checks
+        .iter()
+        .filter(|c| !c.prefix_consistency.passed)
+        .collect();
+    match (df.checks.first(), failing.first()) {
+        (None, _) => {
+            let _ = writeln!(
+                out,
+                "  prefix_consistency  no completed checkpoint to check"
+            );
+        }
+        (Some(first), None) => {
+            let _ = writeln!(
+                out,
+                "{} prefix_consistency  all {} completed checkpoints; e.g. checkpoint {}: {}",
+                mark(true),
+                df.checks.len(),
+                first.checkpoint,
+                first.prefix_consistency.detail
+            );
+        }
+        (_, Some(_)) => {
+            for check in failing.iter().take(5) {
+                let _ = writeln!(
+                    out,
+                    "{} prefix_consistency  checkpoint {}: {}",
+                    mark(false),
+                    check.checkpoint,
+                    check.prefix_consistency.detail
+                );
+            }
+            if failing.len() > 5 {
+                let _ = writeln!(out, "  … {} more failing checkpoints", failing.len() - 5);
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{} protocol_rules      {}",
+        mark(df.protocol_rules.passed),
+        df.protocol_rules.detail
+    );
+}
+
+fn render_row(out: &mut String, c: &CheckpointStats) {
+    let status = match c.status {
+        CheckpointStatus::Completed => {
+            if c.is_savepoint {
+                "SAVEPOINT"
+            } else {
+                "COMPLETED"
+            }
+        }
+        CheckpointStatus::Failed => "FAILED",
+        CheckpointStatus::InProgress => "IN_PROGRESS",
+    };
+    let _ = writeln!(
+        out,
+        "  {:>4}  {:<11} {:>10} {:>9} {:>11} {:>12} {:>11} {:>11} {:>9} {:>11} {:>8} {:>8}  {}{}",
+        c.id,
+        status,
+        SimTime::from_micros(c.trigger_timestamp_us).to_string(),
+        c.end_to_end_duration_us.map_or("-".into(), format_ms),
+        format_bytes(c.state_size),
+        format_bytes(c.checkpointed_size),
+        format_bytes(c.persisted_data),
+        format_bytes(c.processed_data),
+        format_ms(c.alignment_duration_us),
+        format_ms(c.start_delay_us),
+        format_ms(c.sync_duration_us),
+        format_ms(c.async_duration_us),
+        if c.unaligned { "yes" } else { "no" },
+        c.failure_reason
+            .as_ref()
+            .map_or(String::new(), |r| format!("  ({r})"))
+    );
+}
