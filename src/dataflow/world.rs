@@ -169,6 +169,15 @@ enum Status {
     Finished,
 }
 
+/// A mailbox action: runs when the task is between records, never in the middle of one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mail {
+    /// The coordinator's trigger RPC arrived (sources, and tasks whose inputs all ended).
+    Trigger { checkpoint: u64, trigger_us: u64 },
+    /// `aligned-checkpoint-timeout` passed while aligning.
+    AlignmentTimeout { checkpoint: u64 },
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Activity {
     Idle,
@@ -214,7 +223,12 @@ struct SnapshotInProgress {
     trigger_us: u64,
     sync_end: Option<SimTime>,
     needs_channel_state: bool,
+    /// Input side done: every barrier of this checkpoint has arrived (or none was needed).
     channel_state_final: bool,
+    /// Aligned-with-timeout senders: barriers of this checkpoint still queued, unsent and
+    /// unconverted. The snapshot can only be acknowledged once none is left, because a barrier
+    /// converted at the timeout turns the data it overtakes into this task's channel state.
+    outputs_pending: u32,
     state_uploaded: bool,
     channel_uploaded: bool,
     channel_upload_started: bool,
@@ -244,7 +258,8 @@ struct Task {
     activity: Activity,
     activity_since: SimTime,
     metrics: TaskMetrics,
-    pending_triggers: VecDeque<(u64, u64)>,
+    /// Actions that run between records (Flink's mailbox): checkpoint triggers and timers.
+    mailbox: VecDeque<Mail>,
     alignment: Option<Alignment>,
     tracked: BTreeMap<u64, TrackedBarriers>,
     snapshots: BTreeMap<u64, SnapshotInProgress>,
@@ -484,7 +499,7 @@ impl<'a> World<'a> {
                         task: vertex.name.clone(),
                         ..TaskMetrics::default()
                     },
-                    pending_triggers: VecDeque::new(),
+                    mailbox: VecDeque::new(),
                     alignment: None,
                     tracked: BTreeMap::new(),
                     snapshots: BTreeMap::new(),
@@ -613,9 +628,10 @@ impl<'a> World<'a> {
                     .stats
                     .get(&checkpoint)
                     .map_or(now.as_micros(), |s| s.trigger_timestamp_us);
-                self.tasks[task]
-                    .pending_triggers
-                    .push_back((checkpoint, trigger_us));
+                self.tasks[task].mailbox.push_back(Mail::Trigger {
+                    checkpoint,
+                    trigger_us,
+                });
                 self.wake(task);
             }
             Event::NotifyComplete { task, checkpoint } => {
@@ -639,13 +655,12 @@ impl<'a> World<'a> {
                 self.abort_checkpoint(now, checkpoint, AbortReason::CheckpointExpired)
             }
             Event::AlignmentTimeout { task, checkpoint } => {
+                // A timer runs in the mailbox: between records, never in the middle of one.
                 let task = task as usize;
-                let switch = self.tasks[task].alignment.as_ref().is_some_and(|a| {
-                    a.checkpoint == checkpoint && !a.snapshot_taken && !a.complete
-                });
-                if switch {
-                    self.switch_to_unaligned(now, task);
-                }
+                self.tasks[task]
+                    .mailbox
+                    .push_back(Mail::AlignmentTimeout { checkpoint });
+                self.wake(task);
             }
             Event::OutputBarrierTimeout { task, checkpoint } => {
                 self.convert_stuck_barriers(now, task as usize, checkpoint)
@@ -725,8 +740,21 @@ impl<'a> World<'a> {
             if self.stopped || !matches!(self.tasks[task].status, Status::Idle) {
                 return;
             }
-            if let Some((checkpoint, trigger_us)) = self.tasks[task].pending_triggers.pop_front() {
-                self.triggered_at_task(now, task, checkpoint, trigger_us);
+            if let Some(mail) = self.tasks[task].mailbox.pop_front() {
+                match mail {
+                    Mail::Trigger {
+                        checkpoint,
+                        trigger_us,
+                    } => self.triggered_at_task(now, task, checkpoint, trigger_us),
+                    Mail::AlignmentTimeout { checkpoint } => {
+                        let switch = self.tasks[task].alignment.as_ref().is_some_and(|a| {
+                            a.checkpoint == checkpoint && !a.snapshot_taken && !a.complete
+                        });
+                        if switch {
+                            self.switch_to_unaligned(now, task);
+                        }
+                    }
+                }
                 continue;
             }
             if let Some(channel) = self.tasks[task].priority.pop_front() {
@@ -785,6 +813,9 @@ impl<'a> World<'a> {
                 }
                 Item::Barrier(barrier) => {
                     self.channels[channel].consumer_queue().pop_front();
+                    if self.channels[channel].local {
+                        self.barrier_left_sender(now, channel, barrier);
+                    }
                     self.on_barrier(now, task, channel, barrier);
                 }
                 Item::Cancel(checkpoint) => {
@@ -1128,6 +1159,9 @@ impl<'a> World<'a> {
                 }
                 _ => {
                     self.channels[channel].sender.pop_front();
+                    if let Item::Barrier(barrier) = head {
+                        self.barrier_left_sender(now, channel, barrier);
+                    }
                     (head, 64)
                 }
             };
@@ -1318,6 +1352,21 @@ impl<'a> World<'a> {
         }
     }
 
+    /// An aligned barrier left its sender's queue (taken by a local consumer, or sent): for
+    /// aligned-with-timeout it can no longer be converted, one fewer output to wait for.
+    fn barrier_left_sender(&mut self, now: SimTime, channel: DataChannelIndex, barrier: Barrier) {
+        if barrier.priority {
+            return;
+        }
+        let producer = self.channels[channel].from;
+        if let Some(progress) = self.tasks[producer].snapshots.get_mut(&barrier.checkpoint)
+            && progress.outputs_pending > 0
+        {
+            progress.outputs_pending -= 1;
+            self.maybe_upload_channel_state(now, producer, barrier.checkpoint);
+        }
+    }
+
     /// The data buffers among the first `count` items of a sender queue.
     fn queued_data_items(&self, channel: DataChannelIndex, count: usize) -> Vec<BufferId> {
         self.channels[channel]
@@ -1393,6 +1442,10 @@ impl<'a> World<'a> {
             else {
                 continue;
             };
+            if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
+                progress.outputs_pending = progress.outputs_pending.saturating_sub(1);
+            }
+            let c = &mut self.channels[channel];
             if position == 0 {
                 if let Some(Item::Barrier(b)) = c.sender.front_mut() {
                     b.priority = true;
@@ -1425,6 +1478,7 @@ impl<'a> World<'a> {
                 self.transmit(now, channel);
             }
         }
+        self.maybe_upload_channel_state(now, task, checkpoint);
     }
 
     // --------------------------------------------------------------------------------------------
@@ -1847,7 +1901,8 @@ impl<'a> World<'a> {
             trigger_us,
             sync_end: None,
             needs_channel_state: records_input,
-            channel_state_final: false,
+            channel_state_final: !records_input,
+            outputs_pending: 0,
             state_uploaded: false,
             channel_uploaded: false,
             channel_upload_started: false,
@@ -1873,6 +1928,19 @@ impl<'a> World<'a> {
                     checkpoint,
                 },
             );
+            let still_queued = self.tasks[task]
+                .outputs
+                .iter()
+                .filter(|&&c| {
+                    self.channels[c]
+                        .sender
+                        .iter()
+                        .any(|i| matches!(i, Item::Barrier(b) if b.checkpoint == checkpoint))
+                })
+                .count() as u32;
+            if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
+                progress.outputs_pending = still_queued;
+            }
         }
         if records_input {
             self.start_recording_inputs(task, checkpoint);
@@ -2063,6 +2131,7 @@ impl<'a> World<'a> {
         };
         if progress.sync_end.is_none()
             || !progress.channel_state_final
+            || progress.outputs_pending > 0
             || progress.channel_upload_started
         {
             return;
@@ -2516,6 +2585,7 @@ impl<'a> World<'a> {
                 sync_end: None,
                 needs_channel_state: false,
                 channel_state_final: true,
+                outputs_pending: 0,
                 state_uploaded: false,
                 channel_uploaded: false,
                 channel_upload_started: false,
