@@ -27,7 +27,9 @@ fn bank_scenario() -> &'static (Scenario, u64, usize) {
     static SCENARIO: OnceLock<(Scenario, u64, usize)> = OnceLock::new();
     SCENARIO.get_or_init(|| {
         let scenario = load_file(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/bank-64.json").as_ref()).unwrap();
-        let Model::ProcessGraph(model) = &scenario.model;
+        let Model::ProcessGraph(model) = &scenario.model else {
+        panic!("a process-graph scenario")
+    };
         let run = chandy_lamport::run(model, scenario.seed, model.variant);
         eprintln!(
             "bank-64: {} events, {} transfers, {} snapshots, mean heap size {:.0}, {} recorded events",
@@ -46,7 +48,9 @@ fn bank_scenario() -> &'static (Scenario, u64, usize) {
 #[divan::bench(sample_count = 9, sample_size = 1)]
 fn bank_64_processes(bencher: Bencher) {
     let (scenario, events, _) = bank_scenario();
-    let Model::ProcessGraph(model) = &scenario.model;
+    let Model::ProcessGraph(model) = &scenario.model else {
+        panic!("a process-graph scenario")
+    };
     bencher
         .counter(ItemsCount::new(*events))
         .bench(|| chandy_lamport::run(model, scenario.seed, model.variant).events_processed);

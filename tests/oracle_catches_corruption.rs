@@ -17,12 +17,14 @@ fn single_token_run() -> (ProcessGraph, Vec<ProcessEvent>, Vec<GlobalSnapshot>) 
         "/scenarios/cl-paper-single-token.json"
     );
     let scenario = load_file(path.as_ref()).unwrap();
-    let Model::ProcessGraph(model) = &scenario.model;
+    let Model::ProcessGraph(model) = &scenario.model else {
+        panic!("a process-graph scenario")
+    };
     let completed = run_scenario(&scenario, scenario.seed);
     (
         model.graph.clone(),
-        completed.run.trace.events().to_vec(),
-        completed.run.snapshots.clone(),
+        completed.process_graph_run().trace.events().to_vec(),
+        completed.process_graph_run().snapshots.clone(),
     )
 }
 
@@ -299,7 +301,7 @@ fn the_recorded_state_of_example_2_2_never_occurred_but_is_reachable() {
     );
     let scenario = load_file(path.as_ref()).unwrap();
     let completed = run_scenario(&scenario, scenario.seed);
-    let snapshot = &completed.report.process_graph.snapshots[0];
+    let snapshot = &completed.report.process_graph.as_ref().unwrap().snapshots[0];
     assert!(snapshot.invariants.iter().all(|c| c.passed));
     assert!(
         !snapshot.occurred.occurred,

@@ -191,7 +191,6 @@ struct SourceRuntime {
     next_emit_us: f64,
     limit: Option<u64>,
     tick_scheduled: bool,
-    record_bytes: u32,
 }
 
 /// Per-task barrier alignment for one checkpoint (aligned, unaligned, Chandy-Lamport).
@@ -220,7 +219,6 @@ struct TrackedBarriers {
 struct SnapshotInProgress {
     snapshot: TaskSnapshot,
     stats: SubtaskCheckpointStats,
-    trigger_us: u64,
     sync_end: Option<SimTime>,
     needs_channel_state: bool,
     /// Input side done: every barrier of this checkpoint has arrived (or none was needed).
@@ -239,7 +237,6 @@ struct SnapshotInProgress {
 struct Task {
     chain: Vec<usize>,
     costs: Vec<LatencyDistribution>,
-    sink_in_chain: bool,
     states: Vec<OperatorState>,
     source: Option<SourceRuntime>,
     rng: SimRng,
@@ -339,6 +336,10 @@ impl Event {
     }
 }
 
+/// A bounded job without a `duration` is stopped after this much virtual time (one day), so a job
+/// that can never finish still ends, reported as still running.
+const SAFETY_STOP_US: u64 = 86_400_000_000;
+
 /// Stop-the-world checkpoint in progress.
 struct StopTheWorld {
     checkpoint: u64,
@@ -354,7 +355,6 @@ struct World<'a> {
     channels: Vec<Channel>,
     buffers: BufferSlab,
     link_free_at: Vec<SimTime>,
-    task_managers: usize,
     floating_free: Vec<u32>,
     floating_waiting: Vec<VecDeque<DataChannelIndex>>,
     record_bytes_of_source: Vec<u32>,
@@ -454,7 +454,6 @@ impl<'a> World<'a> {
                             next_emit_us: 0.0,
                             limit: config.records,
                             tick_scheduled: false,
-                            record_bytes: config.record_bytes,
                         })
                     }
                     _ => None,
@@ -471,10 +470,6 @@ impl<'a> World<'a> {
                         .iter()
                         .filter_map(|&o| model.job.operators[o].cost)
                         .collect(),
-                    sink_in_chain: vertex
-                        .chain
-                        .iter()
-                        .any(|&o| matches!(model.job.operators[o].kind, OperatorKind::Sink)),
                     states: vec![OperatorState::default(); vertex.chain.len()],
                     source,
                     rng: streams.stream(&format!("task-cost/{}", vertex.name)),
@@ -528,7 +523,6 @@ impl<'a> World<'a> {
             channels,
             buffers: BufferSlab::default(),
             link_free_at: vec![SimTime::ZERO; task_managers * task_managers],
-            task_managers,
             record_bytes_of_source,
             wake: VecDeque::new(),
             coordinator: model.checkpointing.clone().map(Coordinator::new),
@@ -570,9 +564,13 @@ impl<'a> World<'a> {
             self.queue
                 .schedule_after(initial, Event::PeriodicTrigger { generation: 0 });
         }
-        if let Some(stop) = self.model.stop_at {
-            self.queue.schedule_at(stop, Event::EndOfRun);
-        }
+        // Unbounded jobs end at `duration`; bounded ones when every task has finished, with
+        // `duration` (or a day of virtual time) as a safety net against a job that never ends.
+        let stop = self
+            .model
+            .stop_at
+            .unwrap_or(SimTime::from_micros(SAFETY_STOP_US));
+        self.queue.schedule_at(stop, Event::EndOfRun);
         self.drain_wake(SimTime::ZERO);
     }
 
@@ -1502,6 +1500,8 @@ impl<'a> World<'a> {
             self.channels[channel].persisting = None;
         }
         if self.tasks[task].aborted.contains(&checkpoint) {
+            // Told of the abort before its barrier arrived: skip the snapshot and pass the news on.
+            self.forward_cancel(now, task, checkpoint);
             return;
         }
         let position = self.channels[channel].input_position;
@@ -1780,6 +1780,8 @@ impl<'a> World<'a> {
         }
         for index in 0..self.tasks[task].outputs.len() {
             let channel = self.tasks[task].outputs[index];
+            // An event ends the buffer being filled: data written before it stays before it.
+            self.finish_buffer(now, channel);
             self.channels[channel]
                 .sender
                 .push_back(Item::Cancel(checkpoint));
@@ -1898,7 +1900,6 @@ impl<'a> World<'a> {
                 unaligned,
                 ..SubtaskCheckpointStats::default()
             },
-            trigger_us,
             sync_end: None,
             needs_channel_state: records_input,
             channel_state_final: !records_input,
@@ -2188,6 +2189,8 @@ impl<'a> World<'a> {
                 checkpoint,
             },
         );
+        // A task waiting for its last snapshot to finish may now end.
+        self.wake(task);
     }
 
     /// `notifyCheckpointComplete`: the incremental backend's base moves to this checkpoint's files.
@@ -2581,7 +2584,6 @@ impl<'a> World<'a> {
                     start_delay_us: now.as_micros().saturating_sub(trigger_us),
                     ..SubtaskCheckpointStats::default()
                 },
-                trigger_us,
                 sync_end: None,
                 needs_channel_state: false,
                 channel_state_final: true,
@@ -2615,6 +2617,7 @@ impl<'a> World<'a> {
         self.flush_outputs(now, task);
         for index in 0..self.tasks[task].outputs.len() {
             let channel = self.tasks[task].outputs[index];
+            self.finish_buffer(now, channel);
             self.channels[channel]
                 .sender
                 .push_back(Item::EndOfPartition);

@@ -63,9 +63,16 @@ impl DataflowVerdict {
 /// Checks every completed checkpoint of a run, and the protocol rules.
 pub fn check(model: &DataflowModel, seed: u64, run: &DataflowRun) -> DataflowVerdict {
     let mut reference = Reference::new(model, seed, run);
+    let index = TraceIndex::build(run.trace.events());
     let mut checkpoints = Vec::with_capacity(run.completed.len());
     for completed in &run.completed {
-        checkpoints.push(check_checkpoint(model, run, &mut reference, completed));
+        checkpoints.push(check_checkpoint(
+            model,
+            run,
+            &mut reference,
+            &index,
+            completed,
+        ));
     }
     DataflowVerdict {
         checkpoints,
@@ -199,19 +206,79 @@ fn replay_into(
     }
 }
 
+/// What the checks need from the event record, gathered in one pass.
+struct TraceIndex {
+    /// Position of each checkpoint's trigger in the record.
+    triggered_at: BTreeMap<u64, usize>,
+    /// (position, task) of every task that finished.
+    finished: Vec<(usize, TaskIndex)>,
+    /// Per checkpoint: records processed after their channel's barrier and before the snapshot.
+    early_records: BTreeMap<u64, u64>,
+}
+
+impl TraceIndex {
+    fn build(events: &[DataflowEvent]) -> TraceIndex {
+        let mut index = TraceIndex {
+            triggered_at: BTreeMap::new(),
+            finished: Vec::new(),
+            early_records: BTreeMap::new(),
+        };
+        let mut barrier_at: BTreeMap<(u64, u32), u64> = BTreeMap::new();
+        for (position, event) in events.iter().enumerate() {
+            match *event {
+                DataflowEvent::CheckpointTriggered { checkpoint, .. } => {
+                    index.triggered_at.insert(checkpoint, position);
+                }
+                DataflowEvent::TaskFinished { task, .. } => {
+                    index.finished.push((position, task as TaskIndex))
+                }
+                DataflowEvent::BarrierReceived {
+                    channel,
+                    checkpoint,
+                    records_consumed,
+                    ..
+                } => {
+                    barrier_at
+                        .entry((checkpoint, channel))
+                        .or_insert(records_consumed);
+                }
+                DataflowEvent::InputPosition {
+                    channel,
+                    checkpoint,
+                    records_consumed,
+                    ..
+                } => {
+                    if let Some(&at_barrier) = barrier_at.get(&(checkpoint, channel)) {
+                        *index.early_records.entry(checkpoint).or_default() +=
+                            records_consumed.saturating_sub(at_barrier);
+                    }
+                }
+                _ => {}
+            }
+        }
+        index
+    }
+}
+
 fn check_checkpoint(
     model: &DataflowModel,
     run: &DataflowRun,
     reference: &mut Reference,
+    index: &TraceIndex,
     completed: &CompletedCheckpoint,
 ) -> CheckpointCheck {
     let graph = &run.graph;
-    let events = run.trace.events();
     // Tasks that had finished before this checkpoint started contribute their final state.
-    let finished_before: BTreeSet<TaskIndex> = events
+    let trigger_position = index
+        .triggered_at
+        .get(&completed.id)
+        .copied()
+        .unwrap_or(usize::MAX);
+    let finished_before: BTreeSet<TaskIndex> = index
+        .finished
         .iter()
-        .take_while(|e| !matches!(e, DataflowEvent::CheckpointTriggered { checkpoint, .. } if *checkpoint == completed.id))
-        .filter_map(|e| if let DataflowEvent::TaskFinished { task, .. } = e { Some(*task as TaskIndex) } else { None })
+        .filter(|(position, _)| *position < trigger_position)
+        .map(|(_, task)| *task)
         .collect();
     let snapshot_of: BTreeMap<TaskIndex, &crate::dataflow::TaskSnapshot> =
         completed.tasks.iter().map(|s| (s.task, s)).collect();
@@ -221,16 +288,12 @@ fn check_checkpoint(
     let mut source_operator = BTreeMap::new();
     for (task, vertex) in graph.tasks.iter().enumerate() {
         let head = vertex.chain[0];
-        if let OperatorKind::Source(config) = &model.job.operators[head].kind {
+        if let OperatorKind::Source(_) = &model.job.operators[head].kind {
             source_operator.insert(task, head);
             let offset = match snapshot_of.get(&task) {
                 Some(snapshot) => snapshot.operator_states[0].offset,
-                None => run.final_states[task][0].offset.max(
-                    config
-                        .records
-                        .unwrap_or(0)
-                        .min(run.final_states[task][0].offset),
-                ),
+                // A source that finished before the checkpoint had read its whole log.
+                None => run.final_states[task][0].offset,
             };
             offsets.insert(task, offset);
         }
@@ -264,7 +327,7 @@ fn check_checkpoint(
         }
     }
 
-    let records_across_barrier = early_records(events, completed.id);
+    let records_across_barrier = index.early_records.get(&completed.id).copied().unwrap_or(0);
     let protocol = model
         .checkpointing
         .as_ref()
@@ -294,37 +357,6 @@ fn check_checkpoint(
         prefix_consistency,
         records_across_barrier,
     }
-}
-
-/// Records processed after their channel's barrier and before the task's snapshot, summed over the
-/// tasks of one checkpoint: the at-least-once duplicates-to-be.
-fn early_records(events: &[DataflowEvent], checkpoint: u64) -> u64 {
-    let mut barrier_at: BTreeMap<u32, u64> = BTreeMap::new();
-    let mut early = 0;
-    for event in events {
-        match *event {
-            DataflowEvent::BarrierReceived {
-                channel,
-                checkpoint: id,
-                records_consumed,
-                ..
-            } if id == checkpoint => {
-                barrier_at.entry(channel).or_insert(records_consumed);
-            }
-            DataflowEvent::InputPosition {
-                channel,
-                checkpoint: id,
-                records_consumed,
-                ..
-            } if id == checkpoint => {
-                if let Some(&at_barrier) = barrier_at.get(&channel) {
-                    early += records_consumed.saturating_sub(at_barrier);
-                }
-            }
-            _ => {}
-        }
-    }
-    early
 }
 
 fn compare_states(

@@ -67,7 +67,7 @@ pub(super) fn render(out: &mut String, report: &RunReport, df: &DataflowReport) 
         let _ = writeln!(out, "Checkpoint history");
         let _ = writeln!(
             out,
-            "  {:>4}  {:<11} {:>10} {:>9} {:>11} {:>12} {:>11} {:>11} {:>9} {:>11} {:>8} {:>8}  {}",
+            "  {:>4}  {:<11} {:>10} {:>9} {:>11} {:>12} {:>11} {:>11} {:>9} {:>11} {:>8} {:>8}  unaligned",
             "ID",
             "status",
             "trigger",
@@ -80,7 +80,6 @@ pub(super) fn render(out: &mut String, report: &RunReport, df: &DataflowReport) 
             "start delay",
             "sync",
             "async",
-            "unaligned"
         );
         let count = df.checkpoints.len();
         for (position, checkpoint) in df.checkpoints.iter().enumerate() {

@@ -1,0 +1,361 @@
+//! Flink checkpointing on the simulated reference job: the trends measured on a real Flink 2.3
+//! cluster (`reference/flink-2.3-measured.md`), the coordinator's rules, and what each barrier
+//! handler costs. These tests assert trends and orders of magnitude, not digits.
+
+use serde_json::{Value, json};
+use snapsim::checkpoint::metrics::CheckpointStatus;
+use snapsim::dataflow::JobStatus;
+use snapsim::report::dataflow::DataflowReport;
+use snapsim::report::{CompletedRun, run_scenario};
+use snapsim::scenario::parse_str;
+
+/// Loads a scenario from `scenarios/`, lets the test change it, and runs it.
+fn run_modified(file: &str, change: impl FnOnce(&mut Value)) -> CompletedRun {
+    let path = format!("{}/scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
+    let mut value: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    change(&mut value);
+    let scenario = parse_str(&value.to_string(), file, "test").unwrap_or_else(|e| panic!("{e}"));
+    run_scenario(&scenario, scenario.seed)
+}
+
+fn dataflow(run: &CompletedRun) -> &DataflowReport {
+    run.report.dataflow.as_ref().expect("a dataflow run")
+}
+
+fn assert_all_invariants_hold(run: &CompletedRun) {
+    assert!(run.report.outcome.is_success(), "{:?}", run.report.outcome);
+    assert!(
+        dataflow(run)
+            .checks
+            .iter()
+            .all(|c| c.prefix_consistency.passed)
+    );
+}
+
+#[test]
+fn unloaded_aligned_checkpoints_take_milliseconds_run_a() {
+    let run = run_modified("flink-reference-a-aligned-unloaded.json", |_| {});
+    let report = dataflow(&run);
+    let summary = &report.summary;
+    assert_all_invariants_hold(&run);
+    assert!(
+        report.counts.completed >= 33,
+        "a checkpoint every second: {:?}",
+        report.counts
+    );
+    assert!(summary.end_to_end_ms < 50.0, "{summary:?}");
+    assert!(
+        summary.start_delay_ms < 10.0 && summary.alignment_ms < 2.0,
+        "{summary:?}"
+    );
+    assert!((summary.effective_interval_ms - 1000.0).abs() < 50.0);
+    assert!(
+        (10.0..40.0).contains(&summary.state_kib),
+        "1000 keys × 18 B ≈ 18 KiB: {summary:?}"
+    );
+    // The 100 ms buffer timeout dominates latency: tens of milliseconds.
+    assert!(
+        (20_000..80_000).contains(&report.metrics.latency_p50_us),
+        "{}",
+        report.metrics.latency_p50_us
+    );
+}
+
+#[test]
+fn aligned_checkpoints_under_backpressure_take_seconds_of_start_delay_run_b() {
+    let run = run_modified("flink-reference-b-aligned-backpressure.json", |_| {});
+    let report = dataflow(&run);
+    let summary = &report.summary;
+    assert_all_invariants_hold(&run);
+    assert!(
+        summary.end_to_end_ms > 1000.0,
+        "seconds, not milliseconds: {summary:?}"
+    );
+    assert!(
+        summary.start_delay_ms > 0.8 * summary.end_to_end_ms,
+        "dominated by start delay: {summary:?}"
+    );
+    assert!(
+        summary.alignment_ms < 0.05 * summary.end_to_end_ms,
+        "both inputs equally backed up: {summary:?}"
+    );
+    assert!(
+        summary.effective_interval_ms > 1.5 * 1000.0,
+        "back-to-back checkpoints stretch the interval: {summary:?}"
+    );
+    assert!(
+        report.counts.triggered < 25,
+        "far fewer than 35 checkpoints in 35 s: {:?}",
+        report.counts
+    );
+    assert!(
+        report.metrics.latency_p50_us > 1_000_000,
+        "latency in seconds: {}",
+        report.metrics.latency_p50_us
+    );
+    // Backpressure reaches the sources, which then emit less than offered.
+    let source = &report.metrics.tasks[0];
+    assert!(source.backpressured_us > source.idle_us / 2, "{source:?}");
+    assert!(report.metrics.records_emitted < 35 * 20_000 * 3 / 4);
+}
+
+#[test]
+fn unaligned_checkpoints_under_backpressure_stay_fast_but_persist_in_flight_data_run_c() {
+    let run = run_modified("flink-reference-c-unaligned-backpressure.json", |_| {});
+    let report = dataflow(&run);
+    let summary = &report.summary;
+    assert_all_invariants_hold(&run);
+    assert!(
+        summary.end_to_end_ms < 100.0,
+        "tens of milliseconds: {summary:?}"
+    );
+    assert!(
+        summary.persisted_kib > 100.0,
+        "hundreds of KiB of in-flight data: {summary:?}"
+    );
+    assert!(
+        summary.state_kib > summary.persisted_kib,
+        "state size includes persisted data"
+    );
+    assert!((summary.effective_interval_ms - 1000.0).abs() < 50.0);
+    // Unaligned checkpoints do not cure backpressure.
+    assert!(report.metrics.latency_p50_us > 1_000_000);
+    assert!(
+        report
+            .checkpoints
+            .iter()
+            .filter(|c| c.status == CheckpointStatus::Completed)
+            .all(|c| c.unaligned)
+    );
+}
+
+#[test]
+fn every_barrier_handler_gives_consistent_checkpoints_on_the_backpressured_job() {
+    let modes = [
+        json!({"interval": "1s"}),
+        json!({"interval": "1s", "unaligned": true}),
+        json!({"interval": "1s", "unaligned": true, "aligned-checkpoint-timeout": "300ms"}),
+        json!({"interval": "1s", "mode": "AT_LEAST_ONCE"}),
+        json!({"interval": "1s", "protocol": "chandy-lamport"}),
+        json!({"interval": "1s", "protocol": "stop-the-world"}),
+    ];
+    for mode in modes {
+        let run = run_modified("flink-reference-b-aligned-backpressure.json", |v| {
+            v["duration"] = json!("12s");
+            v["checkpointing"] = mode.clone();
+        });
+        assert_all_invariants_hold(&run);
+        assert!(
+            dataflow(&run).counts.completed >= 3,
+            "{mode}: {:?}",
+            dataflow(&run).counts
+        );
+    }
+}
+
+#[test]
+fn at_least_once_checkpoints_hold_records_that_crossed_a_barrier_early() {
+    let run = run_modified("flink-mode-at-least-once-backpressure.json", |_| {});
+    let report = dataflow(&run);
+    let early: u64 = report.checks.iter().map(|c| c.records_across_barrier).sum();
+    assert!(
+        early > 0,
+        "under backpressure, barriers arrive at different times and records cross them"
+    );
+    let explained = report
+        .checks
+        .iter()
+        .find(|c| c.records_across_barrier > 0)
+        .unwrap();
+    assert!(
+        explained.prefix_consistency.passed,
+        "expected under AT_LEAST_ONCE, not a failure"
+    );
+    assert!(
+        explained
+            .prefix_consistency
+            .detail
+            .contains("not prefix-consistent, as expected under AT_LEAST_ONCE")
+    );
+}
+
+#[test]
+fn aligned_with_timeout_switches_to_unaligned_after_the_timeout_counted_from_the_trigger() {
+    let run = run_modified("flink-mode-aligned-timeout-backpressure.json", |_| {});
+    let report = dataflow(&run);
+    assert_all_invariants_hold(&run);
+    let switched: Vec<_> = report
+        .checkpoints
+        .iter()
+        .filter(|c| c.unaligned && c.status == CheckpointStatus::Completed)
+        .collect();
+    assert!(!switched.is_empty());
+    for checkpoint in switched {
+        // The 500 ms include the start delay: the switch happens 500 ms after the trigger.
+        let duration = checkpoint.end_to_end_duration_us.unwrap();
+        assert!(
+            (500_000..600_000).contains(&duration),
+            "checkpoint {} took {duration} µs",
+            checkpoint.id
+        );
+        assert!(checkpoint.persisted_data > 0);
+    }
+}
+
+#[test]
+fn min_pause_spaces_checkpoints_from_the_last_completion() {
+    let run = run_modified("flink-reference-b-aligned-backpressure.json", |v| {
+        v["duration"] = json!("20s");
+        v["checkpointing"]["min-pause"] = json!("2s");
+    });
+    let report = dataflow(&run);
+    assert_all_invariants_hold(&run);
+    let completed: Vec<_> = report
+        .checkpoints
+        .iter()
+        .filter(|c| c.status == CheckpointStatus::Completed)
+        .collect();
+    for pair in completed.windows(2) {
+        let previous_end = pair[0].trigger_timestamp_us + pair[0].end_to_end_duration_us.unwrap();
+        assert!(
+            pair[1].trigger_timestamp_us >= previous_end + 2_000_000,
+            "{} then {}",
+            pair[0].id,
+            pair[1].id
+        );
+    }
+    assert!(
+        report.protocol_rules.passed,
+        "{}",
+        report.protocol_rules.detail
+    );
+}
+
+#[test]
+fn concurrent_checkpoints_overlap_and_completion_subsumes_older_ones() {
+    let run = run_modified("flink-reference-b-aligned-backpressure.json", |v| {
+        v["duration"] = json!("15s");
+        v["checkpointing"]["max-concurrent-checkpoints"] = json!(3);
+    });
+    let report = dataflow(&run);
+    assert_all_invariants_hold(&run);
+    let overlapping = report.checkpoints.windows(2).any(|w| {
+        w[0].end_to_end_duration_us
+            .is_some_and(|d| w[0].trigger_timestamp_us + d > w[1].trigger_timestamp_us)
+    });
+    assert!(
+        overlapping,
+        "with three allowed, a new checkpoint starts before the previous one ends"
+    );
+}
+
+#[test]
+fn expired_checkpoints_beyond_the_tolerable_count_fail_the_job() {
+    let run = run_modified("flink-checkpoint-timeouts.json", |_| {});
+    let report = dataflow(&run);
+    let JobStatus::Failed { reason, .. } = &report.status else {
+        panic!("{:?}", report.status)
+    };
+    assert!(reason.contains("tolerable-failed-checkpoints"), "{reason}");
+    let expired = report
+        .checkpoints
+        .iter()
+        .filter(|c| c.failure_reason.as_deref() == Some("CHECKPOINT_EXPIRED"))
+        .count();
+    assert_eq!(
+        expired, 3,
+        "tolerable 2: the third expiry in a row fails the job"
+    );
+    // Aborts reach the tasks: a keyed task told of the abort before its barrier arrives skips that
+    // snapshot (only the sources, which snapshot at the trigger, took one).
+    let expired: Vec<u64> = report
+        .checkpoints
+        .iter()
+        .filter(|c| c.status == CheckpointStatus::Failed)
+        .map(|c| c.id)
+        .collect();
+    let events = run.dataflow_run().trace.events();
+    let keyed_snapshots_of_expired = events
+        .iter()
+        .filter(|e| matches!(e, snapsim::trace::DataflowEvent::SnapshotTaken { task, checkpoint, .. } if *task >= 2 && expired.contains(checkpoint)))
+        .count();
+    assert_eq!(keyed_snapshots_of_expired, 0);
+}
+
+#[test]
+fn incremental_checkpoints_upload_less_than_the_full_state() {
+    let full = run_modified("flink-skewed-keys.json", |v| {
+        v["state"] = json!({"backend": "rocksdb"})
+    });
+    let incremental = run_modified("flink-skewed-keys.json", |_| {});
+    let sizes = |run: &CompletedRun| -> Vec<(u64, u64)> {
+        dataflow(run)
+            .checkpoints
+            .iter()
+            .filter(|c| c.status == CheckpointStatus::Completed)
+            .map(|c| (c.checkpointed_size, c.state_size))
+            .collect()
+    };
+    assert!(
+        sizes(&full)
+            .iter()
+            .all(|(checkpointed, state)| checkpointed == state),
+        "full snapshots upload everything"
+    );
+    let incremental_sizes = sizes(&incremental);
+    assert!(
+        incremental_sizes
+            .iter()
+            .skip(1)
+            .any(|(checkpointed, state)| checkpointed < state),
+        "{incremental_sizes:?}"
+    );
+    assert_all_invariants_hold(&incremental);
+}
+
+#[test]
+fn a_bounded_job_finishes_and_every_record_reaches_the_sink() {
+    let run = run_modified("flink-bounded-job.json", |_| {});
+    let report = dataflow(&run);
+    assert!(
+        matches!(report.status, JobStatus::Finished { .. }),
+        "{:?}",
+        report.status
+    );
+    assert_eq!(report.metrics.records_emitted, 40_000);
+    assert_eq!(report.metrics.records_at_sinks, 40_000);
+    assert_all_invariants_hold(&run);
+}
+
+#[test]
+fn skewed_keys_overload_one_subtask_and_lengthen_its_alignment() {
+    let run = run_modified("flink-skewed-keys.json", |_| {});
+    let report = dataflow(&run);
+    let busy: Vec<f64> = report
+        .metrics
+        .tasks
+        .iter()
+        .filter(|t| t.task.starts_with("count"))
+        .map(|t| t.busy_us as f64 / (t.busy_us + t.idle_us + t.backpressured_us) as f64)
+        .collect();
+    let hottest = busy.iter().cloned().fold(0.0, f64::max);
+    let coolest = busy.iter().cloned().fold(1.0, f64::min);
+    assert!(hottest > 0.9 && coolest < 0.6, "{busy:?}");
+    assert!(report.summary.alignment_ms > 100.0, "{:?}", report.summary);
+}
+
+#[test]
+fn remote_channels_with_credits_deliver_everything_across_task_managers() {
+    let run = run_modified("flink-two-input-join.json", |_| {});
+    let report = dataflow(&run);
+    assert!(report.local_channel_count < report.channel_count);
+    assert_all_invariants_hold(&run);
+    // 160 000 orders and 40 000 payments, of which the filter keeps 90 %: about 196 000 reach the
+    // sink, less what is still in flight when the run ends.
+    assert_eq!(report.metrics.records_emitted, 200_000);
+    assert!(
+        report.metrics.records_at_sinks > 190_000,
+        "{}",
+        report.metrics.records_at_sinks
+    );
+}
