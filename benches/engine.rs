@@ -78,3 +78,50 @@ fn binary_heap_ceiling(bencher: Bencher) {
         checksum
     });
 }
+
+/// The measured reference job (`scenarios/flink-reference-b/c`), backpressured, 60 s of virtual
+/// time. Divan reports events per second; virtual seconds per wall-clock second = 60 / time.
+fn reference_job(unaligned: bool) -> &'static (snapsim::scenario::DataflowModel, u64) {
+    static ALIGNED: OnceLock<(snapsim::scenario::DataflowModel, u64)> = OnceLock::new();
+    static UNALIGNED: OnceLock<(snapsim::scenario::DataflowModel, u64)> = OnceLock::new();
+    let cell = if unaligned { &UNALIGNED } else { &ALIGNED };
+    cell.get_or_init(|| {
+        let file = if unaligned {
+            "flink-reference-c-unaligned-backpressure.json"
+        } else {
+            "flink-reference-b-aligned-backpressure.json"
+        };
+        let path = format!("{}/scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
+        let mut value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        value["duration"] = serde_json::json!("60s");
+        let scenario = snapsim::scenario::parse_str(&value.to_string(), file, "bench").unwrap();
+        let Model::Dataflow(model) = scenario.model else {
+            panic!("a dataflow scenario")
+        };
+        let run = snapsim::dataflow::run(&model, scenario.seed);
+        eprintln!(
+            "{file} for 60 s: {} events, {} checkpoints",
+            run.events_processed,
+            run.checkpoints.len()
+        );
+        let events = run.events_processed;
+        (model, events)
+    })
+}
+
+#[divan::bench(sample_count = 9, sample_size = 1)]
+fn reference_job_aligned_60s(bencher: Bencher) {
+    let (model, events) = reference_job(false);
+    bencher
+        .counter(ItemsCount::new(*events))
+        .bench(|| snapsim::dataflow::run(model, 1).events_processed);
+}
+
+#[divan::bench(sample_count = 9, sample_size = 1)]
+fn reference_job_unaligned_60s(bencher: Bencher) {
+    let (model, events) = reference_job(true);
+    bencher
+        .counter(ItemsCount::new(*events))
+        .bench(|| snapsim::dataflow::run(model, 1).events_processed);
+}

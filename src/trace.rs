@@ -59,7 +59,8 @@ pub enum ProcessEvent {
         channel: u32,
         snapshot: SnapshotId,
     },
-    /// A marker arrived at `channel`'s receiver.
+    /// A marker arrived at `channel`'s receiver. This closes the recording of that channel for
+    /// `snapshot` (recorded empty if it is the first marker the receiver sees).
     MarkerReceived {
         time: SimTime,
         channel: u32,
@@ -78,12 +79,6 @@ pub enum ProcessEvent {
         snapshot: SnapshotId,
         tokens: i64,
     },
-    /// The receiver of `channel` finished recording that channel for `snapshot`.
-    ChannelClosed {
-        time: SimTime,
-        channel: u32,
-        snapshot: SnapshotId,
-    },
     /// Every process recorded and every channel closed: the global snapshot is assembled.
     SnapshotCompleted { time: SimTime, snapshot: SnapshotId },
 }
@@ -100,7 +95,6 @@ impl ProcessEvent {
             | ProcessEvent::MarkerReceived { time, .. }
             | ProcessEvent::MarkerLost { time, .. }
             | ProcessEvent::StateRecorded { time, .. }
-            | ProcessEvent::ChannelClosed { time, .. }
             | ProcessEvent::SnapshotCompleted { time, .. } => time,
         }
     }
@@ -145,9 +139,6 @@ impl ProcessEvent {
                 tokens,
                 ..
             } => (8, process as u64, snapshot as u64, tokens as u64),
-            ProcessEvent::ChannelClosed {
-                channel, snapshot, ..
-            } => (9, channel as u64, snapshot as u64, 0),
             ProcessEvent::SnapshotCompleted { snapshot, .. } => (10, snapshot as u64, 0, 0),
         };
         digest.write_u64(self.time().as_micros());
@@ -211,11 +202,6 @@ impl ProcessEvent {
                 ..
             } => {
                 json!({"time_us": time_us, "event": "state_recorded", "process": graph.processes[process as ProcessIndex].name, "snapshot": snapshot, "tokens": tokens})
-            }
-            ProcessEvent::ChannelClosed {
-                channel, snapshot, ..
-            } => {
-                json!({"time_us": time_us, "event": "channel_closed", "channel": channel_name(channel), "snapshot": snapshot})
             }
             ProcessEvent::SnapshotCompleted { snapshot, .. } => {
                 json!({"time_us": time_us, "event": "snapshot_completed", "snapshot": snapshot})

@@ -196,10 +196,10 @@ fn estimated_trace_length(model: &ProcessGraphModel) -> usize {
                 .map_or(1.0, |every| duration_s * 1e6 / every as f64)
         })
         .sum();
-    // Per transfer: sent + received. Per snapshot: per channel a marker sent, received and a
-    // channel closed; per process a recording; plus initiation and completion.
+    // Per transfer: sent + received. Per snapshot: per channel a marker sent and received; per
+    // process a recording; plus initiation and completion.
     let channels = model.graph.channels.len() as f64;
-    let estimate = 2.0 * transfers + snapshots * (3.0 * channels + processes + 2.0);
+    let estimate = 2.0 * transfers + snapshots * (2.0 * channels + processes + 2.0);
     (estimate * 1.05).min(1e9) as usize
 }
 
@@ -600,12 +600,8 @@ impl World<'_> {
         }
         let progress = &mut self.progress[snapshot as usize - 1];
         if !std::mem::replace(&mut progress.channel_closed[channel], true) {
+            // No record entry of its own: a channel closes exactly at a `MarkerReceived`.
             progress.channels_closed += 1;
-            self.trace.push(ProcessEvent::ChannelClosed {
-                time: now,
-                channel: channel as u32,
-                snapshot,
-            });
             self.check_complete(now, snapshot);
         }
     }
