@@ -18,6 +18,7 @@
 //! - [`net`]: channels — FIFO queues of in-flight messages (and the non-FIFO assumption breaker).
 //! - [`topology`]: the process graph: processes and directed channels.
 //! - [`workload`]: what the processes do between snapshots: bank transfers, token passing, scripts.
+//! - [`fault`]: fault plans, restart strategies and failover (what happens when things fail).
 //! - [`chandy_lamport`]: the marker algorithm, and the world that runs it on a process graph.
 //! - [`trace`]: the event record — the only thing the oracle is allowed to read.
 //! - [`oracle`]: the invariants of DESIGN.md §5, each with a pass/fail and a reason.
@@ -33,6 +34,7 @@ pub mod chandy_lamport;
 pub mod checkpoint;
 pub mod dataflow;
 pub mod engine;
+pub mod fault;
 pub mod net;
 pub mod oracle;
 pub mod output;

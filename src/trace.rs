@@ -315,6 +315,10 @@ pub enum DataflowEvent {
     TaskFinished { time: SimTime, task: u32 },
     /// The job failed (too many failed checkpoints, or a restart strategy gave up).
     JobFailed { time: SimTime },
+    /// A task crashed.
+    TaskFailed { time: SimTime, task: u32 },
+    /// Failed tasks were redeployed, restoring `checkpoint` (0: from the beginning).
+    JobRestarted { time: SimTime, checkpoint: u64 },
 }
 
 impl DataflowEvent {
@@ -332,7 +336,9 @@ impl DataflowEvent {
             | DataflowEvent::InputPosition { time, .. }
             | DataflowEvent::CancelMarkerSent { time, .. }
             | DataflowEvent::TaskFinished { time, .. }
-            | DataflowEvent::JobFailed { time } => time,
+            | DataflowEvent::JobFailed { time }
+            | DataflowEvent::TaskFailed { time, .. }
+            | DataflowEvent::JobRestarted { time, .. } => time,
         }
     }
 
@@ -405,6 +411,8 @@ impl DataflowEvent {
             } => [t, 10 << 56 | u64::from(channel) << 24 | checkpoint, 0],
             DataflowEvent::TaskFinished { task, .. } => [t, 11 << 56, u64::from(task)],
             DataflowEvent::JobFailed { .. } => [t, 12 << 56, 0],
+            DataflowEvent::TaskFailed { task, .. } => [t, 13 << 56, u64::from(task)],
+            DataflowEvent::JobRestarted { checkpoint, .. } => [t, 14 << 56, checkpoint],
         }
     }
 
@@ -484,6 +492,12 @@ impl DataflowEvent {
                 json!({"time_us": time_us, "event": "task_finished", "task": task_name(task)})
             }
             DataflowEvent::JobFailed { .. } => json!({"time_us": time_us, "event": "job_failed"}),
+            DataflowEvent::TaskFailed { task, .. } => {
+                json!({"time_us": time_us, "event": "task_failed", "task": task_name(task)})
+            }
+            DataflowEvent::JobRestarted { checkpoint, .. } => {
+                json!({"time_us": time_us, "event": "job_restarted", "checkpoint_restored": checkpoint})
+            }
         }
     }
 }

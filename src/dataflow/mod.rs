@@ -14,6 +14,7 @@
 
 mod world;
 
+pub use world::RecoveryStats;
 pub use world::run;
 
 use crate::checkpoint::metrics::CheckpointStats;
@@ -21,6 +22,7 @@ use crate::engine::SimTime;
 use crate::topology::job::{DataChannelIndex, ExecutionGraph, TaskIndex};
 use crate::trace::DataflowTrace;
 use crate::workload::dataflow::{OperatorState, Record};
+use crate::workload::sink::ExternalSink;
 use serde::Serialize;
 
 /// One task's part of a checkpoint: what the oracle checks and what a restore would load.
@@ -36,6 +38,9 @@ pub struct TaskSnapshot {
     pub output_channel_state: Vec<(DataChannelIndex, Vec<Record>)>,
     /// Taken unaligned.
     pub unaligned: bool,
+    /// Two-phase-commit sinks: transactions pre-committed and not yet committed at this snapshot
+    /// (committed on restore).
+    pub pending_transactions: Vec<u64>,
 }
 
 impl TaskSnapshot {
@@ -136,4 +141,8 @@ pub struct DataflowRun {
     pub events_processed: u64,
     /// Operator states of every task at the end.
     pub final_states: Vec<Vec<OperatorState>>,
+    /// The external systems the sinks wrote to, one per sink operator (in operator order).
+    pub sinks: Vec<ExternalSink>,
+    /// Every failure and the recovery from it.
+    pub recoveries: Vec<RecoveryStats>,
 }

@@ -9,6 +9,7 @@
 //! for each kind of system.
 
 pub mod dataflow;
+pub mod delivery;
 pub mod process_graph;
 
 use serde::Serialize;
@@ -36,11 +37,15 @@ pub enum Invariant {
     /// §5.8 Protocol rules: ids increase, completion only after all acknowledgements, never more
     /// than max-concurrent pending, min-pause respected.
     ProtocolRules,
+    /// §5.6 Exactly-once: final keyed state and committed sink output equal the failure-free run.
+    ExactlyOnce,
+    /// §5.7 At-least-once: no record lost; duplicates counted and reported.
+    AtLeastOnce,
 }
 
 impl Invariant {
     /// Every invariant, in report order.
-    pub const ALL: [Invariant; 7] = [
+    pub const ALL: [Invariant; 9] = [
         Invariant::ConsistentCut,
         Invariant::ChannelState,
         Invariant::Conservation,
@@ -48,6 +53,8 @@ impl Invariant {
         Invariant::Completion,
         Invariant::PrefixConsistency,
         Invariant::ProtocolRules,
+        Invariant::ExactlyOnce,
+        Invariant::AtLeastOnce,
     ];
 
     /// The name used in scenario files and reports.
@@ -60,6 +67,8 @@ impl Invariant {
             Invariant::Completion => "completion",
             Invariant::PrefixConsistency => "prefix_consistency",
             Invariant::ProtocolRules => "protocol_rules",
+            Invariant::ExactlyOnce => "exactly_once",
+            Invariant::AtLeastOnce => "at_least_once",
         }
     }
 

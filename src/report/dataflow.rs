@@ -3,9 +3,11 @@
 
 use super::{CompletedRun, Outcome, RawRun, RunReport, expected_failures};
 use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus};
+use crate::dataflow::RecoveryStats;
 use crate::dataflow::{self, JobMetrics, JobStatus};
 use crate::oracle::Check;
 use crate::oracle::dataflow::{self as df_oracle, CheckpointCheck};
+use crate::oracle::delivery::{self, DeliveryVerdict};
 use crate::scenario::{DataflowModel, Scenario};
 use serde::Serialize;
 
@@ -69,6 +71,10 @@ pub struct DataflowReport {
     pub checks: Vec<CheckpointCheck>,
     /// Invariant 8.
     pub protocol_rules: Check,
+    /// Every failure and the recovery from it.
+    pub recoveries: Vec<RecoveryStats>,
+    /// Invariants 6 and 7 against the failure-free run (only when the scenario has faults).
+    pub delivery: Option<DeliveryVerdict>,
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -130,6 +136,15 @@ pub fn summarize(checkpoints: &[CheckpointStats]) -> CheckpointSummary {
 pub fn run_dataflow(scenario: &Scenario, model: &DataflowModel, seed: u64) -> CompletedRun {
     let run = dataflow::run(model, seed);
     let verdict = df_oracle::check(model, seed, &run);
+    // Delivery guarantees are judged against the same scenario without its faults.
+    let delivery = (!model.faults.is_empty()).then(|| {
+        let golden = dataflow::run(&delivery::golden_model(model), seed);
+        delivery::check(model, &run, &golden)
+    });
+    let mut failed = verdict.failed_invariants();
+    if let Some(delivery) = &delivery {
+        failed.extend(delivery.failed_invariants());
+    }
     let counts = CheckpointCounts {
         triggered: run.checkpoints.len(),
         completed: run
@@ -156,7 +171,7 @@ pub fn run_dataflow(scenario: &Scenario, model: &DataflowModel, seed: u64) -> Co
         end_time_us: run.end_time.as_micros(),
         events_processed: run.events_processed,
         recorded_events: run.trace.events().len(),
-        outcome: Outcome::judge(verdict.failed_invariants(), expected_failures(scenario)),
+        outcome: Outcome::judge(failed, expected_failures(scenario)),
         process_graph: None,
         dataflow: Some(DataflowReport {
             protocol: model
@@ -174,6 +189,8 @@ pub fn run_dataflow(scenario: &Scenario, model: &DataflowModel, seed: u64) -> Co
             metrics: run.metrics.clone(),
             checks: verdict.checkpoints,
             protocol_rules: verdict.protocol_rules,
+            recoveries: run.recoveries.clone(),
+            delivery,
         }),
     };
     CompletedRun {

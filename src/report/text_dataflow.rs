@@ -183,6 +183,7 @@ pub(super) fn render(out: &mut String, report: &RunReport, df: &DataflowReport) 
             }
         }
     }
+    render_recovery(out, df);
     let _ = writeln!(
         out,
         "{} protocol_rules      {}",
@@ -223,4 +224,103 @@ fn render_row(out: &mut String, c: &CheckpointStats) {
             .as_ref()
             .map_or(String::new(), |r| format!("  ({r})"))
     );
+}
+
+fn render_recovery(out: &mut String, df: &DataflowReport) {
+    if !df.recoveries.is_empty() {
+        let _ = writeln!(out, "\nFailures and recovery");
+        for (index, r) in df.recoveries.iter().enumerate() {
+            let at = |us: u64| SimTime::from_micros(us).to_string();
+            let _ = writeln!(
+                out,
+                "  {}. {} at {}; noticed at {}",
+                index + 1,
+                r.failure,
+                at(r.failed_at_us),
+                at(r.detected_at_us)
+            );
+            match (r.restarted_at_us, r.running_again_at_us) {
+                (Some(restart), Some(running)) => {
+                    let _ = writeln!(
+                        out,
+                        "     restarted {} task(s) at {} from {}; running again at {} (downtime {}); {} source record(s) read again{}",
+                        r.tasks_restarted,
+                        at(restart),
+                        r.checkpoint_restored.map_or(
+                            "the beginning (no completed checkpoint)".to_string(),
+                            |c| format!("checkpoint {c}")
+                        ),
+                        at(running),
+                        format_ms(r.downtime_us.unwrap_or(0)),
+                        r.records_reprocessed,
+                        r.throughput_recovered_at_us
+                            .map_or(String::new(), |t| format!("; throughput back by {}", at(t)))
+                    );
+                }
+                (Some(restart), None) => {
+                    let _ = writeln!(
+                        out,
+                        "     restart began at {} but had not finished when the run ended",
+                        at(restart)
+                    );
+                }
+                _ => {
+                    let _ = writeln!(out, "     not restarted");
+                }
+            }
+        }
+    }
+    if let Some(delivery) = &df.delivery {
+        let _ = writeln!(
+            out,
+            "\nWhat readers saw (compared with the same run without faults)"
+        );
+        for sink in &delivery.sinks {
+            let _ = writeln!(
+                out,
+                "  sink {} ({:?}, promise {:?}): read-committed {} · read-uncommitted {} · failure-free run {} · duplicates {} · lost {}{}",
+                sink.sink,
+                sink.delivery,
+                sink.promise,
+                sink.committed_records,
+                sink.uncommitted_records,
+                sink.golden_records,
+                sink.duplicates,
+                sink.lost,
+                if sink.transactions_committed + sink.transactions_aborted > 0 {
+                    format!(
+                        " · transactions committed {} / aborted {}",
+                        sink.transactions_committed, sink.transactions_aborted
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            if !sink.duplicates_per_key.is_empty() {
+                let keys: Vec<String> = sink
+                    .duplicates_per_key
+                    .iter()
+                    .map(|(k, n)| format!("key {k}: {n}"))
+                    .collect();
+                let _ = writeln!(out, "    duplicates per key: {}", keys.join(", "));
+            }
+        }
+        for check in &delivery.checks {
+            let _ = writeln!(
+                out,
+                "{} {:<19} {}",
+                mark(check.passed),
+                check.invariant.name(),
+                check.detail
+            );
+        }
+        if delivery.checks.is_empty() {
+            let _ = writeln!(
+                out,
+                "  no delivery guarantee promised (checkpointing is off): {}",
+                delivery.summary
+            );
+        }
+    }
+    let _ = writeln!(out);
 }

@@ -61,6 +61,12 @@ pub struct OperatorSpec {
     // ---- keyed aggregation ----
     /// Bytes of keyed state per key.
     pub state_per_key: Option<Bytes>,
+    // ---- sinks ----
+    /// `plain` (writes at once), `idempotent` (upsert by key) or `two_phase_commit`.
+    pub delivery: Option<String>,
+    /// Two-phase commit: the external system aborts a transaction open longer than this (Kafka's
+    /// `transaction.timeout.ms`).
+    pub transaction_timeout: Option<DurationUs>,
 }
 
 fn one() -> u32 {
@@ -159,6 +165,130 @@ pub struct StateSpec {
     /// RocksDB `level0_file_num_compaction_trigger` (4): after this many incremental uploads the
     /// files are compacted and the next checkpoint uploads everything again.
     pub compaction_trigger: Option<u32>,
+}
+
+/// `faults`: what goes wrong, and when.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FaultsSpec {
+    /// `heartbeat.timeout` (50 s): how long until a dead task manager is noticed.
+    pub heartbeat_timeout: Option<DurationUs>,
+    /// Faults at fixed times.
+    #[serde(default)]
+    pub scheduled: Vec<ScheduledFaultSpec>,
+    /// Crashes at random times.
+    #[serde(default)]
+    pub random: Vec<RandomFaultSpec>,
+}
+
+/// A subtask, named by operator and subtask index.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubtaskSpec {
+    pub operator: String,
+    #[serde(default)]
+    pub subtask: u32,
+}
+
+/// `{"at": "5s", "<kind>": {…}}`: exactly one kind per entry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ScheduledFaultSpec {
+    pub at: DurationUs,
+    pub task_crash: Option<SubtaskSpec>,
+    /// A task manager index.
+    pub task_manager_crash: Option<u32>,
+    pub network_partition: Option<PartitionSpec>,
+    pub latency_spike: Option<LatencySpikeSpec>,
+    pub straggler: Option<StragglerSpec>,
+    pub storage_outage: Option<DurationOnlySpec>,
+    pub storage_slowdown: Option<SlowdownSpec>,
+    pub decline_checkpoint: Option<SubtaskSpec>,
+    pub lose_completion_notices: Option<DurationOnlySpec>,
+}
+
+/// `{"between": [0, 1], "duration": "2s"}`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionSpec {
+    pub between: (u32, u32),
+    pub duration: DurationUs,
+}
+
+/// `{"extra": "50ms", "duration": "3s"}`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySpikeSpec {
+    pub extra: DurationUs,
+    pub duration: DurationUs,
+}
+
+/// `{"operator": "sum", "subtask": 1, "factor": 5, "duration": "10s"}`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StragglerSpec {
+    pub operator: String,
+    #[serde(default)]
+    pub subtask: u32,
+    pub factor: f64,
+    pub duration: DurationUs,
+}
+
+/// `{"duration": "20s"}`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DurationOnlySpec {
+    pub duration: DurationUs,
+}
+
+/// `{"factor": 10, "duration": "20s"}`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlowdownSpec {
+    pub factor: f64,
+    pub duration: DurationUs,
+}
+
+/// `{"task-manager-crashes": {"mtbf": "60s"}}` or `{"task-crashes": {"mtbf": "30s"}}`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RandomFaultSpec {
+    pub task_manager_crashes: Option<MtbfSpec>,
+    pub task_crashes: Option<MtbfSpec>,
+}
+
+/// `{"mtbf": "60s"}`: mean time between failures of each task manager (or task).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MtbfSpec {
+    pub mtbf: DurationUs,
+}
+
+/// `restart-strategy`: Flink's `restart-strategy.*` options.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RestartStrategySpec {
+    /// `none`, `fixed-delay`, `failure-rate` or `exponential-delay`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// fixed-delay: `attempts`.
+    pub attempts: Option<u32>,
+    /// fixed-delay and failure-rate: `delay`.
+    pub delay: Option<DurationUs>,
+    /// failure-rate: `max-failures-per-interval`.
+    pub max_failures_per_interval: Option<u32>,
+    /// failure-rate: `failure-rate-interval`.
+    pub failure_rate_interval: Option<DurationUs>,
+    /// exponential-delay: `initial-backoff`.
+    pub initial_backoff: Option<DurationUs>,
+    /// exponential-delay: `max-backoff`.
+    pub max_backoff: Option<DurationUs>,
+    /// exponential-delay: `backoff-multiplier`.
+    pub backoff_multiplier: Option<f64>,
+    /// exponential-delay: `reset-backoff-threshold`.
+    pub reset_backoff_threshold: Option<DurationUs>,
+    /// exponential-delay: `jitter-factor`.
+    pub jitter_factor: Option<f64>,
 }
 
 /// `checkpoint-storage`: where snapshots are uploaded in the asynchronous phase.

@@ -63,6 +63,14 @@ pub struct ScenarioFile {
     /// Checkpoint storage.
     #[serde(rename = "checkpoint-storage")]
     pub checkpoint_storage: Option<super::dataflow_file::StorageSpec>,
+    /// The fault plan.
+    pub faults: Option<super::dataflow_file::FaultsSpec>,
+    /// `restart-strategy.*`.
+    #[serde(rename = "restart-strategy")]
+    pub restart_strategy: Option<super::dataflow_file::RestartStrategySpec>,
+    /// `jobmanager.execution.failover-strategy`: `region` (default) or `full`.
+    #[serde(rename = "failover-strategy")]
+    pub failover_strategy: Option<String>,
 }
 
 /// `processes`: explicit list or generated.

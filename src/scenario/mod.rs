@@ -25,6 +25,7 @@ pub use size::{parse_bandwidth, parse_bytes};
 use crate::chandy_lamport::{ChandyLamportVariant, SnapshotSchedule};
 use crate::checkpoint::{CheckpointConfig, StateConfig, StorageConfig};
 use crate::engine::SimTime;
+use crate::fault::FaultPlan;
 use crate::net::dataflow::NetworkConfig;
 use crate::topology::ProcessGraph;
 use crate::topology::job::{Cluster, JobGraph};
@@ -108,6 +109,8 @@ pub struct DataflowModel {
     pub throughput_bucket_us: u64,
     /// The seed (the coordinator's initial delay draws from it).
     pub seed: u64,
+    /// Faults, detection, restarts.
+    pub faults: FaultPlan,
 }
 
 /// A process-graph experiment.

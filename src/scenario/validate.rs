@@ -92,6 +92,9 @@ pub(super) fn validate(
             (file.checkpointing.is_some(), "checkpointing"),
             (file.state.is_some(), "state"),
             (file.checkpoint_storage.is_some(), "checkpoint-storage"),
+            (file.faults.is_some(), "faults"),
+            (file.restart_strategy.is_some(), "restart-strategy"),
+            (file.failover_strategy.is_some(), "failover-strategy"),
         ] {
             if present {
                 return Err(check.error(

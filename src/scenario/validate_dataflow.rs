@@ -10,10 +10,12 @@ use crate::checkpoint::{
     CheckpointConfig, SnapshotProtocol, StateBackend, StateConfig, StorageConfig,
 };
 use crate::engine::SimTime;
+use crate::fault::{FaultKind, FaultPlan, RandomFaults, RestartStrategy, ScheduledFault};
 use crate::net::dataflow::NetworkConfig;
+use crate::topology::job::TaskIndex;
 use crate::topology::job::{Cluster, Input, JobGraph, Operator, Partitioner};
 use crate::workload::dataflow::{
-    KeyDistribution, OperatorKind, SourceConfig, default_max_parallelism,
+    KeyDistribution, OperatorKind, SinkConfig, SinkDelivery, SourceConfig, default_max_parallelism,
 };
 use std::collections::BTreeMap;
 
@@ -158,6 +160,7 @@ pub(super) fn validate(file: &ScenarioFile, label: &str) -> Result<DataflowModel
         Some(stop) if stop.as_micros() < 10_000_000 => 100_000,
         _ => 1_000_000,
     };
+    let faults = validate_faults(file, &job, &cluster, checkpointing.is_some(), &check)?;
     Ok(DataflowModel {
         job,
         cluster,
@@ -168,6 +171,7 @@ pub(super) fn validate(file: &ScenarioFile, label: &str) -> Result<DataflowModel
         stop_at,
         throughput_bucket_us,
         seed: file.seed,
+        faults,
     })
 }
 
@@ -236,6 +240,11 @@ fn validate_job(
         not_for(
             op.kind != "keyed_aggregation" && op.state_per_key.is_some(),
             "state_per_key",
+        )?;
+        not_for(op.kind != "sink" && op.delivery.is_some(), "delivery")?;
+        not_for(
+            op.kind != "sink" && op.transaction_timeout.is_some(),
+            "transaction_timeout",
         )?;
         let cost = match &op.cost {
             Some(spec) => Some(latency(spec, &path("cost"), check)?),
@@ -308,7 +317,29 @@ fn validate_job(
                 state_bytes_per_key: op.state_per_key.map_or(18, |b| b.0.min(1 << 30) as u32),
             },
             "union" => OperatorKind::Union,
-            "sink" => OperatorKind::Sink,
+            "sink" => {
+                let delivery = match op.delivery.as_deref() {
+                    None | Some("plain") => SinkDelivery::Plain,
+                    Some("idempotent") => SinkDelivery::Idempotent,
+                    Some("two_phase_commit") => SinkDelivery::TwoPhaseCommit,
+                    Some(other) => {
+                        return Err(check.error(
+                            path("delivery"),
+                            format!("unknown delivery \"{other}\": expected plain, idempotent or two_phase_commit"),
+                        ));
+                    }
+                };
+                if op.transaction_timeout.is_some() && delivery != SinkDelivery::TwoPhaseCommit {
+                    return Err(check.error(
+                        path("transaction_timeout"),
+                        "a transaction timeout only applies to a two_phase_commit sink",
+                    ));
+                }
+                OperatorKind::Sink(SinkConfig {
+                    delivery,
+                    transaction_timeout_us: op.transaction_timeout.map(|d| d.as_micros()),
+                })
+            }
             other => {
                 return Err(check.error(
                     path("kind"),
@@ -532,5 +563,298 @@ fn validate_checkpointing(
         timeout_us: spec.timeout.map_or(600_000_000, |d| d.as_micros()),
         tolerable_failed: spec.tolerable_failed_checkpoints.unwrap_or(0),
         num_retained: spec.num_retained.unwrap_or(1).max(1),
+    })
+}
+
+fn validate_faults(
+    file: &ScenarioFile,
+    job: &JobGraph,
+    cluster: &Cluster,
+    checkpointing: bool,
+    check: &Checker,
+) -> Result<FaultPlan, ScenarioError> {
+    let restart = match &file.restart_strategy {
+        None => {
+            if checkpointing {
+                RestartStrategy::flink_default()
+            } else {
+                RestartStrategy::None
+            }
+        }
+        Some(spec) => validate_restart(spec, check)?,
+    };
+    let mut plan = FaultPlan::none(restart);
+    plan.region_failover = match file.failover_strategy.as_deref() {
+        None | Some("region") => true,
+        Some("full") => false,
+        Some(other) => {
+            return Err(check.error(
+                "failover-strategy",
+                format!("unknown failover strategy \"{other}\": expected \"region\" or \"full\""),
+            ));
+        }
+    };
+    plan.restore_from_pending = file.protocol_variant.as_deref() == Some("restore_from_pending");
+    let Some(spec) = &file.faults else {
+        return Ok(plan);
+    };
+    if let Some(timeout) = spec.heartbeat_timeout {
+        plan.heartbeat_timeout_us = timeout.as_micros();
+    }
+    let graph = job.expand(cluster);
+    let task_of = |path: String, subtask: &SubtaskSpec| -> Result<TaskIndex, ScenarioError> {
+        let Some(operator) = job
+            .operators
+            .iter()
+            .position(|o| o.name == subtask.operator)
+        else {
+            let names: Vec<&str> = job.operators.iter().map(|o| o.name.as_str()).collect();
+            return Err(check.error(
+                format!("{path}.operator"),
+                format!(
+                    "unknown operator \"{}\": expected one of {}",
+                    subtask.operator,
+                    names.join(", ")
+                ),
+            ));
+        };
+        let parallelism = job.operators[operator].parallelism;
+        if subtask.subtask >= parallelism {
+            return Err(check.error(
+                format!("{path}.subtask"),
+                format!(
+                    "\"{}\" has parallelism {parallelism}: subtasks are 0..{}",
+                    subtask.operator,
+                    parallelism - 1
+                ),
+            ));
+        }
+        Ok(graph.operator_first_task[operator] + subtask.subtask as usize)
+    };
+    let task_manager = |path: String, index: u32| -> Result<u32, ScenarioError> {
+        if index >= cluster.task_managers {
+            Err(check.error(
+                path,
+                format!(
+                    "there are {} task manager(s), numbered from 0",
+                    cluster.task_managers
+                ),
+            ))
+        } else {
+            Ok(index)
+        }
+    };
+    let positive_factor = |path: String, factor: f64| -> Result<f64, ScenarioError> {
+        if factor.is_finite() && factor >= 1.0 && factor <= 1e6 {
+            Ok(factor)
+        } else {
+            Err(check.error(
+                path,
+                format!("expected a slowdown factor of at least 1, got {factor}"),
+            ))
+        }
+    };
+    for (index, fault) in spec.scheduled.iter().enumerate() {
+        let path = format!("faults.scheduled[{index}]");
+        let mut kinds = Vec::new();
+        if let Some(subtask) = &fault.task_crash {
+            kinds.push(FaultKind::TaskCrash {
+                task: task_of(format!("{path}.task-crash"), subtask)?,
+            });
+        }
+        if let Some(tm) = fault.task_manager_crash {
+            kinds.push(FaultKind::TaskManagerCrash {
+                task_manager: task_manager(format!("{path}.task-manager-crash"), tm)?,
+            });
+        }
+        if let Some(partition) = &fault.network_partition {
+            let a = task_manager(
+                format!("{path}.network-partition.between"),
+                partition.between.0,
+            )?;
+            let b = task_manager(
+                format!("{path}.network-partition.between"),
+                partition.between.1,
+            )?;
+            if a == b {
+                return Err(check.error(
+                    format!("{path}.network-partition.between"),
+                    "a partition is between two different task managers",
+                ));
+            }
+            kinds.push(FaultKind::NetworkPartition {
+                task_managers: (a, b),
+                duration_us: partition.duration.as_micros(),
+            });
+        }
+        if let Some(spike) = &fault.latency_spike {
+            kinds.push(FaultKind::LatencySpike {
+                extra_us: spike.extra.as_micros(),
+                duration_us: spike.duration.as_micros(),
+            });
+        }
+        if let Some(straggler) = &fault.straggler {
+            let subtask = SubtaskSpec {
+                operator: straggler.operator.clone(),
+                subtask: straggler.subtask,
+            };
+            kinds.push(FaultKind::Straggler {
+                task: task_of(format!("{path}.straggler"), &subtask)?,
+                factor: positive_factor(format!("{path}.straggler.factor"), straggler.factor)?,
+                duration_us: straggler.duration.as_micros(),
+            });
+        }
+        if let Some(outage) = &fault.storage_outage {
+            kinds.push(FaultKind::StorageOutage {
+                duration_us: outage.duration.as_micros(),
+            });
+        }
+        if let Some(slowdown) = &fault.storage_slowdown {
+            kinds.push(FaultKind::StorageSlowdown {
+                factor: positive_factor(
+                    format!("{path}.storage-slowdown.factor"),
+                    slowdown.factor,
+                )?,
+                duration_us: slowdown.duration.as_micros(),
+            });
+        }
+        if let Some(subtask) = &fault.decline_checkpoint {
+            kinds.push(FaultKind::DeclineCheckpoint {
+                task: task_of(format!("{path}.decline-checkpoint"), subtask)?,
+            });
+        }
+        if let Some(lost) = &fault.lose_completion_notices {
+            kinds.push(FaultKind::LoseCompletionNotices {
+                duration_us: lost.duration.as_micros(),
+            });
+        }
+        if kinds.len() != 1 {
+            return Err(check.error(
+                path,
+                "each scheduled fault needs exactly one kind: task-crash, task-manager-crash, network-partition, latency-spike, straggler, storage-outage, storage-slowdown, decline-checkpoint or lose-completion-notices",
+            ));
+        }
+        plan.scheduled.push(ScheduledFault {
+            at: SimTime::from_micros(fault.at.as_micros()),
+            kind: kinds.remove(0),
+        });
+    }
+    for (index, random) in spec.random.iter().enumerate() {
+        let path = format!("faults.random[{index}]");
+        let (task_managers, mtbf) =
+            match (&random.task_manager_crashes, &random.task_crashes) {
+                (Some(m), None) => (true, m.mtbf),
+                (None, Some(m)) => (false, m.mtbf),
+                _ => return Err(check.error(
+                    path,
+                    "each random fault needs exactly one of task-manager-crashes or task-crashes",
+                )),
+            };
+        if mtbf.as_micros() < 1_000 {
+            return Err(check.error(
+                format!("{path}.mtbf"),
+                "a mean time between failures below 1 ms would never let the job run",
+            ));
+        }
+        plan.random.push(RandomFaults {
+            task_managers,
+            mtbf_us: mtbf.as_micros(),
+        });
+    }
+    Ok(plan)
+}
+
+fn validate_restart(
+    spec: &RestartStrategySpec,
+    check: &Checker,
+) -> Result<RestartStrategy, ScenarioError> {
+    let allowed: &[&str] = match spec.kind.as_str() {
+        "none" => &[],
+        "fixed-delay" => &["attempts", "delay"],
+        "failure-rate" => &[
+            "max-failures-per-interval",
+            "failure-rate-interval",
+            "delay",
+        ],
+        "exponential-delay" => &[
+            "initial-backoff",
+            "max-backoff",
+            "backoff-multiplier",
+            "reset-backoff-threshold",
+            "jitter-factor",
+        ],
+        other => {
+            return Err(check.error(
+                "restart-strategy.type",
+                format!("unknown restart strategy \"{other}\": expected none, fixed-delay, failure-rate or exponential-delay"),
+            ));
+        }
+    };
+    let present = [
+        ("attempts", spec.attempts.is_some()),
+        ("delay", spec.delay.is_some()),
+        (
+            "max-failures-per-interval",
+            spec.max_failures_per_interval.is_some(),
+        ),
+        (
+            "failure-rate-interval",
+            spec.failure_rate_interval.is_some(),
+        ),
+        ("initial-backoff", spec.initial_backoff.is_some()),
+        ("max-backoff", spec.max_backoff.is_some()),
+        ("backoff-multiplier", spec.backoff_multiplier.is_some()),
+        (
+            "reset-backoff-threshold",
+            spec.reset_backoff_threshold.is_some(),
+        ),
+        ("jitter-factor", spec.jitter_factor.is_some()),
+    ];
+    for (name, is_present) in present {
+        if is_present && !allowed.contains(&name) {
+            return Err(check.error(
+                format!("restart-strategy.{name}"),
+                format!("`{name}` does not apply to the {} strategy", spec.kind),
+            ));
+        }
+    }
+    Ok(match spec.kind.as_str() {
+        "none" => RestartStrategy::None,
+        "fixed-delay" => RestartStrategy::FixedDelay {
+            attempts: spec.attempts.unwrap_or(1),
+            delay_us: spec.delay.map_or(1_000_000, |d| d.as_micros()),
+        },
+        "failure-rate" => RestartStrategy::FailureRate {
+            max_failures: spec.max_failures_per_interval.unwrap_or(1),
+            interval_us: spec
+                .failure_rate_interval
+                .map_or(60_000_000, |d| d.as_micros()),
+            delay_us: spec.delay.map_or(1_000_000, |d| d.as_micros()),
+        },
+        _ => {
+            let multiplier = spec.backoff_multiplier.unwrap_or(1.5);
+            let jitter = spec.jitter_factor.unwrap_or(0.1);
+            if !(multiplier.is_finite() && multiplier >= 1.0) {
+                return Err(check.error(
+                    "restart-strategy.backoff-multiplier",
+                    format!("expected at least 1, got {multiplier}"),
+                ));
+            }
+            if !(0.0..=1.0).contains(&jitter) {
+                return Err(check.error(
+                    "restart-strategy.jitter-factor",
+                    format!("expected between 0 and 1, got {jitter}"),
+                ));
+            }
+            RestartStrategy::ExponentialDelay {
+                initial_us: spec.initial_backoff.map_or(1_000_000, |d| d.as_micros()),
+                max_us: spec.max_backoff.map_or(60_000_000, |d| d.as_micros()),
+                multiplier,
+                reset_after_us: spec
+                    .reset_backoff_threshold
+                    .map_or(3_600_000_000, |d| d.as_micros()),
+                jitter,
+            }
+        }
     })
 }

@@ -280,7 +280,10 @@ mod tests {
                 operator(
                     "sink",
                     2,
-                    OperatorKind::Sink,
+                    OperatorKind::Sink(crate::workload::dataflow::SinkConfig {
+                        delivery: crate::workload::dataflow::SinkDelivery::Plain,
+                        transaction_timeout_us: None,
+                    }),
                     vec![Input {
                         from: 1,
                         partitioner: Partitioner::Forward,

@@ -65,8 +65,31 @@ pub enum OperatorKind {
     KeyedAggregation { state_bytes_per_key: u32 },
     /// Merges several inputs; stateless.
     Union,
-    /// The end of the pipeline: counts what arrives, per key.
-    Sink,
+    /// The end of the pipeline: writes to an external system (see [`super::sink`]) and counts
+    /// what arrives, per key.
+    Sink(SinkConfig),
+}
+
+/// How a sink writes to the outside world.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SinkDelivery {
+    /// Writes at once: after a replay, readers see duplicates.
+    Plain,
+    /// Upserts by key: replayed writes overwrite themselves.
+    Idempotent,
+    /// A transaction per checkpoint, committed on `notifyCheckpointComplete`
+    /// (`TwoPhaseCommitSinkFunction`): readers with read-committed isolation see each record once.
+    TwoPhaseCommit,
+}
+
+/// A sink's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SinkConfig {
+    /// Delivery mechanism.
+    pub delivery: SinkDelivery,
+    /// Two-phase commit: transactions open longer than this are aborted by the external system.
+    pub transaction_timeout_us: Option<u64>,
 }
 
 impl OperatorKind {
@@ -78,7 +101,7 @@ impl OperatorKind {
             OperatorKind::Filter { .. } => "filter",
             OperatorKind::KeyedAggregation { .. } => "keyed_aggregation",
             OperatorKind::Union => "union",
-            OperatorKind::Sink => "sink",
+            OperatorKind::Sink(_) => "sink",
         }
     }
 }
@@ -138,7 +161,7 @@ pub fn apply(kind: &OperatorKind, state: &mut OperatorState, record: Record) -> 
                 ..record
             })
         }
-        OperatorKind::Sink => {
+        OperatorKind::Sink(_) => {
             let totals = state.keyed.entry(record.key).or_default();
             totals.sum += record.value;
             totals.count += 1;

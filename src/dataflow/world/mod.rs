@@ -2,6 +2,10 @@
 //! records and tasks, the network, barrier handling, snapshot phases, the coordinator, and
 //! stop-the-world snapshots.
 
+mod recovery;
+
+pub use recovery::RecoveryStats;
+
 use super::{CompletedCheckpoint, DataflowRun, JobMetrics, JobStatus, TaskMetrics, TaskSnapshot};
 use crate::checkpoint::coordinator::{AbortReason, AckOutcome, Coordinator, TriggerDecision};
 use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus, SubtaskCheckpointStats};
@@ -11,8 +15,10 @@ use crate::scenario::DataflowModel;
 use crate::topology::job::{DataChannelIndex, ExecutionGraph, OutputEdge, Partitioner, TaskIndex};
 use crate::trace::{DataflowEvent, DataflowTrace};
 use crate::workload::dataflow::{
-    OperatorKind, OperatorState, Record, SourceLog, apply, key_group, subtask_for_key_group,
+    OperatorKind, OperatorState, Record, SinkDelivery, SourceLog, apply, key_group,
+    subtask_for_key_group,
 };
+use crate::workload::sink::ExternalSink;
 use rand::RngExt;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -42,6 +48,8 @@ struct Buffer {
     finished: bool,
     /// Removed from its queue; recycled once no slice of it is being read.
     popped: bool,
+    /// Channel state put back after a restore (remote: occupies no receiver credit).
+    replayed: bool,
 }
 
 /// Buffers are recycled: a freed buffer keeps its record vector's capacity.
@@ -63,6 +71,7 @@ impl BufferSlab {
             buffer.sent = 0;
             buffer.finished = false;
             buffer.popped = false;
+            buffer.replayed = false;
             id
         } else {
             self.buffers.push(Buffer {
@@ -74,6 +83,7 @@ impl BufferSlab {
                 sent: 0,
                 finished: false,
                 popped: false,
+                replayed: false,
             });
             (self.buffers.len() - 1) as BufferId
         }
@@ -124,7 +134,9 @@ struct Channel {
     /// Remote only: slices sent so far (their sequence numbers).
     slices_sent: u64,
     /// Remote only: on the wire, with arrival times (FIFO).
-    in_transit: VecDeque<(SimTime, Item)>,
+    in_transit: VecDeque<(SimTime, Item, u32)>,
+    /// Bumped when a failover resets the channel: items of an earlier attempt are dropped.
+    incarnation: u32,
     /// Remote only: received, waiting to be consumed.
     receiver: VecDeque<Item>,
     /// Remote only: buffers the receiver can accept.
@@ -167,6 +179,12 @@ enum Status {
     /// In the synchronous phase of a snapshot.
     Sync,
     Finished,
+    /// Crashed; the job manager has not noticed yet.
+    Failed,
+    /// Cancelled by a failover, waiting for the restart.
+    Canceled,
+    /// Redeployed, downloading its state.
+    Restoring,
 }
 
 /// A mailbox action: runs when the task is between records, never in the middle of one.
@@ -187,6 +205,8 @@ enum Activity {
 
 struct SourceRuntime {
     log: SourceLog,
+    /// The log as read so far: a rewound source reads the same keys again.
+    keys: Vec<u32>,
     interval_us: Option<f64>,
     next_emit_us: f64,
     limit: Option<u64>,
@@ -273,6 +293,23 @@ struct Task {
     /// Stop-the-world: the sources are paused.
     paused: bool,
     finish_announced: bool,
+    /// Subtask index.
+    subtask: u32,
+    /// Bumped at every cancel: events of an earlier attempt are ignored.
+    incarnation: u32,
+    /// The checkpoint whose synchronous phase is running.
+    syncing: Option<u64>,
+    /// The sink in this chain, if any: (position in the chain, index into the world's sinks).
+    sink: Option<(usize, usize)>,
+    /// Two-phase-commit sinks: the checkpoint taken after the end of input, and whether its
+    /// transactions are committed (the task waits for that before finishing, FLIP-147).
+    final_checkpoint: Option<u64>,
+    final_commit_done: bool,
+    /// Straggler fault: processing is this many times slower until `straggling_until`.
+    straggle_factor: f64,
+    straggling_until: SimTime,
+    /// Decline-checkpoint fault: the next snapshot is declined.
+    decline_next: bool,
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -281,37 +318,121 @@ struct Task {
 /// Everything the engine can be asked to do (16 bytes).
 #[derive(Clone, Copy, Debug)]
 enum Event {
-    SourceTick { task: u32 },
-    RecordDone { task: u32 },
-    FlushTimer { task: u32 },
-    Arrive { channel: u32 },
-    CreditArrive { channel: u32 },
-    SyncDone { task: u32, checkpoint: u64 },
-    StateUploaded { task: u32, checkpoint: u64 },
-    ChannelStateUploaded { task: u32, checkpoint: u64 },
-    TriggerRpc { task: u32, checkpoint: u64 },
-    NotifyComplete { task: u32, checkpoint: u64 },
-    NotifyAborted { task: u32, checkpoint: u64 },
-    AckArrive { task: u32, checkpoint: u64 },
-    DeclineArrive { task: u32, checkpoint: u64 },
-    PeriodicTrigger { generation: u64 },
-    CheckpointTimeout { checkpoint: u64 },
-    AlignmentTimeout { task: u32, checkpoint: u64 },
-    OutputBarrierTimeout { task: u32, checkpoint: u64 },
-    PauseRpc { task: u32 },
-    ResumeRpc { task: u32 },
-    TaskFinishedRpc { task: u32 },
+    SourceTick {
+        task: u32,
+    },
+    RecordDone {
+        task: u32,
+        incarnation: u32,
+    },
+    FlushTimer {
+        task: u32,
+    },
+    Arrive {
+        channel: u32,
+    },
+    CreditArrive {
+        channel: u32,
+        incarnation: u32,
+    },
+    SyncDone {
+        task: u32,
+        checkpoint: u64,
+    },
+    StateUploaded {
+        task: u32,
+        checkpoint: u64,
+    },
+    ChannelStateUploaded {
+        task: u32,
+        checkpoint: u64,
+    },
+    TriggerRpc {
+        task: u32,
+        checkpoint: u64,
+    },
+    NotifyComplete {
+        task: u32,
+        checkpoint: u64,
+    },
+    NotifyAborted {
+        task: u32,
+        checkpoint: u64,
+    },
+    AckArrive {
+        task: u32,
+        checkpoint: u64,
+    },
+    DeclineArrive {
+        task: u32,
+        checkpoint: u64,
+    },
+    PeriodicTrigger {
+        generation: u64,
+    },
+    CheckpointTimeout {
+        checkpoint: u64,
+    },
+    AlignmentTimeout {
+        task: u32,
+        checkpoint: u64,
+    },
+    OutputBarrierTimeout {
+        task: u32,
+        checkpoint: u64,
+    },
+    PauseRpc {
+        task: u32,
+    },
+    ResumeRpc {
+        task: u32,
+    },
+    TaskFinishedRpc {
+        task: u32,
+    },
     EndOfRun,
+    /// A scheduled fault strikes.
+    Fault {
+        index: u32,
+    },
+    /// A random crash strikes a task manager or task.
+    RandomFault {
+        spec: u32,
+        target: u32,
+    },
+    /// The job manager notices a failed task.
+    FailureDetected {
+        task: u32,
+        incarnation: u32,
+    },
+    /// The restart strategy's delay is over: redeploy.
+    Restart {
+        generation: u64,
+    },
+    /// A redeployed task has downloaded its state.
+    TaskRestored {
+        task: u32,
+        incarnation: u32,
+    },
+    /// A network partition healed: try sending again.
+    Retransmit {
+        channel: u32,
+    },
 }
 
 impl Event {
     fn digest_words(&self) -> (u64, u64) {
         match *self {
             Event::SourceTick { task } => (1, u64::from(task)),
-            Event::RecordDone { task } => (2, u64::from(task)),
+            Event::RecordDone { task, incarnation } => {
+                (2 | u64::from(incarnation) << 8, u64::from(task))
+            }
             Event::FlushTimer { task } => (3, u64::from(task)),
             Event::Arrive { channel } => (4, u64::from(channel)),
-            Event::CreditArrive { channel } => (5, u64::from(channel)),
+            Event::CreditArrive {
+                channel,
+                incarnation,
+            } => (5 | u64::from(incarnation) << 8, u64::from(channel)),
             Event::SyncDone { task, checkpoint } => (6 | u64::from(task) << 8, checkpoint),
             Event::StateUploaded { task, checkpoint } => (7 | u64::from(task) << 8, checkpoint),
             Event::ChannelStateUploaded { task, checkpoint } => {
@@ -332,6 +453,16 @@ impl Event {
             Event::ResumeRpc { task } => (19, u64::from(task)),
             Event::TaskFinishedRpc { task } => (20, u64::from(task)),
             Event::EndOfRun => (21, 0),
+            Event::Fault { index } => (22, u64::from(index)),
+            Event::RandomFault { spec, target } => (23 | u64::from(spec) << 8, u64::from(target)),
+            Event::FailureDetected { task, incarnation } => {
+                (24 | u64::from(incarnation) << 8, u64::from(task))
+            }
+            Event::Restart { generation } => (25, generation),
+            Event::TaskRestored { task, incarnation } => {
+                (26 | u64::from(incarnation) << 8, u64::from(task))
+            }
+            Event::Retransmit { channel } => (27, u64::from(channel)),
         }
     }
 }
@@ -375,6 +506,12 @@ struct World<'a> {
     sink_buckets: Vec<u64>,
     records_emitted: u64,
     records_at_sinks: u64,
+    /// The external systems the sinks write to, one per sink operator.
+    sinks: Vec<ExternalSink>,
+    /// Faults, failover and recovery.
+    faults: recovery::FaultState,
+    /// Failover: how each redeployed task comes back.
+    restore_plan: BTreeMap<TaskIndex, recovery::RestoreAs>,
 }
 
 /// Runs a dataflow scenario and returns what happened.
@@ -417,6 +554,7 @@ impl<'a> World<'a> {
                 queued_data: 0,
                 slices_sent: 0,
                 in_transit: VecDeque::new(),
+                incarnation: 0,
                 receiver: VecDeque::new(),
                 credit: network.exclusive_buffers_per_channel,
                 exclusive_held: 0,
@@ -451,6 +589,7 @@ impl<'a> World<'a> {
                                 config,
                             ),
                             interval_us: config.rate_per_s.map(|rate| 1e6 / rate),
+                            keys: Vec::new(),
                             next_emit_us: 0.0,
                             limit: config.records,
                             tick_scheduled: false,
@@ -508,7 +647,39 @@ impl<'a> World<'a> {
                     uploads_since_full: 0,
                     paused: false,
                     finish_announced: false,
+                    subtask: vertex.subtask,
+                    incarnation: 0,
+                    syncing: None,
+                    sink: vertex
+                        .chain
+                        .iter()
+                        .position(|&o| matches!(model.job.operators[o].kind, OperatorKind::Sink(_)))
+                        .map(|position| {
+                            let operator = vertex.chain[position];
+                            let index = model.job.operators[..operator]
+                                .iter()
+                                .filter(|o| matches!(o.kind, OperatorKind::Sink(_)))
+                                .count();
+                            (position, index)
+                        }),
+                    final_checkpoint: None,
+                    final_commit_done: false,
+                    straggle_factor: 1.0,
+                    straggling_until: SimTime::ZERO,
+                    decline_next: false,
                 }
+            })
+            .collect();
+        let sinks = model
+            .job
+            .operators
+            .iter()
+            .filter_map(|o| match o.kind {
+                OperatorKind::Sink(config) => Some(ExternalSink::new(
+                    config.delivery,
+                    config.transaction_timeout_us,
+                )),
+                _ => None,
             })
             .collect();
         let task_count = tasks.len();
@@ -542,11 +713,15 @@ impl<'a> World<'a> {
             sink_buckets: Vec::new(),
             records_emitted: 0,
             records_at_sinks: 0,
+            sinks,
+            faults: recovery::FaultState::new(model, seed),
+            restore_plan: BTreeMap::new(),
             graph,
         }
     }
 
     fn start(&mut self) {
+        self.schedule_faults();
         for task in 0..self.tasks.len() {
             if !self.tasks[task].outputs.is_empty() {
                 self.queue.schedule_after(
@@ -587,7 +762,11 @@ impl<'a> World<'a> {
                 }
                 self.wake(task);
             }
-            Event::RecordDone { task } => self.record_done(now, task as usize),
+            Event::RecordDone { task, incarnation } => {
+                if incarnation == self.tasks[task as usize].incarnation {
+                    self.record_done(now, task as usize);
+                }
+            }
             Event::FlushTimer { task } => {
                 let task = task as usize;
                 if self.tasks[task].status != Status::Finished {
@@ -599,10 +778,15 @@ impl<'a> World<'a> {
                 }
             }
             Event::Arrive { channel } => self.arrive(channel as usize),
-            Event::CreditArrive { channel } => {
+            Event::CreditArrive {
+                channel,
+                incarnation,
+            } => {
                 let channel = channel as usize;
-                self.channels[channel].credit += 1;
-                self.transmit(now, channel);
+                if incarnation == self.channels[channel].incarnation {
+                    self.channels[channel].credit += 1;
+                    self.transmit(now, channel);
+                }
             }
             Event::SyncDone { task, checkpoint } => self.sync_done(now, task as usize, checkpoint),
             Event::StateUploaded { task, checkpoint } => {
@@ -633,7 +817,7 @@ impl<'a> World<'a> {
                 self.wake(task);
             }
             Event::NotifyComplete { task, checkpoint } => {
-                self.notify_complete(task as usize, checkpoint)
+                self.notify_complete(now, task as usize, checkpoint)
             }
             Event::NotifyAborted { task, checkpoint } => {
                 self.notify_aborted(now, task as usize, checkpoint)
@@ -687,6 +871,18 @@ impl<'a> World<'a> {
             Event::EndOfRun => {
                 self.stopped = true;
             }
+            Event::Fault { index } => self.fault(now, index as usize),
+            Event::RandomFault { spec, target } => {
+                self.random_fault(now, spec as usize, target as usize)
+            }
+            Event::FailureDetected { task, incarnation } => {
+                self.failure_detected(now, task as usize, incarnation)
+            }
+            Event::Restart { generation } => self.restart(now, generation),
+            Event::TaskRestored { task, incarnation } => {
+                self.task_restored(now, task as usize, incarnation)
+            }
+            Event::Retransmit { channel } => self.transmit(now, channel as usize),
         }
     }
 
@@ -897,14 +1093,23 @@ impl<'a> World<'a> {
         for index in 0..t.costs.len() {
             cost_us += t.costs[index].sample_us(&mut t.rng);
         }
+        if now < t.straggling_until {
+            cost_us = (cost_us as f64 * t.straggle_factor) as u64;
+        }
         if cost_us == 0 {
             self.run_chain(now, task, record);
         } else {
             t.in_hand = Some(record);
             t.status = Status::Busy;
+            let incarnation = t.incarnation;
             self.set_activity(now, task, Activity::Busy);
-            self.queue
-                .schedule_after(cost_us, Event::RecordDone { task: task as u32 });
+            self.queue.schedule_after(
+                cost_us,
+                Event::RecordDone {
+                    task: task as u32,
+                    incarnation,
+                },
+            );
         }
     }
 
@@ -930,7 +1135,13 @@ impl<'a> World<'a> {
                 let epoch = self.tasks[task].snapshot_counter;
                 self.tasks[task].key_epochs[position].insert(record.key, epoch);
             }
-            if matches!(kind, OperatorKind::Sink) {
+            if let Some((sink_position, sink)) = self.tasks[task].sink
+                && sink_position == position
+            {
+                let subtask = self.tasks[task].subtask;
+                self.sinks[sink].write(subtask, record, now.as_micros());
+            }
+            if matches!(kind, OperatorKind::Sink(_)) {
                 self.records_at_sinks += 1;
                 self.latencies_us
                     .push(now.as_micros().saturating_sub(record.created_at_us));
@@ -956,10 +1167,8 @@ impl<'a> World<'a> {
             self.set_activity(now, task, Activity::Idle);
             return false;
         }
-        if source
-            .limit
-            .is_some_and(|limit| source.log.offset() >= limit)
-        {
+        let offset = t.states[0].offset;
+        if source.limit.is_some_and(|limit| offset >= limit) {
             self.finish_task(now, task);
             return false;
         }
@@ -983,7 +1192,11 @@ impl<'a> World<'a> {
             return false;
         }
         let source = self.tasks[task].source.as_mut().expect("source");
-        let (offset, key) = source.log.next_key();
+        while source.keys.len() as u64 <= offset {
+            let (_, key) = source.log.next_key();
+            source.keys.push(key);
+        }
+        let key = source.keys[offset as usize];
         let record = Record {
             key,
             source_task: task as u32,
@@ -1117,6 +1330,21 @@ impl<'a> World<'a> {
 
     /// Sends what can be sent: events always, data slices only against credit.
     fn transmit(&mut self, now: SimTime, channel: DataChannelIndex) {
+        if self.channels[channel].sender.is_empty() {
+            return;
+        }
+        let (from, to) = (self.channels[channel].from, self.channels[channel].to);
+        if let Some(heals_at) = self.partitioned(now, from, to) {
+            // Network partition: nothing crosses until it heals.
+            self.queue.schedule_at(
+                heals_at,
+                Event::Retransmit {
+                    channel: channel as u32,
+                },
+            );
+            return;
+        }
+        let spike_us = self.latency_spike_us(now);
         loop {
             let Some(&head) = self.channels[channel].sender.front() else {
                 return;
@@ -1172,10 +1400,11 @@ impl<'a> World<'a> {
                 as u64;
             self.link_free_at[link] = start.after_us(wire_us);
             let arrival = start
-                .after_us(wire_us + network.remote_latency_us)
-                .max(c.in_transit.back().map_or(SimTime::ZERO, |(t, _)| *t));
+                .after_us(wire_us + network.remote_latency_us + spike_us)
+                .max(c.in_transit.back().map_or(SimTime::ZERO, |(t, _, _)| *t));
             let c = &mut self.channels[channel];
-            c.in_transit.push_back((arrival, item));
+            let incarnation = c.incarnation;
+            c.in_transit.push_back((arrival, item, incarnation));
             if c.in_transit.len() == 1 {
                 self.queue.schedule_at(
                     arrival,
@@ -1207,10 +1436,12 @@ impl<'a> World<'a> {
             self.floating_free[consumer] -= 1;
             c.floating_held += 1;
             // The backlog announcement travels to the receiver and the credit comes back.
+            let incarnation = c.incarnation;
             self.queue.schedule_at(
                 now.after_us(2 * self.model.network.remote_latency_us),
                 Event::CreditArrive {
                     channel: channel as u32,
+                    incarnation,
                 },
             );
         } else {
@@ -1220,17 +1451,24 @@ impl<'a> World<'a> {
     }
 
     fn arrive(&mut self, channel: DataChannelIndex) {
-        let (_, item) = self.channels[channel]
+        let (_, item, incarnation) = self.channels[channel]
             .in_transit
             .pop_front()
             .expect("an arrival has an item");
-        if let Some(&(next, _)) = self.channels[channel].in_transit.front() {
+        if let Some(&(next, _, _)) = self.channels[channel].in_transit.front() {
             self.queue.schedule_at(
                 next,
                 Event::Arrive {
                     channel: channel as u32,
                 },
             );
+        }
+        if incarnation != self.channels[channel].incarnation {
+            // Sent by an attempt that a failover cancelled: dropped with the in-flight data.
+            if let Item::Data(buffer) = item {
+                self.buffers.release(buffer);
+            }
+            return;
         }
         let consumer = self.channels[channel].to;
         match item {
@@ -1265,7 +1503,11 @@ impl<'a> World<'a> {
             return;
         }
         // A remote slice occupied a receiver buffer: free it, and give the sender credit back.
+        let replayed = self.buffers.buffers[buffer as usize].replayed;
         self.buffers.release(buffer);
+        if replayed {
+            return;
+        }
         let c = &mut self.channels[channel];
         let consumer = c.to;
         if c.floating_held > 0
@@ -1279,11 +1521,13 @@ impl<'a> World<'a> {
             }
         } else {
             c.exclusive_held = c.exclusive_held.saturating_sub(1);
+            let incarnation = c.incarnation;
             let at = now.after_us(self.model.network.remote_latency_us);
             self.queue.schedule_at(
                 at,
                 Event::CreditArrive {
                     channel: channel as u32,
+                    incarnation,
                 },
             );
         }
@@ -1837,6 +2081,25 @@ impl<'a> World<'a> {
             return;
         }
         self.tasks[task].newest_checkpoint = self.tasks[task].newest_checkpoint.max(checkpoint);
+        if !self.tasks[task].inputs.is_empty() {
+            // Every producer has finished (FLIP-147): their end-of-partition markers, behind all
+            // their data, are this checkpoint's barriers. Snapshot once all of them are consumed.
+            let inputs = self.tasks[task].inputs.len();
+            self.tasks[task].alignment = Some(Alignment {
+                checkpoint,
+                trigger_us,
+                first_barrier_at: now,
+                last_barrier_at: now,
+                seen: vec![false; inputs],
+                buffers_before: vec![0; inputs],
+                snapshot_taken: false,
+                unaligned: false,
+                complete: false,
+                processed_bytes: 0,
+            });
+            self.check_alignment_complete(now, task);
+            return;
+        }
         let unaligned = self.protocol.starts_unaligned();
         self.take_snapshot(now, task, checkpoint, trigger_us, unaligned);
         if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
@@ -1854,6 +2117,11 @@ impl<'a> World<'a> {
         trigger_us: u64,
         unaligned: bool,
     ) {
+        if std::mem::take(&mut self.tasks[task].decline_next) {
+            // Decline-checkpoint fault: the task refuses this checkpoint.
+            self.abandon_alignment(now, task, checkpoint, true);
+            return;
+        }
         let chandy_lamport = self.protocol == SnapshotProtocol::ChandyLamport;
         let records_input = unaligned || chandy_lamport;
         self.trace.push(DataflowEvent::SnapshotTaken {
@@ -1877,6 +2145,7 @@ impl<'a> World<'a> {
             input_channel_state: Vec::new(),
             output_channel_state: Vec::new(),
             unaligned,
+            pending_transactions: self.pre_commit(task, checkpoint),
         };
         let first_barrier = self.tasks[task]
             .alignment
@@ -1948,6 +2217,7 @@ impl<'a> World<'a> {
         }
         // Step 5: the synchronous part, on the task thread.
         self.tasks[task].status = Status::Sync;
+        self.tasks[task].syncing = Some(checkpoint);
         self.set_activity(now, task, Activity::Busy);
         self.queue.schedule_after(
             sync_us,
@@ -2102,17 +2372,28 @@ impl<'a> World<'a> {
     }
 
     fn sync_done(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        if self.tasks[task].syncing != Some(checkpoint) {
+            return; // from an attempt that a failover cancelled
+        }
+        self.tasks[task].syncing = None;
         if self.tasks[task].status == Status::Sync {
             self.tasks[task].status = Status::Idle;
             self.set_activity(now, task, Activity::Idle);
         }
+        if self.storage_down(now) && self.tasks[task].snapshots.contains_key(&checkpoint) {
+            // The upload fails: the task declines the checkpoint (an IO exception).
+            self.abandon_alignment(now, task, checkpoint, true);
+            self.wake(task);
+            return;
+        }
         let full = self.state_bytes(task);
         let uploaded = self.incremental_bytes(task, full);
+        let upload_us = self.storage_transfer_us(now, uploaded);
         if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
             progress.sync_end = Some(now);
             progress.state_bytes_uploaded = uploaded;
             progress.stats.state_size = full;
-            let at = now.after_us(self.model.storage.transfer_us(uploaded));
+            let at = now.after_us(upload_us);
             self.queue.schedule_at(
                 at,
                 Event::StateUploaded {
@@ -2126,7 +2407,11 @@ impl<'a> World<'a> {
     }
 
     fn maybe_upload_channel_state(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
-        let storage = self.model.storage.clone();
+        let persisted = self.tasks[task]
+            .snapshots
+            .get(&checkpoint)
+            .map_or(0, |p| p.stats.persisted_data);
+        let upload_us = self.storage_transfer_us(now, persisted);
         let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) else {
             return;
         };
@@ -2143,7 +2428,7 @@ impl<'a> World<'a> {
             self.maybe_acknowledge(now, task, checkpoint);
             return;
         }
-        let at = now.after_us(storage.transfer_us(progress.stats.persisted_data));
+        let at = now.after_us(upload_us);
         self.queue.schedule_at(
             at,
             Event::ChannelStateUploaded {
@@ -2178,10 +2463,16 @@ impl<'a> World<'a> {
                 ..progress.stats
             };
         }
-        self.acked_snapshots
-            .entry(checkpoint)
-            .or_default()
-            .push(progress.snapshot);
+        if self
+            .coordinator
+            .as_ref()
+            .is_some_and(|c| c.is_pending(checkpoint))
+        {
+            self.acked_snapshots
+                .entry(checkpoint)
+                .or_default()
+                .push(progress.snapshot);
+        }
         self.queue.schedule_at(
             at,
             Event::AckArrive {
@@ -2194,12 +2485,50 @@ impl<'a> World<'a> {
     }
 
     /// `notifyCheckpointComplete`: the incremental backend's base moves to this checkpoint's files.
-    fn notify_complete(&mut self, task: TaskIndex, checkpoint: u64) {
+    fn notify_complete(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        if !matches!(
+            self.tasks[task].status,
+            Status::Idle | Status::Busy | Status::Sync
+        ) {
+            return;
+        }
         let t = &mut self.tasks[task];
         if let Some(&epoch) = t.snapshot_epochs.get(&checkpoint) {
             t.confirmed_epoch = t.confirmed_epoch.max(epoch);
         }
         t.snapshot_epochs.retain(|&id, _| id > checkpoint);
+        // Two-phase commit: every pending transaction up to this checkpoint is committed.
+        if let Some((_, sink)) = t.sink {
+            let subtask = t.subtask;
+            self.sinks[sink].commit_up_to(subtask, checkpoint, now.as_micros());
+            if self.tasks[task]
+                .final_checkpoint
+                .is_some_and(|f| f <= checkpoint)
+            {
+                self.tasks[task].final_commit_done = true;
+                self.wake(task);
+            }
+        }
+    }
+
+    /// Two-phase commit at the snapshot: the sink's open transaction is pre-committed; returns the
+    /// transactions still pending, which go into the snapshot.
+    fn pre_commit(&mut self, task: TaskIndex, checkpoint: u64) -> Vec<u64> {
+        let Some((_, sink)) = self.tasks[task].sink else {
+            return Vec::new();
+        };
+        if self.sinks[sink].delivery != SinkDelivery::TwoPhaseCommit {
+            return Vec::new();
+        }
+        let inputs_ended = self.tasks[task]
+            .inputs
+            .iter()
+            .all(|&c| self.channels[c].finished);
+        if inputs_ended && self.tasks[task].final_checkpoint.is_none() {
+            self.tasks[task].final_checkpoint = Some(checkpoint);
+        }
+        let subtask = self.tasks[task].subtask;
+        self.sinks[sink].pre_commit(subtask, checkpoint)
     }
 
     fn notify_aborted(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
@@ -2243,10 +2572,23 @@ impl<'a> World<'a> {
         let Some(coordinator) = self.coordinator.as_mut() else {
             return;
         };
-        if tasks.is_empty() {
+        let interval = coordinator.config().interval_us;
+        let recovering = self
+            .tasks
+            .iter()
+            .any(|t| matches!(t.status, Status::Canceled | Status::Restoring));
+        if tasks.is_empty() || recovering {
+            // Not all tasks are running (a failover is under way): this trigger is skipped.
+            if from_timer {
+                self.queue.schedule_after(
+                    interval,
+                    Event::PeriodicTrigger {
+                        generation: self.periodic_generation,
+                    },
+                );
+            }
             return;
         }
-        let interval = coordinator.config().interval_us;
         match coordinator.request_periodic(now, || tasks) {
             TriggerDecision::Trigger { id } => {
                 self.start_checkpoint(now, id, false);
@@ -2414,7 +2756,12 @@ impl<'a> World<'a> {
             self.record_abort(now, old, AbortReason::CheckpointSubsumed);
         }
         let rpc = self.model.network.rpc_latency_us;
+        // A lost-notices fault swallows notifyCheckpointComplete on its way to the tasks.
+        let lost = self.notices_lost(now);
         for task in 0..self.tasks.len() {
+            if lost {
+                break;
+            }
             self.queue.schedule_at(
                 now.after_us(rpc),
                 Event::NotifyComplete {
@@ -2577,6 +2924,7 @@ impl<'a> World<'a> {
                     input_channel_state: Vec::new(),
                     output_channel_state: Vec::new(),
                     unaligned: false,
+                    pending_transactions: self.pre_commit(task, checkpoint),
                 },
                 stats: SubtaskCheckpointStats {
                     task: self.graph.tasks[task].name.clone(),
@@ -2596,6 +2944,7 @@ impl<'a> World<'a> {
             };
             self.tasks[task].snapshots.insert(checkpoint, progress);
             self.tasks[task].status = Status::Sync;
+            self.tasks[task].syncing = Some(checkpoint);
             self.set_activity(now, task, Activity::Busy);
             self.queue.schedule_after(
                 sync_us,
@@ -2655,7 +3004,16 @@ impl<'a> World<'a> {
         {
             return;
         }
-        if t.inputs.iter().all(|&c| self.channels[c].finished) {
+        if !t.inputs.iter().all(|&c| self.channels[c].finished) {
+            return;
+        }
+        // A two-phase-commit sink waits for a checkpoint taken after its last record to complete,
+        // or that data would never be committed (FLIP-147's final checkpoint).
+        let waits_for_commit = self.coordinator.is_some()
+            && t.sink
+                .is_some_and(|(_, sink)| self.sinks[sink].delivery == SinkDelivery::TwoPhaseCommit)
+            && !t.final_commit_done;
+        if !waits_for_commit {
             self.finish_task(now, task);
         }
     }
@@ -2703,7 +3061,14 @@ impl<'a> World<'a> {
                 stats.aggregate();
             }
         }
+        let recoveries = self.finish_recovery_stats();
+        let end_us = now.as_micros();
+        for sink in &mut self.sinks {
+            sink.close(end_us);
+        }
         DataflowRun {
+            recoveries,
+            sinks: std::mem::take(&mut self.sinks),
             trace: self.trace,
             checkpoints,
             completed: self.completed,

@@ -1,0 +1,396 @@
+//! Invariants 6 and 7 of DESIGN.md §5: what survives failures, checked against a failure-free
+//! *golden* run of the same scenario (same seed, same settings, no faults).
+//!
+//! - **Exactly-once** (checkpointing EXACTLY_ONCE, and for the output a two-phase-commit or
+//!   idempotent sink): the final keyed state and the committed output equal the golden run's —
+//!   every record's effect once, none lost, none twice.
+//! - **At-least-once** (AT_LEAST_ONCE, or a plain sink): nothing the golden run produced is missing;
+//!   duplicates are expected, counted per key, and shown.
+//! - **No checkpointing**: no promise; losses and duplicates are reported as found.
+//!
+//! Records are identified by where they came from: (source subtask, offset in its log). When a
+//! check fails, the explanation names the first divergent record, when it was written, and in
+//! which transaction.
+
+use super::{Check, Invariant};
+use crate::checkpoint::SnapshotProtocol;
+use crate::dataflow::{DataflowRun, JobStatus};
+use crate::scenario::DataflowModel;
+use crate::workload::dataflow::{KeyTotals, OperatorKind, OperatorState, SinkDelivery};
+use crate::workload::sink::{ExternalSink, TransactionState, Write};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the configuration promises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Promise {
+    /// Every record's effect exactly once.
+    ExactlyOnce,
+    /// Every record's effect at least once.
+    AtLeastOnce,
+    /// Nothing (checkpointing off).
+    None,
+}
+
+/// What one sink delivered, compared with the golden run.
+#[derive(Clone, Debug, Serialize)]
+pub struct SinkDelivered {
+    /// Sink operator name.
+    pub sink: String,
+    /// How it writes.
+    pub delivery: SinkDelivery,
+    /// What this sink's configuration promises.
+    pub promise: Promise,
+    /// Records a read-committed reader saw in the golden run.
+    pub golden_records: usize,
+    /// Records a read-committed reader saw in this run.
+    pub committed_records: usize,
+    /// Records a read-uncommitted reader saw in this run (everything written).
+    pub uncommitted_records: usize,
+    /// Extra copies seen by a read-committed reader.
+    pub duplicates: u64,
+    /// Golden records a read-committed reader never saw.
+    pub lost: u64,
+    /// Duplicates per key (the ten keys with most).
+    pub duplicates_per_key: Vec<(u32, u64)>,
+    /// Transactions aborted (two-phase commit).
+    pub transactions_aborted: usize,
+    /// Transactions committed (two-phase commit).
+    pub transactions_committed: usize,
+}
+
+/// The verdict on what survived the run's failures.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeliveryVerdict {
+    /// What the checkpoint mode promises for operator state.
+    pub state_promise: Promise,
+    /// Per sink.
+    pub sinks: Vec<SinkDelivered>,
+    /// Invariant 6 and/or 7, whichever the configuration promises (empty if it promises nothing).
+    pub checks: Vec<Check>,
+    /// Plain-language summary (also when nothing is promised).
+    pub summary: String,
+}
+
+impl DeliveryVerdict {
+    /// Invariants that failed.
+    pub fn failed_invariants(&self) -> BTreeSet<Invariant> {
+        self.checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.invariant)
+            .collect()
+    }
+}
+
+/// A copy of the model without faults: the golden run's scenario.
+pub fn golden_model(model: &DataflowModel) -> DataflowModel {
+    let mut golden = model.clone();
+    golden.faults.scheduled.clear();
+    golden.faults.random.clear();
+    golden.faults.restore_from_pending = false;
+    golden
+}
+
+fn merged_states(model: &DataflowModel, run: &DataflowRun) -> Vec<OperatorState> {
+    let mut merged = vec![OperatorState::default(); model.job.operators.len()];
+    for (task, vertex) in run.graph.tasks.iter().enumerate() {
+        for (position, &operator) in vertex.chain.iter().enumerate() {
+            merged[operator].merge(&run.final_states[task][position]);
+        }
+    }
+    merged
+}
+
+type Identity = (u32, u64);
+
+fn identity(write: &Write) -> Identity {
+    (write.record.source_task, write.record.offset)
+}
+
+fn multiset(writes: &[&Write]) -> BTreeMap<Identity, u64> {
+    let mut counts = BTreeMap::new();
+    for write in writes {
+        *counts.entry(identity(write)).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn describe_write(run: &DataflowRun, sink: &ExternalSink, write: &Write) -> String {
+    let source = &run.graph.tasks[write.record.source_task as usize].name;
+    let mut text = format!(
+        "record {source} offset {} (key {}) written at {}us by sink subtask {}",
+        write.record.offset, write.record.key, write.at_us, write.subtask
+    );
+    if let Some(id) = write.transaction {
+        let transaction = &sink.transactions[id as usize];
+        text += &match &transaction.state {
+            TransactionState::Committed { at_us } => {
+                format!(" in transaction {id}, committed at {at_us}us")
+            }
+            TransactionState::Aborted { at_us, reason } => {
+                format!(" in transaction {id}, aborted at {at_us}us ({reason})")
+            }
+            other => format!(" in transaction {id} ({other:?})"),
+        };
+    }
+    text
+}
+
+/// Compares a run with its golden run.
+pub fn check(model: &DataflowModel, run: &DataflowRun, golden: &DataflowRun) -> DeliveryVerdict {
+    let protocol = model.checkpointing.as_ref().map(|c| c.protocol);
+    let state_promise = match protocol {
+        None => Promise::None,
+        Some(SnapshotProtocol::AtLeastOnce) => Promise::AtLeastOnce,
+        Some(_) => Promise::ExactlyOnce,
+    };
+    let finished = matches!(run.status, JobStatus::Finished { .. })
+        && matches!(golden.status, JobStatus::Finished { .. });
+    let sink_operators: Vec<usize> = model
+        .job
+        .operators
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| matches!(o.kind, OperatorKind::Sink(_)))
+        .map(|(i, _)| i)
+        .collect();
+
+    let mut sinks = Vec::new();
+    let mut output_problems: Vec<(Promise, String)> = Vec::new();
+    for (index, &operator) in sink_operators.iter().enumerate() {
+        let (sink, golden_sink) = (&run.sinks[index], &golden.sinks[index]);
+        let promise = match (state_promise, sink.delivery) {
+            (Promise::None, _) => Promise::None,
+            (Promise::ExactlyOnce, SinkDelivery::TwoPhaseCommit | SinkDelivery::Idempotent) => {
+                Promise::ExactlyOnce
+            }
+            _ => Promise::AtLeastOnce,
+        };
+        let committed = sink.read_committed();
+        let golden_committed = golden_sink.read_committed();
+        let have = multiset(&committed);
+        let want = multiset(&golden_committed);
+        let mut duplicates = 0;
+        let mut lost = 0;
+        let mut duplicates_by_key: BTreeMap<u32, u64> = BTreeMap::new();
+        let mut first_duplicate: Option<&Write> = None;
+        for write in &committed {
+            let id = identity(write);
+            let extra = have[&id].saturating_sub(want.get(&id).copied().unwrap_or(0));
+            if extra > 0 && first_duplicate.is_none() {
+                // The first write beyond the golden count is the replayed copy.
+                let seen_before = committed
+                    .iter()
+                    .take_while(|w| !std::ptr::eq(**w, *write))
+                    .filter(|w| identity(w) == id)
+                    .count() as u64;
+                if seen_before >= want.get(&id).copied().unwrap_or(0) {
+                    first_duplicate = Some(write);
+                }
+            }
+        }
+        for (id, &count) in &have {
+            let golden_count = want.get(id).copied().unwrap_or(0);
+            if count > golden_count {
+                duplicates += count - golden_count;
+                let key = committed
+                    .iter()
+                    .find(|w| identity(w) == *id)
+                    .map_or(0, |w| w.record.key);
+                *duplicates_by_key.entry(key).or_default() += count - golden_count;
+            }
+        }
+        let mut first_lost: Option<&Write> = None;
+        for write in &golden_committed {
+            let id = identity(write);
+            if have.get(&id).copied().unwrap_or(0) < want[&id] {
+                lost += 1;
+                if first_lost.is_none() {
+                    first_lost = Some(write);
+                }
+            }
+        }
+        let mut by_key: Vec<(u32, u64)> = duplicates_by_key.into_iter().collect();
+        by_key.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        by_key.truncate(10);
+        let name = &model.job.operators[operator].name;
+        if finished && lost > 0 {
+            let write = first_lost.expect("counted");
+            // Where did this record go in the faulted run?
+            let trace = sink
+                .writes
+                .iter()
+                .find(|w| identity(w) == identity(write))
+                .map_or("it was never written in this run".to_string(), |w| {
+                    format!("in this run it was {}", describe_write(run, sink, w))
+                });
+            output_problems.push((
+                Promise::AtLeastOnce,
+                format!(
+                    "sink \"{name}\" lost {lost} record(s); the first: {} offset {} (key {}), in the golden output, never seen by a read-committed reader here — {trace}",
+                    run.graph.tasks[write.record.source_task as usize].name, write.record.offset, write.record.key
+                ),
+            ));
+        }
+        if duplicates > 0
+            && promise == Promise::ExactlyOnce
+            && sink.delivery == SinkDelivery::TwoPhaseCommit
+        {
+            let write = first_duplicate.expect("counted");
+            let original = committed
+                .iter()
+                .find(|w| identity(w) == identity(write))
+                .expect("present");
+            output_problems.push((
+                Promise::ExactlyOnce,
+                format!(
+                    "sink \"{name}\" committed {duplicates} duplicate(s); the first: {} — already committed as {}",
+                    describe_write(run, sink, write),
+                    describe_write(run, sink, original)
+                ),
+            ));
+        }
+        if promise == Promise::ExactlyOnce && sink.delivery == SinkDelivery::Idempotent && finished
+        {
+            let (table, golden_table) = (sink.upserted(), golden_sink.upserted());
+            if let Some((key, value)) = golden_table.iter().find(|(k, v)| table.get(k) != Some(v)) {
+                output_problems.push((
+                    Promise::ExactlyOnce,
+                    format!("idempotent sink \"{name}\": key {key} ends as {:?}, the golden run's table has {value}", table.get(key)),
+                ));
+            }
+        }
+        let transactions_aborted = sink
+            .transactions
+            .iter()
+            .filter(|t| matches!(t.state, TransactionState::Aborted { .. }))
+            .count();
+        let transactions_committed = sink
+            .transactions
+            .iter()
+            .filter(|t| matches!(t.state, TransactionState::Committed { .. }))
+            .count();
+        sinks.push(SinkDelivered {
+            sink: name.clone(),
+            delivery: sink.delivery,
+            promise,
+            golden_records: golden_committed.len(),
+            committed_records: committed.len(),
+            uncommitted_records: sink.read_uncommitted().len(),
+            duplicates,
+            lost,
+            duplicates_per_key: by_key,
+            transactions_aborted,
+            transactions_committed,
+        });
+    }
+
+    // Final keyed state, operator by operator.
+    let mut state_problem: Option<(Promise, String)> = None;
+    if finished {
+        let (have, want) = (merged_states(model, run), merged_states(model, golden));
+        'operators: for (index, operator) in model.job.operators.iter().enumerate() {
+            if !matches!(operator.kind, OperatorKind::KeyedAggregation { .. }) {
+                continue;
+            }
+            let keys: BTreeSet<u32> = have[index]
+                .keyed
+                .keys()
+                .chain(want[index].keyed.keys())
+                .copied()
+                .collect();
+            for key in keys {
+                let (h, w): (KeyTotals, KeyTotals) = (
+                    have[index].keyed.get(&key).copied().unwrap_or_default(),
+                    want[index].keyed.get(&key).copied().unwrap_or_default(),
+                );
+                if h.count < w.count {
+                    state_problem = Some((
+                        Promise::AtLeastOnce,
+                        format!(
+                            "operator \"{}\" key {key}: final count {} but the golden run has {}: {} record(s) lost",
+                            operator.name,
+                            h.count,
+                            w.count,
+                            w.count - h.count
+                        ),
+                    ));
+                    break 'operators;
+                }
+                if h.count > w.count && state_problem.is_none() {
+                    state_problem = Some((
+                        Promise::ExactlyOnce,
+                        format!(
+                            "operator \"{}\" key {key}: final count {} but the golden run has {}: {} record(s) counted twice",
+                            operator.name,
+                            h.count,
+                            w.count,
+                            h.count - w.count
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    let mut problems: Vec<(Promise, String)> = output_problems;
+    if let Some(problem) = state_problem {
+        problems.push(problem);
+    }
+    let failures = run.recoveries.len();
+    let mut checks = Vec::new();
+    let promises_exactly_once = state_promise == Promise::ExactlyOnce
+        && sinks.iter().all(|s| s.promise == Promise::ExactlyOnce);
+    let scope = if finished {
+        String::new()
+    } else {
+        " (the job did not finish, so only what it did deliver is compared; losses are not counted)"
+            .to_string()
+    };
+    if promises_exactly_once {
+        let broken: Vec<&String> = problems.iter().map(|(_, text)| text).collect();
+        checks.push(match broken.first() {
+            None => Check::pass(
+                Invariant::ExactlyOnce,
+                format!("after {failures} failure(s), final keyed state and committed output equal the failure-free run{scope}"),
+            ),
+            Some(first) => Check::fail(Invariant::ExactlyOnce, (*first).clone()),
+        });
+    } else if state_promise != Promise::None {
+        let lost: Vec<&String> = problems
+            .iter()
+            .filter(|(p, _)| *p == Promise::AtLeastOnce)
+            .map(|(_, t)| t)
+            .collect();
+        let duplicates: u64 = sinks.iter().map(|s| s.duplicates).sum();
+        checks.push(match lost.first() {
+            None => Check::pass(
+                Invariant::AtLeastOnce,
+                format!("after {failures} failure(s), nothing the failure-free run produced is missing; {duplicates} duplicate record(s) reached the sinks{scope}"),
+            ),
+            Some(first) => Check::fail(Invariant::AtLeastOnce, (*first).clone()),
+        });
+    }
+    let summary = if failures == 0 {
+        "no failure happened: nothing to recover".to_string()
+    } else {
+        let parts: Vec<String> = sinks
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}: {} committed vs {} in the failure-free run, {} duplicate(s), {} lost",
+                    s.sink, s.committed_records, s.golden_records, s.duplicates, s.lost
+                )
+            })
+            .collect();
+        format!("{failures} failure(s); {}", parts.join("; "))
+    };
+    DeliveryVerdict {
+        state_promise,
+        sinks,
+        checks,
+        summary,
+    }
+}

@@ -1,0 +1,318 @@
+//! The outside world a sink writes to, and what a downstream reader of it sees.
+//!
+//! - **plain**: every write is visible at once; a record replayed after a restore is written,
+//!   and seen, twice.
+//! - **idempotent**: writes are upserts by key; replaying a write puts the same value again, so the
+//!   final table is right even though the same record was written twice.
+//! - **two-phase commit** (`TwoPhaseCommitSinkFunction`, Kafka transactions): writes go into the
+//!   subtask's open transaction; at a checkpoint the transaction is pre-committed and remembered as
+//!   pending in the snapshot; `notifyCheckpointComplete(n)` commits every pending transaction up to
+//!   `n` (notices can be lost: the next one commits the older ones too); on restore the pending
+//!   transactions of the restored checkpoint are committed and the others aborted. A transaction
+//!   open longer than the transaction timeout is aborted by the external system, and a later commit
+//!   of it fails — its records are lost, as with Kafka's `transaction.timeout.ms` (FLINK-23839).
+//!
+//! Readers see either the committed data (`read_committed`, Kafka's isolation level) or everything
+//! written (`read_uncommitted`).
+
+use super::dataflow::{Record, SinkDelivery};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One write to the external system.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Write {
+    /// What was written.
+    pub record: Record,
+    /// The sink subtask that wrote it.
+    pub subtask: u32,
+    /// When (µs).
+    pub at_us: u64,
+    /// Its transaction (two-phase commit only).
+    pub transaction: Option<u64>,
+}
+
+/// Where a transaction stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum TransactionState {
+    /// Being written to.
+    Open,
+    /// Pre-committed at the snapshot of this checkpoint; waiting for its completion.
+    PreCommitted { checkpoint: u64 },
+    /// Visible to read-committed readers.
+    Committed { at_us: u64 },
+    /// Discarded; its records are never visible to read-committed readers.
+    Aborted { at_us: u64, reason: String },
+}
+
+/// A transaction of a two-phase-commit sink.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Transaction {
+    /// Transaction id (global, in opening order).
+    pub id: u64,
+    /// The sink subtask that owns it.
+    pub subtask: u32,
+    /// When it was opened (µs).
+    pub opened_at_us: u64,
+    /// Where it stands.
+    pub state: TransactionState,
+    /// Records written into it.
+    pub writes: u64,
+}
+
+/// The external system behind one sink operator.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExternalSink {
+    /// How the sink writes.
+    pub delivery: SinkDelivery,
+    /// Transactions older than this are aborted by the external system.
+    pub transaction_timeout_us: Option<u64>,
+    /// Every write, in order.
+    pub writes: Vec<Write>,
+    /// Every transaction, by id.
+    pub transactions: Vec<Transaction>,
+    #[serde(skip)]
+    open: BTreeMap<u32, u64>,
+}
+
+impl ExternalSink {
+    /// An empty external system for a sink.
+    pub fn new(delivery: SinkDelivery, transaction_timeout_us: Option<u64>) -> ExternalSink {
+        ExternalSink {
+            delivery,
+            transaction_timeout_us,
+            writes: Vec::new(),
+            transactions: Vec::new(),
+            open: BTreeMap::new(),
+        }
+    }
+
+    /// A sink subtask writes a record.
+    pub fn write(&mut self, subtask: u32, record: Record, now_us: u64) {
+        let transaction = (self.delivery == SinkDelivery::TwoPhaseCommit).then(|| {
+            let id = match self.open.get(&subtask) {
+                Some(&id) => id,
+                None => {
+                    let id = self.transactions.len() as u64;
+                    self.transactions.push(Transaction {
+                        id,
+                        subtask,
+                        opened_at_us: now_us,
+                        state: TransactionState::Open,
+                        writes: 0,
+                    });
+                    self.open.insert(subtask, id);
+                    id
+                }
+            };
+            self.transactions[id as usize].writes += 1;
+            id
+        });
+        self.writes.push(Write {
+            record,
+            subtask,
+            at_us: now_us,
+            transaction,
+        });
+    }
+
+    /// At the snapshot of `checkpoint`: the open transaction (if any) is pre-committed. Returns every
+    /// transaction of this subtask still waiting for a commit — what goes into the snapshot.
+    pub fn pre_commit(&mut self, subtask: u32, checkpoint: u64) -> Vec<u64> {
+        if let Some(id) = self.open.remove(&subtask) {
+            self.transactions[id as usize].state = TransactionState::PreCommitted { checkpoint };
+        }
+        self.transactions
+            .iter()
+            .filter(|t| {
+                t.subtask == subtask && matches!(t.state, TransactionState::PreCommitted { .. })
+            })
+            .map(|t| t.id)
+            .collect()
+    }
+
+    /// `notifyCheckpointComplete(checkpoint)`: commit every pending transaction up to it.
+    pub fn commit_up_to(&mut self, subtask: u32, checkpoint: u64, now_us: u64) {
+        let ids: Vec<u64> = self
+            .transactions
+            .iter()
+            .filter(|t| t.subtask == subtask && matches!(t.state, TransactionState::PreCommitted { checkpoint: c } if c <= checkpoint))
+            .map(|t| t.id)
+            .collect();
+        for id in ids {
+            self.commit(id, now_us);
+        }
+    }
+
+    /// Commits one transaction — unless the external system has already timed it out.
+    pub fn commit(&mut self, id: u64, now_us: u64) {
+        let timeout = self.transaction_timeout_us;
+        let transaction = &mut self.transactions[id as usize];
+        match transaction.state {
+            TransactionState::Committed { .. } | TransactionState::Aborted { .. } => {}
+            _ => {
+                if timeout.is_some_and(|t| now_us > transaction.opened_at_us + t) {
+                    transaction.state = TransactionState::Aborted {
+                        at_us: transaction.opened_at_us + timeout.unwrap_or(0),
+                        reason: "transaction timeout: aborted by the external system before the commit came".into(),
+                    };
+                } else {
+                    transaction.state = TransactionState::Committed { at_us: now_us };
+                }
+            }
+        }
+    }
+
+    /// On restore of a sink subtask: commit the pending transactions recorded in the restored
+    /// snapshot, abort every other unfinished transaction of the subtask.
+    pub fn restore(&mut self, subtask: u32, pending: &[u64], now_us: u64) {
+        for &id in pending {
+            self.commit(id, now_us);
+        }
+        self.open.remove(&subtask);
+        for transaction in self
+            .transactions
+            .iter_mut()
+            .filter(|t| t.subtask == subtask)
+        {
+            if matches!(
+                transaction.state,
+                TransactionState::Open | TransactionState::PreCommitted { .. }
+            ) {
+                transaction.state = TransactionState::Aborted {
+                    at_us: now_us,
+                    reason: "aborted on restore: not part of the restored checkpoint".into(),
+                };
+            }
+        }
+    }
+
+    /// The subtask crashed: its open transaction will never be committed by this attempt (it is
+    /// aborted on restore, or by the external system's timeout).
+    pub fn crash(&mut self, subtask: u32) {
+        self.open.remove(&subtask);
+    }
+
+    /// At the end of the run: transactions still open or pending are never committed.
+    pub fn close(&mut self, now_us: u64) {
+        for transaction in &mut self.transactions {
+            if matches!(
+                transaction.state,
+                TransactionState::Open | TransactionState::PreCommitted { .. }
+            ) {
+                transaction.state = TransactionState::Aborted {
+                    at_us: now_us,
+                    reason: "never committed before the end of the run".into(),
+                };
+            }
+        }
+        self.open.clear();
+    }
+
+    /// What a read-committed reader sees: for plain and idempotent sinks every write, for a
+    /// two-phase-commit sink only writes of committed transactions.
+    pub fn read_committed(&self) -> Vec<&Write> {
+        self.writes
+            .iter()
+            .filter(|w| match w.transaction {
+                None => true,
+                Some(id) => matches!(
+                    self.transactions[id as usize].state,
+                    TransactionState::Committed { .. }
+                ),
+            })
+            .collect()
+    }
+
+    /// What a read-uncommitted reader sees: every write.
+    pub fn read_uncommitted(&self) -> Vec<&Write> {
+        self.writes.iter().collect()
+    }
+
+    /// The table an idempotent sink leaves: the last value written for each key.
+    pub fn upserted(&self) -> BTreeMap<u32, i64> {
+        let mut table = BTreeMap::new();
+        for write in &self.writes {
+            table.insert(write.record.key, write.record.value);
+        }
+        table
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(offset: u64) -> Record {
+        Record {
+            key: 1,
+            source_task: 0,
+            offset,
+            value: offset as i64,
+            created_at_us: 0,
+        }
+    }
+
+    #[test]
+    fn readers_see_only_committed_transactions_and_a_missed_notice_is_made_up_by_the_next() {
+        let mut sink = ExternalSink::new(SinkDelivery::TwoPhaseCommit, None);
+        sink.write(0, record(0), 10);
+        assert_eq!(sink.pre_commit(0, 1), vec![0]);
+        sink.write(0, record(1), 20);
+        assert_eq!(
+            sink.pre_commit(0, 2),
+            vec![0, 1],
+            "checkpoint 1's notice was lost: still pending"
+        );
+        assert!(sink.read_committed().is_empty());
+        assert_eq!(sink.read_uncommitted().len(), 2);
+        sink.commit_up_to(0, 2, 30);
+        assert_eq!(
+            sink.read_committed().len(),
+            2,
+            "the notice for 2 commits 1 as well"
+        );
+    }
+
+    #[test]
+    fn restore_commits_what_the_checkpoint_holds_and_aborts_the_rest() {
+        let mut sink = ExternalSink::new(SinkDelivery::TwoPhaseCommit, None);
+        sink.write(0, record(0), 10);
+        let pending = sink.pre_commit(0, 1);
+        sink.write(0, record(1), 20); // after the checkpoint: replayed after the restore
+        sink.crash(0);
+        sink.restore(0, &pending, 30);
+        let committed: Vec<u64> = sink
+            .read_committed()
+            .iter()
+            .map(|w| w.record.offset)
+            .collect();
+        assert_eq!(committed, [0]);
+    }
+
+    #[test]
+    fn a_transaction_outliving_its_timeout_is_lost_when_finally_committed() {
+        let mut sink = ExternalSink::new(SinkDelivery::TwoPhaseCommit, Some(100));
+        sink.write(0, record(0), 0);
+        sink.pre_commit(0, 1);
+        sink.commit_up_to(0, 1, 500);
+        assert!(sink.read_committed().is_empty());
+        assert!(
+            matches!(&sink.transactions[0].state, TransactionState::Aborted { reason, .. } if reason.contains("timeout"))
+        );
+    }
+
+    #[test]
+    fn an_idempotent_sink_keeps_the_last_value_per_key() {
+        let mut sink = ExternalSink::new(SinkDelivery::Idempotent, None);
+        sink.write(0, record(3), 0);
+        sink.write(0, record(3), 1);
+        assert_eq!(sink.upserted().get(&1), Some(&3));
+        assert_eq!(
+            sink.read_committed().len(),
+            2,
+            "the write happened twice; the table is the same"
+        );
+    }
+}
