@@ -250,22 +250,31 @@ fn concurrent_checkpoints_overlap_and_completion_subsumes_older_ones() {
 }
 
 #[test]
-fn expired_checkpoints_beyond_the_tolerable_count_fail_the_job() {
+fn expired_checkpoints_beyond_the_tolerable_count_fail_the_job_over() {
     let run = run_modified("flink-checkpoint-timeouts.json", |_| {});
     let report = dataflow(&run);
+    // The third expiry in a row fails the job over; the restart rebuilds the same backpressure,
+    // and the second failover exhausts the fixed-delay strategy's single attempt.
     let JobStatus::Failed { reason, .. } = &report.status else {
         panic!("{:?}", report.status)
     };
-    assert!(reason.contains("tolerable-failed-checkpoints"), "{reason}");
+    assert!(
+        reason.contains("fixed-delay restart strategy exhausted"),
+        "{reason}"
+    );
+    assert_eq!(report.recoveries.len(), 2);
+    assert!(
+        report.recoveries[0]
+            .failure
+            .contains("beyond tolerable-failed-checkpoints")
+    );
+    assert!(report.recoveries[0].running_again_at_us.is_some());
     let expired = report
         .checkpoints
         .iter()
         .filter(|c| c.failure_reason.as_deref() == Some("CHECKPOINT_EXPIRED"))
         .count();
-    assert_eq!(
-        expired, 3,
-        "tolerable 2: the third expiry in a row fails the job"
-    );
+    assert_eq!(expired, 6, "tolerable 2: three expiries in a row, twice");
     // Aborts reach the tasks: a keyed task told of the abort before its barrier arrives skips that
     // snapshot (only the sources, which snapshot at the trigger, took one).
     let expired: Vec<u64> = report

@@ -645,7 +645,7 @@ fn validate_faults(
         }
     };
     let positive_factor = |path: String, factor: f64| -> Result<f64, ScenarioError> {
-        if factor.is_finite() && factor >= 1.0 && factor <= 1e6 {
+        if factor.is_finite() && (1.0..=1e6).contains(&factor) {
             Ok(factor)
         } else {
             Err(check.error(

@@ -2811,7 +2811,11 @@ impl<'a> World<'a> {
             }
         }
         if fails_job {
-            self.fail_job(now, format!("checkpoint {checkpoint} failed ({reason:?}) and the tolerable-failed-checkpoints limit was exceeded"));
+            // Flink's CheckpointFailureManager fails the job over; the restart strategy decides.
+            self.checkpoint_failover(
+                now,
+                format!("checkpoint {checkpoint} failed ({reason:?}) beyond tolerable-failed-checkpoints"),
+            );
             return;
         }
         if self

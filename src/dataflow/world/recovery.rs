@@ -264,12 +264,29 @@ impl World<'_> {
             .filter(|&t| self.graph.tasks[t].task_manager == task_manager)
             .collect();
         let detection = self.faults.plan.heartbeat_timeout_us;
-        for task in tasks {
-            self.crash_task(
-                now,
-                task,
-                detection,
-                format!("task manager {task_manager} lost"),
+        let running: Vec<TaskIndex> = tasks.into_iter().filter(|&t| self.is_running(t)).collect();
+        if running.is_empty() {
+            return;
+        }
+        // One incident: every subtask on the task manager dies at once.
+        self.faults.recoveries.push(RecoveryStats {
+            failure: format!("task manager {task_manager} lost"),
+            failed_at_us: now.as_micros(),
+            ..Default::default()
+        });
+        for task in running {
+            self.halt_task(now, task, Status::Failed);
+            self.trace.push(DataflowEvent::TaskFailed {
+                time: now,
+                task: task as u32,
+            });
+            let incarnation = self.tasks[task].incarnation;
+            self.queue.schedule_at(
+                now.after_us(detection),
+                Event::FailureDetected {
+                    task: task as u32,
+                    incarnation,
+                },
             );
         }
     }
@@ -336,10 +353,36 @@ impl World<'_> {
         {
             return;
         }
-        let region = self.faults.regions[task];
-        let affected: Vec<TaskIndex> = (0..self.tasks.len())
-            .filter(|&t| !self.faults.plan.region_failover || self.faults.regions[t] == region)
+        // Every task known to have failed is handled in this one failover: the union of their
+        // pipelined regions (or the whole job).
+        let failed_regions: BTreeSet<usize> = (0..self.tasks.len())
+            .filter(|&t| self.tasks[t].status == Status::Failed)
+            .map(|t| self.faults.regions[t])
             .collect();
+        let affected: Vec<TaskIndex> = (0..self.tasks.len())
+            .filter(|&t| {
+                !self.faults.plan.region_failover
+                    || failed_regions.contains(&self.faults.regions[t])
+            })
+            .collect();
+        let _ = task;
+        self.fail_over(now, affected);
+    }
+
+    /// Too many failed checkpoints in a row (`tolerable-failed-checkpoints`): a global failover of
+    /// the whole job, decided by the restart strategy like any other failure.
+    pub(super) fn checkpoint_failover(&mut self, now: SimTime, cause: String) {
+        self.faults.recoveries.push(RecoveryStats {
+            failure: cause,
+            failed_at_us: now.as_micros(),
+            ..Default::default()
+        });
+        let affected: Vec<TaskIndex> = (0..self.tasks.len()).collect();
+        self.fail_over(now, affected);
+    }
+
+    /// Cancels `affected`, aborts pending checkpoints, and asks the restart strategy.
+    fn fail_over(&mut self, now: SimTime, affected: Vec<TaskIndex>) {
         if let Some(stats) = self
             .faults
             .recoveries
