@@ -40,8 +40,9 @@ pub fn young_optimum_interval(checkpoint_cost: f64, mean_time_between_failures: 
 /// √(2δM)·[1 + ⅓·√(δ/(2M)) + (δ/(2M))/9] − δ for δ < 2M, and M otherwise.
 ///
 /// It is an estimate of the minimum of [`daly_expected_wall_time`]: 0.001 % below the true
-/// minimum for δ = M/100, 0.04 % for δ = M/10, 0.6 % for δ = M/2 (see the tests); the restart cost `R` does not move the optimum,
-/// because it scales the wall time by the constant factor e^{R/M}.
+/// minimum for δ = M/100, 0.04 % for δ = M/10, 0.6 % for δ = M/2 (see the tests). The restart
+/// cost `R` does not move the optimum, because it scales the wall time by the constant factor
+/// e^{R/M}.
 pub fn daly_optimum_interval(checkpoint_cost: f64, mean_time_between_failures: f64) -> f64 {
     assert_valid_durations(checkpoint_cost, 0.0, mean_time_between_failures);
     let (cost, mean) = (checkpoint_cost, mean_time_between_failures);
@@ -136,7 +137,7 @@ mod tests {
         (1.0, 1.0, 100.0, 13.48, 2, 16.7, 1),
         (1.0, 0.0, 1000.0, 44.06, 2, 4.6, 1),
         (10.0, 10.0, 100.0, 38.3, 1, 79.0, 0),
-        // Daly's own example, in minutes: 5 min checkpoints, 10 min restarts, 24 h between failures.
+        // Daly's own example, in minutes: 5 min checkpoints, 10 min restarts, a failure every 24 h.
         (5.0, 10.0, 24.0 * 60.0, 116.7, 1, 9.6, 1),
     ];
 

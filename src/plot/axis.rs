@@ -8,6 +8,7 @@
 use super::canvas::{DrawFailure, font, text_size};
 use super::palette::{AXIS_DESCRIPTION_FONT_PX, GRID, GRID_LIGHT, INK, LABEL_FONT_PX};
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -150,7 +151,7 @@ fn logarithmic_axis(low: f64, high: f64) -> AxisLayout {
     let last_decade = libm::ceil(high_position) as i32;
     let decades = high_position - low_position;
     // Label 1-2-5 within each decade when the axis spans few decades, decades only otherwise.
-    let labelled: &[f64] = if decades <= 2.5 {
+    let labelled: &[f64] = if decades <= 3.2 {
         &[1.0, 2.0, 5.0]
     } else {
         &[1.0]
@@ -246,7 +247,8 @@ impl Frame {
     /// Pixel row of axis position `y`.
     pub fn y_px(&self, y: f64) -> i32 {
         let fraction = (y - self.y_range.0) / (self.y_range.1 - self.y_range.0);
-        self.bottom_px - libm::floor(f64::from(self.bottom_px - self.top_px) * fraction + 1e-3) as i32
+        self.bottom_px
+            - libm::floor(f64::from(self.bottom_px - self.top_px) * fraction + 1e-3) as i32
     }
 
     /// Pixel of the point (x, y) in axis positions.
@@ -256,7 +258,60 @@ impl Frame {
 
     /// The rectangle of axis positions the plot shows: (x_min, y_min, x_max, y_max).
     pub fn window(&self) -> (f64, f64, f64, f64) {
-        (self.x_range.0, self.y_range.0, self.x_range.1, self.y_range.1)
+        (
+            self.x_range.0,
+            self.y_range.0,
+            self.x_range.1,
+            self.y_range.1,
+        )
+    }
+}
+
+/// A linear plotters coordinate over axis positions whose grid lines are exactly our ticks.
+///
+/// (plotters' own `with_key_points` wrapper loses the default label formatting, so the mesh could
+/// not print our labels through it.)
+struct TickedRange {
+    range: (f64, f64),
+    major: Vec<f64>,
+    minor: Vec<f64>,
+}
+
+impl TickedRange {
+    fn of(axis: &AxisLayout) -> TickedRange {
+        TickedRange {
+            range: axis.range,
+            major: axis.ticks.iter().map(|tick| tick.position).collect(),
+            minor: axis.minor_ticks.clone(),
+        }
+    }
+}
+
+impl Ranged for TickedRange {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    /// The same mapping as plotters' `RangedCoordf64`.
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        let fraction = (value - self.range.0) / (self.range.1 - self.range.0);
+        let length = f64::from(limit.1 - limit.0);
+        if length >= 0.0 {
+            limit.0 + libm::floor(length * fraction + 1e-3) as i32
+        } else {
+            limit.0 + libm::ceil(length * fraction - 1e-3) as i32
+        }
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            self.minor.clone()
+        } else {
+            self.major.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.range.0..self.range.1
     }
 }
 
@@ -283,13 +338,16 @@ impl AxesLayout {
             margin_top_px: 8,
             margin_right_px: 24,
             margin_left_px: 8,
-            x_label_area_px: 68,
+            x_label_area_px: 60,
             y_label_area_px: widest_y_label_px + 18 + description,
         }
     }
 
     /// Where the plot's left and right pixel columns will be inside `area`, before drawing.
-    pub fn predicted_columns<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> (i32, i32) {
+    pub fn predicted_columns<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+    ) -> (i32, i32) {
         let (columns, _) = area.get_pixel_range();
         (
             columns.start + (self.margin_left_px + self.y_label_area_px) as i32,
@@ -307,13 +365,8 @@ pub(crate) fn draw_axes<DB: DrawingBackend>(
     x_description: &str,
     y_description: &str,
 ) -> Result<Frame, DrawFailure> {
-    use plotters::coord::combinators::BindKeyPoints;
-    let x_spec = (x_axis.range.0..x_axis.range.1)
-        .with_key_points(x_axis.ticks.iter().map(|t| t.position).collect())
-        .with_light_points(x_axis.minor_ticks.iter().copied());
-    let y_spec = (y_axis.range.0..y_axis.range.1)
-        .with_key_points(y_axis.ticks.iter().map(|t| t.position).collect())
-        .with_light_points(y_axis.minor_ticks.iter().copied());
+    let x_spec = TickedRange::of(x_axis);
+    let y_spec = TickedRange::of(y_axis);
     let mut chart = ChartBuilder::on(area)
         .margin_top(layout.margin_top_px)
         .margin_right(layout.margin_right_px)

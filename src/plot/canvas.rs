@@ -13,6 +13,7 @@
 use super::PlotError;
 use super::font::{FONT_FAMILY, ensure_font_registered};
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::fs;
@@ -165,7 +166,7 @@ pub(crate) fn text_size(text: &str, size_px: f64) -> Result<(u32, u32), DrawFail
 }
 
 /// Where a piece of text sits relative to its anchor point.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub(crate) struct Anchor {
     /// Horizontal: left, centre or right edge of the text at the anchor.
     pub horizontal: HPos,
@@ -179,20 +180,15 @@ impl Anchor {
         horizontal: HPos::Left,
         vertical: VPos::Center,
     };
-    /// The text's right edge, centred vertically.
-    pub const RIGHT_CENTER: Anchor = Anchor {
-        horizontal: HPos::Right,
-        vertical: VPos::Center,
-    };
     /// Centred on the anchor.
     pub const CENTER: Anchor = Anchor {
         horizontal: HPos::Center,
         vertical: VPos::Center,
     };
-    /// Centred horizontally, the text's bottom at the anchor.
-    pub const CENTER_BOTTOM: Anchor = Anchor {
-        horizontal: HPos::Center,
-        vertical: VPos::Bottom,
+    /// The text's left edge and top at the anchor.
+    pub const LEFT_TOP: Anchor = Anchor {
+        horizontal: HPos::Left,
+        vertical: VPos::Top,
     };
     /// The text's left edge and bottom at the anchor.
     pub const LEFT_BOTTOM: Anchor = Anchor {
@@ -223,10 +219,22 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
         width_px: u32,
     ) -> Result<(), DrawFailure> {
         if points.len() >= 2 {
-            self.root.draw(&PathElement::new(
-                points,
-                color.stroke_width(width_px),
-            ))?;
+            self.root
+                .draw(&PathElement::new(points, color.stroke_width(width_px)))?;
+        }
+        Ok(())
+    }
+
+    /// A polyline in a translucent colour.
+    pub fn translucent_polyline(
+        &self,
+        points: Vec<Pixel>,
+        color: RGBAColor,
+        width_px: u32,
+    ) -> Result<(), DrawFailure> {
+        if points.len() >= 2 {
+            self.root
+                .draw(&PathElement::new(points, color.stroke_width(width_px)))?;
         }
         Ok(())
     }
@@ -279,8 +287,10 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
         color: RGBColor,
         width_px: u32,
     ) -> Result<(), DrawFailure> {
-        self.root
-            .draw(&Rectangle::new([corner, opposite], color.stroke_width(width_px)))?;
+        self.root.draw(&Rectangle::new(
+            [corner, opposite],
+            color.stroke_width(width_px),
+        ))?;
         Ok(())
     }
 
@@ -292,7 +302,8 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
         fill: RGBColor,
         outline: RGBColor,
     ) -> Result<(), DrawFailure> {
-        self.root.draw(&Circle::new(center, radius_px, fill.filled()))?;
+        self.root
+            .draw(&Circle::new(center, radius_px, fill.filled()))?;
         self.root
             .draw(&Circle::new(center, radius_px, outline.stroke_width(1)))?;
         Ok(())

@@ -2,8 +2,8 @@
 //!
 //! Series colours follow the Okabe-Ito palette (M. Okabe and K. Ito, "Color Universal Design",
 //! 2008), chosen so that readers with the common forms of colour blindness can still tell the
-//! lines apart; the order puts the most distinct colours first. Colours are fixed by position, never
-//! by hashing, so the same chart always gets the same colours.
+//! lines apart; the order puts the most distinct colours first. Colours are fixed by position,
+//! never by hashing, so the same chart always gets the same colours.
 
 use plotters::style::RGBColor;
 
@@ -38,9 +38,9 @@ pub(crate) const SNAPSHOT_COLORS: [RGBColor; 6] = [
     RGBColor(0x00, 0x9E, 0x73), // bluish green
     RGBColor(0xCC, 0x79, 0xA7), // reddish purple
     RGBColor(0x8C, 0x56, 0x4B), // brown
-    RGBColor(0x17, 0xBE, 0xCF), // cyan
-    RGBColor(0x99, 0x99, 0x00), // olive
     RGBColor(0x7B, 0x32, 0x94), // purple
+    RGBColor(0x99, 0x99, 0x00), // olive
+    RGBColor(0x00, 0x00, 0x00), // black
 ];
 
 /// Text and axes.
