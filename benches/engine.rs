@@ -106,7 +106,7 @@ fn reference_job(unaligned: bool) -> &'static (snapsim::scenario::DataflowModel,
             run.checkpoints.len()
         );
         let events = run.events_processed;
-        (model, events)
+        (*model, events)
     })
 }
 

@@ -29,6 +29,12 @@ enum Command {
         /// Print the machine-readable JSON report instead of the summary.
         #[arg(long)]
         json: bool,
+        /// Start a dataflow job from a savepoint file (written by an earlier run).
+        #[arg(long, value_name = "PATH")]
+        from_savepoint: Option<PathBuf>,
+        /// With --from-savepoint: drop state of operators the job no longer has.
+        #[arg(long)]
+        allow_non_restored_state: bool,
     },
     /// Check scenario files without running them.
     Validate {
@@ -51,14 +57,30 @@ fn main() -> ExitCode {
             seed,
             out,
             json,
+            from_savepoint,
+            allow_non_restored_state,
         } => {
-            let scenario = match scenario::load_file(&file) {
+            let mut scenario = match scenario::load_file(&file) {
                 Ok(scenario) => scenario,
                 Err(error) => {
                     eprintln!("error: {error}");
                     return ExitCode::from(EXIT_BAD_INPUT);
                 }
             };
+            if let Some(path) = from_savepoint {
+                let restored = snapsim::checkpoint::savepoint::load(&path).and_then(|savepoint| {
+                    scenario::start_from_savepoint(
+                        &mut scenario,
+                        &savepoint,
+                        &path.display().to_string(),
+                        allow_non_restored_state,
+                    )
+                });
+                if let Err(error) = restored {
+                    eprintln!("error: {error}");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            }
             let seed = seed.unwrap_or(scenario.seed);
             let completed = run_scenario(&scenario, seed);
             if json {

@@ -9,5 +9,6 @@
 pub mod config;
 pub mod coordinator;
 pub mod metrics;
+pub mod savepoint;
 
 pub use config::{CheckpointConfig, SnapshotProtocol, StateBackend, StateConfig, StorageConfig};

@@ -78,6 +78,8 @@ pub enum JobStatus {
     Finished { at_us: u64 },
     /// The job failed.
     Failed { at_us: u64, reason: String },
+    /// Stopped with a savepoint (stop-with-savepoint).
+    Stopped { at_us: u64, savepoint: u64 },
 }
 
 /// Time accounting and counts for one task.

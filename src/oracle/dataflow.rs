@@ -87,6 +87,9 @@ struct Reference<'a> {
     consumed: BTreeMap<TaskIndex, u64>,
     states: Vec<OperatorState>,
     consumers: Vec<Vec<(OperatorIndex, u32)>>,
+    /// Where the computation starts (empty, or a savepoint).
+    initial_states: Vec<OperatorState>,
+    initial_offsets: BTreeMap<TaskIndex, u64>,
 }
 
 impl<'a> Reference<'a> {
@@ -116,18 +119,35 @@ impl<'a> Reference<'a> {
                 consumers[input.from].push((index, copies));
             }
         }
+        // A job started from a savepoint computes onwards from the savepoint's state and offsets.
+        let mut initial_states = vec![OperatorState::default(); model.job.operators.len()];
+        let mut initial_offsets = BTreeMap::new();
+        if let Some(initial) = &model.initial_state {
+            for (task, vertex) in run.graph.tasks.iter().enumerate() {
+                for (position, &operator) in vertex.chain.iter().enumerate() {
+                    let state = &initial.task_states[task][position];
+                    if matches!(model.job.operators[operator].kind, OperatorKind::Source(_)) {
+                        initial_offsets.insert(task, state.offset);
+                    } else {
+                        initial_states[operator].merge(state);
+                    }
+                }
+            }
+        }
         Reference {
             model,
             logs,
-            consumed: BTreeMap::new(),
-            states: vec![OperatorState::default(); model.job.operators.len()],
+            consumed: initial_offsets.clone(),
+            states: initial_states.clone(),
             consumers,
+            initial_states,
+            initial_offsets,
         }
     }
 
     fn reset(&mut self) {
-        self.consumed.clear();
-        self.states = vec![OperatorState::default(); self.model.job.operators.len()];
+        self.consumed = self.initial_offsets.clone();
+        self.states = self.initial_states.clone();
     }
 
     /// Brings the reference to exactly these source prefixes.

@@ -195,6 +195,6 @@ pub fn run_dataflow(scenario: &Scenario, model: &DataflowModel, seed: u64) -> Co
     };
     CompletedRun {
         report,
-        raw: RawRun::Dataflow(run),
+        raw: RawRun::Dataflow(Box::new(run), Box::new(model.clone())),
     }
 }

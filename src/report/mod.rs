@@ -189,9 +189,12 @@ pub struct RunReport {
 /// The raw result of a run, for the event log and for tests that look deeper than the report.
 pub enum RawRun {
     /// A process-graph run and its graph.
-    ProcessGraph(ProcessGraphRun, ProcessGraph),
-    /// A dataflow run.
-    Dataflow(crate::dataflow::DataflowRun),
+    ProcessGraph(Box<ProcessGraphRun>, ProcessGraph),
+    /// A dataflow run, and the model it ran (for savepoint files).
+    Dataflow(
+        Box<crate::dataflow::DataflowRun>,
+        Box<crate::scenario::DataflowModel>,
+    ),
 }
 
 /// A finished run: the report plus the raw material for the event log.
@@ -207,14 +210,14 @@ impl CompletedRun {
     pub fn process_graph_run(&self) -> &ProcessGraphRun {
         match &self.raw {
             RawRun::ProcessGraph(run, _) => run,
-            RawRun::Dataflow(_) => panic!("not a process-graph run"),
+            RawRun::Dataflow(..) => panic!("not a process-graph run"),
         }
     }
 
     /// The dataflow run (panics for process-graph runs: for tests).
     pub fn dataflow_run(&self) -> &crate::dataflow::DataflowRun {
         match &self.raw {
-            RawRun::Dataflow(run) => run,
+            RawRun::Dataflow(run, _) => run,
             RawRun::ProcessGraph(..) => panic!("not a dataflow run"),
         }
     }
@@ -338,7 +341,7 @@ fn run_process_graph(
     };
     CompletedRun {
         report,
-        raw: RawRun::ProcessGraph(run, graph.clone()),
+        raw: RawRun::ProcessGraph(Box::new(run), graph.clone()),
     }
 }
 
@@ -352,7 +355,7 @@ impl CompletedRun {
                     writer.write_all(b"\n")?;
                 }
             }
-            RawRun::Dataflow(run) => {
+            RawRun::Dataflow(run, _) => {
                 let task_name = |t: u32| run.graph.tasks[t as usize].name.clone();
                 let channel_name = |c: u32| {
                     let channel = &run.graph.channels[c as usize];
@@ -379,7 +382,33 @@ impl CompletedRun {
             w.write_all(b"\n")
         })?;
         write_atomically(&directory.join("events.jsonl"), |w| self.write_event_log(w))?;
+        for path in self.write_savepoints(&directory)? {
+            let _ = path;
+        }
         Ok(directory)
+    }
+
+    /// Writes every completed savepoint of a dataflow run as `savepoint-<id>.json`; returns the paths.
+    pub fn write_savepoints(&self, directory: &Path) -> io::Result<Vec<PathBuf>> {
+        let RawRun::Dataflow(run, model) = &self.raw else {
+            return Ok(Vec::new());
+        };
+        let mut paths = Vec::new();
+        for completed in run.completed.iter().filter(|c| c.is_savepoint) {
+            let savepoint = crate::checkpoint::savepoint::from_checkpoint(
+                &self.report.scenario,
+                model,
+                &run.graph,
+                completed,
+            );
+            let path = directory.join(format!("savepoint-{}.json", completed.id));
+            write_atomically(&path, |w| {
+                serde_json::to_writer_pretty(&mut *w, &savepoint)?;
+                w.write_all(b"\n")
+            })?;
+            paths.push(path);
+        }
+        Ok(paths)
     }
 }
 

@@ -42,6 +42,12 @@ pub(super) fn render(out: &mut String, report: &RunReport, df: &DataflowReport) 
         JobStatus::Failed { at_us, reason } => {
             format!("FAILED at {}: {reason}", SimTime::from_micros(*at_us))
         }
+        JobStatus::Stopped { at_us, savepoint } => {
+            format!(
+                "STOPPED with savepoint {savepoint} at {}",
+                SimTime::from_micros(*at_us)
+            )
+        }
     };
     let interval = df.interval_us.map_or("checkpointing off".to_string(), |i| {
         format!("interval {}", format_ms(i))

@@ -71,6 +71,19 @@ pub struct ScenarioFile {
     /// `jobmanager.execution.failover-strategy`: `region` (default) or `full`.
     #[serde(rename = "failover-strategy")]
     pub failover_strategy: Option<String>,
+    /// Savepoints to take: `[{"at": "10s"}, {"at": "20s", "stop": true}]`.
+    #[serde(default)]
+    pub savepoints: Vec<SavepointSpec>,
+}
+
+/// One savepoint request.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavepointSpec {
+    pub at: DurationUs,
+    /// Stop-with-savepoint.
+    #[serde(default)]
+    pub stop: bool,
 }
 
 /// `processes`: explicit list or generated.

@@ -85,7 +85,7 @@ pub enum Model {
     /// Processes and channels running the Chandy-Lamport algorithm.
     ProcessGraph(ProcessGraphModel),
     /// A Flink job with checkpointing.
-    Dataflow(DataflowModel),
+    Dataflow(Box<DataflowModel>),
 }
 
 /// A dataflow (Flink) experiment.
@@ -111,6 +111,19 @@ pub struct DataflowModel {
     pub seed: u64,
     /// Faults, detection, restarts.
     pub faults: FaultPlan,
+    /// Savepoints to take (at a time; `stop`: stop-with-savepoint).
+    pub savepoints: Vec<SavepointSchedule>,
+    /// State to start from (a savepoint), if any.
+    pub initial_state: Option<crate::checkpoint::savepoint::InitialState>,
+}
+
+/// A savepoint the scenario asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SavepointSchedule {
+    /// When it is triggered.
+    pub at: SimTime,
+    /// Stop-with-savepoint: the job stops once it completes.
+    pub stop: bool,
 }
 
 /// A process-graph experiment.
@@ -126,6 +139,31 @@ pub struct ProcessGraphModel {
     pub stop_at: Option<SimTime>,
     /// The algorithm as written, or a deliberately broken variant.
     pub variant: ChandyLamportVariant,
+}
+
+/// Starts a dataflow scenario from a savepoint: operators by uid, keyed state redistributed by
+/// key group to the scenario's parallelism. Errors say why the savepoint does not fit.
+pub fn start_from_savepoint(
+    scenario: &mut Scenario,
+    savepoint: &crate::checkpoint::savepoint::Savepoint,
+    source: &str,
+    allow_non_restored_state: bool,
+) -> Result<(), String> {
+    let Model::Dataflow(model) = &mut scenario.model else {
+        return Err(format!(
+            "{source}: savepoints are for dataflow (Flink) scenarios; this one is a process graph"
+        ));
+    };
+    let graph = model.job.expand(&model.cluster);
+    let initial = crate::checkpoint::savepoint::restore_into(
+        savepoint,
+        source,
+        &model.job,
+        &graph,
+        allow_non_restored_state,
+    )?;
+    model.initial_state = Some(initial);
+    Ok(())
 }
 
 /// Reads, parses and validates a scenario file.

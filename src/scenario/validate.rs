@@ -84,7 +84,7 @@ pub(super) fn validate(
                 ));
             }
         }
-        Model::Dataflow(super::validate_dataflow::validate(&file, label)?)
+        Model::Dataflow(Box::new(super::validate_dataflow::validate(&file, label)?))
     } else {
         for (present, field) in [
             (file.cluster.is_some(), "cluster"),
@@ -95,6 +95,7 @@ pub(super) fn validate(
             (file.faults.is_some(), "faults"),
             (file.restart_strategy.is_some(), "restart-strategy"),
             (file.failover_strategy.is_some(), "failover-strategy"),
+            (!file.savepoints.is_empty(), "savepoints"),
         ] {
             if present {
                 return Err(check.error(

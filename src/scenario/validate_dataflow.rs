@@ -172,6 +172,15 @@ pub(super) fn validate(file: &ScenarioFile, label: &str) -> Result<DataflowModel
         throughput_bucket_us,
         seed: file.seed,
         faults,
+        savepoints: file
+            .savepoints
+            .iter()
+            .map(|s| super::SavepointSchedule {
+                at: SimTime::from_micros(s.at.as_micros()),
+                stop: s.stop,
+            })
+            .collect(),
+        initial_state: None,
     })
 }
 

@@ -9,7 +9,7 @@ pub use recovery::RecoveryStats;
 use super::{CompletedCheckpoint, DataflowRun, JobMetrics, JobStatus, TaskMetrics, TaskSnapshot};
 use crate::checkpoint::coordinator::{AbortReason, AckOutcome, Coordinator, TriggerDecision};
 use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus, SubtaskCheckpointStats};
-use crate::checkpoint::{SnapshotProtocol, StateBackend};
+use crate::checkpoint::{CheckpointConfig, SnapshotProtocol, StateBackend};
 use crate::engine::{EventQueue, LatencyDistribution, RngStreams, SimRng, SimTime};
 use crate::scenario::DataflowModel;
 use crate::topology::job::{DataChannelIndex, ExecutionGraph, OutputEdge, Partitioner, TaskIndex};
@@ -418,6 +418,10 @@ enum Event {
     Retransmit {
         channel: u32,
     },
+    /// The user asks for a savepoint.
+    SavepointTrigger {
+        index: u32,
+    },
 }
 
 impl Event {
@@ -463,6 +467,7 @@ impl Event {
                 (26 | u64::from(incarnation) << 8, u64::from(task))
             }
             Event::Retransmit { channel } => (27, u64::from(channel)),
+            Event::SavepointTrigger { index } => (28, u64::from(index)),
         }
     }
 }
@@ -512,6 +517,8 @@ struct World<'a> {
     faults: recovery::FaultState,
     /// Failover: how each redeployed task comes back.
     restore_plan: BTreeMap<TaskIndex, recovery::RestoreAs>,
+    /// Stop-with-savepoint in progress: the savepoint's id.
+    stopping_with: Option<u64>,
 }
 
 /// Runs a dataflow scenario and returns what happened.
@@ -682,6 +689,13 @@ impl<'a> World<'a> {
                 _ => None,
             })
             .collect();
+        let mut tasks = tasks;
+        if let Some(initial) = &model.initial_state {
+            // Started from a savepoint: every task begins with its share of the saved state.
+            for (task, states) in initial.task_states.iter().enumerate() {
+                tasks[task].states = states.clone();
+            }
+        }
         let task_count = tasks.len();
         World {
             model,
@@ -696,7 +710,23 @@ impl<'a> World<'a> {
             link_free_at: vec![SimTime::ZERO; task_managers * task_managers],
             record_bytes_of_source,
             wake: VecDeque::new(),
-            coordinator: model.checkpointing.clone().map(Coordinator::new),
+            // Savepoints need a coordinator even without periodic checkpoints.
+            coordinator: model
+                .checkpointing
+                .clone()
+                .or_else(|| {
+                    (!model.savepoints.is_empty()).then_some(CheckpointConfig {
+                        interval_us: u64::MAX,
+                        protocol: SnapshotProtocol::Aligned,
+                        min_pause_us: 0,
+                        max_concurrent: 1,
+                        timeout_us: 600_000_000,
+                        tolerable_failed: 0,
+                        num_retained: 1,
+                    })
+                })
+                .map(Coordinator::new),
+            stopping_with: None,
             protocol: model
                 .checkpointing
                 .as_ref()
@@ -730,6 +760,14 @@ impl<'a> World<'a> {
                 );
             }
             self.wake(task);
+        }
+        for (index, savepoint) in self.model.savepoints.iter().enumerate() {
+            self.queue.schedule_at(
+                savepoint.at,
+                Event::SavepointTrigger {
+                    index: index as u32,
+                },
+            );
         }
         if let Some(config) = self.model.checkpointing.as_ref() {
             // Flink starts the periodic scheduler after a random delay in [min-pause, interval].
@@ -883,6 +921,7 @@ impl<'a> World<'a> {
                 self.task_restored(now, task as usize, incarnation)
             }
             Event::Retransmit { channel } => self.transmit(now, channel as usize),
+            Event::SavepointTrigger { index } => self.trigger_savepoint(now, index as usize),
         }
     }
 
@@ -954,6 +993,11 @@ impl<'a> World<'a> {
             if let Some(channel) = self.tasks[task].priority.pop_front() {
                 self.take_priority_item(now, task, channel);
                 continue;
+            }
+            if self.tasks[task].paused && self.stopping_with.is_some() {
+                // Stop-with-savepoint: after its synchronous savepoint a task processes nothing more.
+                self.set_activity(now, task, Activity::Idle);
+                return;
             }
             if self.tasks[task].source.is_some() {
                 if !self.source_step(now, task) {
@@ -1749,7 +1793,8 @@ impl<'a> World<'a> {
             return;
         }
         let position = self.channels[channel].input_position;
-        if self.protocol == SnapshotProtocol::AtLeastOnce {
+        let protocol = self.protocol_for(checkpoint);
+        if protocol == SnapshotProtocol::AtLeastOnce {
             self.track_barrier(now, task, position, barrier);
             return;
         }
@@ -1774,7 +1819,7 @@ impl<'a> World<'a> {
                 self.abandon_alignment(now, task, old_checkpoint, true);
             }
             let inputs = self.tasks[task].inputs.len();
-            let late = matches!(self.protocol, SnapshotProtocol::AlignedWithTimeout { timeout_us } if now.as_micros() >= barrier.trigger_us + timeout_us);
+            let late = matches!(protocol, SnapshotProtocol::AlignedWithTimeout { timeout_us } if now.as_micros() >= barrier.trigger_us + timeout_us);
             self.tasks[task].newest_checkpoint = self.tasks[task].newest_checkpoint.max(checkpoint);
             self.tasks[task].alignment = Some(Alignment {
                 checkpoint,
@@ -1791,7 +1836,7 @@ impl<'a> World<'a> {
             let alignment = self.tasks[task].alignment.as_mut().expect("just set");
             alignment.seen[position] = true;
             alignment.buffers_before[position] = barrier.buffers_before;
-            match self.protocol {
+            match protocol {
                 SnapshotProtocol::Unaligned => {
                     self.take_snapshot(now, task, checkpoint, barrier.trigger_us, true)
                 }
@@ -1829,7 +1874,7 @@ impl<'a> World<'a> {
             let taken = alignment.snapshot_taken;
             if !taken {
                 if barrier.priority
-                    && matches!(self.protocol, SnapshotProtocol::AlignedWithTimeout { .. })
+                    && matches!(protocol, SnapshotProtocol::AlignedWithTimeout { .. })
                 {
                     self.switch_to_unaligned(now, task);
                 } else {
@@ -2100,7 +2145,7 @@ impl<'a> World<'a> {
             self.check_alignment_complete(now, task);
             return;
         }
-        let unaligned = self.protocol.starts_unaligned();
+        let unaligned = self.protocol_for(checkpoint).starts_unaligned();
         self.take_snapshot(now, task, checkpoint, trigger_us, unaligned);
         if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
             progress.channel_state_final = true;
@@ -2122,7 +2167,8 @@ impl<'a> World<'a> {
             self.abandon_alignment(now, task, checkpoint, true);
             return;
         }
-        let chandy_lamport = self.protocol == SnapshotProtocol::ChandyLamport;
+        let protocol = self.protocol_for(checkpoint);
+        let chandy_lamport = protocol == SnapshotProtocol::ChandyLamport;
         let records_input = unaligned || chandy_lamport;
         self.trace.push(DataflowEvent::SnapshotTaken {
             time: now,
@@ -2189,7 +2235,7 @@ impl<'a> World<'a> {
         // Step 2: barriers out (priority when unaligned).
         let priority = unaligned && !chandy_lamport;
         self.broadcast_barrier(now, task, checkpoint, trigger_us, priority);
-        if !priority && let SnapshotProtocol::AlignedWithTimeout { timeout_us } = self.protocol {
+        if !priority && let SnapshotProtocol::AlignedWithTimeout { timeout_us } = protocol {
             let deadline = SimTime::from_micros(trigger_us + timeout_us).max(now);
             self.queue.schedule_at(
                 deadline,
@@ -2214,6 +2260,9 @@ impl<'a> World<'a> {
         }
         if records_input {
             self.start_recording_inputs(task, checkpoint);
+        }
+        if self.stopping_with == Some(checkpoint) {
+            self.tasks[task].paused = true;
         }
         // Step 5: the synchronous part, on the task thread.
         self.tasks[task].status = Status::Sync;
@@ -2548,6 +2597,40 @@ impl<'a> World<'a> {
     // --------------------------------------------------------------------------------------------
     // The coordinator
 
+    /// A savepoint: always triggered (it bypasses max-concurrent-checkpoints), never subsumed.
+    fn trigger_savepoint(&mut self, now: SimTime, index: usize) {
+        let stop = self.model.savepoints[index].stop;
+        let tasks = self.tasks_to_ack();
+        if self.stopped
+            || tasks.is_empty()
+            || self
+                .tasks
+                .iter()
+                .any(|t| matches!(t.status, Status::Canceled | Status::Restoring))
+        {
+            return;
+        }
+        let Some(coordinator) = self.coordinator.as_mut() else {
+            return;
+        };
+        let id = coordinator.trigger_savepoint(now, tasks);
+        if stop {
+            self.stopping_with = Some(id);
+        }
+        self.start_checkpoint(now, id, true);
+    }
+
+    /// The barrier handling for a checkpoint: savepoints are always aligned (exactly-once) or
+    /// tracked (at-least-once), whatever the configured handler.
+    fn protocol_for(&self, checkpoint: u64) -> SnapshotProtocol {
+        let savepoint = self.stats.get(&checkpoint).is_some_and(|s| s.is_savepoint);
+        match self.protocol {
+            SnapshotProtocol::AtLeastOnce => SnapshotProtocol::AtLeastOnce,
+            _ if savepoint => SnapshotProtocol::Aligned,
+            protocol => protocol,
+        }
+    }
+
     fn tasks_to_ack(&self) -> Vec<TaskIndex> {
         (0..self.tasks.len())
             .filter(|&t| self.tasks[t].status != Status::Finished)
@@ -2681,7 +2764,7 @@ impl<'a> World<'a> {
             Event::CheckpointTimeout { checkpoint: id },
         );
         let rpc = self.model.network.rpc_latency_us;
-        if self.protocol == SnapshotProtocol::StopTheWorld {
+        if self.protocol_for(id) == SnapshotProtocol::StopTheWorld {
             self.stop_the_world = Some(StopTheWorld {
                 checkpoint: id,
                 trigger_us: now.as_micros(),
@@ -2756,8 +2839,19 @@ impl<'a> World<'a> {
             self.record_abort(now, old, AbortReason::CheckpointSubsumed);
         }
         let rpc = self.model.network.rpc_latency_us;
-        // A lost-notices fault swallows notifyCheckpointComplete on its way to the tasks.
-        let lost = self.notices_lost(now);
+        // A lost-notices fault swallows notifyCheckpointComplete on its way to the tasks. A plain
+        // savepoint sends none at all (sinks do not commit for it); stop-with-savepoint does.
+        let stopping = self.stopping_with == Some(checkpoint);
+        let lost = self.notices_lost(now) || (is_savepoint && !stopping);
+        if stopping {
+            // The job stops once the tasks have heard (and committed).
+            self.queue
+                .schedule_at(now.after_us(2 * rpc), Event::EndOfRun);
+            self.status = JobStatus::Stopped {
+                at_us: now.after_us(2 * rpc).as_micros(),
+                savepoint: checkpoint,
+            };
+        }
         for task in 0..self.tasks.len() {
             if lost {
                 break;

@@ -1,0 +1,507 @@
+//! Failures and recovery, told as stories: a task crashes, the job restores a checkpoint, and the
+//! oracle compares what readers saw with the same run without the crash.
+
+use serde_json::{Value, json};
+use snapsim::checkpoint::savepoint;
+use snapsim::dataflow::JobStatus;
+use snapsim::oracle::Invariant;
+use snapsim::report::dataflow::DataflowReport;
+use snapsim::report::{CompletedRun, OutcomeStatus, run_scenario};
+use snapsim::scenario::{Model, Scenario, parse_str, start_from_savepoint};
+use snapsim::workload::sink::TransactionState;
+
+fn scenario_value(file: &str) -> Value {
+    let path = format!("{}/scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn scenario(value: &Value) -> Scenario {
+    parse_str(&value.to_string(), "test.json", "test").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run_modified(file: &str, change: impl FnOnce(&mut Value)) -> CompletedRun {
+    let mut value = scenario_value(file);
+    change(&mut value);
+    let scenario = scenario(&value);
+    run_scenario(&scenario, scenario.seed)
+}
+
+fn dataflow(run: &CompletedRun) -> &DataflowReport {
+    run.report.dataflow.as_ref().expect("a dataflow run")
+}
+
+fn check_of(run: &CompletedRun, invariant: Invariant) -> &snapsim::oracle::Check {
+    let delivery = dataflow(run)
+        .delivery
+        .as_ref()
+        .expect("the scenario has faults");
+    delivery
+        .checks
+        .iter()
+        .find(|c| c.invariant == invariant)
+        .unwrap_or_else(|| panic!("no {invariant} check: {:?}", delivery.checks))
+}
+
+#[test]
+fn a_crash_during_alignment_is_exactly_once_with_a_two_phase_commit_sink() {
+    let run = run_modified("flink-crash-during-alignment.json", |_| {});
+    let report = dataflow(&run);
+    assert!(matches!(report.status, JobStatus::Finished { .. }));
+    let recovery = &report.recoveries[0];
+    assert_eq!(recovery.checkpoint_restored, Some(3));
+    assert!(recovery.records_reprocessed > 0);
+    assert_eq!(
+        recovery.downtime_us,
+        Some(recovery.running_again_at_us.unwrap() - recovery.failed_at_us)
+    );
+    assert!(check_of(&run, Invariant::ExactlyOnce).passed);
+    let sink = &report.delivery.as_ref().unwrap().sinks[0];
+    assert_eq!(sink.committed_records, sink.golden_records);
+    assert!(
+        sink.uncommitted_records > sink.committed_records,
+        "aborted writes are visible to read-uncommitted readers"
+    );
+    assert!(sink.transactions_aborted > 0);
+}
+
+#[test]
+fn the_same_crash_under_at_least_once_duplicates_and_without_checkpoints_replays_everything() {
+    let at_least_once = run_modified("flink-crash-side-by-side-at-least-once.json", |_| {});
+    let check = check_of(&at_least_once, Invariant::AtLeastOnce);
+    assert!(check.passed, "{}", check.detail);
+    let sink = &dataflow(&at_least_once).delivery.as_ref().unwrap().sinks[0];
+    assert!(sink.duplicates > 0 && sink.lost == 0);
+    assert!(!sink.duplicates_per_key.is_empty());
+
+    let none = run_modified("flink-crash-side-by-side-no-checkpoints.json", |_| {});
+    let report = dataflow(&none);
+    assert_eq!(
+        report.recoveries[0].checkpoint_restored, None,
+        "no checkpoint: start from the beginning"
+    );
+    let delivery = report.delivery.as_ref().unwrap();
+    assert!(delivery.checks.is_empty(), "nothing promised");
+    assert!(
+        delivery.sinks[0].duplicates > sink.duplicates,
+        "a restart from scratch replays everything before the crash"
+    );
+}
+
+#[test]
+fn a_crash_between_completion_and_commit_commits_on_restore() {
+    let run = run_modified("flink-crash-before-commit.json", |_| {});
+    assert!(check_of(&run, Invariant::ExactlyOnce).passed);
+    let crash_us = dataflow(&run).recoveries[0].failed_at_us;
+    let raw = run.dataflow_run();
+    // Subtask 0's transactions of checkpoint 3 were pre-committed before the crash and committed
+    // only at the restore.
+    let committed_at_restore = raw.sinks[0].transactions.iter().any(|t| {
+        t.subtask == 0
+            && t.opened_at_us < crash_us
+            && matches!(t.state, TransactionState::Committed { at_us } if at_us > crash_us)
+    });
+    assert!(committed_at_restore);
+}
+
+#[test]
+fn lost_completion_notices_delay_commits_but_lose_nothing() {
+    let run = run_modified("flink-lost-completion-notice.json", |_| {});
+    assert!(check_of(&run, Invariant::ExactlyOnce).passed);
+    let raw = run.dataflow_run();
+    // Transactions pre-committed before the window are committed only after it (at 4.5 s or later).
+    let late = raw.sinks[0].transactions.iter().filter(|t| {
+        t.opened_at_us < 3_000_000
+            && matches!(t.state, TransactionState::Committed { at_us } if at_us >= 4_500_000)
+    });
+    assert!(late.count() > 0);
+}
+
+#[test]
+fn a_storage_outage_fails_checkpoints_then_fails_the_job_over_and_recovers() {
+    let run = run_modified("flink-storage-outage-failover.json", |_| {});
+    let report = dataflow(&run);
+    assert!(matches!(report.status, JobStatus::Finished { .. }));
+    assert!(
+        report
+            .recoveries
+            .iter()
+            .all(|r| r.failure.contains("tolerable-failed-checkpoints")),
+        "{:?}",
+        report.recoveries
+    );
+    assert!(!report.recoveries.is_empty());
+    let declined = report
+        .checkpoints
+        .iter()
+        .filter(|c| c.failure_reason.as_deref() == Some("CHECKPOINT_DECLINED"))
+        .count();
+    assert!(declined >= 3);
+    assert!(check_of(&run, Invariant::ExactlyOnce).passed);
+}
+
+#[test]
+fn a_flapping_task_manager_exhausts_the_failure_rate_strategy() {
+    let run = run_modified("flink-flapping-task-manager.json", |_| {});
+    let report = dataflow(&run);
+    let JobStatus::Failed { reason, .. } = &report.status else {
+        panic!("{:?}", report.status)
+    };
+    assert!(reason.contains("failure-rate"), "{reason}");
+    assert_eq!(report.recoveries.len(), 3);
+    for recovery in &report.recoveries {
+        assert_eq!(
+            recovery.detected_at_us - recovery.failed_at_us,
+            2_000_000,
+            "noticed after the heartbeat timeout"
+        );
+    }
+    assert!(
+        check_of(&run, Invariant::ExactlyOnce).passed,
+        "what was committed was committed once"
+    );
+}
+
+#[test]
+fn region_failover_restarts_only_the_failed_pipeline() {
+    // Two independent pipelines (forward edges only): each subtask chain is its own region.
+    let run = run_modified("flink-crash-side-by-side-exactly-once.json", |v| {
+        v["job"] = json!({"operators": [
+            {"name": "source", "kind": "source", "parallelism": 2, "rate_per_s": 5000, "records": 20000},
+            {"name": "map", "kind": "map", "parallelism": 2, "inputs": [{"from": "source", "partitioner": "forward"}], "cost": "50us", "chain": false},
+            {"name": "sink", "kind": "sink", "parallelism": 2, "inputs": [{"from": "map", "partitioner": "forward"}], "delivery": "two_phase_commit"}
+        ]});
+        v["faults"] =
+            json!({"scheduled": [{"at": "2s", "task-crash": {"operator": "map", "subtask": 1}}]});
+    });
+    let report = dataflow(&run);
+    assert_eq!(
+        report.recoveries[0].tasks_restarted, 2,
+        "source[1] and map→sink[1], not subtask 0's pipeline"
+    );
+    assert!(check_of(&run, Invariant::ExactlyOnce).passed);
+    let full = run_modified("flink-crash-side-by-side-exactly-once.json", |v| {
+        v["failover-strategy"] = json!("full");
+    });
+    assert_eq!(dataflow(&full).recoveries[0].tasks_restarted, 4);
+}
+
+#[test]
+fn partitions_spikes_stragglers_and_declines_slow_the_job_but_lose_nothing() {
+    let two_task_managers = |v: &mut Value| {
+        v["cluster"] = json!({"task-managers": 2, "slots-per-task-manager": 1});
+        v["job"]["operators"][0]["records"] = json!(30000);
+    };
+    let baseline = run_modified("flink-crash-side-by-side-exactly-once.json", |v| {
+        two_task_managers(v);
+        v["faults"] = json!({"scheduled": []});
+    });
+    let finish = |run: &CompletedRun| match dataflow(run).status {
+        JobStatus::Finished { at_us } => at_us,
+        ref other => panic!("{other:?}"),
+    };
+    for fault in [
+        json!({"at": "1s", "network-partition": {"between": [0, 1], "duration": "2s"}}),
+        json!({"at": "1s", "straggler": {"operator": "sum", "subtask": 1, "factor": 4, "duration": "3s"}}),
+    ] {
+        let run = run_modified("flink-crash-side-by-side-exactly-once.json", |v| {
+            two_task_managers(v);
+            v["faults"] = json!({"scheduled": [fault.clone()]});
+        });
+        assert!(
+            finish(&run) > finish(&baseline),
+            "{fault} should slow the job down"
+        );
+        assert!(check_of(&run, Invariant::ExactlyOnce).passed, "{fault}");
+    }
+    // A latency spike does not slow a CPU-bound job down, but records take longer to arrive.
+    let unloaded = |v: &mut Value, faults: Value| {
+        two_task_managers(v);
+        v["job"]["operators"][1]
+            .as_object_mut()
+            .unwrap()
+            .remove("cost");
+        v["faults"] = faults;
+    };
+    let quiet = run_modified("flink-crash-side-by-side-exactly-once.json", |v| {
+        unloaded(v, json!({"scheduled": []}))
+    });
+    let spike = run_modified("flink-crash-side-by-side-exactly-once.json", |v| {
+        unloaded(
+            v,
+            json!({"scheduled": [{"at": "1s", "latency-spike": {"extra": "200ms", "duration": "3s"}}]}),
+        )
+    });
+    assert!(
+        dataflow(&spike).metrics.latency_max_us > dataflow(&quiet).metrics.latency_max_us + 150_000
+    );
+    assert!(check_of(&spike, Invariant::ExactlyOnce).passed);
+    let declined = run_modified("flink-crash-side-by-side-exactly-once.json", |v| {
+        v["faults"] = json!({"scheduled": [{"at": "2s", "decline-checkpoint": {"operator": "sum", "subtask": 0}}]});
+        v["checkpointing"]["tolerable-failed-checkpoints"] = json!(1);
+    });
+    let reasons: Vec<_> = dataflow(&declined)
+        .checkpoints
+        .iter()
+        .filter_map(|c| c.failure_reason.clone())
+        .collect();
+    assert_eq!(reasons, ["CHECKPOINT_DECLINED"]);
+}
+
+#[test]
+fn random_failures_are_seeded_and_each_fault_has_its_own_stream() {
+    let with = |faults: Value| {
+        run_modified("flink-crash-side-by-side-exactly-once.json", |v| {
+            v["faults"] = faults;
+            v["restart-strategy"] =
+                json!({"type": "fixed-delay", "attempts": 100, "delay": "200ms"});
+        })
+    };
+    let failure_times = |run: &CompletedRun| -> Vec<u64> {
+        dataflow(run)
+            .recoveries
+            .iter()
+            .map(|r| r.failed_at_us)
+            .collect()
+    };
+    let one = with(json!({"random": [{"task-crashes": {"mtbf": "5s"}}]}));
+    let again = with(json!({"random": [{"task-crashes": {"mtbf": "5s"}}]}));
+    assert_eq!(one.report.digest, again.report.digest);
+    assert!(!failure_times(&one).is_empty());
+    // A second random entry that never fires within the run leaves the first one's times alone.
+    let two = with(
+        json!({"random": [{"task-crashes": {"mtbf": "5s"}}, {"task-manager-crashes": {"mtbf": "1000h"}}]}),
+    );
+    assert_eq!(failure_times(&one), failure_times(&two));
+    assert!(check_of(&one, Invariant::ExactlyOnce).passed);
+}
+
+#[test]
+fn restoring_a_pending_checkpoint_is_caught_by_the_exactly_once_check() {
+    let run = run_modified("flink-broken-restore-from-pending.json", |_| {});
+    assert_eq!(run.report.outcome.status, OutcomeStatus::FailedAsExpected);
+    let check = check_of(&run, Invariant::ExactlyOnce);
+    assert!(!check.passed);
+    assert!(
+        check
+            .detail
+            .contains("never seen by a read-committed reader"),
+        "{}",
+        check.detail
+    );
+    assert!(
+        check.detail.contains("aborted on restore"),
+        "names where the record went: {}",
+        check.detail
+    );
+}
+
+/// Runs flink-savepoint-v1 and returns its stop-with-savepoint.
+fn stop_savepoint() -> savepoint::Savepoint {
+    let v1 = run_modified("flink-savepoint-v1.json", |_| {});
+    let JobStatus::Stopped { savepoint: id, .. } = dataflow(&v1).status else {
+        panic!("{:?}", dataflow(&v1).status)
+    };
+    let directory =
+        std::env::temp_dir().join(format!("snapsim-savepoint-test-{}", std::process::id()));
+    let paths = v1.write_savepoints(&directory).unwrap();
+    assert_eq!(paths.len(), 2, "the plain savepoint and the stop savepoint");
+    let path = paths
+        .iter()
+        .find(|p| p.ends_with(format!("savepoint-{id}.json")))
+        .unwrap();
+    let loaded = savepoint::load(path).unwrap();
+    std::fs::remove_dir_all(&directory).ok();
+    loaded
+}
+
+fn final_keyed_state(
+    run: &CompletedRun,
+    operator: &str,
+) -> std::collections::BTreeMap<u32, (i64, u64)> {
+    let raw = run.dataflow_run();
+    let mut merged = std::collections::BTreeMap::new();
+    for (task, vertex) in raw.graph.tasks.iter().enumerate() {
+        for (position, name) in vertex
+            .name
+            .split('[')
+            .next()
+            .unwrap()
+            .split('→')
+            .enumerate()
+        {
+            if name == operator {
+                for (key, totals) in &raw.final_states[task][position].keyed {
+                    merged.insert(*key, (totals.sum, totals.count));
+                }
+            }
+        }
+    }
+    merged
+}
+
+#[test]
+fn rescaling_from_a_savepoint_keeps_every_keys_state() {
+    let savepoint = stop_savepoint();
+    let value = scenario_value("flink-savepoint-v2-rescale.json");
+    let mut restored = scenario(&value);
+    start_from_savepoint(&mut restored, &savepoint, "v1", false).unwrap();
+    let Model::Dataflow(model) = &restored.model else {
+        unreachable!()
+    };
+    let initial = model.initial_state.as_ref().unwrap();
+    // Every key landed on the subtask that owns its key group at parallelism 4.
+    let graph = model.job.expand(&model.cluster);
+    for (task, vertex) in graph
+        .tasks
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.name.starts_with("sum"))
+    {
+        let (first, last) = snapsim::workload::dataflow::key_group_range(
+            vertex.subtask,
+            4,
+            model.job.max_parallelism,
+        );
+        for key in initial.task_states[task][0].keyed.keys() {
+            let group = snapsim::workload::dataflow::key_group(*key, model.job.max_parallelism);
+            assert!((first..=last).contains(&group));
+        }
+    }
+    let after_restore = run_scenario(&restored, restored.seed);
+    assert!(after_restore.report.outcome.is_success());
+    // Stop at 10 s, rescale, go on: the same final state as one uninterrupted run.
+    let uninterrupted = run_scenario(&scenario(&value), 1);
+    assert_eq!(
+        final_keyed_state(&after_restore, "sum"),
+        final_keyed_state(&uninterrupted, "sum")
+    );
+}
+
+#[test]
+fn upgrade_migration_and_ab_tests_start_from_one_savepoint() {
+    let savepoint = stop_savepoint();
+    let mut finals = Vec::new();
+    for file in [
+        "flink-savepoint-v2-upgrade.json",
+        "flink-savepoint-v2-migrate.json",
+        "flink-savepoint-ab-a-aligned.json",
+        "flink-savepoint-ab-b-unaligned.json",
+    ] {
+        let mut restored = scenario(&scenario_value(file));
+        start_from_savepoint(&mut restored, &savepoint, "v1", false)
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let run = run_scenario(&restored, restored.seed);
+        assert!(
+            run.report.outcome.is_success(),
+            "{file}: {:?}",
+            run.report.outcome
+        );
+        finals.push(final_keyed_state(&run, "sum"));
+    }
+    assert_eq!(
+        finals[1], finals[2],
+        "migration changes nothing about the result"
+    );
+    assert_eq!(
+        finals[2], finals[3],
+        "A and B differ only in checkpointing, not in what they compute"
+    );
+}
+
+#[test]
+fn incompatible_savepoints_are_refused_with_a_reason() {
+    let savepoint = stop_savepoint();
+    let refuse = |change: &dyn Fn(&mut Value), allow: bool| -> String {
+        let mut value = scenario_value("flink-savepoint-v2-rescale.json");
+        change(&mut value);
+        let mut target = scenario(&value);
+        start_from_savepoint(&mut target, &savepoint, "v1.json", allow).unwrap_err()
+    };
+    let message = refuse(&|v| v["job"]["max_parallelism"] = json!(256), false);
+    assert!(
+        message.contains("key groups") && message.contains("128"),
+        "{message}"
+    );
+    let dropped = |v: &mut Value| {
+        let operators = v["job"]["operators"].as_array_mut().unwrap();
+        operators[2]["uid"] = json!("sum-v2");
+    };
+    let message = refuse(&dropped, false);
+    assert!(
+        message.contains("uid \"sum\"") && message.contains("--allow-non-restored-state"),
+        "{message}"
+    );
+    let mut value = scenario_value("flink-savepoint-v2-rescale.json");
+    dropped(&mut value);
+    let mut target = scenario(&value);
+    start_from_savepoint(&mut target, &savepoint, "v1.json", true).expect("allowed to drop it");
+    let message = refuse(
+        &|v| {
+            v["job"]["operators"][0]["parallelism"] = json!(3);
+            v["job"]["operators"][1]["parallelism"] = json!(3);
+        },
+        false,
+    );
+    assert!(message.contains("cannot be rescaled"), "{message}");
+    let message = refuse(
+        &|v| v["job"]["operators"][1]["kind"] = json!("filter"),
+        false,
+    );
+    assert!(
+        message.contains("its state does not fit") || message.contains("does not apply"),
+        "{message}"
+    );
+
+    let broken = std::env::temp_dir().join(format!(
+        "snapsim-broken-savepoint-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(&broken, r#"{"format": "snapsim-savepoint", "version": 1, "scenario": "x", "savepoint_id": 1, "taken_at_us": 0, "max_parallelism": 128, "operators": [{"uid": "a", "kind": "map", "parallelism": 1, "subtasks": [{"subtask": "zero"}]}]}"#).unwrap();
+    let message = savepoint::load(&broken).unwrap_err();
+    assert!(
+        message.contains("operators[0].subtasks[0].subtask"),
+        "{message}"
+    );
+    std::fs::remove_file(&broken).ok();
+}
+
+#[test]
+fn a_plain_savepoint_commits_nothing_and_stop_with_savepoint_commits_and_stops() {
+    let v1 = run_modified("flink-savepoint-v1.json", |_| {});
+    let report = dataflow(&v1);
+    let savepoints: Vec<_> = report
+        .checkpoints
+        .iter()
+        .filter(|c| c.is_savepoint)
+        .collect();
+    let plain_done =
+        savepoints[0].trigger_timestamp_us + savepoints[0].end_to_end_duration_us.unwrap();
+    let next = report
+        .checkpoints
+        .iter()
+        .find(|c| c.id == savepoints[0].id + 1)
+        .unwrap();
+    let next_done = next.trigger_timestamp_us + next.end_to_end_duration_us.unwrap();
+    let commits_between = v1.dataflow_run().sinks[0]
+        .transactions
+        .iter()
+        .filter(|t| matches!(t.state, TransactionState::Committed { at_us } if at_us > plain_done && at_us < next_done))
+        .count();
+    assert_eq!(
+        commits_between, 0,
+        "no notifyCheckpointComplete for a plain savepoint"
+    );
+    let JobStatus::Stopped { at_us, .. } = report.status else {
+        panic!()
+    };
+    let delivery_sink = &v1.dataflow_run().sinks[0];
+    let open = delivery_sink
+        .transactions
+        .iter()
+        .filter(|t| matches!(t.state, TransactionState::Aborted { .. }))
+        .count();
+    assert_eq!(
+        open, 0,
+        "stop-with-savepoint commits everything before stopping at {at_us}"
+    );
+}
