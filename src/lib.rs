@@ -23,6 +23,7 @@
 //! - [`trace`]: the event record — the only thing the oracle is allowed to read.
 //! - [`oracle`]: the invariants of DESIGN.md §5, each with a pass/fail and a reason.
 //! - [`scenario`]: the JSON file format, validation, and error messages that name the JSON path.
+//! - [`check`]: many seeds of one scenario in parallel (`snapsim check`).
 //! - [`report`]: one run end to end (simulate, check, summarise) and its text and JSON forms.
 //! - [`output`]: atomic writes of everything that lands in `output/`.
 //! - [`overhead`]: Young's and Daly's checkpoint-interval model, the theory the charts are checked against.
@@ -31,10 +32,12 @@
 //! The binary (`src/main.rs`) is only the command line; everything else is this library.
 
 pub mod chandy_lamport;
+pub mod check;
 pub mod checkpoint;
 pub mod dataflow;
 pub mod engine;
 pub mod fault;
+pub mod figures;
 pub mod net;
 pub mod oracle;
 pub mod output;
@@ -42,6 +45,7 @@ pub mod overhead;
 pub mod plot;
 pub mod report;
 pub mod scenario;
+pub mod sweep;
 pub mod topology;
 pub mod trace;
 pub mod workload;

@@ -36,6 +36,17 @@ enum Command {
         #[arg(long)]
         allow_non_restored_state: bool,
     },
+    /// Run a scenario with many seeds in parallel; print every failing seed and how to replay it.
+    Check {
+        /// The scenario file (JSON).
+        file: PathBuf,
+        /// Seeds to run: `A..B` (B excluded) or a single seed.
+        #[arg(long, default_value = "0..100")]
+        seeds: String,
+        /// Parallel runs (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Check scenario files without running them.
     Validate {
         /// Scenario files.
@@ -108,6 +119,54 @@ fn main() -> ExitCode {
                 }
             }
             if completed.report.outcome.is_success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_INVARIANT_FAILED)
+            }
+        }
+        Command::Check { file, seeds, jobs } => {
+            let scenario = match scenario::load_file(&file) {
+                Ok(scenario) => scenario,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            };
+            let range = match snapsim::check::parse_seed_range(&seeds) {
+                Ok(range) => range,
+                Err(error) => {
+                    eprintln!("error: --seeds: {error}");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            };
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let bar = indicatif::ProgressBar::new(range.end - range.start);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} seeds · {elapsed} elapsed · ETA {eta}",
+                )
+                .expect("a valid template"),
+            );
+            let results = snapsim::check::check_seeds(&scenario, range, jobs, || bar.inc(1));
+            bar.finish_and_clear();
+            let failing: Vec<_> = results.iter().filter(|r| !r.is_success()).collect();
+            for result in &failing {
+                println!(
+                    "seed {}: {:?} ({}) — replay: snapsim run {} --seed {}",
+                    result.seed,
+                    result.status,
+                    result.failed_invariants.join(", "),
+                    file.display(),
+                    result.seed
+                );
+            }
+            println!(
+                "{} of {} seeds did what the scenario says",
+                results.len() - failing.len(),
+                results.len()
+            );
+            if failing.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(EXIT_INVARIANT_FAILED)

@@ -1,0 +1,1 @@
+//! The book's figures (work in progress).

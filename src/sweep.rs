@@ -1,0 +1,1 @@
+//! Parameter sweeps (work in progress).
