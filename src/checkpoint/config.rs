@@ -110,3 +110,46 @@ impl StorageConfig {
             + (bytes as u128 * 1_000_000 / u128::from(self.bandwidth_bytes_per_s.max(1))) as u64
     }
 }
+
+/// A deliberately broken version of the dataflow protocol, selectable in a scenario
+/// (`protocol_variant`) to show what each rule of the real one is for. The oracle must catch every
+/// one of them (DESIGN.md §5, last paragraph).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataflowVariant {
+    /// The protocol as Flink implements it.
+    #[default]
+    Correct,
+    /// Exactly-once without alignment: a channel is not blocked after its barrier, so records
+    /// behind the barrier reach the state before the snapshot.
+    NoAlignment,
+    /// Unaligned checkpoints that forget channel state: overtaken and in-flight records are
+    /// persisted nowhere.
+    UnalignedForgetsChannelState,
+    /// The barrier is forwarded downstream when the first one arrives, before the alignment and the
+    /// snapshot: records processed meanwhile are in this task's snapshot but reach the next task
+    /// after the barrier.
+    ForwardBarrierEarly,
+    /// A two-phase-commit sink that commits at pre-commit instead of on checkpoint completion.
+    CommitAtPreCommit,
+    /// Recovery from the newest pending checkpoint instead of the latest completed one.
+    RestoreFromPending,
+}
+
+impl DataflowVariant {
+    /// Every variant, by the name scenario files use.
+    pub const ALL: [(&'static str, DataflowVariant); 6] = [
+        ("correct", DataflowVariant::Correct),
+        ("no_alignment", DataflowVariant::NoAlignment),
+        (
+            "unaligned_forgets_channel_state",
+            DataflowVariant::UnalignedForgetsChannelState,
+        ),
+        (
+            "forward_barrier_early",
+            DataflowVariant::ForwardBarrierEarly,
+        ),
+        ("commit_at_pre_commit", DataflowVariant::CommitAtPreCommit),
+        ("restore_from_pending", DataflowVariant::RestoreFromPending),
+    ];
+}

@@ -11,4 +11,6 @@ pub mod coordinator;
 pub mod metrics;
 pub mod savepoint;
 
-pub use config::{CheckpointConfig, SnapshotProtocol, StateBackend, StateConfig, StorageConfig};
+pub use config::{
+    CheckpointConfig, DataflowVariant, SnapshotProtocol, StateBackend, StateConfig, StorageConfig,
+};

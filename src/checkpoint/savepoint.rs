@@ -15,9 +15,7 @@
 use crate::dataflow::CompletedCheckpoint;
 use crate::scenario::DataflowModel;
 use crate::topology::job::{ExecutionGraph, JobGraph};
-use crate::workload::dataflow::{
-    OperatorKind, OperatorState, key_group, subtask_for_key_group,
-};
+use crate::workload::dataflow::{OperatorKind, OperatorState, key_group, subtask_for_key_group};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -21,6 +21,7 @@ use crate::scenario::DataflowModel;
 use crate::topology::job::{OperatorIndex, Partitioner, TaskIndex};
 use crate::trace::DataflowEvent;
 use crate::workload::dataflow::{OperatorKind, OperatorState, Record, SourceLog, apply};
+use crate::workload::sink::{ExternalSink, TransactionState};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -76,7 +77,7 @@ pub fn check(model: &DataflowModel, seed: u64, run: &DataflowRun) -> DataflowVer
     }
     DataflowVerdict {
         checkpoints,
-        protocol_rules: check_protocol_rules(model, run.trace.events()),
+        protocol_rules: check_protocol_rules(model, run.trace.events(), &run.sinks),
     }
 }
 
@@ -469,7 +470,11 @@ fn compare_states(
     }
 }
 
-fn check_protocol_rules(model: &DataflowModel, events: &[DataflowEvent]) -> Check {
+fn check_protocol_rules(
+    model: &DataflowModel,
+    events: &[DataflowEvent],
+    sinks: &[ExternalSink],
+) -> Check {
     let Some(config) = model.checkpointing.as_ref() else {
         return Check::pass(Invariant::ProtocolRules, "checkpointing is off");
     };
@@ -566,10 +571,43 @@ fn check_protocol_rules(model: &DataflowModel, events: &[DataflowEvent]) -> Chec
             _ => {}
         }
     }
+    // Two-phase commit: a transaction pre-committed for checkpoint n may be committed only once
+    // a checkpoint ≥ n has completed (or on restore of one).
+    let completions: Vec<(u64, SimTime)> = events
+        .iter()
+        .filter_map(|e| {
+            if let DataflowEvent::CheckpointCompleted { checkpoint, time } = e {
+                Some((*checkpoint, *time))
+            } else {
+                None
+            }
+        })
+        .collect();
+    for (index, sink) in sinks.iter().enumerate() {
+        for transaction in &sink.transactions {
+            let (Some(checkpoint), TransactionState::Committed { at_us }) =
+                (transaction.checkpoint, &transaction.state)
+            else {
+                continue;
+            };
+            let allowed = completions
+                .iter()
+                .any(|(id, time)| *id >= checkpoint && time.as_micros() <= *at_us);
+            if !allowed {
+                return Check::fail(
+                    Invariant::ProtocolRules,
+                    format!(
+                        "sink {index}: transaction {} (pre-committed for checkpoint {checkpoint}) was committed at {}us, before any checkpoint from {checkpoint} on had completed",
+                        transaction.id, at_us
+                    ),
+                );
+            }
+        }
+    }
     Check::pass(
         Invariant::ProtocolRules,
         format!(
-            "{triggered} triggered, {completed} completed: ids increase, every completion after all acknowledgements, at most {} pending, min-pause {}us respected",
+            "{triggered} triggered, {completed} completed: ids increase, every completion after all acknowledgements, at most {} pending, min-pause {}us respected, two-phase commits only after completion",
             config.max_concurrent, config.min_pause_us
         ),
     )

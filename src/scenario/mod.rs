@@ -115,6 +115,8 @@ pub struct DataflowModel {
     pub savepoints: Vec<SavepointSchedule>,
     /// State to start from (a savepoint), if any.
     pub initial_state: Option<crate::checkpoint::savepoint::InitialState>,
+    /// The protocol as Flink implements it, or a deliberately broken variant.
+    pub variant: crate::checkpoint::DataflowVariant,
 }
 
 /// A savepoint the scenario asks for.

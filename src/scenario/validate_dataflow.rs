@@ -7,7 +7,7 @@ use super::file::ScenarioFile;
 use super::validate::{Checker, check_probability, latency};
 use super::{DataflowModel, ScenarioError};
 use crate::checkpoint::{
-    CheckpointConfig, SnapshotProtocol, StateBackend, StateConfig, StorageConfig,
+    CheckpointConfig, DataflowVariant, SnapshotProtocol, StateBackend, StateConfig, StorageConfig,
 };
 use crate::engine::SimTime;
 use crate::fault::{FaultKind, FaultPlan, RandomFaults, RestartStrategy, ScheduledFault};
@@ -160,6 +160,22 @@ pub(super) fn validate(file: &ScenarioFile, label: &str) -> Result<DataflowModel
         Some(stop) if stop.as_micros() < 10_000_000 => 100_000,
         _ => 1_000_000,
     };
+    let variant = match file.protocol_variant.as_deref() {
+        None => DataflowVariant::Correct,
+        Some(name) => match DataflowVariant::ALL.iter().find(|(n, _)| *n == name) {
+            Some((_, variant)) => *variant,
+            None => {
+                let names: Vec<&str> = DataflowVariant::ALL.iter().map(|(n, _)| *n).collect();
+                return Err(check.error(
+                    "protocol_variant",
+                    format!(
+                        "unknown variant \"{name}\" for a dataflow: expected one of {}",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        },
+    };
     let faults = validate_faults(file, &job, &cluster, checkpointing.is_some(), &check)?;
     Ok(DataflowModel {
         job,
@@ -181,6 +197,7 @@ pub(super) fn validate(file: &ScenarioFile, label: &str) -> Result<DataflowModel
             })
             .collect(),
         initial_state: None,
+        variant,
     })
 }
 
@@ -603,6 +620,7 @@ fn validate_faults(
             ));
         }
     };
+    // The broken recovery variant lives with the failover logic.
     plan.restore_from_pending = file.protocol_variant.as_deref() == Some("restore_from_pending");
     let Some(spec) = &file.faults else {
         return Ok(plan);

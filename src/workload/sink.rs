@@ -59,6 +59,8 @@ pub struct Transaction {
     pub state: TransactionState,
     /// Records written into it.
     pub writes: u64,
+    /// The checkpoint it was pre-committed for.
+    pub checkpoint: Option<u64>,
 }
 
 /// The external system behind one sink operator.
@@ -101,6 +103,7 @@ impl ExternalSink {
                         opened_at_us: now_us,
                         state: TransactionState::Open,
                         writes: 0,
+                        checkpoint: None,
                     });
                     self.open.insert(subtask, id);
                     id
@@ -122,6 +125,7 @@ impl ExternalSink {
     pub fn pre_commit(&mut self, subtask: u32, checkpoint: u64) -> Vec<u64> {
         if let Some(id) = self.open.remove(&subtask) {
             self.transactions[id as usize].state = TransactionState::PreCommitted { checkpoint };
+            self.transactions[id as usize].checkpoint = Some(checkpoint);
         }
         self.transactions
             .iter()

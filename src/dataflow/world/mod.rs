@@ -9,7 +9,7 @@ pub use recovery::RecoveryStats;
 use super::{CompletedCheckpoint, DataflowRun, JobMetrics, JobStatus, TaskMetrics, TaskSnapshot};
 use crate::checkpoint::coordinator::{AbortReason, AckOutcome, Coordinator, TriggerDecision};
 use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus, SubtaskCheckpointStats};
-use crate::checkpoint::{CheckpointConfig, SnapshotProtocol, StateBackend};
+use crate::checkpoint::{CheckpointConfig, DataflowVariant, SnapshotProtocol, StateBackend};
 use crate::engine::{EventQueue, LatencyDistribution, RngStreams, SimRng, SimTime};
 use crate::scenario::DataflowModel;
 use crate::topology::job::{DataChannelIndex, ExecutionGraph, OutputEdge, Partitioner, TaskIndex};
@@ -310,6 +310,8 @@ struct Task {
     straggling_until: SimTime,
     /// Decline-checkpoint fault: the next snapshot is declined.
     decline_next: bool,
+    /// Broken variant `forward_barrier_early`: barriers already sent for these checkpoints.
+    forwarded_early: BTreeSet<u64>,
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -674,6 +676,7 @@ impl<'a> World<'a> {
                     straggle_factor: 1.0,
                     straggling_until: SimTime::ZERO,
                     decline_next: false,
+                    forwarded_early: BTreeSet::new(),
                 }
             })
             .collect();
@@ -1847,7 +1850,7 @@ impl<'a> World<'a> {
                     if late || barrier.priority {
                         self.switch_to_unaligned(now, task);
                     } else {
-                        self.channels[channel].blocked = true;
+                        self.block(channel);
                         let deadline = SimTime::from_micros(barrier.trigger_us + timeout_us);
                         self.queue.schedule_at(
                             deadline.max(now),
@@ -1858,7 +1861,14 @@ impl<'a> World<'a> {
                         );
                     }
                 }
-                _ => self.channels[channel].blocked = true,
+                _ => {
+                    self.block(channel);
+                    if self.model.variant == DataflowVariant::ForwardBarrierEarly {
+                        // Broken: the barrier goes downstream now, before alignment and snapshot.
+                        self.tasks[task].forwarded_early.insert(checkpoint);
+                        self.broadcast_barrier(now, task, checkpoint, barrier.trigger_us, false);
+                    }
+                }
             }
         } else {
             let alignment = self.tasks[task]
@@ -1878,7 +1888,7 @@ impl<'a> World<'a> {
                 {
                     self.switch_to_unaligned(now, task);
                 } else {
-                    self.channels[channel].blocked = true;
+                    self.block(channel);
                 }
             }
         }
@@ -2234,7 +2244,9 @@ impl<'a> World<'a> {
         }
         // Step 2: barriers out (priority when unaligned).
         let priority = unaligned && !chandy_lamport;
-        self.broadcast_barrier(now, task, checkpoint, trigger_us, priority);
+        if !self.tasks[task].forwarded_early.remove(&checkpoint) {
+            self.broadcast_barrier(now, task, checkpoint, trigger_us, priority);
+        }
         if !priority && let SnapshotProtocol::AlignedWithTimeout { timeout_us } = protocol {
             let deadline = SimTime::from_micros(trigger_us + timeout_us).max(now);
             self.queue.schedule_at(
@@ -2342,7 +2354,7 @@ impl<'a> World<'a> {
         to: usize,
         output: bool,
     ) {
-        if from >= to {
+        if from >= to || self.model.variant == DataflowVariant::UnalignedForgetsChannelState {
             return;
         }
         let records = &self.buffers.buffers[buffer as usize].records[from..to];
@@ -2577,7 +2589,20 @@ impl<'a> World<'a> {
             self.tasks[task].final_checkpoint = Some(checkpoint);
         }
         let subtask = self.tasks[task].subtask;
-        self.sinks[sink].pre_commit(subtask, checkpoint)
+        let pending = self.sinks[sink].pre_commit(subtask, checkpoint);
+        if self.model.variant == DataflowVariant::CommitAtPreCommit {
+            // Broken: commit now, before the checkpoint is known to be complete.
+            let now_us = self.queue.now().as_micros();
+            self.sinks[sink].commit_up_to(subtask, checkpoint, now_us);
+        }
+        pending
+    }
+
+    /// Aligned handling: a channel that delivered its barrier is blocked until the others have.
+    fn block(&mut self, channel: DataChannelIndex) {
+        if self.model.variant != DataflowVariant::NoAlignment {
+            self.channels[channel].blocked = true;
+        }
     }
 
     fn notify_aborted(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
