@@ -47,6 +47,31 @@ enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    /// Run a scenario over a range of values of one or more numeric fields, many seeds per value;
+    /// write CSV and JSON under output/<scenario>/sweep-<param>/.
+    Sweep {
+        /// The scenario file (JSON).
+        file: PathBuf,
+        /// PATH=FROM..TO, a field of the scenario file and its range, e.g.
+        /// `checkpointing.interval=100ms..10s`; repeat for a grid of every combination.
+        #[arg(long = "set", required = true, value_name = "PATH=FROM..TO")]
+        set: Vec<String>,
+        /// Values per parameter.
+        #[arg(long, default_value_t = 10)]
+        points: usize,
+        /// Space the values evenly on a logarithmic scale.
+        #[arg(long)]
+        log: bool,
+        /// Seeds per point: `S` runs seeds 0..S, `A..B` runs A to B-1 (the same at every point).
+        #[arg(long, default_value = "10")]
+        seeds: String,
+        /// Parallel runs (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Directory for results.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+    },
     /// Check scenario files without running them.
     Validate {
         /// Scenario files.
@@ -172,6 +197,15 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_INVARIANT_FAILED)
             }
         }
+        Command::Sweep {
+            file,
+            set,
+            points,
+            log,
+            seeds,
+            jobs,
+            out,
+        } => sweep_command(&file, &set, points, log, &seeds, jobs, &out),
         Command::Validate { files } => {
             let mut all_valid = true;
             for file in &files {
@@ -190,4 +224,132 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `snapsim sweep`: plan (validating every point first), run with a progress bar, write files.
+fn sweep_command(
+    file: &std::path::Path,
+    set: &[String],
+    points: usize,
+    log: bool,
+    seeds: &str,
+    jobs: Option<usize>,
+    out: &std::path::Path,
+) -> ExitCode {
+    use snapsim::sweep::{SweepAxis, SweepPlan, SweepWriter};
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
+    let label = file.display().to_string();
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(error) => return fail(format!("{label}: cannot read the file: {error}")),
+    };
+    // The scenario must be valid as it stands before any of its fields is varied.
+    if let Err(error) = scenario::load_file(file) {
+        return fail(error.to_string());
+    }
+    let document: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(document) => document,
+        Err(error) => return fail(format!("{label}: {error}")),
+    };
+    let seeds = if seeds.contains("..") {
+        snapsim::check::parse_seed_range(seeds)
+    } else {
+        match seeds.trim().parse::<u64>() {
+            Ok(0) | Err(_) => Err(format!(
+                "\"{seeds}\" is not a number of seeds: write S (seeds 0..S) or A..B"
+            )),
+            Ok(count) => Ok(0..count),
+        }
+    };
+    let seeds = match seeds {
+        Ok(seeds) => seeds,
+        Err(error) => return fail(format!("--seeds: {error}")),
+    };
+    let mut axes = Vec::new();
+    for option in set {
+        let Some((path, range)) = option.split_once('=') else {
+            return fail(format!(
+                "--set {option}: write PATH=FROM..TO, e.g. checkpointing.interval=100ms..10s"
+            ));
+        };
+        match SweepAxis::from_range(&document, path.trim(), range, points, log) {
+            Ok(axis) => {
+                if axis.values.len() < points {
+                    println!(
+                        "note: {} takes {} distinct value(s) after rounding, not {points}",
+                        axis.path,
+                        axis.values.len()
+                    );
+                }
+                axes.push(axis)
+            }
+            Err(error) => return fail(error.to_string()),
+        }
+    }
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("scenario");
+    let plan = match SweepPlan::new(&document, &label, stem, axes, seeds, true) {
+        Ok(plan) => plan,
+        Err(error) => return fail(error.to_string()),
+    };
+    let writer = match SweepWriter::new(out, &plan) {
+        Ok(writer) => writer,
+        Err(error) => return fail(format!("cannot prepare {}: {error}", out.display())),
+    };
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "sweep {}: {} point(s) × {} seed(s) = {} runs (baselines included) on {jobs} thread(s)",
+        plan.scenario_name,
+        plan.point_count(),
+        plan.seeds.end - plan.seeds.start,
+        plan.run_count()
+    );
+    let bar = indicatif::ProgressBar::new(plan.run_count());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} runs · {elapsed} elapsed · ETA {eta}",
+        )
+        .expect("a valid template"),
+    );
+    struct Progress<'a> {
+        bar: &'a indicatif::ProgressBar,
+        writer: &'a SweepWriter,
+    }
+    impl snapsim::sweep::SweepObserver for Progress<'_> {
+        fn run_finished(&self) {
+            self.bar.inc(1);
+        }
+        fn point_finished(&self, point: &snapsim::sweep::PointResult) {
+            self.writer.point_finished(point);
+        }
+    }
+    let started = std::time::Instant::now();
+    let result = snapsim::sweep::run(
+        &plan,
+        jobs,
+        &Progress {
+            bar: &bar,
+            writer: &writer,
+        },
+    );
+    bar.finish_and_clear();
+    if let Err(error) = writer.finish(&result) {
+        return fail(format!(
+            "cannot write results under {}: {error}",
+            writer.directory().display()
+        ));
+    }
+    print!("{}", snapsim::sweep::files::overview(&result));
+    println!(
+        "{} runs in {:.1} s · wrote {}/summary.csv, runs.csv, sweep.json, points/",
+        plan.run_count(),
+        started.elapsed().as_secs_f64(),
+        writer.directory().display()
+    );
+    ExitCode::SUCCESS
 }

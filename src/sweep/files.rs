@@ -1,0 +1,256 @@
+//! A sweep's results on disk, written so that an interrupted sweep keeps what it finished.
+//!
+//! Under `output/<scenario>/sweep-<param>/`:
+//! - `points/point-NNN.json`: one file per grid point, written atomically the moment the point's
+//!   last seed finishes (its runs' metrics and their summaries);
+//! - `summary.csv`: one row per finished point — the parameters, then for every metric its mean,
+//!   standard deviation and 95 % confidence interval over the seeds;
+//! - `runs.csv`: one row per finished run (point, parameters, seed, metrics);
+//! - `sweep.json`: the whole result, written at the end.
+//!
+//! Both CSV files are rewritten (atomically, see [`crate::output`]) after every finished point, so
+//! after Ctrl-C they hold exactly the points that finished, and a finished sweep's files depend
+//! only on its inputs — never on the order in which threads finished.
+
+use super::{MetricInfo, PointResult, SweepAxis, SweepObserver, SweepPlan, SweepResult};
+use crate::output::write_bytes_atomically;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Writes a sweep's files as its points finish (an observer for [`super::run`]).
+pub struct SweepWriter {
+    directory: PathBuf,
+    axes: Vec<SweepAxis>,
+    metrics: &'static [MetricInfo],
+    finished: Mutex<BTreeMap<usize, PointResult>>,
+    first_error: Mutex<Option<io::Error>>,
+}
+
+impl SweepWriter {
+    /// Prepares `<out>/<scenario>/sweep-<param>/`, removing point files of an earlier sweep there.
+    pub fn new(out: &Path, plan: &SweepPlan) -> io::Result<SweepWriter> {
+        let directory = out.join(&plan.scenario_name).join(plan.directory_name());
+        let points = directory.join("points");
+        std::fs::create_dir_all(&points)?;
+        for entry in std::fs::read_dir(&points)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with("point-") && name.ends_with(".json") {
+                std::fs::remove_file(&path)?;
+            }
+        }
+        Ok(SweepWriter {
+            directory,
+            axes: plan.axes.clone(),
+            metrics: plan.metrics(),
+            finished: Mutex::new(BTreeMap::new()),
+            first_error: Mutex::new(None),
+        })
+    }
+
+    /// Where the files go.
+    pub fn directory(&self) -> &Path {
+        &self.directory
+    }
+
+    /// Writes the final files; returns the first error met while the sweep ran, if any.
+    pub fn finish(&self, result: &SweepResult) -> io::Result<()> {
+        if let Some(error) = self.first_error.lock().expect("not poisoned").take() {
+            return Err(error);
+        }
+        write_all(&self.directory, result, self.metrics)
+    }
+
+    fn write_point(&self, point: &PointResult) -> io::Result<()> {
+        let mut finished = self.finished.lock().expect("not poisoned");
+        let path = self
+            .directory
+            .join("points")
+            .join(format!("point-{:03}.json", point.index));
+        write_bytes_atomically(&path, &to_json(point)?)?;
+        finished.insert(point.index, point.clone());
+        let points: Vec<&PointResult> = finished.values().collect();
+        write_bytes_atomically(
+            &self.directory.join("summary.csv"),
+            summary_csv(&self.axes, self.metrics, &points).as_bytes(),
+        )?;
+        write_bytes_atomically(
+            &self.directory.join("runs.csv"),
+            runs_csv(&self.axes, self.metrics, &points).as_bytes(),
+        )
+    }
+}
+
+impl SweepObserver for SweepWriter {
+    fn point_finished(&self, point: &PointResult) {
+        if let Err(error) = self.write_point(point) {
+            let mut first = self.first_error.lock().expect("not poisoned");
+            if first.is_none() {
+                *first = Some(error);
+            }
+        }
+    }
+}
+
+/// Writes `summary.csv`, `runs.csv`, `sweep.json` and every point file of a finished sweep.
+pub fn write_all(directory: &Path, result: &SweepResult, metrics: &[MetricInfo]) -> io::Result<()> {
+    let points: Vec<&PointResult> = result.points.iter().collect();
+    for point in &points {
+        write_bytes_atomically(
+            &directory
+                .join("points")
+                .join(format!("point-{:03}.json", point.index)),
+            &to_json(point)?,
+        )?;
+    }
+    write_bytes_atomically(
+        &directory.join("summary.csv"),
+        summary_csv(&result.axes, metrics, &points).as_bytes(),
+    )?;
+    write_bytes_atomically(
+        &directory.join("runs.csv"),
+        runs_csv(&result.axes, metrics, &points).as_bytes(),
+    )?;
+    write_bytes_atomically(&directory.join("sweep.json"), &to_json(result)?)
+}
+
+fn to_json(value: &impl serde::Serialize) -> io::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// One row per point: parameters, then mean, std, ci95_low, ci95_high of every metric.
+pub fn summary_csv(axes: &[SweepAxis], metrics: &[MetricInfo], points: &[&PointResult]) -> String {
+    let mut text = String::from("point");
+    for axis in axes {
+        let _ = write!(text, ",{}", axis.column());
+    }
+    text.push_str(",runs");
+    for metric in metrics {
+        let name = metric.name;
+        let _ = write!(
+            text,
+            ",{name}_mean,{name}_std,{name}_ci95_low,{name}_ci95_high"
+        );
+    }
+    text.push('\n');
+    for point in points {
+        let _ = write!(text, "{}", point.index);
+        for value in &point.values {
+            let _ = write!(text, ",{value}");
+        }
+        let _ = write!(text, ",{}", point.runs.len());
+        for metric in metrics {
+            match point.summary.get(metric.name) {
+                Some(s) => {
+                    let _ = write!(
+                        text,
+                        ",{},{},{},{}",
+                        s.mean, s.std_dev, s.ci95_low, s.ci95_high
+                    );
+                }
+                None => text.push_str(",,,,"),
+            }
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// One row per run: point, parameters, seed, every metric (empty when the run lacks it).
+pub fn runs_csv(axes: &[SweepAxis], metrics: &[MetricInfo], points: &[&PointResult]) -> String {
+    let mut text = String::from("point");
+    for axis in axes {
+        let _ = write!(text, ",{}", axis.column());
+    }
+    text.push_str(",seed");
+    for metric in metrics {
+        let _ = write!(text, ",{}", metric.name);
+    }
+    text.push('\n');
+    for point in points {
+        for run in &point.runs {
+            let _ = write!(text, "{}", point.index);
+            for value in &point.values {
+                let _ = write!(text, ",{value}");
+            }
+            let _ = write!(text, ",{}", run.seed);
+            for metric in metrics {
+                match run.get(metric.name) {
+                    Some(value) => {
+                        let _ = write!(text, ",{value}");
+                    }
+                    None => text.push(','),
+                }
+            }
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// A short table for the terminal: each point with the means of its headline metrics (those of
+/// `overhead`, `completion_time_s`, `checkpoint_duration_ms_mean`, `failures`,
+/// `sink_records_per_s`, `snapshot_duration_ms_mean` that the runs have), ± the 95 % half-width.
+pub fn overview(result: &SweepResult) -> String {
+    const HEADLINE: [&str; 7] = [
+        "overhead",
+        "completion_time_s",
+        "checkpoint_duration_ms_mean",
+        "failures",
+        "sink_records_per_s",
+        "snapshot_duration_ms_mean",
+        "snapshots_completed",
+    ];
+    let shown: Vec<&str> = HEADLINE
+        .iter()
+        .copied()
+        .filter(|m| result.points.iter().any(|p| p.summary.contains_key(*m)))
+        .take(4)
+        .collect();
+    let label_width = result
+        .points
+        .iter()
+        .map(|p| p.label.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let mut text = format!("{:<label_width$}", "point");
+    for metric in &shown {
+        let _ = write!(text, "  {metric:>28}");
+    }
+    text.push('\n');
+    for point in &result.points {
+        let _ = write!(text, "{:<label_width$}", point.label);
+        for metric in &shown {
+            let cell = match point.summary.get(*metric) {
+                Some(s) => format!(
+                    "{} ± {}",
+                    significant(s.mean),
+                    significant((s.ci95_high - s.ci95_low) / 2.0)
+                ),
+                None => "–".to_string(),
+            };
+            let _ = write!(text, "  {cell:>28}");
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// Four significant digits, without exponent for everyday magnitudes.
+fn significant(value: f64) -> String {
+    if !value.is_finite() {
+        return format!("{value}");
+    }
+    if value.abs() < 1e-9 {
+        return "0".to_string();
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    let decimals = (3 - magnitude).clamp(0, 6) as usize;
+    format!("{value:.decimals$}")
+}
