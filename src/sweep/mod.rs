@@ -28,6 +28,7 @@
 
 pub mod files;
 pub mod metrics;
+pub mod optimum;
 pub mod path;
 
 pub use files::SweepWriter;
