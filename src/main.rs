@@ -35,6 +35,10 @@ enum Command {
         /// With --from-savepoint: drop state of operators the job no longer has.
         #[arg(long)]
         allow_non_restored_state: bool,
+        /// Also write output/<scenario>/trace.json (Chrome trace events: open it in
+        /// ui.perfetto.dev); `--trace=2s..5s` keeps only that window.
+        #[arg(long, value_name = "FROM..TO", num_args = 0..=1, default_missing_value = "all")]
+        trace: Option<String>,
     },
     /// Run a scenario with many seeds in parallel; print every failing seed and how to replay it.
     Check {
@@ -72,6 +76,25 @@ enum Command {
         #[arg(long, default_value = "output")]
         out: PathBuf,
     },
+    /// Draw the space-time diagram of a run (SVG and PNG) under output/<scenario>/: processes or
+    /// subtasks as lines, messages, markers and barriers as arrows, snapshot cuts, failures.
+    Diagram {
+        /// The scenario file (JSON).
+        file: PathBuf,
+        /// Start of the window (a duration such as `250ms`); default: just before the first
+        /// completed snapshot.
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// End of the window; default: just after the first completed snapshot.
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Directory for results.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+    },
     /// Check scenario files without running them.
     Validate {
         /// Scenario files.
@@ -95,7 +118,16 @@ fn main() -> ExitCode {
             json,
             from_savepoint,
             allow_non_restored_state,
+            trace,
         } => {
+            let trace_window = match trace.as_deref().map(parse_window) {
+                Some(Err(error)) => {
+                    eprintln!("error: --trace: {error}");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+                Some(Ok(window)) => Some(window),
+                None => None,
+            };
             let mut scenario = match scenario::load_file(&file) {
                 Ok(scenario) => scenario,
                 Err(error) => {
@@ -131,10 +163,17 @@ fn main() -> ExitCode {
                 print!("{}", text::render(&completed.report));
             }
             match completed.write_outputs(&out) {
-                Ok(directory) if !json => {
-                    println!("wrote {}/report.json and events.jsonl", directory.display())
+                Ok(directory) => {
+                    if !json {
+                        println!("wrote {}/report.json and events.jsonl", directory.display());
+                    }
+                    if let Some(window) = trace_window
+                        && let Err(error) = write_trace(&completed, window, &directory, json)
+                    {
+                        eprintln!("error: {error}");
+                        return ExitCode::from(EXIT_BAD_INPUT);
+                    }
                 }
-                Ok(_) => {}
                 Err(error) => {
                     eprintln!(
                         "error: cannot write results under {}: {error}",
@@ -206,6 +245,13 @@ fn main() -> ExitCode {
             jobs,
             out,
         } => sweep_command(&file, &set, points, log, &seeds, jobs, &out),
+        Command::Diagram {
+            file,
+            from,
+            to,
+            seed,
+            out,
+        } => diagram_command(&file, from.as_deref(), to.as_deref(), seed, &out),
         Command::Validate { files } => {
             let mut all_valid = true;
             for file in &files {
@@ -352,4 +398,145 @@ fn sweep_command(
         writer.directory().display()
     );
     ExitCode::SUCCESS
+}
+
+/// `--trace` or `--trace=FROM..TO`: the whole run, or a window (µs).
+fn parse_window(text: &str) -> Result<Option<(u64, u64)>, String> {
+    if text == "all" {
+        return Ok(None);
+    }
+    let (from, to) = text
+        .split_once("..")
+        .ok_or_else(|| format!("\"{text}\" is not a window: write FROM..TO, e.g. 2s..5s"))?;
+    let from = scenario::parse_duration_us(from)?;
+    let to = scenario::parse_duration_us(to)?;
+    if from >= to {
+        return Err(format!(
+            "the window {text} is empty: FROM must be before TO"
+        ));
+    }
+    Ok(Some((from, to)))
+}
+
+/// Trace events kept at most: about 15 MB of JSON, which Perfetto opens at once.
+const TRACE_EVENTS_MAX: usize = 150_000;
+
+/// Writes `trace.json` for a dataflow run.
+fn write_trace(
+    completed: &snapsim::report::CompletedRun,
+    window: Option<(u64, u64)>,
+    directory: &std::path::Path,
+    quiet: bool,
+) -> Result<(), String> {
+    let snapsim::report::RawRun::Dataflow(run, model) = &completed.raw else {
+        return Err(
+            "--trace exports dataflow (Flink) runs; for a process graph draw it with \
+             snapsim diagram"
+                .into(),
+        );
+    };
+    let (from_us, to_us) = window.unwrap_or((0, run.end_time.as_micros().max(1)));
+    let trace = snapsim::plot::perfetto::chrome_trace_from_dataflow_run(
+        run,
+        model.network.rpc_latency_us,
+        from_us,
+        to_us,
+        TRACE_EVENTS_MAX,
+    );
+    let path = directory.join("trace.json");
+    snapsim::output::write_bytes_atomically(&path, trace.to_json().as_bytes())
+        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    if !quiet {
+        println!(
+            "wrote {} ({} trace events{}): open it in https://ui.perfetto.dev",
+            path.display(),
+            trace.events.len(),
+            if trace.truncated {
+                format!(
+                    ", cut at {} to stay small: use --trace=FROM..TO for a later window",
+                    snapsim::engine::SimTime::from_micros(trace.covered_to_us)
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
+}
+
+/// `snapsim diagram`: simulate (without the oracle), draw the window, write SVG and PNG.
+fn diagram_command(
+    file: &std::path::Path,
+    from: Option<&str>,
+    to: Option<&str>,
+    seed: Option<u64>,
+    out: &std::path::Path,
+) -> ExitCode {
+    use snapsim::scenario::Model;
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
+    let scenario = match scenario::load_file(file) {
+        Ok(scenario) => scenario,
+        Err(error) => return fail(error.to_string()),
+    };
+    let parse = |flag: &str, text: Option<&str>| -> Result<Option<u64>, String> {
+        text.map(|t| scenario::parse_duration_us(t).map_err(|e| format!("--{flag}: {e}")))
+            .transpose()
+    };
+    let (from_us, to_us) = match (parse("from", from), parse("to", to)) {
+        (Ok(from), Ok(to)) => (from, to),
+        (Err(error), _) | (_, Err(error)) => return fail(error),
+    };
+    let seed = seed.unwrap_or(scenario.seed);
+    let diagram = match &scenario.model {
+        Model::ProcessGraph(model) => {
+            let run = snapsim::chandy_lamport::run(model, seed, model.variant);
+            let (default_from, default_to) =
+                snapsim::plot::default_process_window(&run.snapshots, run.end_time.as_micros());
+            snapsim::plot::space_time_from_process_run(
+                &model.graph,
+                run.trace.events(),
+                &run.snapshots,
+                from_us.unwrap_or(default_from),
+                to_us.unwrap_or(default_to),
+            )
+        }
+        Model::Dataflow(model) => {
+            let mut model = (**model).clone();
+            model.seed = seed;
+            let run = snapsim::dataflow::run(&model, seed);
+            let (default_from, default_to) = snapsim::plot::default_dataflow_window(&run);
+            snapsim::plot::space_time_from_dataflow_run(
+                &run,
+                model.network.rpc_latency_us,
+                from_us.unwrap_or(default_from),
+                to_us.unwrap_or(default_to),
+            )
+        }
+    };
+    if diagram.from_us >= diagram.to_us {
+        return fail(format!(
+            "the window {}..{} is empty: --from must be before --to",
+            snapsim::engine::SimTime::from_micros(diagram.from_us),
+            snapsim::engine::SimTime::from_micros(diagram.to_us)
+        ));
+    }
+    let directory = out.join(&scenario.name);
+    match diagram.render(&directory, "space-time") {
+        Ok(files) => {
+            println!(
+                "wrote {} and {} ({} lines, {} arrows, window {} to {})",
+                files.svg.display(),
+                files.png.display(),
+                diagram.lines.len(),
+                diagram.arrows.len(),
+                snapsim::engine::SimTime::from_micros(diagram.from_us),
+                snapsim::engine::SimTime::from_micros(diagram.to_us)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(error.to_string()),
+    }
 }

@@ -14,15 +14,21 @@
 //!   alignment, synchronous and asynchronous parts), as in Flink's checkpoint details view.
 //! - [`SpaceTimeDiagram`]: one horizontal line per process, messages as arrows, markers and
 //!   barriers in their own colour, recorded states as dots joined into each snapshot's cut — the
-//!   figure of the Chandy-Lamport paper. [`space_time_from_process_run`] builds one from a run.
+//!   figure of the Chandy-Lamport paper. [`space_time_from_process_run`] builds one from a
+//!   Chandy-Lamport run, [`space_time_from_dataflow_run`] from a Flink run (barriers, snapshots,
+//!   acknowledgements, crashes and restarts); [`checkpoint_timeline_from_stats`] builds the
+//!   timeline from Flink's per-subtask checkpoint statistics.
+//! - [`perfetto`]: a run as Chrome trace-event JSON for Perfetto (`snapsim run --trace`).
 
 mod axis;
 mod canvas;
+mod dataflow_run;
 mod font;
 mod geometry;
 mod legend;
 mod line_chart;
 mod palette;
+pub mod perfetto;
 mod process_run;
 mod scaffold;
 mod space_time;
@@ -32,9 +38,12 @@ use std::path::PathBuf;
 
 pub use axis::AxisScale;
 pub use canvas::RenderedFiles;
+pub use dataflow_run::{
+    checkpoint_timeline_from_stats, default_dataflow_window, space_time_from_dataflow_run,
+};
 pub use font::ensure_font_registered;
 pub use line_chart::{Axis, Band, BandPoint, LineChart, ReferenceCurve, Series, VerticalMarker};
-pub use process_run::space_time_from_process_run;
+pub use process_run::{default_process_window, space_time_from_process_run};
 pub use space_time::{Arrow, ArrowKind, Cut, Dot, Mark, SpaceTimeDiagram};
 pub use timeline::{CheckpointTimeline, PhaseSegment, SnapshotPhase, TimelineMarker, TimelineRow};
 

@@ -219,3 +219,17 @@ fn snapshots_overlap(events: &[ProcessEvent]) -> bool {
     by_start.sort();
     by_start.windows(2).any(|pair| pair[1].0 <= pair[0].1)
 }
+
+/// A window around the first completed snapshot: from a little before its initiation to a
+/// little after its completion (`0..end_us` if none completed).
+pub fn default_process_window(snapshots: &[GlobalSnapshot], end_us: u64) -> (u64, u64) {
+    match snapshots.iter().min_by_key(|s| (s.started_at, s.id)) {
+        Some(snapshot) => {
+            let start = snapshot.started_at.as_micros();
+            let end = snapshot.completed_at.as_micros().max(start + 1);
+            let margin = ((end - start) / 4).max(1);
+            (start.saturating_sub(margin), end + margin)
+        }
+        None => (0, end_us.max(1)),
+    }
+}

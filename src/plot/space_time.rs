@@ -92,7 +92,7 @@ pub enum ArrowKind {
     Marker,
     /// A Flink checkpoint barrier.
     Barrier,
-    /// Anything else (acknowledgements, control messages).
+    /// Control messages: a job manager's trigger RPC, a task's acknowledgement.
     Other,
 }
 
@@ -118,7 +118,7 @@ impl ArrowKind {
             ArrowKind::Application => "application message",
             ArrowKind::Marker => "marker",
             ArrowKind::Barrier => "checkpoint barrier",
-            ArrowKind::Other => "other message",
+            ArrowKind::Other => "RPC: trigger, acknowledgement",
         }
     }
 }
