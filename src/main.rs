@@ -95,6 +95,18 @@ enum Command {
         #[arg(long, default_value = "output")]
         out: PathBuf,
     },
+    /// Regenerate every figure of the book (PNG and SVG) into book/src/figures/.
+    Figures {
+        /// The directory of the scenarios the figures are made from.
+        #[arg(long, default_value = "scenarios")]
+        scenarios: PathBuf,
+        /// Where to write the figures.
+        #[arg(long, default_value = "book/src/figures")]
+        out: PathBuf,
+        /// Parallel runs (default: the number of cores); the figures do not depend on it.
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Check scenario files without running them.
     Validate {
         /// Scenario files.
@@ -252,6 +264,35 @@ fn main() -> ExitCode {
             seed,
             out,
         } => diagram_command(&file, from.as_deref(), to.as_deref(), seed, &out),
+        Command::Figures {
+            scenarios,
+            out,
+            jobs,
+        } => {
+            let context = snapsim::figures::FigureContext {
+                scenarios_dir: scenarios,
+                out_dir: out,
+                jobs: jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            };
+            let started = std::time::Instant::now();
+            match snapsim::figures::regenerate(&context, &|stem| println!("wrote {stem}.png, .svg"))
+            {
+                Ok(files) => {
+                    println!(
+                        "{} figures in {} ({:.1} s)",
+                        files.len(),
+                        context.out_dir.display(),
+                        started.elapsed().as_secs_f64()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::from(EXIT_BAD_INPUT)
+                }
+            }
+        }
         Command::Validate { files } => {
             let mut all_valid = true;
             for file in &files {

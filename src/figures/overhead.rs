@@ -282,8 +282,14 @@ pub fn overhead_chart(outcome: &OverheadOutcome, style: &OverheadChartStyle) -> 
         });
     }
     if let Some(optimum) = outcome.simulated_optimum {
+        let edge = optimum.lowest_index == 0 || optimum.lowest_index + 1 == points.len();
+        let label = match (optimum.fitted, edge) {
+            (true, _) => format!("simulated {}", describe(optimum.x)),
+            (false, true) => format!("lowest simulated {} (sweep edge)", describe(optimum.x)),
+            (false, false) => format!("lowest simulated {}", describe(optimum.x)),
+        };
         markers.push(VerticalMarker {
-            label: format!("simulated {}", describe(optimum.x)),
+            label,
             x: optimum.x,
             color: style.color.clone(),
         });
@@ -291,12 +297,21 @@ pub fn overhead_chart(outcome: &OverheadOutcome, style: &OverheadChartStyle) -> 
     LineChart {
         title: style.title.clone(),
         x_axis: Axis::logarithmic("checkpoint interval (s) — execution.checkpointing.interval"),
-        y_axis: Axis::linear(
-            "overhead (%) — extra completion time vs. no checkpoints, no failures",
-        ),
+        y_axis: Axis::linear("overhead (% of the time without checkpoints or crashes)"),
         series: vec![series],
         reference_curves,
         markers,
+    }
+}
+
+/// A percentage for a legend: `0 %`, `0.04 %`, `114 %`.
+pub fn format_percent(percent: f64) -> String {
+    if percent.abs() < 0.005 {
+        "0 %".to_string()
+    } else if percent.abs() < 10.0 {
+        format!("{percent:.2} %")
+    } else {
+        format!("{percent:.0} %")
     }
 }
 
@@ -340,4 +355,122 @@ mod tests {
         assert_eq!(no_failures.overhead_at_interval(5.0), Some(0.25));
         assert_eq!(no_failures.daly_optimum_interval_s(), None);
     }
+}
+
+/// The protocols of the overhead figures: scenario, figure stem, legend name, colour, title.
+const PROTOCOLS: [(&str, &str, &str, &str, &str); 3] = [
+    (
+        "chart-overhead-stop-the-world.json",
+        "overhead-stop-the-world",
+        "stop-the-world",
+        "#D55E00",
+        "Stop-the-world checkpoints with crashes: overhead against interval, and Daly",
+    ),
+    (
+        "chart-overhead-aligned.json",
+        "overhead-aligned",
+        "aligned barriers",
+        "#0072B2",
+        "Aligned barriers with crashes: no stall, so Daly's δ overstates the cost",
+    ),
+    (
+        "chart-overhead-unaligned.json",
+        "overhead-unaligned",
+        "unaligned checkpoints",
+        "#009E73",
+        "Unaligned checkpoints with crashes: as cheap as aligned when little is in flight",
+    ),
+];
+
+/// Intervals of the book's overhead figures: 0.4 s to 20 s, eleven values evenly on a log scale.
+fn book_intervals_us() -> Vec<f64> {
+    let points = 11;
+    (0..points)
+        .map(|i| (0.4e6 * (50f64).powf(i as f64 / (points - 1) as f64)).round())
+        .collect()
+}
+
+/// Seeds per interval in the book's figures (small, to regenerate quickly; the band shows it).
+const BOOK_SEEDS: u64 = 10;
+
+/// The four overhead figures: one per protocol with crashes, and the pure cost without crashes.
+pub fn overhead_figures(
+    context: &super::FigureContext,
+) -> Result<Vec<(&'static str, crate::plot::RenderedFiles)>, super::FigureError> {
+    let mut figures = Vec::new();
+    let mut pure_cost = Vec::new();
+    let mut stall_theory = None;
+    for (file, stem, name, color, title) in PROTOCOLS {
+        let document = context.document(file)?;
+        let outcome = OverheadSweep {
+            document: document.clone(),
+            label: context.label(file),
+            intervals_us: book_intervals_us(),
+            seeds: 0..BOOK_SEEDS,
+        }
+        .run(context.jobs, &crate::sweep::Silent)?;
+        let chart = overhead_chart(
+            &outcome,
+            &OverheadChartStyle {
+                title: title.to_string(),
+                series_name: name.to_string(),
+                color: Some(color.to_string()),
+            },
+        );
+        figures.push((stem, chart.render(&context.out_dir, stem)?));
+
+        let mut quiet = document;
+        if let Some(map) = quiet.as_object_mut() {
+            map.remove("faults");
+        }
+        let pure = OverheadSweep {
+            document: quiet,
+            label: context.label(file),
+            intervals_us: book_intervals_us(),
+            seeds: 0..2,
+        }
+        .run(context.jobs, &crate::sweep::Silent)?;
+        if stall_theory.is_none() {
+            stall_theory = Some(pure.theory);
+        }
+        let points: Vec<(f64, f64)> = pure
+            .mean_overhead()
+            .into_iter()
+            .map(|(x, y)| (x, y * 100.0))
+            .collect();
+        let largest = points.iter().map(|p| p.1).fold(0.0, f64::max);
+        let mut series = Series::new(
+            format!("{name}: at most {}", format_percent(largest)),
+            points,
+        );
+        series.color = Some(color.to_string());
+        pure_cost.push(series);
+    }
+    let theory = stall_theory.expect("three protocols");
+    let (low, high) = (0.4, 20.0);
+    let curve: Vec<(f64, f64)> = (0..=160)
+        .filter_map(|i| {
+            let x = low * (high / low).powf(f64::from(i) / 160.0);
+            theory.overhead_at_interval(x).map(|o| (x, o * 100.0))
+        })
+        .collect();
+    let chart = LineChart {
+        title: "No crashes: the pure cost of checkpointing, paid only by the global pause".into(),
+        x_axis: Axis::logarithmic("checkpoint interval (s) — execution.checkpointing.interval"),
+        y_axis: Axis::linear("overhead (% of the time without checkpoints)"),
+        series: pure_cost,
+        reference_curves: vec![ReferenceCurve::new(
+            format!(
+                "δ / (interval − δ), δ = {} (stop-the-world duration)",
+                format_seconds(theory.checkpoint_cost_s)
+            ),
+            curve,
+        )],
+        markers: Vec::new(),
+    };
+    figures.push((
+        "overhead-no-failures",
+        chart.render(&context.out_dir, "overhead-no-failures")?,
+    ));
+    Ok(figures)
 }

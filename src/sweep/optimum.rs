@@ -5,8 +5,9 @@
 //! minimum is taken from a least-squares parabola through the lowest point and its neighbours
 //! (in ln x on a logarithmic sweep, where the curve is nearly symmetric: for Young's first-order
 //! overhead δ/τ + τ/2M it is exactly a cosh in ln τ). The fit uses only the measurements; no
-//! theory enters it. If the points do not curve upwards around the lowest one, the lowest point
-//! itself is returned and `fitted` is false.
+//! theory enters it. If the lowest point is the first or the last of the sweep (the minimum may
+//! lie outside it), or the points do not curve upwards around it, the lowest point itself is
+//! returned and `fitted` is false.
 
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +44,8 @@ pub fn fitted_minimum(
         fitted: false,
     };
     let width = 2 * neighbours + 1;
-    if points.len() < 3 || neighbours == 0 {
+    if points.len() < 3 || neighbours == 0 || lowest_index == 0 || lowest_index == points.len() - 1
+    {
         return Some(lowest);
     }
     let width = width.min(points.len());
