@@ -447,7 +447,7 @@ pub fn overhead_figures(
         pure_cost.push(series);
     }
     let theory = stall_theory.expect("three protocols");
-    let (low, high) = (0.4, 20.0);
+    let (low, high): (f64, f64) = (0.4, 20.0);
     let curve: Vec<(f64, f64)> = (0..=160)
         .filter_map(|i| {
             let x = low * (high / low).powf(f64::from(i) / 160.0);
