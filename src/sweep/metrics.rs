@@ -170,6 +170,20 @@ impl RunMetrics {
         }
     }
 
+    /// The mean of whole numbers (µs, bytes), summed exactly, divided by `divisor` (1000: µs → ms),
+    /// so that a column of identical durations reads `100.02`, not `100.02000000000008`.
+    fn set_mean_of_integers(
+        &mut self,
+        name: &str,
+        values: impl Iterator<Item = u64>,
+        divisor: f64,
+    ) {
+        let (sum, count) = values.fold((0u128, 0u64), |(s, n), v| (s + u128::from(v), n + 1));
+        if count > 0 {
+            self.set(name, sum as f64 / count as f64 / divisor);
+        }
+    }
+
     /// Sets the overhead against a baseline completion time (both in seconds).
     pub fn set_baseline(&mut self, baseline_completion_time_s: f64) {
         self.set("baseline_completion_time_s", baseline_completion_time_s);
@@ -211,12 +225,10 @@ impl RunMetrics {
                 .count() as f64,
         );
         let ms = |us: u64| us as f64 / 1000.0;
-        metrics.set_mean(
+        metrics.set_mean_of_integers(
             "checkpoint_duration_ms_mean",
-            completed
-                .iter()
-                .filter_map(|c| c.end_to_end_duration_us)
-                .map(ms),
+            completed.iter().filter_map(|c| c.end_to_end_duration_us),
+            1000.0,
         );
         if let Some(longest) = completed
             .iter()
@@ -225,48 +237,58 @@ impl RunMetrics {
         {
             metrics.set("checkpoint_duration_ms_max", ms(longest));
         }
-        metrics.set_mean(
+        metrics.set_mean_of_integers(
             "effective_interval_ms_mean",
             completed
                 .windows(2)
-                .map(|pair| ms(pair[1].trigger_timestamp_us - pair[0].trigger_timestamp_us)),
+                .map(|pair| pair[1].trigger_timestamp_us - pair[0].trigger_timestamp_us),
+            1000.0,
         );
-        metrics.set_mean(
+        metrics.set_mean_of_integers(
             "start_delay_ms_mean",
-            completed.iter().map(|c| ms(c.start_delay_us)),
+            completed.iter().map(|c| c.start_delay_us),
+            1000.0,
         );
-        metrics.set_mean(
+        metrics.set_mean_of_integers(
             "alignment_ms_mean",
-            completed.iter().map(|c| ms(c.alignment_duration_us)),
+            completed.iter().map(|c| c.alignment_duration_us),
+            1000.0,
         );
-        metrics.set_mean(
+        metrics.set_mean_of_integers(
             "sync_ms_mean",
-            completed.iter().map(|c| ms(c.sync_duration_us)),
+            completed.iter().map(|c| c.sync_duration_us),
+            1000.0,
         );
-        metrics.set_mean(
+        metrics.set_mean_of_integers(
             "async_ms_mean",
-            completed.iter().map(|c| ms(c.async_duration_us)),
+            completed.iter().map(|c| c.async_duration_us),
+            1000.0,
         );
-        metrics.set_mean(
+        metrics.set_mean_of_integers(
             "state_size_bytes_mean",
-            completed.iter().map(|c| c.state_size as f64),
+            completed.iter().map(|c| c.state_size),
+            1.0,
         );
-        metrics.set_mean(
+        metrics.set_mean_of_integers(
             "checkpointed_size_bytes_mean",
-            completed.iter().map(|c| c.checkpointed_size as f64),
+            completed.iter().map(|c| c.checkpointed_size),
+            1.0,
         );
-        metrics.set_mean(
+        metrics.set_mean_of_integers(
             "persisted_data_bytes_mean",
-            completed.iter().map(|c| c.persisted_data as f64),
+            completed.iter().map(|c| c.persisted_data),
+            1.0,
         );
-        metrics.set_mean(
+        metrics.set_mean_of_integers(
             "processed_data_bytes_mean",
-            completed.iter().map(|c| c.processed_data as f64),
+            completed.iter().map(|c| c.processed_data),
+            1.0,
         );
         metrics.set("failures", run.recoveries.len() as f64);
-        metrics.set_mean(
+        metrics.set_mean_of_integers(
             "downtime_ms_mean",
-            run.recoveries.iter().filter_map(|r| r.downtime_us).map(ms),
+            run.recoveries.iter().filter_map(|r| r.downtime_us),
+            1000.0,
         );
         metrics.set(
             "records_reprocessed",
@@ -306,11 +328,12 @@ impl RunMetrics {
         };
         metrics.set("snapshots_completed", run.snapshots.len() as f64);
         metrics.set("snapshots_incomplete", run.incomplete.len() as f64);
-        metrics.set_mean(
+        metrics.set_mean_of_integers(
             "snapshot_duration_ms_mean",
             run.snapshots
                 .iter()
-                .map(|s| s.completed_at.since_us(s.started_at) as f64 / 1000.0),
+                .map(|s| s.completed_at.since_us(s.started_at)),
+            1000.0,
         );
         metrics.set_mean(
             "channel_messages_recorded_mean",
