@@ -530,6 +530,15 @@ fn diagram_command(
         (Ok(from), Ok(to)) => (from, to),
         (Err(error), _) | (_, Err(error)) => return fail(error),
     };
+    if let (Some(from), Some(to)) = (from_us, to_us)
+        && from >= to
+    {
+        return fail(format!(
+            "the window {}..{} is empty: --from must be before --to",
+            snapsim::engine::SimTime::from_micros(from),
+            snapsim::engine::SimTime::from_micros(to)
+        ));
+    }
     let seed = seed.unwrap_or(scenario.seed);
     let diagram = match &scenario.model {
         Model::ProcessGraph(model) => {

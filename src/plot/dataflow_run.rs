@@ -236,7 +236,7 @@ pub fn space_time_from_dataflow_run(
         }
     }
 
-    let window = to_us - from_us;
+    let window = to_us.saturating_sub(from_us);
     let shown: Vec<(bool, bool)> = recorded_states
         .iter()
         .filter(|d| d.time_us >= from_us && d.time_us <= to_us)

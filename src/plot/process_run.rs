@@ -158,8 +158,8 @@ pub fn space_time_from_process_run(
     let mut diagram = SpaceTimeDiagram {
         title: format!(
             "Chandy-Lamport run from {} to {}: messages, markers and snapshot cuts",
-            window_time(from_us, to_us - from_us),
-            window_time(to_us, to_us - from_us)
+            window_time(from_us, to_us.saturating_sub(from_us)),
+            window_time(to_us, to_us.saturating_sub(from_us))
         ),
         lines: graph.processes.iter().map(|p| p.name.clone()).collect(),
         from_us,

@@ -1,0 +1,199 @@
+//! The Perfetto trace of a run: valid trace-event JSON whose slices nest on every track, whose
+//! barrier arrows start and end, and which stays inside its window and its size bound.
+
+use serde_json::Value;
+use snapsim::plot::perfetto::chrome_trace_from_dataflow_run;
+use snapsim::scenario::{Model, load_file};
+use std::collections::BTreeMap;
+use std::process::Command;
+
+fn crash_run() -> (snapsim::dataflow::DataflowRun, u64) {
+    let scenario = load_file(
+        format!(
+            "{}/scenarios/chart-space-time-dataflow.json",
+            env!("CARGO_MANIFEST_DIR")
+        )
+        .as_ref(),
+    )
+    .unwrap();
+    let Model::Dataflow(model) = &scenario.model else {
+        panic!("a dataflow scenario")
+    };
+    (
+        snapsim::dataflow::run(model, scenario.seed),
+        model.network.rpc_latency_us,
+    )
+}
+
+/// (pid, tid) → slices as (start, end), in file order.
+fn slices_by_track(events: &[Value]) -> BTreeMap<(u64, u64), Vec<(u64, u64)>> {
+    let mut tracks: BTreeMap<(u64, u64), Vec<(u64, u64)>> = BTreeMap::new();
+    for event in events.iter().filter(|e| e["ph"] == "X") {
+        let start = event["ts"].as_u64().unwrap();
+        let end = start + event["dur"].as_u64().unwrap();
+        tracks
+            .entry((
+                event["pid"].as_u64().unwrap(),
+                event["tid"].as_u64().unwrap(),
+            ))
+            .or_default()
+            .push((start, end));
+    }
+    tracks
+}
+
+#[test]
+fn every_track_nests_and_every_barrier_arrow_has_two_ends() {
+    let (run, rpc) = crash_run();
+    let end = run.end_time.as_micros();
+    let trace = chrome_trace_from_dataflow_run(&run, rpc, 0, end, 1_000_000);
+    assert!(!trace.truncated);
+    let document: Value = serde_json::from_str(&trace.to_json()).unwrap();
+    let events = document["traceEvents"].as_array().unwrap();
+
+    let names: Vec<&str> = events
+        .iter()
+        .filter(|e| e["name"] == "process_name")
+        .map(|e| e["args"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names[0], "job manager");
+    assert_eq!(
+        names.len(),
+        run.graph.tasks.len() + 1,
+        "a process per subtask"
+    );
+
+    for ((pid, tid), mut slices) in slices_by_track(events) {
+        slices.sort_by_key(|&(start, end)| (start, std::cmp::Reverse(end)));
+        let mut open: Vec<u64> = Vec::new();
+        for (start, end) in slices {
+            while open.last().is_some_and(|&e| e <= start) {
+                open.pop();
+            }
+            if let Some(&parent_end) = open.last() {
+                assert!(
+                    end <= parent_end,
+                    "track {pid}/{tid}: a slice {start}..{end} overlaps its parent ending at {parent_end}"
+                );
+            }
+            open.push(end);
+        }
+    }
+
+    let mut flows: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+    for event in events {
+        match event["ph"].as_str() {
+            Some("s") => flows.entry(event["id"].as_u64().unwrap()).or_default().0 += 1,
+            Some("f") => flows.entry(event["id"].as_u64().unwrap()).or_default().1 += 1,
+            _ => {}
+        }
+    }
+    assert!(!flows.is_empty());
+    assert!(flows.values().all(|&ends| ends == (1, 1)), "{flows:?}");
+
+    let slice_names: Vec<&str> = events
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    for expected in ["running", "synchronous snapshot 1", "asynchronous upload 1"] {
+        assert!(slice_names.contains(&expected), "no {expected} slice");
+    }
+    assert!(
+        slice_names
+            .iter()
+            .any(|n| n.starts_with("restoring checkpoint"))
+    );
+    assert!(slice_names.iter().any(|n| n.starts_with("downtime: ")));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["ph"] == "i" && e["name"] == "crash")
+    );
+}
+
+#[test]
+fn a_window_clips_the_trace_and_a_bound_cuts_it_short() {
+    let (run, rpc) = crash_run();
+    let trace = chrome_trace_from_dataflow_run(&run, rpc, 300_000, 400_000, 1_000_000);
+    for event in trace.events.iter().filter(|e| e["ph"] != "M") {
+        let start = event["ts"].as_u64().unwrap();
+        let end = start + event["dur"].as_u64().unwrap_or(0);
+        assert!(
+            (300_000..=400_000).contains(&start) && end <= 400_000,
+            "{event}"
+        );
+    }
+    let whole = chrome_trace_from_dataflow_run(&run, rpc, 0, u64::MAX / 2, 1_000_000);
+    let bounded = chrome_trace_from_dataflow_run(&run, rpc, 0, u64::MAX / 2, 60);
+    assert_eq!(bounded.events.len(), 60);
+    assert!(bounded.truncated && !whole.truncated);
+    assert_eq!(
+        bounded.events[..40],
+        whole.events[..40],
+        "the earliest part is kept"
+    );
+}
+
+#[test]
+fn snapsim_run_with_trace_writes_trace_json_and_diagram_writes_svg_and_png() {
+    let out = std::env::temp_dir().join(format!("snapsim-trace-cli-{}", std::process::id()));
+    let snapsim = env!("CARGO_BIN_EXE_snapsim");
+    let output = Command::new(snapsim)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "run",
+            "scenarios/chart-space-time-dataflow.json",
+            "--trace=100ms..900ms",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(out.join("chart-space-time-dataflow/trace.json")).unwrap();
+    let document: Value = serde_json::from_str(&text).unwrap();
+    assert!(document["traceEvents"].as_array().unwrap().len() > 50);
+
+    let output = Command::new(snapsim)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "diagram",
+            "scenarios/chart-space-time-dataflow.json",
+            "--from",
+            "320ms",
+            "--to",
+            "800ms",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for file in ["space-time.svg", "space-time.png"] {
+        assert!(out.join("chart-space-time-dataflow").join(file).is_file());
+    }
+    let output = Command::new(snapsim)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "diagram",
+            "scenarios/chart-space-time-dataflow.json",
+            "--from",
+            "800ms",
+            "--to",
+            "300ms",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is empty"));
+    std::fs::remove_dir_all(&out).unwrap();
+}
