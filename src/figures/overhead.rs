@@ -331,32 +331,6 @@ pub fn format_seconds(seconds: f64) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_theory_measures_intervals_from_trigger_to_trigger() {
-        // DESIGN.md §6 check value (1, 1, 100): Daly's τ* = 13.48, so the interval is 14.48.
-        let theory = OverheadTheory {
-            checkpoint_cost_s: 1.0,
-            restart_cost_s: 1.0,
-            mtbf_s: 100.0,
-        };
-        let interval = theory.daly_optimum_interval_s().unwrap();
-        assert!((interval - 14.48).abs() < 0.01, "{interval}");
-        let overhead = theory.daly_optimum_overhead().unwrap();
-        assert!((overhead - 0.167).abs() < 0.001, "{overhead}");
-        assert_eq!(theory.overhead_at_interval(0.5), None);
-        let no_failures = OverheadTheory {
-            mtbf_s: f64::INFINITY,
-            ..theory
-        };
-        assert_eq!(no_failures.overhead_at_interval(5.0), Some(0.25));
-        assert_eq!(no_failures.daly_optimum_interval_s(), None);
-    }
-}
-
 /// The protocols of the overhead figures: scenario, figure stem, legend name, colour, title.
 const PROTOCOLS: [(&str, &str, &str, &str, &str); 3] = [
     (
@@ -473,4 +447,30 @@ pub fn overhead_figures(
         chart.render(&context.out_dir, "overhead-no-failures")?,
     ));
     Ok(figures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_theory_measures_intervals_from_trigger_to_trigger() {
+        // DESIGN.md §6 check value (1, 1, 100): Daly's τ* = 13.48, so the interval is 14.48.
+        let theory = OverheadTheory {
+            checkpoint_cost_s: 1.0,
+            restart_cost_s: 1.0,
+            mtbf_s: 100.0,
+        };
+        let interval = theory.daly_optimum_interval_s().unwrap();
+        assert!((interval - 14.48).abs() < 0.01, "{interval}");
+        let overhead = theory.daly_optimum_overhead().unwrap();
+        assert!((overhead - 0.167).abs() < 0.001, "{overhead}");
+        assert_eq!(theory.overhead_at_interval(0.5), None);
+        let no_failures = OverheadTheory {
+            mtbf_s: f64::INFINITY,
+            ..theory
+        };
+        assert_eq!(no_failures.overhead_at_interval(5.0), Some(0.25));
+        assert_eq!(no_failures.daly_optimum_interval_s(), None);
+    }
 }
