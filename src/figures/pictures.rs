@@ -4,8 +4,8 @@ use super::{FigureContext, FigureError};
 use crate::checkpoint::metrics::CheckpointStatus;
 use crate::dataflow::DataflowRun;
 use crate::plot::{
-    Axis, LineChart, ReferenceCurve, RenderedFiles, Series, checkpoint_timeline_from_stats,
-    default_process_window, space_time_from_dataflow_run, space_time_from_process_run,
+    Axis, LineChart, RenderedFiles, Series, checkpoint_timeline_from_stats, default_process_window,
+    space_time_from_dataflow_run, space_time_from_process_run,
 };
 use crate::scenario::{DataflowModel, Model, Scenario, parse_str};
 use crate::sweep::JsonPath;
@@ -84,7 +84,7 @@ pub fn space_time_figures(
     let scenario = scenario_of(context, file, &context.document(file)?)?;
     let (run, model) = run_dataflow(&scenario, "space-time-dataflow")?;
     let diagram =
-        space_time_from_dataflow_run(&run, model.network.rpc_latency_us, 320_000, 800_000);
+        space_time_from_dataflow_run(&run, model.network.rpc_latency_us, 320_000, 840_000);
     figures.push((
         "space-time-dataflow",
         diagram.render(&context.out_dir, "space-time-dataflow")?,
@@ -162,10 +162,9 @@ pub fn checkpoint_size_figures(
     }
     let kib = |bytes: u64| bytes as f64 / 1024.0;
     let mut series = Vec::new();
-    let mut incremental_full_size = Vec::new();
     for (name, color, document) in [
         (
-            "full snapshots (hashmap): uploaded",
+            "full snapshots (hashmap): uploaded = full size",
             "#0072B2",
             &full_document,
         ),
@@ -197,24 +196,13 @@ pub fn checkpoint_size_figures(
         );
         line.color = Some(color.into());
         series.push(line);
-        if document == &incremental_document {
-            incremental_full_size = completed
-                .iter()
-                .map(|c| (c.id as f64, kib(c.state_size)))
-                .collect();
-        }
     }
-    let mut full_size = ReferenceCurve::new(
-        "full size of the state (both backends)",
-        incremental_full_size,
-    );
-    full_size.color = Some("#666666".into());
     let chart = LineChart {
         title: "Bytes uploaded per checkpoint: full snapshots vs. incremental (RocksDB)".into(),
         x_axis: Axis::linear("checkpoint id (one per second; compaction after every 4th upload)"),
         y_axis: Axis::linear("size (KiB)"),
         series,
-        reference_curves: vec![full_size],
+        reference_curves: Vec::new(),
         markers: Vec::new(),
     };
     Ok(vec![(stem, chart.render(&context.out_dir, stem)?)])
