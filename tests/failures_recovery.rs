@@ -133,7 +133,7 @@ fn a_storage_outage_fails_checkpoints_then_fails_the_job_over_and_recovers() {
     let declined = report
         .checkpoints
         .iter()
-        .filter(|c| c.failure_reason.as_deref() == Some("CHECKPOINT_DECLINED"))
+        .filter(|c| c.failure_reason.as_deref() == Some("IO_EXCEPTION"))
         .count();
     assert!(declined >= 3);
     assert!(check_of(&run, Invariant::ExactlyOnce).passed);
@@ -239,10 +239,13 @@ fn partitions_spikes_stragglers_and_declines_slow_the_job_but_lose_nothing() {
         v["faults"] = json!({"scheduled": [{"at": "2s", "decline-checkpoint": {"operator": "sum", "subtask": 0}}]});
         v["checkpointing"]["tolerable-failed-checkpoints"] = json!(1);
     });
+    // The declined checkpoint is the only failure; one still pending when the bounded job
+    // finishes is aborted by the coordinator's shutdown, which is not a failure of the protocol.
     let reasons: Vec<_> = dataflow(&declined)
         .checkpoints
         .iter()
         .filter_map(|c| c.failure_reason.clone())
+        .filter(|r| r != "CHECKPOINT_COORDINATOR_SHUTDOWN")
         .collect();
     assert_eq!(reasons, ["CHECKPOINT_DECLINED"]);
 }

@@ -34,6 +34,14 @@ pub enum AbortReason {
     JobFailover,
     /// An upload to checkpoint storage failed.
     IoException,
+    /// A newer checkpoint reached the task while it was still aligning this one
+    /// (`CHECKPOINT_DECLINED_SUBSUMED`); not a failure.
+    CheckpointDeclinedSubsumed,
+    /// The trigger reached a task that had already finished (`CHECKPOINT_DECLINED_TASK_CLOSING`);
+    /// not a failure: the next trigger is planned without it.
+    CheckpointDeclinedTaskClosing,
+    /// The job reached a terminal state while the checkpoint was pending.
+    CheckpointCoordinatorShutdown,
 }
 
 impl AbortReason {
@@ -216,7 +224,8 @@ impl Coordinator {
         if reason.counts_as_failure() && id > self.last_completed_id {
             self.consecutive_failures += 1;
         }
-        Some(self.consecutive_failures > self.config.tolerable_failed)
+        // Only a counted failure can tip the job into a failover.
+        Some(reason.counts_as_failure() && self.consecutive_failures > self.config.tolerable_failed)
     }
 
     /// Aborts everything pending (job failover); returns the ids.

@@ -104,6 +104,9 @@ pub struct JobMetrics {
     pub records_emitted: u64,
     /// Records that reached a sink.
     pub records_at_sinks: u64,
+    /// When every task had reached end of data — all input processed — for the last time
+    /// (µs). A bounded job finishes later, after its final checkpoint (FLIP-147).
+    pub all_data_processed_us: Option<u64>,
     /// Width of a throughput bucket (µs).
     pub throughput_bucket_us: u64,
     /// Sink records per bucket.

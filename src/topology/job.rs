@@ -237,6 +237,26 @@ impl JobGraph {
     }
 }
 
+impl JobGraph {
+    /// For each operator: is the *sum* in its state independent of the order records arrive in?
+    ///
+    /// Sources emit value 1 and counts never depend on order. But a keyed aggregation emits
+    /// running sums, and which record carries which running sum depends on arrival order; an
+    /// identity-based filter or a second aggregation after it then sums a different selection of
+    /// values. Below a keyed aggregation only counts are comparable with a reference computation.
+    pub fn sums_are_order_independent(&self) -> Vec<bool> {
+        let mut emits_running_sums = vec![false; self.operators.len()];
+        let mut independent = vec![true; self.operators.len()];
+        for (index, operator) in self.operators.iter().enumerate() {
+            let tainted = operator.inputs.iter().any(|i| emits_running_sums[i.from]);
+            independent[index] = !tainted;
+            emits_running_sums[index] =
+                tainted || matches!(operator.kind, OperatorKind::KeyedAggregation { .. });
+        }
+        independent
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -301,10 +301,14 @@ struct Task {
     syncing: Option<u64>,
     /// The sink in this chain, if any: (position in the chain, index into the world's sinks).
     sink: Option<(usize, usize)>,
-    /// Two-phase-commit sinks: the checkpoint taken after the end of input, and whether its
-    /// transactions are committed (the task waits for that before finishing, FLIP-147).
+    /// End of data: the last record is processed and end-of-partition is queued on every output
+    /// (Flink's `EndOfData`). The task keeps running, and checkpointing, until it may finish.
+    data_ended: bool,
+    /// The first checkpoint this task snapshotted after its input ended, and whether a checkpoint
+    /// at least that new has completed: with checkpointing on, a task finishes only then
+    /// (FLIP-147's final checkpoint), so two-phase-commit sinks commit their last transaction.
     final_checkpoint: Option<u64>,
-    final_commit_done: bool,
+    final_checkpoint_done: bool,
     /// Straggler fault: processing is this many times slower until `straggling_until`.
     straggle_factor: f64,
     straggling_until: SimTime,
@@ -365,10 +369,7 @@ enum Event {
         task: u32,
         checkpoint: u64,
     },
-    DeclineArrive {
-        task: u32,
-        checkpoint: u64,
-    },
+
     PeriodicTrigger {
         generation: u64,
     },
@@ -424,6 +425,11 @@ enum Event {
     SavepointTrigger {
         index: u32,
     },
+    /// A task declined a checkpoint, for this reason.
+    DeclineArrive {
+        checkpoint: u64,
+        reason: AbortReason,
+    },
 }
 
 impl Event {
@@ -448,7 +454,7 @@ impl Event {
             Event::NotifyComplete { task, checkpoint } => (10 | u64::from(task) << 8, checkpoint),
             Event::NotifyAborted { task, checkpoint } => (11 | u64::from(task) << 8, checkpoint),
             Event::AckArrive { task, checkpoint } => (12 | u64::from(task) << 8, checkpoint),
-            Event::DeclineArrive { task, checkpoint } => (13 | u64::from(task) << 8, checkpoint),
+
             Event::PeriodicTrigger { generation } => (14, generation),
             Event::CheckpointTimeout { checkpoint } => (15, checkpoint),
             Event::AlignmentTimeout { task, checkpoint } => (16 | u64::from(task) << 8, checkpoint),
@@ -470,6 +476,7 @@ impl Event {
             }
             Event::Retransmit { channel } => (27, u64::from(channel)),
             Event::SavepointTrigger { index } => (28, u64::from(index)),
+            Event::DeclineArrive { checkpoint, reason } => (29 | (reason as u64) << 8, checkpoint),
         }
     }
 }
@@ -513,6 +520,7 @@ struct World<'a> {
     sink_buckets: Vec<u64>,
     records_emitted: u64,
     records_at_sinks: u64,
+    all_data_processed_us: Option<u64>,
     /// The external systems the sinks write to, one per sink operator.
     sinks: Vec<ExternalSink>,
     /// Faults, failover and recovery.
@@ -671,8 +679,9 @@ impl<'a> World<'a> {
                                 .count();
                             (position, index)
                         }),
+                    data_ended: false,
                     final_checkpoint: None,
-                    final_commit_done: false,
+                    final_checkpoint_done: false,
                     straggle_factor: 1.0,
                     straggling_until: SimTime::ZERO,
                     decline_next: false,
@@ -746,6 +755,7 @@ impl<'a> World<'a> {
             sink_buckets: Vec::new(),
             records_emitted: 0,
             records_at_sinks: 0,
+            all_data_processed_us: None,
             sinks,
             faults: recovery::FaultState::new(model, seed),
             restore_plan: BTreeMap::new(),
@@ -845,6 +855,16 @@ impl<'a> World<'a> {
             Event::TriggerRpc { task, checkpoint } => {
                 let task = task as usize;
                 if self.tasks[task].status == Status::Finished {
+                    // Finished before the trigger arrived: it declines, and the checkpoint is
+                    // aborted without counting as a failure (FLIP-147 plans the next one anew).
+                    let at = now.after_us(self.model.network.rpc_latency_us);
+                    self.queue.schedule_at(
+                        at,
+                        Event::DeclineArrive {
+                            checkpoint,
+                            reason: AbortReason::CheckpointDeclinedTaskClosing,
+                        },
+                    );
                     return;
                 }
                 let trigger_us = self
@@ -866,9 +886,7 @@ impl<'a> World<'a> {
             Event::AckArrive { task, checkpoint } => {
                 self.ack_arrive(now, task as usize, checkpoint)
             }
-            Event::DeclineArrive { checkpoint, .. } => {
-                self.abort_checkpoint(now, checkpoint, AbortReason::CheckpointDeclined)
-            }
+
             Event::PeriodicTrigger { generation } => {
                 if generation == self.periodic_generation && !self.stopped {
                     self.periodic_request(now, true);
@@ -925,6 +943,9 @@ impl<'a> World<'a> {
             }
             Event::Retransmit { channel } => self.transmit(now, channel as usize),
             Event::SavepointTrigger { index } => self.trigger_savepoint(now, index as usize),
+            Event::DeclineArrive { checkpoint, reason } => {
+                self.abort_checkpoint(now, checkpoint, reason)
+            }
         }
     }
 
@@ -1040,7 +1061,9 @@ impl<'a> World<'a> {
     fn poll_next(&mut self, now: SimTime, task: TaskIndex) -> bool {
         while let Some(channel) = self.tasks[task].poll.pop_front() {
             self.channels[channel].in_poll_queue = false;
-            if self.channels[channel].blocked || self.channels[channel].finished {
+            // A channel past its end-of-partition still carries the barriers of a producer that
+            // keeps checkpointing until it finishes.
+            if self.channels[channel].blocked {
                 continue;
             }
             let Some(&item) = self.channels[channel].consumer_queue().front() else {
@@ -1216,7 +1239,10 @@ impl<'a> World<'a> {
         }
         let offset = t.states[0].offset;
         if source.limit.is_some_and(|limit| offset >= limit) {
-            self.finish_task(now, task);
+            // End of input: end of data downstream, then finish once allowed.
+            self.set_activity(now, task, Activity::Idle);
+            self.end_data(now, task);
+            self.try_finish(now, task);
             return false;
         }
         if let Some(interval) = source.interval_us {
@@ -1819,7 +1845,12 @@ impl<'a> World<'a> {
             {
                 // A newer barrier while aligning: the old checkpoint is abandoned (DECLINED_SUBSUMED).
                 let old_checkpoint = old.checkpoint;
-                self.abandon_alignment(now, task, old_checkpoint, true);
+                self.abandon_alignment(
+                    now,
+                    task,
+                    old_checkpoint,
+                    Some(AbortReason::CheckpointDeclinedSubsumed),
+                );
             }
             let inputs = self.tasks[task].inputs.len();
             let late = matches!(protocol, SnapshotProtocol::AlignedWithTimeout { timeout_us } if now.as_micros() >= barrier.trigger_us + timeout_us);
@@ -2039,7 +2070,15 @@ impl<'a> World<'a> {
         self.check_alignment_complete(now, task);
     }
 
-    fn abandon_alignment(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64, decline: bool) {
+    /// Gives up on a checkpoint at this task: unblock, forget its snapshot, tell downstream with a
+    /// cancellation marker, and (with a reason) decline it to the coordinator.
+    fn abandon_alignment(
+        &mut self,
+        now: SimTime,
+        task: TaskIndex,
+        checkpoint: u64,
+        decline: Option<AbortReason>,
+    ) {
         for index in 0..self.tasks[task].inputs.len() {
             let channel = self.tasks[task].inputs[index];
             if self.channels[channel].persisting == Some(checkpoint) {
@@ -2059,15 +2098,10 @@ impl<'a> World<'a> {
         }
         self.tasks[task].snapshots.remove(&checkpoint);
         self.tasks[task].aborted.insert(checkpoint);
-        if decline {
+        if let Some(reason) = decline {
             let at = now.after_us(self.model.network.rpc_latency_us);
-            self.queue.schedule_at(
-                at,
-                Event::DeclineArrive {
-                    task: task as u32,
-                    checkpoint,
-                },
-            );
+            self.queue
+                .schedule_at(at, Event::DeclineArrive { checkpoint, reason });
         }
         self.forward_cancel(now, task, checkpoint);
         self.wake(task);
@@ -2099,7 +2133,7 @@ impl<'a> World<'a> {
             .as_ref()
             .is_some_and(|a| a.checkpoint == checkpoint && !a.complete);
         if aligning {
-            self.abandon_alignment(now, task, checkpoint, false);
+            self.abandon_alignment(now, task, checkpoint, None);
         } else if checkpoint > self.tasks[task].newest_checkpoint {
             self.tasks[task].aborted.insert(checkpoint);
             self.forward_cancel(now, task, checkpoint);
@@ -2109,11 +2143,15 @@ impl<'a> World<'a> {
 
     /// End of partition counts as that channel's barrier for every pending and future checkpoint
     /// (FLIP-147).
+    /// The producer learns that this consumer has processed all of its data (modelled as
+    /// immediate), one of its conditions for finishing.
     fn on_end_of_partition(&mut self, now: SimTime, task: TaskIndex, channel: DataChannelIndex) {
         self.channels[channel].finished = true;
         self.channels[channel].persisting = None;
         self.check_alignment_complete(now, task);
         self.check_tracked_complete(now, task);
+        let producer = self.channels[channel].from;
+        self.try_finish(now, producer);
     }
 
     // --------------------------------------------------------------------------------------------
@@ -2137,6 +2175,28 @@ impl<'a> World<'a> {
         }
         self.tasks[task].newest_checkpoint = self.tasks[task].newest_checkpoint.max(checkpoint);
         if !self.tasks[task].inputs.is_empty() {
+            // A newer checkpoint while an older one is still aligning: the older one is abandoned
+            // and declined (DECLINED_SUBSUMED), as when a newer barrier arrives.
+            if let Some(old) = self.tasks[task].alignment.as_ref()
+                && !old.complete
+                && old.checkpoint < checkpoint
+            {
+                let old = old.checkpoint;
+                self.abandon_alignment(
+                    now,
+                    task,
+                    old,
+                    Some(AbortReason::CheckpointDeclinedSubsumed),
+                );
+            }
+            let older: Vec<u64> = self.tasks[task]
+                .tracked
+                .range(..checkpoint)
+                .map(|(&id, _)| id)
+                .collect();
+            for id in older {
+                self.tasks[task].tracked.remove(&id);
+            }
             // Every producer has finished (FLIP-147): their end-of-partition markers, behind all
             // their data, are this checkpoint's barriers. Snapshot once all of them are consumed.
             let inputs = self.tasks[task].inputs.len();
@@ -2174,7 +2234,7 @@ impl<'a> World<'a> {
     ) {
         if std::mem::take(&mut self.tasks[task].decline_next) {
             // Decline-checkpoint fault: the task refuses this checkpoint.
-            self.abandon_alignment(now, task, checkpoint, true);
+            self.abandon_alignment(now, task, checkpoint, Some(AbortReason::CheckpointDeclined));
             return;
         }
         let protocol = self.protocol_for(checkpoint);
@@ -2443,7 +2503,7 @@ impl<'a> World<'a> {
         }
         if self.storage_down(now) && self.tasks[task].snapshots.contains_key(&checkpoint) {
             // The upload fails: the task declines the checkpoint (an IO exception).
-            self.abandon_alignment(now, task, checkpoint, true);
+            self.abandon_alignment(now, task, checkpoint, Some(AbortReason::IoException));
             self.wake(task);
             return;
         }
@@ -2562,31 +2622,28 @@ impl<'a> World<'a> {
         if let Some((_, sink)) = t.sink {
             let subtask = t.subtask;
             self.sinks[sink].commit_up_to(subtask, checkpoint, now.as_micros());
-            if self.tasks[task]
-                .final_checkpoint
-                .is_some_and(|f| f <= checkpoint)
-            {
-                self.tasks[task].final_commit_done = true;
-                self.wake(task);
-            }
+        }
+        if self.tasks[task]
+            .final_checkpoint
+            .is_some_and(|f| f <= checkpoint)
+        {
+            self.tasks[task].final_checkpoint_done = true;
+            self.try_finish(now, task);
         }
     }
 
     /// Two-phase commit at the snapshot: the sink's open transaction is pre-committed; returns the
     /// transactions still pending, which go into the snapshot.
+    /// Also notes the task's final checkpoint: the first one snapshotted after its input ended.
     fn pre_commit(&mut self, task: TaskIndex, checkpoint: u64) -> Vec<u64> {
+        if self.input_ended(task) && self.tasks[task].final_checkpoint.is_none() {
+            self.tasks[task].final_checkpoint = Some(checkpoint);
+        }
         let Some((_, sink)) = self.tasks[task].sink else {
             return Vec::new();
         };
         if self.sinks[sink].delivery != SinkDelivery::TwoPhaseCommit {
             return Vec::new();
-        }
-        let inputs_ended = self.tasks[task]
-            .inputs
-            .iter()
-            .all(|&c| self.channels[c].finished);
-        if inputs_ended && self.tasks[task].final_checkpoint.is_none() {
-            self.tasks[task].final_checkpoint = Some(checkpoint);
         }
         let subtask = self.tasks[task].subtask;
         let pending = self.sinks[sink].pre_commit(subtask, checkpoint);
@@ -2611,12 +2668,14 @@ impl<'a> World<'a> {
             .as_ref()
             .is_some_and(|a| a.checkpoint == checkpoint && !a.complete);
         if aligning {
-            self.abandon_alignment(now, task, checkpoint, false);
+            self.abandon_alignment(now, task, checkpoint, None);
         } else {
             self.tasks[task].aborted.insert(checkpoint);
             self.tasks[task].snapshots.remove(&checkpoint);
             self.tasks[task].tracked.remove(&checkpoint);
         }
+        // A task whose data has ended may have been waiting only for this snapshot.
+        self.wake(task);
     }
 
     // --------------------------------------------------------------------------------------------
@@ -3086,18 +3145,15 @@ impl<'a> World<'a> {
         if self.tasks[task].status == Status::Finished {
             return;
         }
-        self.flush_outputs(now, task);
-        for index in 0..self.tasks[task].outputs.len() {
-            let channel = self.tasks[task].outputs[index];
-            self.finish_buffer(now, channel);
-            self.channels[channel]
-                .sender
-                .push_back(Item::EndOfPartition);
-            self.after_enqueue(now, channel);
-        }
+        self.end_data(now, task);
         self.set_activity(now, task, Activity::Idle);
         self.tasks[task].status = Status::Finished;
         self.running_tasks -= 1;
+        // End of partition: consumers waiting for this producer to finish may finish now.
+        for index in 0..self.tasks[task].outputs.len() {
+            let consumer = self.channels[self.tasks[task].outputs[index]].to;
+            self.wake(consumer);
+        }
         self.trace.push(DataflowEvent::TaskFinished {
             time: now,
             task: task as u32,
@@ -3108,7 +3164,8 @@ impl<'a> World<'a> {
             self.queue
                 .schedule_at(at, Event::TaskFinishedRpc { task: task as u32 });
         }
-        if self.running_tasks == 0 {
+        // The job is finished when every task is — not while a failed region waits for its restart.
+        if self.running_tasks == 0 && self.tasks.iter().all(|t| t.status == Status::Finished) {
             self.status = JobStatus::Finished {
                 at_us: now.as_micros(),
             };
@@ -3116,29 +3173,93 @@ impl<'a> World<'a> {
         }
     }
 
-    /// A non-source task finishes when every input has ended and nothing is left to do.
+    /// A non-source task whose inputs have all ended, with nothing left in hand, ends its data
+    /// and then finishes once allowed.
     fn maybe_finish(&mut self, now: SimTime, task: TaskIndex) {
         let t = &self.tasks[task];
         if t.source.is_some()
             || t.inputs.is_empty()
             || t.status != Status::Idle
             || t.reading.is_some()
-            || !t.snapshots.is_empty()
+            || t.in_hand.is_some()
+            || !self.input_ended(task)
         {
             return;
         }
-        if !t.inputs.iter().all(|&c| self.channels[c].finished) {
+        self.end_data(now, task);
+        self.try_finish(now, task);
+    }
+
+    /// End of data (Flink's `EndOfData`, FLIP-147): end-of-partition goes out behind the last
+    /// record on every output. The task stays running: it still takes checkpoints, and barriers
+    /// it sends later follow the end-of-partition marker.
+    fn end_data(&mut self, now: SimTime, task: TaskIndex) {
+        if std::mem::replace(&mut self.tasks[task].data_ended, true) {
             return;
         }
-        // A two-phase-commit sink waits for a checkpoint taken after its last record to complete,
-        // or that data would never be committed (FLIP-147's final checkpoint).
-        let waits_for_commit = self.coordinator.is_some()
-            && t.sink
-                .is_some_and(|(_, sink)| self.sinks[sink].delivery == SinkDelivery::TwoPhaseCommit)
-            && !t.final_commit_done;
-        if !waits_for_commit {
-            self.finish_task(now, task);
+        if self.tasks.iter().all(|t| t.data_ended) {
+            self.all_data_processed_us = Some(now.as_micros());
         }
+        self.flush_outputs(now, task);
+        for index in 0..self.tasks[task].outputs.len() {
+            let channel = self.tasks[task].outputs[index];
+            self.finish_buffer(now, channel);
+            self.channels[channel]
+                .sender
+                .push_back(Item::EndOfPartition);
+            self.after_enqueue(now, channel);
+        }
+    }
+
+    /// A task whose data has ended finishes when (FLIP-147, `StreamTask.afterInvoke`) every
+    /// consumer has processed all of its data, its mailbox is empty (a checkpoint trigger that
+    /// arrived first is still performed), no snapshot of its own is still uploading, and —
+    /// with checkpointing on — a checkpoint it took after its input ended has completed.
+    fn try_finish(&mut self, now: SimTime, task: TaskIndex) {
+        let t = &self.tasks[task];
+        if !t.data_ended
+            || t.status != Status::Idle
+            || t.reading.is_some()
+            || t.in_hand.is_some()
+            || !t.mailbox.is_empty()
+            || !t.snapshots.is_empty()
+            || !t.outputs.iter().all(|&c| self.channels[c].finished)
+            || !t.inputs.iter().all(|&c| self.input_released(c))
+            || self.waits_for_final_checkpoint(task)
+        {
+            return;
+        }
+        self.finish_task(now, task);
+    }
+
+    /// Flink sends `EndOfData` when a producer's data ends but `EndOfPartition` only when it
+    /// finishes, after its final checkpoint: barriers it sends in between still reach this task.
+    /// So a consumer finishes only after every producer has, with nothing left in the channel.
+    fn input_released(&self, channel: DataChannelIndex) -> bool {
+        let c = &self.channels[channel];
+        self.tasks[c.from].status == Status::Finished
+            && c.sender.is_empty()
+            && c.in_transit.is_empty()
+            && c.receiver.is_empty()
+    }
+
+    /// Whether a task has seen all of its input: a bounded source has emitted its last record,
+    /// any other task has seen end-of-partition on every input channel.
+    fn input_ended(&self, task: TaskIndex) -> bool {
+        let t = &self.tasks[task];
+        match &t.source {
+            Some(source) => source
+                .limit
+                .is_some_and(|limit| t.states[0].offset >= limit),
+            None => t.inputs.iter().all(|&c| self.channels[c].finished),
+        }
+    }
+
+    /// With checkpointing on, a task waits after its input ends for a checkpoint taken after its
+    /// last record to complete (FLIP-147's final checkpoint): otherwise a two-phase-commit sink's
+    /// last transaction would never be committed. Without checkpointing there is nothing to wait for.
+    fn waits_for_final_checkpoint(&self, task: TaskIndex) -> bool {
+        self.coordinator.is_some() && !self.tasks[task].final_checkpoint_done
     }
 
     fn finish(mut self) -> DataflowRun {
@@ -3168,6 +3289,7 @@ impl<'a> World<'a> {
         let metrics = JobMetrics {
             records_emitted: self.records_emitted,
             records_at_sinks: self.records_at_sinks,
+            all_data_processed_us: self.all_data_processed_us,
             throughput_bucket_us: self.model.throughput_bucket_us,
             sink_records_per_bucket: std::mem::take(&mut self.sink_buckets),
             sink_records_per_s: self.records_at_sinks as f64 / duration_s,
@@ -3179,9 +3301,15 @@ impl<'a> World<'a> {
         };
         let mut checkpoints: Vec<CheckpointStats> =
             std::mem::take(&mut self.stats).into_values().collect();
+        let terminal = !matches!(self.status, JobStatus::Running);
         for stats in &mut checkpoints {
             if stats.status == CheckpointStatus::InProgress {
                 stats.aggregate();
+                if terminal {
+                    // The job is over: Flink's coordinator shuts down and discards what is pending.
+                    stats.status = CheckpointStatus::Failed;
+                    stats.failure_reason = Some("CHECKPOINT_COORDINATOR_SHUTDOWN".into());
+                }
             }
         }
         let recoveries = self.finish_recovery_stats();

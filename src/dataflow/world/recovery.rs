@@ -489,6 +489,9 @@ impl World<'_> {
             return;
         }
         let affected = std::mem::take(&mut self.faults.pending_restart);
+        // Redeployed tasks count as running from now on (one restored quickly as "finished"
+        // must not end the job while its siblings still download their state).
+        self.running_tasks += affected.len();
         let latest = self
             .completed
             .iter()
@@ -512,8 +515,14 @@ impl World<'_> {
         }
         let finished_at_checkpoint: BTreeSet<TaskIndex> = match checkpoint_id {
             Some(id) => {
-                let triggered = self.trace.events().iter().position(|e| matches!(e, DataflowEvent::CheckpointTriggered { checkpoint, .. } if *checkpoint == id)).unwrap_or(0);
-                self.trace.events()[..triggered]
+                // Tasks without a snapshot that had finished before it completed stay finished.
+                let completed = self
+                    .trace
+                    .events()
+                    .iter()
+                    .position(|e| matches!(e, DataflowEvent::CheckpointCompleted { checkpoint, .. } if *checkpoint == id))
+                    .unwrap_or(0);
+                self.trace.events()[..completed]
                     .iter()
                     .filter_map(|e| {
                         if let DataflowEvent::TaskFinished { task, .. } = e {
@@ -583,10 +592,11 @@ impl World<'_> {
             t.status = Status::Restoring;
             t.incarnation += 1;
             let incarnation = t.incarnation;
-            let restore = if finished_at_checkpoint.contains(&task) {
-                RestoreAs::Finished
-            } else {
-                RestoreAs::Snapshot(snapshot)
+            // Finished before the checkpoint completed *and* no snapshot in it: it had consumed all
+            // its input, so it stays finished. A task with a snapshot is restored from it.
+            let restore = match snapshot {
+                None if finished_at_checkpoint.contains(&task) => RestoreAs::Finished,
+                snapshot => RestoreAs::Snapshot(snapshot),
             };
             self.faults_restore_plan_insert(task, restore);
             let download = if checkpoint_id.is_some() {
@@ -659,7 +669,9 @@ impl World<'_> {
                 snapshot.operator_states.clone(),
                 snapshot.pending_transactions.clone(),
             ),
-            _ => (vec![OperatorState::default(); chain_length], Vec::new()),
+            // Finished before the checkpoint: its state is what it finished with.
+            RestoreAs::Finished => (self.tasks[task].states.clone(), Vec::new()),
+            RestoreAs::Snapshot(None) => (vec![OperatorState::default(); chain_length], Vec::new()),
         };
         if let Some((_, sink)) = self.tasks[task].sink {
             let subtask = self.tasks[task].subtask;
@@ -669,7 +681,8 @@ impl World<'_> {
         t.states = states;
         t.status = Status::Idle;
         t.final_checkpoint = None;
-        t.final_commit_done = false;
+        t.final_checkpoint_done = false;
+        t.data_ended = false;
         t.finish_announced = false;
         t.key_epochs = vec![BTreeMap::new(); chain_length];
         t.confirmed_epoch = 0;
@@ -681,7 +694,7 @@ impl World<'_> {
             source.next_emit_us = now.as_micros() as f64;
             source.tick_scheduled = false;
         }
-        self.running_tasks += 1;
+
         if matches!(restore, RestoreAs::Finished) {
             // Finished before the checkpoint: it stays finished, and its consumers learn so again.
             self.finish_task(now, task);

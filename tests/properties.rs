@@ -1,0 +1,395 @@
+//! Property-based tests: the invariants of DESIGN.md §5 over generated topologies, timings,
+//! checkpoint settings and fault plans; determinism; liveness; and, for every deliberately broken
+//! protocol variant, proof that the oracle catches it within a bounded number of cases.
+//!
+//! Every failing case is shrunk by proptest and written to `target/property-failures/<name>.json`,
+//! a scenario file that `snapsim run` reproduces. `SNAPSIM_PROPTEST_CASES=1000 cargo test --release
+//! --test properties` runs more cases than CI does.
+
+mod support;
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use serde_json::{Value, json};
+use snapsim::checkpoint::metrics::CheckpointStatus;
+use snapsim::dataflow::JobStatus;
+use snapsim::oracle::Invariant;
+use snapsim::report::{CompletedRun, run_scenario};
+use snapsim::scenario::parse_str;
+use std::path::PathBuf;
+use support::generators::{self, cases};
+
+/// Writes a failing scenario where `snapsim run` can replay it, and returns the path.
+fn save_failure(property: &str, scenario: &Value) -> PathBuf {
+    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/property-failures");
+    std::fs::create_dir_all(&directory).ok();
+    let path = directory.join(format!("{property}.json"));
+    std::fs::write(&path, serde_json::to_string_pretty(scenario).unwrap()).ok();
+    path
+}
+
+/// Runs a generated scenario; a scenario the validator refuses is a bug in the generator.
+fn run(property: &str, scenario: &Value) -> Result<CompletedRun, TestCaseError> {
+    let parsed = parse_str(&scenario.to_string(), property, property).map_err(|e| {
+        let path = save_failure(property, scenario);
+        TestCaseError::fail(format!(
+            "the generator produced an invalid scenario ({e}); see {}",
+            path.display()
+        ))
+    })?;
+    Ok(run_scenario(&parsed, parsed.seed))
+}
+
+fn fail(property: &str, scenario: &Value, why: String) -> TestCaseError {
+    let path = save_failure(property, scenario);
+    TestCaseError::fail(format!("{why}\nreplay: snapsim run {}", path.display()))
+}
+
+fn config(default_cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases: cases(default_cases),
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config(48))]
+
+    /// Chandy-Lamport on any strongly connected graph: every snapshot is a consistent cut with the
+    /// right channel states, conserves tokens, is reachable (Theorem 1), and every snapshot completes.
+    #[test]
+    fn chandy_lamport_snapshots_are_consistent_on_any_strongly_connected_graph(scenario in generators::process_graph()) {
+        let completed = run("chandy-lamport", &scenario)?;
+        let failed = &completed.report.outcome.failed_invariants;
+        if !failed.is_empty() {
+            return Err(fail("chandy-lamport", &scenario, format!("invariants failed: {failed:?}")));
+        }
+        let report = completed.report.process_graph.as_ref().unwrap();
+        prop_assert!(!report.snapshots.is_empty(), "at least one snapshot completes");
+    }
+
+    /// Same scenario, same seed, same digest — twice in one process.
+    #[test]
+    fn every_run_is_deterministic(graph in generators::process_graph(), dataflow in generators::dataflow_scenario()) {
+        for scenario in [&graph, &dataflow] {
+            let first = run("determinism", scenario)?.report.digest;
+            let second = run("determinism", scenario)?.report.digest;
+            if first != second {
+                return Err(fail("determinism", scenario, format!("two runs gave {first} and {second}")));
+            }
+        }
+    }
+
+    /// Flink checkpoints in every mode: every completed checkpoint is prefix-consistent (or, under
+    /// at-least-once, holds nothing less than the prefix), the protocol rules hold, the bounded job
+    /// finishes, and every triggered checkpoint completes or fails with a stated reason.
+    #[test]
+    fn dataflow_checkpoints_are_consistent_and_live_in_every_mode(scenario in generators::dataflow_scenario()) {
+        let completed = run("dataflow", &scenario)?;
+        let report = completed.report.dataflow.as_ref().unwrap();
+        if !completed.report.outcome.failed_invariants.is_empty() {
+            return Err(fail("dataflow", &scenario, format!("invariants failed: {:?}", completed.report.outcome.failed_invariants)));
+        }
+        if !matches!(report.status, JobStatus::Finished { .. }) {
+            return Err(fail("dataflow", &scenario, format!("the bounded job did not finish: {:?}", report.status)));
+        }
+        for checkpoint in &report.checkpoints {
+            let settled = match checkpoint.status {
+                CheckpointStatus::Completed => true,
+                CheckpointStatus::Failed => checkpoint.failure_reason.is_some(),
+                CheckpointStatus::InProgress => false,
+            };
+            if !settled {
+                return Err(fail("dataflow", &scenario, format!("checkpoint {} neither completed nor failed with a reason", checkpoint.id)));
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(24))]
+
+    /// Crashes under exactly-once (with two-phase-commit sinks): the committed output and the final
+    /// keyed state equal the failure-free run. Under at-least-once: nothing lost.
+    #[test]
+    fn delivery_guarantees_survive_crashes(scenario in generators::dataflow_with_faults()) {
+        let completed = run("delivery", &scenario)?;
+        let report = completed.report.dataflow.as_ref().unwrap();
+        let Some(delivery) = &report.delivery else { return Ok(()) };
+        for check in &delivery.checks {
+            if !check.passed {
+                return Err(fail("delivery", &scenario, format!("{}: {}", check.invariant, check.detail)));
+            }
+        }
+        if !completed.report.outcome.failed_invariants.is_empty() {
+            return Err(fail("delivery", &scenario, format!("invariants failed: {:?}", completed.report.outcome.failed_invariants)));
+        }
+    }
+}
+
+/// Runs up to `limit` generated cases (from a fixed seed) with a broken variant applied, and
+/// returns the index of the first case where the oracle reports one of `expected` failing.
+fn first_caught(
+    name: &str,
+    limit: usize,
+    strategy: impl Strategy<Value = Value>,
+    apply: impl Fn(&mut Value),
+    expected: &[Invariant],
+) -> Option<usize> {
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
+    for index in 0..limit {
+        let mut scenario = strategy.new_tree(&mut runner).unwrap().current();
+        apply(&mut scenario);
+        let Ok(completed) = run(name, &scenario) else {
+            continue;
+        };
+        if completed
+            .report
+            .outcome
+            .failed_invariants
+            .iter()
+            .any(|i| expected.contains(i))
+        {
+            save_failure(name, &scenario);
+            return Some(index);
+        }
+    }
+    None
+}
+
+fn variant(name: &'static str) -> impl Fn(&mut Value) {
+    move |scenario: &mut Value| scenario["protocol_variant"] = json!(name)
+}
+
+#[test]
+fn the_oracle_catches_every_broken_variant_within_a_bounded_number_of_cases() {
+    const LIMIT: usize = 40;
+    let aligned = |scenario: &mut Value| scenario["checkpointing"] = json!({"interval": "30ms"});
+    let heavy = |scenario: &mut Value| {
+        // A slow last operator builds backpressure, so barriers of different inputs arrive apart.
+        let operators = scenario["job"]["operators"].as_array_mut().unwrap();
+        for operator in operators.iter_mut().skip(1) {
+            operator["cost"] = json!("300us");
+        }
+    };
+    let cases: Vec<(&str, Option<usize>)> = vec![
+        (
+            "record_after_next_message",
+            first_caught(
+                "variant-record-after-next-message",
+                LIMIT,
+                generators::process_graph(),
+                variant("record_after_next_message"),
+                &[
+                    Invariant::ConsistentCut,
+                    Invariant::Conservation,
+                    Invariant::Reachability,
+                    Invariant::ChannelState,
+                ],
+            ),
+        ),
+        (
+            "non_fifo_delivery",
+            first_caught(
+                "variant-non-fifo",
+                LIMIT,
+                generators::process_graph(),
+                |scenario| scenario["channel_defaults"]["fifo"] = json!(false),
+                &[
+                    Invariant::ConsistentCut,
+                    Invariant::ChannelState,
+                    Invariant::Conservation,
+                    Invariant::Reachability,
+                ],
+            ),
+        ),
+        (
+            "no_alignment",
+            first_caught(
+                "variant-no-alignment",
+                LIMIT,
+                generators::dataflow_scenario(),
+                |scenario| {
+                    aligned(scenario);
+                    heavy(scenario);
+                    variant("no_alignment")(scenario);
+                },
+                &[Invariant::PrefixConsistency],
+            ),
+        ),
+        (
+            "unaligned_forgets_channel_state",
+            first_caught(
+                "variant-unaligned-forgets",
+                LIMIT,
+                generators::dataflow_scenario(),
+                |scenario| {
+                    scenario["checkpointing"] = json!({"interval": "30ms", "unaligned": true});
+                    heavy(scenario);
+                    variant("unaligned_forgets_channel_state")(scenario);
+                },
+                &[Invariant::PrefixConsistency],
+            ),
+        ),
+        (
+            "forward_barrier_early",
+            first_caught(
+                "variant-forward-barrier-early",
+                LIMIT,
+                generators::dataflow_scenario(),
+                |scenario| {
+                    aligned(scenario);
+                    heavy(scenario);
+                    variant("forward_barrier_early")(scenario);
+                },
+                &[Invariant::PrefixConsistency],
+            ),
+        ),
+        (
+            "commit_at_pre_commit",
+            first_caught(
+                "variant-commit-at-pre-commit",
+                LIMIT,
+                generators::dataflow_with_faults(),
+                |scenario| {
+                    scenario["checkpointing"] = json!({"interval": "30ms"});
+                    variant("commit_at_pre_commit")(scenario);
+                },
+                &[Invariant::ProtocolRules, Invariant::ExactlyOnce],
+            ),
+        ),
+        (
+            "restore_from_pending",
+            first_caught(
+                "variant-restore-from-pending",
+                LIMIT,
+                generators::dataflow_with_faults(),
+                |scenario| {
+                    scenario["checkpointing"] = json!({"interval": "30ms"});
+                    heavy(scenario);
+                    variant("restore_from_pending")(scenario);
+                },
+                &[Invariant::PrefixConsistency, Invariant::ExactlyOnce],
+            ),
+        ),
+    ];
+    let missed: Vec<&str> = cases
+        .iter()
+        .filter(|(_, caught)| caught.is_none())
+        .map(|(name, _)| *name)
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "not caught within {LIMIT} cases: {missed:?} (caught: {cases:?})"
+    );
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// Arbitrary bytes never make the scenario loader panic; every error names a JSON path.
+    #[test]
+    fn the_loader_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let result = std::panic::catch_unwind(|| parse_str(&text, "fuzz.json", "fuzz"));
+        prop_assert!(result.is_ok(), "the loader panicked on {text:?}");
+        if let Ok(Err(error)) = result {
+            prop_assert!(error.to_string().starts_with("fuzz.json: at `"), "{error}");
+        }
+    }
+
+    /// Mutated real scenarios (a value replaced, a key renamed, a slice cut out) never panic the
+    /// loader, and what it refuses it explains with a path.
+    #[test]
+    fn the_loader_never_panics_on_mutated_scenarios(
+        file in 0usize..1000,
+        position in any::<proptest::sample::Index>(),
+        mutation in 0u8..4,
+        replacement in prop_oneof![
+            Just(json!(null)), Just(json!(-1)), Just(json!(1e300)), Just(json!("")), Just(json!("-5ms")),
+            Just(json!([])), Just(json!({})), Just(json!("999999999999h")), Just(json!(true)), Just(json!(4294967297u64)),
+        ],
+    ) {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        let text = std::fs::read_to_string(&files[file % files.len()]).unwrap();
+        let mut value: Value = serde_json::from_str(&text).unwrap();
+        let mutated = match mutation {
+            0 | 1 => {
+                // Replace (0) or rename the key of (1) a random leaf-holding field.
+                let mut paths = Vec::new();
+                collect_paths(&value, &mut Vec::new(), &mut paths);
+                let path = &paths[position.index(paths.len())];
+                mutate_at(&mut value, path, mutation == 1, replacement.clone());
+                value.to_string()
+            }
+            2 => {
+                let cut = position.index(text.len().max(1));
+                let end = (cut + 7).min(text.len());
+                format!("{}{}", &text[..text.floor_char_boundary(cut)], &text[text.floor_char_boundary(end)..])
+            }
+            _ => text.replacen(':', ": 0,", 1 + position.index(3)),
+        };
+        let result = std::panic::catch_unwind(|| parse_str(&mutated, "mutated.json", "mutated"));
+        prop_assert!(result.is_ok(), "the loader panicked on:\n{mutated}");
+        if let Ok(Err(error)) = result {
+            prop_assert!(error.to_string().starts_with("mutated.json: at `"), "{error}");
+        }
+    }
+}
+
+/// Every path from the root to a value inside a JSON document.
+fn collect_paths(value: &Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                prefix.push(key.clone());
+                out.push(prefix.clone());
+                collect_paths(child, prefix, out);
+                prefix.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                prefix.push(index.to_string());
+                out.push(prefix.clone());
+                collect_paths(child, prefix, out);
+                prefix.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn mutate_at(value: &mut Value, path: &[String], rename: bool, replacement: Value) {
+    let (last, parents) = path.split_last().unwrap();
+    let mut target = value;
+    for step in parents {
+        target = match target {
+            Value::Object(map) => map.get_mut(step).unwrap(),
+            Value::Array(items) => &mut items[step.parse::<usize>().unwrap()],
+            _ => return,
+        };
+    }
+    match target {
+        Value::Object(map) => {
+            if rename {
+                if let Some(child) = map.remove(last) {
+                    map.insert(format!("{last}x"), child);
+                }
+            } else {
+                map.insert(last.clone(), replacement);
+            }
+        }
+        Value::Array(items) => items[last.parse::<usize>().unwrap()] = replacement,
+        _ => {}
+    }
+}
