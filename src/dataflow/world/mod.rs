@@ -529,6 +529,8 @@ struct World<'a> {
     restore_plan: BTreeMap<TaskIndex, recovery::RestoreAs>,
     /// Stop-with-savepoint in progress: the savepoint's id.
     stopping_with: Option<u64>,
+    /// The run's seed (`--seed`, or a sweep's or `check`'s seed), from which every stream derives.
+    seed: u64,
 }
 
 /// Runs a dataflow scenario and returns what happened.
@@ -739,6 +741,7 @@ impl<'a> World<'a> {
                 })
                 .map(Coordinator::new),
             stopping_with: None,
+            seed,
             protocol: model
                 .checkpointing
                 .as_ref()
@@ -784,7 +787,7 @@ impl<'a> World<'a> {
         }
         if let Some(config) = self.model.checkpointing.as_ref() {
             // Flink starts the periodic scheduler after a random delay in [min-pause, interval].
-            let mut rng = RngStreams::new(self.model_seed()).stream("checkpoint-coordinator");
+            let mut rng = RngStreams::new(self.seed).stream("checkpoint-coordinator");
             let low = config.min_pause_us.min(config.interval_us);
             let initial = rng.random_range(low..=config.interval_us);
             self.queue
@@ -798,10 +801,6 @@ impl<'a> World<'a> {
             .unwrap_or(SimTime::from_micros(SAFETY_STOP_US));
         self.queue.schedule_at(stop, Event::EndOfRun);
         self.drain_wake(SimTime::ZERO);
-    }
-
-    fn model_seed(&self) -> u64 {
-        self.model.seed
     }
 
     fn handle(&mut self, now: SimTime, event: Event) {

@@ -124,7 +124,7 @@ impl World<'_> {
     fn schedule_random_fault(&mut self, spec: usize, target: usize) {
         let random = &self.faults.plan.random[spec];
         // Each target of each entry has its own stream: adding a fault shifts no other.
-        let mut rng = RngStreams::new(self.model.seed).stream(&format!(
+        let mut rng = RngStreams::new(self.seed).stream(&format!(
             "faults/random/{spec}/{target}/{}",
             self.queue.now().as_micros()
         ));
