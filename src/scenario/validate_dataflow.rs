@@ -411,6 +411,15 @@ fn validate_job(
                     "an operator cannot consume its own output",
                 ));
             }
+            if spec.operators[from].kind == "sink" {
+                return Err(check.error(
+                    format!("{input_path}.from"),
+                    format!(
+                        "\"{}\" is a sink: a sink writes to the outside world and has no output stream (Flink's DataStreamSink); read from the operator before it",
+                        input.from
+                    ),
+                ));
+            }
             if matches!(kind, OperatorKind::KeyedAggregation { .. })
                 && partitioner != Partitioner::Hash
             {

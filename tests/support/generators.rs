@@ -95,7 +95,7 @@ type OperatorChoice = (u8, u8, u8, Option<u8>, u8, u16);
 type SourceChoice = (u8, u32, u32, u32, bool);
 
 /// A bounded dataflow job: 2–6 operators, 1–2 sources, parallelism 1–4, every partitioner,
-/// multi-input operators, a sink last, random per-record costs.
+/// multi-input operators, a sink last (and perhaps others before it), random per-record costs.
 pub fn dataflow_job() -> impl Strategy<Value = Value> {
     (
         1usize..=2,
@@ -117,8 +117,10 @@ pub fn dataflow_job() -> impl Strategy<Value = Value> {
             for (position, &(kind, p, a, b, partitioner, cost)) in choices.iter().enumerate() {
                 let index = operators.len();
                 let kind = if position == last { "sink" } else { ["map", "filter", "keyed_aggregation", "union", "sink"][kind as usize % 5] };
-                let mut inputs = vec![a as usize % index];
-                if let Some(b) = b.map(|b| b as usize % index)
+                // Any earlier operator but a sink: a sink has no output stream.
+                let producers: Vec<usize> = (0..index).filter(|&o| operators[o]["kind"] != json!("sink")).collect();
+                let mut inputs = vec![producers[a as usize % producers.len()]];
+                if let Some(b) = b.map(|b| producers[b as usize % producers.len()])
                     && !inputs.contains(&b)
                 {
                     inputs.push(b);

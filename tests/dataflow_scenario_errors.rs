@@ -1,0 +1,244 @@
+//! Bad dataflow scenarios get a clear error: the file, the JSON path, and what was expected.
+//! Each case breaks a valid job in one place, the way a learner editing a scenario might.
+
+use serde_json::{Value, json};
+use snapsim::scenario::parse_str;
+
+/// A valid job: source → keyed sum → sink, checkpointed, with a crash and a restart strategy.
+fn base() -> Value {
+    json!({
+        "description": "a small keyed job",
+        "job": {"operators": [
+            {"name": "source", "kind": "source", "parallelism": 2, "rate_per_s": 1000, "records": 500, "keys": 20},
+            {"name": "sum", "kind": "keyed_aggregation", "parallelism": 2,
+             "inputs": [{"from": "source", "partitioner": "hash"}]},
+            {"name": "sink", "kind": "sink", "parallelism": 1,
+             "inputs": [{"from": "sum", "partitioner": "rebalance"}]}
+        ]},
+        "cluster": {"task-managers": 2, "slots-per-task-manager": 2},
+        "checkpointing": {"interval": "100ms"},
+        "faults": {"scheduled": [{"at": "200ms", "task-crash": {"operator": "sum", "subtask": 1}}]},
+        "restart-strategy": {"type": "fixed-delay", "attempts": 3, "delay": "50ms"}
+    })
+}
+
+/// Applies `change` to the base job and returns the loader's error message.
+fn error_after(change: impl FnOnce(&mut Value)) -> String {
+    let mut scenario = base();
+    change(&mut scenario);
+    match parse_str(&scenario.to_string(), "job.json", "job") {
+        Ok(_) => panic!("expected an error for:\n{scenario:#}"),
+        Err(error) => error.to_string(),
+    }
+}
+
+/// The message names the file, then the JSON path, then says what was expected.
+fn assert_error(message: &str, path: &str, fragment: &str) {
+    let prefix = format!("job.json: at `{path}`");
+    assert!(
+        message.starts_with(&prefix),
+        "expected the message to start with {prefix:?}: {message}"
+    );
+    assert!(
+        message.contains(fragment),
+        "expected {fragment:?} in: {message}"
+    );
+}
+
+#[test]
+fn the_base_job_is_valid() {
+    parse_str(&base().to_string(), "job.json", "job").expect("the base job is valid");
+}
+
+#[test]
+fn an_input_from_an_unknown_operator_lists_the_known_ones() {
+    let message = error_after(|s| s["job"]["operators"][2]["inputs"][0]["from"] = json!("summ"));
+    assert_error(
+        &message,
+        "job.operators[2].inputs[0].from",
+        "unknown operator \"summ\": expected one of",
+    );
+}
+
+#[test]
+fn a_sink_has_no_output_to_read_from() {
+    let message = error_after(|s| {
+        let operators = s["job"]["operators"].as_array_mut().unwrap();
+        operators.push(json!({"name": "after", "kind": "map", "parallelism": 1,
+                              "inputs": [{"from": "sink", "partitioner": "forward"}]}));
+    });
+    assert_error(
+        &message,
+        "job.operators[3].inputs[0].from",
+        "\"sink\" is a sink",
+    );
+}
+
+#[test]
+fn a_keyed_aggregation_needs_a_keyed_stream() {
+    let message =
+        error_after(|s| s["job"]["operators"][1]["inputs"][0]["partitioner"] = json!("rebalance"));
+    assert_error(
+        &message,
+        "job.operators[1].inputs[0].partitioner",
+        "\"hash\" partitioner (keyBy)",
+    );
+}
+
+#[test]
+fn a_forward_edge_between_different_parallelisms_is_rejected() {
+    let message =
+        error_after(|s| s["job"]["operators"][2]["inputs"][0]["partitioner"] = json!("forward"));
+    assert_error(
+        &message,
+        "job.operators[2].inputs[0].partitioner",
+        "a forward edge needs equal parallelism",
+    );
+}
+
+#[test]
+fn an_unknown_partitioner_lists_the_four() {
+    let message =
+        error_after(|s| s["job"]["operators"][2]["inputs"][0]["partitioner"] = json!("shuffle"));
+    assert_error(
+        &message,
+        "job.operators[2].inputs[0].partitioner",
+        "expected forward, hash, rebalance or broadcast",
+    );
+}
+
+#[test]
+fn an_unknown_operator_kind_lists_the_known_ones() {
+    let message = error_after(|s| s["job"]["operators"][1]["kind"] = json!("reduce"));
+    assert_error(
+        &message,
+        "job.operators[1].kind",
+        "expected one of source, map, filter, keyed_aggregation, union, sink",
+    );
+}
+
+#[test]
+fn a_cycle_in_the_job_graph_is_rejected() {
+    let message = error_after(|s| {
+        s["job"]["operators"][1]["inputs"] = json!([
+            {"from": "source", "partitioner": "hash"},
+            {"from": "loop", "partitioner": "hash"}
+        ]);
+        s["job"]["operators"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "loop", "kind": "map", "parallelism": 2,
+                         "inputs": [{"from": "sum", "partitioner": "forward"}]}));
+    });
+    assert!(message.contains("cycle"), "{message}");
+    assert!(
+        message.starts_with("job.json: at `job.operators["),
+        "{message}"
+    );
+}
+
+#[test]
+fn too_few_slots_for_the_parallelism_are_explained() {
+    let message = error_after(|s| {
+        s["cluster"]["task-managers"] = json!(1);
+        s["cluster"]["slots-per-task-manager"] = json!(1);
+    });
+    assert_error(
+        &message,
+        "cluster.slots-per-task-manager",
+        "cannot run an operator of parallelism 2",
+    );
+}
+
+#[test]
+fn an_unknown_checkpointing_mode_names_flinks_two() {
+    let message = error_after(|s| s["checkpointing"]["mode"] = json!("exactly_once"));
+    assert_error(
+        &message,
+        "checkpointing.mode",
+        "expected \"EXACTLY_ONCE\" or \"AT_LEAST_ONCE\"",
+    );
+}
+
+#[test]
+fn unaligned_checkpoints_with_at_least_once_are_refused_as_flink_does() {
+    let message = error_after(|s| {
+        s["checkpointing"]["mode"] = json!("AT_LEAST_ONCE");
+        s["checkpointing"]["unaligned"] = json!(true);
+    });
+    assert_error(
+        &message,
+        "checkpointing.unaligned",
+        "only exist for EXACTLY_ONCE",
+    );
+}
+
+#[test]
+fn a_malformed_interval_says_what_a_duration_looks_like() {
+    let message = error_after(|s| s["checkpointing"]["interval"] = json!("100 msec"));
+    assert_error(
+        &message,
+        "checkpointing.interval",
+        "expected a duration such as \"250ms\"",
+    );
+}
+
+#[test]
+fn a_misspelled_checkpointing_option_is_named() {
+    let message = error_after(|s| s["checkpointing"]["min_pause"] = json!("10ms"));
+    assert!(
+        message.starts_with("job.json: at `checkpointing"),
+        "{message}"
+    );
+    assert!(message.contains("min_pause"), "{message}");
+}
+
+#[test]
+fn a_crash_of_a_subtask_that_does_not_exist_gives_the_range() {
+    let message = error_after(|s| s["faults"]["scheduled"][0]["task-crash"]["subtask"] = json!(2));
+    assert_error(
+        &message,
+        "faults.scheduled[0].task-crash.subtask",
+        "subtasks are 0..",
+    );
+}
+
+#[test]
+fn a_fault_with_two_kinds_is_ambiguous() {
+    let message = error_after(|s| s["faults"]["scheduled"][0]["task-manager-crash"] = json!(0));
+    assert_error(
+        &message,
+        "faults.scheduled[0]",
+        "each scheduled fault needs exactly one kind",
+    );
+}
+
+#[test]
+fn an_unknown_restart_strategy_lists_flinks() {
+    let message = error_after(|s| s["restart-strategy"]["type"] = json!("fixeddelay"));
+    assert_error(
+        &message,
+        "restart-strategy.type",
+        "expected none, fixed-delay, failure-rate or exponential-delay",
+    );
+}
+
+#[test]
+fn an_option_of_another_restart_strategy_is_named() {
+    let message = error_after(|s| s["restart-strategy"]["backoff-multiplier"] = json!(2.0));
+    assert_error(
+        &message,
+        "restart-strategy.backoff-multiplier",
+        "does not apply to the fixed-delay strategy",
+    );
+}
+
+#[test]
+fn a_transaction_timeout_needs_a_two_phase_commit_sink() {
+    let message = error_after(|s| s["job"]["operators"][2]["transaction_timeout"] = json!("1s"));
+    assert_error(
+        &message,
+        "job.operators[2].transaction_timeout",
+        "only applies to a two_phase_commit sink",
+    );
+}
