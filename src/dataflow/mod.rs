@@ -15,7 +15,7 @@
 mod world;
 
 pub use world::RecoveryStats;
-pub use world::run;
+pub use world::{run, run_with};
 
 use crate::checkpoint::metrics::CheckpointStats;
 use crate::engine::SimTime;
@@ -51,6 +51,22 @@ impl TaskSnapshot {
             .chain(self.output_channel_state.iter())
             .flat_map(|(channel, records)| records.iter().map(move |r| (*channel, r)))
     }
+}
+
+/// Which completed checkpoints a run keeps the contents of ([`CompletedCheckpoint::tasks`]).
+///
+/// Contents are what the oracle checks and what savepoint files are written from; a sweep reads
+/// only statistics, and keeping thousands of copies of keyed state it never reads costs it more
+/// than the simulation itself. The choice changes nothing in the simulation: a restart restores
+/// the newest completed checkpoint, whose contents are always kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CheckpointContents {
+    /// Every completed checkpoint keeps its task snapshots (`snapsim run`, the oracle).
+    #[default]
+    All,
+    /// Only the newest completed checkpoint and the savepoints keep their task snapshots; older
+    /// checkpoints stay in [`DataflowRun::completed`] with their id and times but empty `tasks`.
+    ForRecovery,
 }
 
 /// The contents of a completed checkpoint.

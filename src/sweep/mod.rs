@@ -424,7 +424,12 @@ pub fn run_once(scenario: &Scenario, seed: u64) -> RunMetrics {
         Model::Dataflow(model) => {
             let mut model = (**model).clone();
             model.seed = seed;
-            let run = crate::dataflow::run(&model, seed);
+            // A sweep reads statistics only: old checkpoints need not keep their contents.
+            let run = crate::dataflow::run_with(
+                &model,
+                seed,
+                crate::dataflow::CheckpointContents::ForRecovery,
+            );
             RunMetrics::from_dataflow(seed, &run)
         }
         Model::ProcessGraph(model) => {

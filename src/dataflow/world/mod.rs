@@ -6,7 +6,10 @@ mod recovery;
 
 pub use recovery::RecoveryStats;
 
-use super::{CompletedCheckpoint, DataflowRun, JobMetrics, JobStatus, TaskMetrics, TaskSnapshot};
+use super::{
+    CheckpointContents, CompletedCheckpoint, DataflowRun, JobMetrics, JobStatus, TaskMetrics,
+    TaskSnapshot,
+};
 use crate::checkpoint::coordinator::{AbortReason, AckOutcome, Coordinator, TriggerDecision};
 use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus, SubtaskCheckpointStats};
 use crate::checkpoint::{CheckpointConfig, DataflowVariant, SnapshotProtocol, StateBackend};
@@ -531,11 +534,23 @@ struct World<'a> {
     stopping_with: Option<u64>,
     /// The run's seed (`--seed`, or a sweep's or `check`'s seed), from which every stream derives.
     seed: u64,
+    /// Which completed checkpoints keep their contents (see [`CheckpointContents`]).
+    contents: CheckpointContents,
+    /// Index in `completed` of the newest completed checkpoint that is not a savepoint: the one a
+    /// restart restores.
+    newest_restorable: Option<usize>,
 }
 
-/// Runs a dataflow scenario and returns what happened.
+/// Runs a dataflow scenario and returns what happened, every completed checkpoint's contents
+/// included.
 pub fn run(model: &DataflowModel, seed: u64) -> DataflowRun {
-    let mut world = World::new(model, seed);
+    run_with(model, seed, CheckpointContents::All)
+}
+
+/// Runs a dataflow scenario, keeping the completed checkpoints' contents that `contents` asks for.
+/// The simulation itself is the same whatever `contents` is: same events, same digest.
+pub fn run_with(model: &DataflowModel, seed: u64, contents: CheckpointContents) -> DataflowRun {
+    let mut world = World::new(model, seed, contents);
     world.start();
     while let Some((now, event)) = world.queue.pop() {
         let (a, b) = event.digest_words();
@@ -553,7 +568,7 @@ pub fn run(model: &DataflowModel, seed: u64) -> DataflowRun {
 }
 
 impl<'a> World<'a> {
-    fn new(model: &'a DataflowModel, seed: u64) -> World<'a> {
+    fn new(model: &'a DataflowModel, seed: u64, contents: CheckpointContents) -> World<'a> {
         let streams = RngStreams::new(seed);
         let graph = model.job.expand(&model.cluster);
         let network = &model.network;
@@ -742,6 +757,8 @@ impl<'a> World<'a> {
                 .map(Coordinator::new),
             stopping_with: None,
             seed,
+            contents,
+            newest_restorable: None,
             protocol: model
                 .checkpointing
                 .as_ref()
@@ -2918,6 +2935,15 @@ impl<'a> World<'a> {
             completed_at: now,
             tasks,
         });
+        if !is_savepoint {
+            let superseded = self.newest_restorable.replace(self.completed.len() - 1);
+            if self.contents == CheckpointContents::ForRecovery
+                && let Some(index) = superseded
+            {
+                // No restart can go back to it any more, and nobody else reads it.
+                self.completed[index].tasks = Vec::new();
+            }
+        }
         for old in subsumed {
             self.record_abort(now, old, AbortReason::CheckpointSubsumed);
         }

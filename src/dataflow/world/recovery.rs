@@ -492,19 +492,15 @@ impl World<'_> {
         // Redeployed tasks count as running from now on (one restored quickly as "finished"
         // must not end the job while its siblings still download their state).
         self.running_tasks += affected.len();
-        let latest = self
-            .completed
-            .iter()
-            .rev()
-            .find(|c| !c.is_savepoint)
-            .cloned();
-        let (checkpoint_id, mut snapshots) = match (self.faults.newest_pending.take(), &latest) {
+        // The newest completed checkpoint (savepoints are never restored from by a failover).
+        let latest = self.newest_restorable.map(|index| &self.completed[index]);
+        let (checkpoint_id, mut snapshots) = match (self.faults.newest_pending.take(), latest) {
             (Some((id, pending)), _) => (Some(id), pending),
             (None, Some(latest)) => (Some(latest.id), latest.tasks.clone()),
             (None, None) => (None, Vec::new()),
         };
         if self.faults.plan.restore_from_pending
-            && let Some(latest) = &latest
+            && let Some(latest) = latest
         {
             // Tasks that had not acknowledged the pending checkpoint take the completed one.
             for snapshot in &latest.tasks {
@@ -579,7 +575,11 @@ impl World<'_> {
             }
         }
         for &task in &affected {
-            let snapshot = snapshots.iter().find(|s| s.task == task).cloned();
+            // Each task's snapshot is moved into its restore plan: nothing reads it here again.
+            let snapshot = snapshots
+                .iter()
+                .position(|s| s.task == task)
+                .map(|index| snapshots.swap_remove(index));
             let bytes = snapshot.as_ref().map_or(0, |s| {
                 let state = self.state_bytes(task);
                 let channel_bytes: u64 = s
@@ -664,13 +664,13 @@ impl World<'_> {
             .remove(&task)
             .unwrap_or(RestoreAs::Snapshot(None));
         let chain_length = self.tasks[task].chain.len();
-        let (states, pending) = match &restore {
-            RestoreAs::Snapshot(Some(snapshot)) => (
-                snapshot.operator_states.clone(),
-                snapshot.pending_transactions.clone(),
-            ),
+        let restored_as_finished = matches!(restore, RestoreAs::Finished);
+        let (states, pending) = match restore {
+            RestoreAs::Snapshot(Some(snapshot)) => {
+                (snapshot.operator_states, snapshot.pending_transactions)
+            }
             // Finished before the checkpoint: its state is what it finished with.
-            RestoreAs::Finished => (self.tasks[task].states.clone(), Vec::new()),
+            RestoreAs::Finished => (std::mem::take(&mut self.tasks[task].states), Vec::new()),
             RestoreAs::Snapshot(None) => (vec![OperatorState::default(); chain_length], Vec::new()),
         };
         if let Some((_, sink)) = self.tasks[task].sink {
@@ -695,7 +695,7 @@ impl World<'_> {
             source.tick_scheduled = false;
         }
 
-        if matches!(restore, RestoreAs::Finished) {
+        if restored_as_finished {
             // Finished before the checkpoint: it stays finished, and its consumers learn so again.
             self.finish_task(now, task);
         }
