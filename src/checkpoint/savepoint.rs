@@ -257,7 +257,7 @@ pub fn restore_into(
                         job.max_parallelism,
                     );
                     if owner == vertex.subtask {
-                        let totals = state.keyed.entry(key).or_default();
+                        let totals = state.keyed.totals_mut(key);
                         totals.sum += sum;
                         totals.count += count;
                     }

@@ -9,7 +9,8 @@
 use crate::engine::{RngStreams, SimRng};
 use rand::{Rng, RngExt};
 use serde::Serialize;
-use std::collections::BTreeMap;
+
+pub use super::keyed_state::KeyedState;
 
 /// One record of the stream. 32 bytes; buffers hold hundreds of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -115,14 +116,15 @@ pub struct KeyTotals {
     pub count: u64,
 }
 
-/// The state of one operator instance. Keyed maps are `BTreeMap`s so that iteration (reports,
-/// comparisons, digests) is in key order on every machine.
+/// The state of one operator instance. Keyed state iterates in key order, like a `BTreeMap`, so
+/// that iteration (reports, comparisons, digests) is the same on every machine; and it is cheap to
+/// clone, so that a snapshot does not copy every key ([`KeyedState`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct OperatorState {
     /// Sources: the next offset to read.
     pub offset: u64,
     /// Keyed aggregations and sinks: totals per key.
-    pub keyed: BTreeMap<u32, KeyTotals>,
+    pub keyed: KeyedState,
 }
 
 impl OperatorState {
@@ -130,7 +132,7 @@ impl OperatorState {
     pub fn merge(&mut self, other: &OperatorState) {
         self.offset += other.offset;
         for (key, totals) in &other.keyed {
-            let entry = self.keyed.entry(*key).or_default();
+            let entry = self.keyed.totals_mut(*key);
             entry.sum += totals.sum;
             entry.count += totals.count;
         }
@@ -153,7 +155,7 @@ pub fn apply(kind: &OperatorKind, state: &mut OperatorState, record: Record) -> 
             .then_some(record)
         }
         OperatorKind::KeyedAggregation { .. } => {
-            let totals = state.keyed.entry(record.key).or_default();
+            let totals = state.keyed.totals_mut(record.key);
             totals.sum += record.value;
             totals.count += 1;
             Some(Record {
@@ -162,7 +164,7 @@ pub fn apply(kind: &OperatorKind, state: &mut OperatorState, record: Record) -> 
             })
         }
         OperatorKind::Sink(_) => {
-            let totals = state.keyed.entry(record.key).or_default();
+            let totals = state.keyed.totals_mut(record.key);
             totals.sum += record.value;
             totals.count += 1;
             None
@@ -329,6 +331,6 @@ mod tests {
         };
         assert_eq!(apply(&kind, &mut state, record).unwrap().value, 1);
         assert_eq!(apply(&kind, &mut state, record).unwrap().value, 2);
-        assert_eq!(state.keyed[&7], KeyTotals { sum: 2, count: 2 });
+        assert_eq!(state.keyed.get(&7), Some(&KeyTotals { sum: 2, count: 2 }));
     }
 }

@@ -7,6 +7,7 @@
 //! The streaming workloads (sources, operators, records) are in [`dataflow`].
 
 pub mod dataflow;
+pub mod keyed_state;
 pub mod sink;
 
 use crate::engine::SimTime;

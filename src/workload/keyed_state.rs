@@ -1,0 +1,291 @@
+//! Keyed state that a snapshot can copy without copying it.
+//!
+//! A keyed aggregation or a sink keeps totals per key, and every checkpoint copies them: a job with
+//! thousands of keys and thousands of checkpoints would spend most of its time copying maps (and
+//! freeing the copies) if the state were a plain `BTreeMap`. [`KeyedState`] is a map from key to
+//! [`KeyTotals`] with the same answers in the same (key) order, stored so that a copy is cheap:
+//!
+//! - keys are grouped in **pages** of [`KEYS_PER_PAGE`] consecutive keys (page `n` holds keys
+//!   `n·256 ..= n·256 + 255`); a page lists only the keys present, in key order, with a bit mask
+//!   saying which ones are there — so finding a key is a binary search over pages, then counting
+//!   bits, never a walk through a tree;
+//! - a page's entries live behind an [`Arc`]: cloning the state (taking a snapshot) copies the list
+//!   of pages and shares every page's entries with the copy. The first write to a shared page
+//!   afterwards copies that page alone (copy-on-write, [`Arc::make_mut`]). A snapshot therefore
+//!   costs the pages that change before the next one, not the whole state, and the snapshots a run
+//!   keeps share their unchanged pages.
+//!
+//! Keys are never removed: state only grows, as a running sum does.
+
+use super::dataflow::KeyTotals;
+use serde::{Serialize, Serializer};
+use std::fmt;
+use std::sync::Arc;
+
+/// Consecutive keys per page. 256 keeps pages few for dense keys (2000 keys: 8 pages) and still
+/// small when keys are spread over many subtasks (a page lists only the keys present).
+pub const KEYS_PER_PAGE: u32 = 256;
+const WORDS_PER_PAGE: usize = (KEYS_PER_PAGE / 64) as usize;
+
+/// One page: the present keys among `number·256 ..= number·256 + 255` and their totals.
+#[derive(Clone)]
+struct Page {
+    /// Which range of keys this page holds (`key / KEYS_PER_PAGE`).
+    number: u32,
+    /// Bit `i` (word `i / 64`, bit `i % 64`) is set when key `number·256 + i` is present.
+    present: [u64; WORDS_PER_PAGE],
+    /// The present keys with their totals, in key order. Shared with every copy of the state
+    /// (snapshot) taken since this page was last written.
+    entries: Arc<[(u32, KeyTotals)]>,
+}
+
+impl Page {
+    fn empty(number: u32) -> Page {
+        Page {
+            number,
+            present: [0; WORDS_PER_PAGE],
+            entries: Arc::new([]),
+        }
+    }
+
+    /// Position of `slot` (the key's offset in the page) among the present keys, and whether the
+    /// key itself is present.
+    #[inline]
+    fn rank(&self, slot: u32) -> (usize, bool) {
+        let (word, bit) = ((slot / 64) as usize, slot % 64);
+        let before: u32 = self.present[..word].iter().map(|w| w.count_ones()).sum();
+        let below = self.present[word] & ((1u64 << bit) - 1);
+        let present = self.present[word] & (1u64 << bit) != 0;
+        ((before + below.count_ones()) as usize, present)
+    }
+}
+
+/// Totals per key, in key order, cheap to clone (see the module documentation).
+#[derive(Clone, Default)]
+pub struct KeyedState {
+    /// Pages that hold at least one key, by page number.
+    pages: Vec<Page>,
+    /// Number of keys present.
+    len: usize,
+}
+
+impl KeyedState {
+    /// An empty state.
+    pub fn new() -> KeyedState {
+        KeyedState::default()
+    }
+
+    /// Number of keys present.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// No key present.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline]
+    fn page_index(&self, number: u32) -> Result<usize, usize> {
+        self.pages.binary_search_by_key(&number, |p| p.number)
+    }
+
+    /// The totals of `key`, if present.
+    #[inline]
+    pub fn get(&self, key: &u32) -> Option<&KeyTotals> {
+        let page = &self.pages[self.page_index(key / KEYS_PER_PAGE).ok()?];
+        match page.rank(key % KEYS_PER_PAGE) {
+            (rank, true) => Some(&page.entries[rank].1),
+            (_, false) => None,
+        }
+    }
+
+    /// The totals of `key` for updating, inserted as zero if absent (like
+    /// `BTreeMap::entry(key).or_default()`). Copies the key's page first if a snapshot shares it.
+    #[inline]
+    pub fn totals_mut(&mut self, key: u32) -> &mut KeyTotals {
+        let number = key / KEYS_PER_PAGE;
+        let index = match self.page_index(number) {
+            Ok(index) => index,
+            Err(index) => {
+                self.pages.insert(index, Page::empty(number));
+                index
+            }
+        };
+        let page = &mut self.pages[index];
+        let slot = key % KEYS_PER_PAGE;
+        let (rank, present) = page.rank(slot);
+        if !present {
+            // A new key: a new list with the key in its place (the old one may be shared).
+            let entries = &page.entries;
+            page.entries = entries[..rank]
+                .iter()
+                .copied()
+                .chain(std::iter::once((key, KeyTotals::default())))
+                .chain(entries[rank..].iter().copied())
+                .collect();
+            page.present[(slot / 64) as usize] |= 1u64 << (slot % 64);
+            self.len += 1;
+        }
+        &mut Arc::make_mut(&mut page.entries)[rank].1
+    }
+
+    /// Every key and its totals, in key order.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            pages: self.pages.iter(),
+            entries: [].iter(),
+        }
+    }
+
+    /// Every present key, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &u32> {
+        self.iter().map(|(key, _)| key)
+    }
+
+    /// Every key's totals, in key order.
+    pub fn values(&self) -> impl Iterator<Item = &KeyTotals> {
+        self.iter().map(|(_, totals)| totals)
+    }
+}
+
+/// Iterator over a [`KeyedState`] in key order: `(&key, &totals)`, like a `BTreeMap`'s.
+pub struct Iter<'a> {
+    pages: std::slice::Iter<'a, Page>,
+    entries: std::slice::Iter<'a, (u32, KeyTotals)>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a u32, &'a KeyTotals);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((key, totals)) = self.entries.next() {
+                return Some((key, totals));
+            }
+            self.entries = self.pages.next()?.entries.iter();
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a KeyedState {
+    type Item = (&'a u32, &'a KeyTotals);
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+impl FromIterator<(u32, KeyTotals)> for KeyedState {
+    /// Later totals for the same key replace earlier ones, as in a map.
+    fn from_iter<I: IntoIterator<Item = (u32, KeyTotals)>>(iter: I) -> KeyedState {
+        let mut state = KeyedState::new();
+        for (key, totals) in iter {
+            *state.totals_mut(key) = totals;
+        }
+        state
+    }
+}
+
+/// Equal when the same keys have the same totals (however the pages are shared).
+impl PartialEq for KeyedState {
+    fn eq(&self, other: &KeyedState) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for KeyedState {}
+
+/// Printed as a map, like a `BTreeMap`.
+impl fmt::Debug for KeyedState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// Serialized as a map from key to totals, in key order, exactly as a `BTreeMap` would be.
+impl Serialize for KeyedState {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// A deterministic key sequence spread over many pages, with repeats.
+    fn keys() -> impl Iterator<Item = u32> {
+        let mut x = 12345u64;
+        (0..5000).map(move |_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 33) % 3000) as u32 * 7 % 5003
+        })
+    }
+
+    #[test]
+    fn answers_like_a_btree_map() {
+        let mut state = KeyedState::new();
+        let mut map: BTreeMap<u32, KeyTotals> = BTreeMap::new();
+        for (i, key) in keys().enumerate() {
+            let totals = state.totals_mut(key);
+            totals.sum += i as i64;
+            totals.count += 1;
+            let expected = map.entry(key).or_default();
+            expected.sum += i as i64;
+            expected.count += 1;
+        }
+        assert_eq!(state.len(), map.len());
+        assert!(state.iter().eq(map.iter()));
+        for key in 0..6000 {
+            assert_eq!(state.get(&key), map.get(&key), "key {key}");
+        }
+        assert_eq!(
+            serde_json::to_string(&state).unwrap(),
+            serde_json::to_string(&map).unwrap()
+        );
+        assert_eq!(format!("{state:?}"), format!("{map:?}"));
+    }
+
+    #[test]
+    fn a_clone_keeps_its_values_while_the_original_changes() {
+        let mut state: KeyedState = (0..1000)
+            .map(|k| (k, KeyTotals { sum: 1, count: 1 }))
+            .collect();
+        let snapshot = state.clone();
+        state.totals_mut(5).count += 10;
+        state.totals_mut(100_000).count += 1;
+        assert_eq!(snapshot.get(&5).unwrap().count, 1);
+        assert_eq!(snapshot.get(&100_000), None);
+        assert_eq!(state.get(&5).unwrap().count, 11);
+        assert_eq!(snapshot.len(), 1000);
+        assert_eq!(state.len(), 1001);
+        assert_ne!(state, snapshot);
+        // Untouched pages are still shared.
+        assert!(Arc::ptr_eq(
+            &state.pages[3].entries,
+            &snapshot.pages[3].entries
+        ));
+        assert!(!Arc::ptr_eq(
+            &state.pages[0].entries,
+            &snapshot.pages[0].entries
+        ));
+    }
+
+    #[test]
+    fn extreme_keys_work() {
+        let mut state = KeyedState::new();
+        state.totals_mut(u32::MAX).sum = 3;
+        state.totals_mut(0).sum = 1;
+        state.totals_mut(255).sum = 2;
+        state.totals_mut(256).sum = 4;
+        let keys: Vec<u32> = state.keys().copied().collect();
+        assert_eq!(keys, vec![0, 255, 256, u32::MAX]);
+        assert_eq!(state.get(&u32::MAX).unwrap().sum, 3);
+        assert_eq!(state.get(&(u32::MAX - 1)), None);
+    }
+}
