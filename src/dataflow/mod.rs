@@ -53,20 +53,26 @@ impl TaskSnapshot {
     }
 }
 
-/// Which completed checkpoints a run keeps the contents of ([`CompletedCheckpoint::tasks`]).
+/// How much of what happened a run keeps beyond its statistics.
 ///
-/// Contents are what the oracle checks and what savepoint files are written from; a sweep reads
-/// only statistics, and keeping thousands of copies of keyed state it never reads costs it more
-/// than the simulation itself. The choice changes nothing in the simulation: a restart restores
-/// the newest completed checkpoint, whose contents are always kept.
+/// The oracle checks every completed checkpoint's contents and every write a sink made, and
+/// savepoint files are written from contents; a sweep reads only statistics
+/// ([`DataflowRun::checkpoints`], [`DataflowRun::metrics`], [`DataflowRun::recoveries`],
+/// [`DataflowRun::status`]), and keeping thousands of copies of keyed state and a log of every
+/// write costs it more than the simulation itself. The choice changes nothing in the simulation:
+/// same events, same digest; a restart restores the newest completed checkpoint, whose contents
+/// are always kept.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum CheckpointContents {
-    /// Every completed checkpoint keeps its task snapshots (`snapsim run`, the oracle).
+pub enum RunDetail {
+    /// Everything: every completed checkpoint's task snapshots, every sink write (`snapsim run`,
+    /// the oracle, reports).
     #[default]
-    All,
-    /// Only the newest completed checkpoint and the savepoints keep their task snapshots; older
-    /// checkpoints stay in [`DataflowRun::completed`] with their id and times but empty `tasks`.
-    ForRecovery,
+    Full,
+    /// Statistics only: just the newest completed checkpoint and the savepoints keep their task
+    /// snapshots (older checkpoints stay in [`DataflowRun::completed`] with their id and times but
+    /// empty `tasks`), and sinks keep their transactions but no log of writes
+    /// ([`ExternalSink::writes`] is empty).
+    Statistics,
 }
 
 /// The contents of a completed checkpoint.

@@ -424,12 +424,9 @@ pub fn run_once(scenario: &Scenario, seed: u64) -> RunMetrics {
         Model::Dataflow(model) => {
             let mut model = (**model).clone();
             model.seed = seed;
-            // A sweep reads statistics only: old checkpoints need not keep their contents.
-            let run = crate::dataflow::run_with(
-                &model,
-                seed,
-                crate::dataflow::CheckpointContents::ForRecovery,
-            );
+            // A sweep reads statistics only (no checkpoint contents, no sink writes).
+            let run =
+                crate::dataflow::run_with(&model, seed, crate::dataflow::RunDetail::Statistics);
             RunMetrics::from_dataflow(seed, &run)
         }
         Model::ProcessGraph(model) => {

@@ -70,10 +70,14 @@ pub struct ExternalSink {
     pub delivery: SinkDelivery,
     /// Transactions older than this are aborted by the external system.
     pub transaction_timeout_us: Option<u64>,
-    /// Every write, in order.
+    /// Every write, in order (empty when `keeps_writes` is false).
     pub writes: Vec<Write>,
     /// Every transaction, by id.
     pub transactions: Vec<Transaction>,
+    /// Log every write in `writes` (true unless a run keeps statistics only, see
+    /// [`crate::dataflow::RunDetail`]).
+    #[serde(skip)]
+    pub keeps_writes: bool,
     #[serde(skip)]
     open: BTreeMap<u32, u64>,
 }
@@ -86,6 +90,7 @@ impl ExternalSink {
             transaction_timeout_us,
             writes: Vec::new(),
             transactions: Vec::new(),
+            keeps_writes: true,
             open: BTreeMap::new(),
         }
     }
@@ -112,12 +117,14 @@ impl ExternalSink {
             self.transactions[id as usize].writes += 1;
             id
         });
-        self.writes.push(Write {
-            record,
-            subtask,
-            at_us: now_us,
-            transaction,
-        });
+        if self.keeps_writes {
+            self.writes.push(Write {
+                record,
+                subtask,
+                at_us: now_us,
+                transaction,
+            });
+        }
     }
 
     /// At the snapshot of `checkpoint`: the open transaction (if any) is pre-committed. Returns every

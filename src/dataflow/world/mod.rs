@@ -7,8 +7,7 @@ mod recovery;
 pub use recovery::RecoveryStats;
 
 use super::{
-    CheckpointContents, CompletedCheckpoint, DataflowRun, JobMetrics, JobStatus, TaskMetrics,
-    TaskSnapshot,
+    CompletedCheckpoint, DataflowRun, JobMetrics, JobStatus, RunDetail, TaskMetrics, TaskSnapshot,
 };
 use crate::checkpoint::coordinator::{AbortReason, AckOutcome, Coordinator, TriggerDecision};
 use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus, SubtaskCheckpointStats};
@@ -534,23 +533,23 @@ struct World<'a> {
     stopping_with: Option<u64>,
     /// The run's seed (`--seed`, or a sweep's or `check`'s seed), from which every stream derives.
     seed: u64,
-    /// Which completed checkpoints keep their contents (see [`CheckpointContents`]).
-    contents: CheckpointContents,
+    /// What the run keeps beyond statistics (see [`RunDetail`]).
+    detail: RunDetail,
     /// Index in `completed` of the newest completed checkpoint that is not a savepoint: the one a
     /// restart restores.
     newest_restorable: Option<usize>,
 }
 
-/// Runs a dataflow scenario and returns what happened, every completed checkpoint's contents
-/// included.
+/// Runs a dataflow scenario and returns everything that happened: every completed checkpoint's
+/// contents, every sink write.
 pub fn run(model: &DataflowModel, seed: u64) -> DataflowRun {
-    run_with(model, seed, CheckpointContents::All)
+    run_with(model, seed, RunDetail::Full)
 }
 
-/// Runs a dataflow scenario, keeping the completed checkpoints' contents that `contents` asks for.
-/// The simulation itself is the same whatever `contents` is: same events, same digest.
-pub fn run_with(model: &DataflowModel, seed: u64, contents: CheckpointContents) -> DataflowRun {
-    let mut world = World::new(model, seed, contents);
+/// Runs a dataflow scenario, keeping as much of what happened as `detail` asks for. The simulation
+/// itself is the same whatever `detail` is: same events, same digest, same statistics.
+pub fn run_with(model: &DataflowModel, seed: u64, detail: RunDetail) -> DataflowRun {
+    let mut world = World::new(model, seed, detail);
     world.start();
     while let Some((now, event)) = world.queue.pop() {
         let (a, b) = event.digest_words();
@@ -568,7 +567,7 @@ pub fn run_with(model: &DataflowModel, seed: u64, contents: CheckpointContents) 
 }
 
 impl<'a> World<'a> {
-    fn new(model: &'a DataflowModel, seed: u64, contents: CheckpointContents) -> World<'a> {
+    fn new(model: &'a DataflowModel, seed: u64, detail: RunDetail) -> World<'a> {
         let streams = RngStreams::new(seed);
         let graph = model.job.expand(&model.cluster);
         let network = &model.network;
@@ -711,10 +710,12 @@ impl<'a> World<'a> {
             .operators
             .iter()
             .filter_map(|o| match o.kind {
-                OperatorKind::Sink(config) => Some(ExternalSink::new(
-                    config.delivery,
-                    config.transaction_timeout_us,
-                )),
+                OperatorKind::Sink(config) => {
+                    let mut sink =
+                        ExternalSink::new(config.delivery, config.transaction_timeout_us);
+                    sink.keeps_writes = detail == RunDetail::Full;
+                    Some(sink)
+                }
                 _ => None,
             })
             .collect();
@@ -757,7 +758,7 @@ impl<'a> World<'a> {
                 .map(Coordinator::new),
             stopping_with: None,
             seed,
-            contents,
+            detail,
             newest_restorable: None,
             protocol: model
                 .checkpointing
@@ -2937,7 +2938,7 @@ impl<'a> World<'a> {
         });
         if !is_savepoint {
             let superseded = self.newest_restorable.replace(self.completed.len() - 1);
-            if self.contents == CheckpointContents::ForRecovery
+            if self.detail == RunDetail::Statistics
                 && let Some(index) = superseded
             {
                 // No restart can go back to it any more, and nobody else reads it.
@@ -3302,14 +3303,21 @@ impl<'a> World<'a> {
             );
         }
         let mut latencies = std::mem::take(&mut self.latencies_us);
-        latencies.sort_unstable();
-        let percentile = |p: f64| -> u64 {
+        // Each percentile is an order statistic: selecting it is linear, sorting all is not.
+        let mut percentile = |p: f64| -> u64 {
             if latencies.is_empty() {
                 0
             } else {
-                latencies[((latencies.len() - 1) as f64 * p).round() as usize]
+                let rank = ((latencies.len() - 1) as f64 * p).round() as usize;
+                *latencies.select_nth_unstable(rank).1
             }
         };
+        let (latency_p50_us, latency_p90_us, latency_p99_us, latency_max_us) = (
+            percentile(0.5),
+            percentile(0.9),
+            percentile(0.99),
+            percentile(1.0),
+        );
         let duration_s = now.as_micros().max(1) as f64 / 1e6;
         let metrics = JobMetrics {
             records_emitted: self.records_emitted,
@@ -3318,10 +3326,10 @@ impl<'a> World<'a> {
             throughput_bucket_us: self.model.throughput_bucket_us,
             sink_records_per_bucket: std::mem::take(&mut self.sink_buckets),
             sink_records_per_s: self.records_at_sinks as f64 / duration_s,
-            latency_p50_us: percentile(0.5),
-            latency_p90_us: percentile(0.9),
-            latency_p99_us: percentile(0.99),
-            latency_max_us: latencies.last().copied().unwrap_or(0),
+            latency_p50_us,
+            latency_p90_us,
+            latency_p99_us,
+            latency_max_us,
             tasks: self.tasks.iter().map(|t| t.metrics.clone()).collect(),
         };
         let mut checkpoints: Vec<CheckpointStats> =
