@@ -130,6 +130,11 @@ proptest! {
 
 /// Runs up to `limit` generated cases (from a fixed seed) with a broken variant applied, and
 /// returns the index of the first case where the oracle reports one of `expected` failing.
+///
+/// That case is then shrunk the way proptest shrinks a failure — simplify while the oracle still
+/// catches the bug, step back when it no longer does — and the smallest scenario that still
+/// fails is written to `target/property-failures/<name>.json`. The file is read back like
+/// `snapsim run` reads it, and must fail again: that is the replay a learner would type.
 fn first_caught(
     name: &str,
     limit: usize,
@@ -137,26 +142,52 @@ fn first_caught(
     apply: impl Fn(&mut Value),
     expected: &[Invariant],
 ) -> Option<usize> {
+    const SHRINK_STEPS: usize = 60;
     let mut runner = TestRunner::new_with_rng(
         Config::default(),
         TestRng::deterministic_rng(RngAlgorithm::ChaCha),
     );
-    for index in 0..limit {
-        let mut scenario = strategy.new_tree(&mut runner).unwrap().current();
+    let broken = |value: &Value| -> Option<Value> {
+        let mut scenario = value.clone();
         apply(&mut scenario);
-        let Ok(completed) = run(name, &scenario) else {
-            continue;
-        };
-        if completed
-            .report
-            .outcome
-            .failed_invariants
+        let completed = run(name, &scenario).ok()?;
+        let failed = &completed.report.outcome.failed_invariants;
+        failed
             .iter()
             .any(|i| expected.contains(i))
-        {
-            save_failure(name, &scenario);
-            return Some(index);
+            .then_some(scenario)
+    };
+    for index in 0..limit {
+        let mut tree = strategy.new_tree(&mut runner).unwrap();
+        let Some(mut smallest) = broken(&tree.current()) else {
+            continue;
+        };
+        let mut steps = 0;
+        let mut more = tree.simplify();
+        while more && steps < SHRINK_STEPS {
+            steps += 1;
+            match broken(&tree.current()) {
+                Some(scenario) => {
+                    smallest = scenario;
+                    more = tree.simplify();
+                }
+                None => more = tree.complicate(),
+            }
         }
+        let path = save_failure(name, &smallest);
+        let replayed = snapsim::scenario::load_file(&path).expect("the saved failure loads");
+        let again = run_scenario(&replayed, replayed.seed);
+        assert!(
+            again
+                .report
+                .outcome
+                .failed_invariants
+                .iter()
+                .any(|i| expected.contains(i)),
+            "replaying {} does not fail again",
+            path.display()
+        );
+        return Some(index);
     }
     None
 }
