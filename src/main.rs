@@ -180,7 +180,7 @@ fn main() -> ExitCode {
                         println!("wrote {}/report.json and events.jsonl", directory.display());
                     }
                     if let Some(window) = trace_window
-                        && let Err(error) = write_trace(&completed, window, &directory, json)
+                        && let Err(error) = write_trace(&completed, seed, window, &directory, json)
                     {
                         eprintln!("error: {error}");
                         return ExitCode::from(EXIT_BAD_INPUT);
@@ -465,17 +465,24 @@ const TRACE_EVENTS_MAX: usize = 150_000;
 /// Writes `trace.json` for a dataflow run.
 fn write_trace(
     completed: &snapsim::report::CompletedRun,
+    seed: u64,
     window: Option<(u64, u64)>,
     directory: &std::path::Path,
     quiet: bool,
 ) -> Result<(), String> {
-    let snapsim::report::RawRun::Dataflow(run, model) = &completed.raw else {
+    let snapsim::report::RawRun::Dataflow(original, model) = &completed.raw else {
         return Err(
             "--trace exports dataflow (Flink) runs; for a process graph draw it with \
              snapsim diagram"
                 .into(),
         );
     };
+    // The same run again, this time keeping when each task was busy, backpressured or idle (a
+    // record-level detail the report does not need). Same seed, same events, same digest.
+    let run = &snapsim::dataflow::run_with(model, seed, snapsim::dataflow::RunDetail::Traced);
+    if run.trace.digest() != original.trace.digest() {
+        return Err("internal error: the traced run differs from the reported one".into());
+    }
     let (from_us, to_us) = window.unwrap_or((0, run.end_time.as_micros().max(1)));
     let trace = snapsim::plot::perfetto::chrome_trace_from_dataflow_run(
         run,
@@ -489,7 +496,7 @@ fn write_trace(
         .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
     if !quiet {
         println!(
-            "wrote {} ({} trace events{}): open it in https://ui.perfetto.dev",
+            "wrote {} ({} trace events{}{}): open it in https://ui.perfetto.dev",
             path.display(),
             trace.events.len(),
             if trace.truncated {
@@ -499,6 +506,13 @@ fn write_trace(
                 )
             } else {
                 String::new()
+            },
+            match trace.activity_covered_to_us {
+                Some(at) => format!(
+                    "; busy/backpressured slices up to {} (use --trace=FROM..TO for later ones)",
+                    snapsim::engine::SimTime::from_micros(at)
+                ),
+                None => String::new(),
             }
         );
     }

@@ -197,3 +197,87 @@ fn snapsim_run_with_trace_writes_trace_json_and_diagram_writes_svg_and_png() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("is empty"));
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// A traced run of the backpressured crash scenario: the keyed subtasks are busy, the sources
+/// backpressured, each on its own "busy / backpressured" track. Keeping this detail changes
+/// nothing in the simulation, and a tight bound drops it before it drops any checkpoint.
+#[test]
+fn a_traced_run_shows_busy_and_backpressured_periods_without_changing_the_run() {
+    let scenario = load_file(
+        format!(
+            "{}/scenarios/flink-crash-during-alignment.json",
+            env!("CARGO_MANIFEST_DIR")
+        )
+        .as_ref(),
+    )
+    .unwrap();
+    let Model::Dataflow(model) = &scenario.model else {
+        panic!("a dataflow scenario")
+    };
+    let plain = snapsim::dataflow::run(model, scenario.seed);
+    let traced =
+        snapsim::dataflow::run_with(model, scenario.seed, snapsim::dataflow::RunDetail::Traced);
+    assert!(
+        plain.activity.is_empty(),
+        "only a traced run keeps activity"
+    );
+    assert_eq!(plain.trace.digest(), traced.trace.digest());
+    assert_eq!(plain.metrics, traced.metrics);
+
+    let rpc = model.network.rpc_latency_us;
+    let end = traced.end_time.as_micros();
+    let trace = chrome_trace_from_dataflow_run(&traced, rpc, 0, end, 1_000_000);
+    assert_eq!(trace.activity_covered_to_us, None);
+    let activity: Vec<&Value> = trace
+        .events
+        .iter()
+        .filter(|e| e["cat"] == "activity")
+        .collect();
+    let on_task = |name: &str, task: &str| {
+        let pid = traced
+            .graph
+            .tasks
+            .iter()
+            .position(|t| t.name == task)
+            .unwrap() as u64
+            + 2;
+        activity
+            .iter()
+            .filter(|e| e["name"] == name && e["pid"] == pid)
+            .map(|e| e["dur"].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    // The keyed sum is the bottleneck: busy most of the run; the sources wait on it.
+    assert!(on_task("busy", "sum→sink[0]") > end / 2);
+    assert!(on_task("backpressured", "source[0]") > end / 10);
+    assert!(
+        on_task("busy", "source[0]") < end / 1000,
+        "sources have no per-record cost: they are busy only in their synchronous snapshots"
+    );
+    // The track's slices never overlap.
+    for slices in slices_by_track(&trace.events)
+        .iter()
+        .filter(|((_, tid), _)| *tid == 5)
+        .map(|(_, s)| s)
+    {
+        for pair in slices.windows(2) {
+            assert!(pair[0].1 <= pair[1].0, "{pair:?}");
+        }
+    }
+
+    let without_activity = chrome_trace_from_dataflow_run(&plain, rpc, 0, end, 1_000_000);
+    // One more metadata line per task names its activity track; then room for three slices.
+    let bound = without_activity.events.len() + traced.graph.tasks.len() + 3;
+    let bounded = chrome_trace_from_dataflow_run(&traced, rpc, 0, end, bound);
+    assert!(!bounded.truncated, "checkpoints and recoveries all fit");
+    assert!(bounded.activity_covered_to_us.is_some());
+    assert_eq!(
+        bounded
+            .events
+            .iter()
+            .filter(|e| e["cat"] == "activity")
+            .count(),
+        3,
+        "activity fills exactly the room left"
+    );
+}

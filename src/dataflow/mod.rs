@@ -73,6 +73,34 @@ pub enum RunDetail {
     /// empty `tasks`), and sinks keep their transactions but no log of writes
     /// ([`ExternalSink::writes`] is empty).
     Statistics,
+    /// Everything, plus when each task was busy, backpressured or idle
+    /// ([`DataflowRun::activity`]), for `snapsim run --trace`. One entry per change: in a
+    /// rate-limited job that is two per record, which is why the other levels do not keep it.
+    Traced,
+}
+
+/// What a task's thread is doing, as Flink's `busyTimeMsPerSecond`, `backPressuredTimeMsPerSecond`
+/// and `idleTimeMsPerSecond` metrics split it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskActivity {
+    /// Waiting for input (or for the source's rate limiter).
+    Idle,
+    /// Processing a record, or a snapshot's synchronous part.
+    Busy,
+    /// Has a record to emit but no output buffer: blocked by backpressure.
+    Backpressured,
+}
+
+/// From `at_us` on, `task` was doing `activity` (until its next change).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ActivityChange {
+    /// Virtual time of the change, µs.
+    pub at_us: u64,
+    /// The task's index in the execution graph.
+    pub task: u32,
+    /// What it does from then on.
+    pub activity: TaskActivity,
 }
 
 /// The contents of a completed checkpoint.
@@ -172,4 +200,7 @@ pub struct DataflowRun {
     pub sinks: Vec<ExternalSink>,
     /// Every failure and the recovery from it.
     pub recoveries: Vec<RecoveryStats>,
+    /// Every change of a task's activity, in time order ([`RunDetail::Traced`] only; empty
+    /// otherwise).
+    pub activity: Vec<ActivityChange>,
 }

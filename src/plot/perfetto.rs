@@ -14,15 +14,16 @@
 //!   each `BarrierSent` to its `BarrierReceived`.
 //!
 //! Crashes and restarts are instant events. Times are virtual microseconds, which is the unit of
-//! the format (`ts`). The event record has no per-record events, so "running" is as fine as the
-//! trace gets: busy, idle and backpressured time are not told apart inside it.
+//! the format (`ts`). A run made with [`crate::dataflow::RunDetail::Traced`] adds a fifth track,
+//! **busy / backpressured**, with a slice for every period the task was processing or blocked on
+//! its output (idle is the gap between slices) — filling only the room the bound leaves.
 //!
 //! Traces are windowed (only what overlaps `from_us..to_us`, clipped to it) and bounded: at most
 //! `max_events` trace events, the earliest kept, so a long run cannot produce a file Perfetto
 //! cannot load (10⁶ events are about 100 MB).
 
 use crate::checkpoint::metrics::CheckpointStatus;
-use crate::dataflow::{DataflowRun, JobStatus};
+use crate::dataflow::{DataflowRun, JobStatus, TaskActivity};
 use crate::trace::DataflowEvent;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, VecDeque};
@@ -36,6 +37,8 @@ pub struct ChromeTrace {
     pub truncated: bool,
     /// The last instant the trace covers completely.
     pub covered_to_us: u64,
+    /// Busy and backpressured slices did not all fit in the bound: they stop here.
+    pub activity_covered_to_us: Option<u64>,
 }
 
 impl ChromeTrace {
@@ -61,6 +64,7 @@ const TASK_THREAD_TID: u64 = 1;
 const CHECKPOINT_TID: u64 = 2;
 const UPLOAD_TID: u64 = 3;
 const BARRIERS_TID: u64 = 4;
+const ACTIVITY_TID: u64 = 5;
 
 /// A slice before nesting is checked.
 #[derive(Clone, Debug)]
@@ -110,6 +114,13 @@ pub fn chrome_trace_from_dataflow_run(
         metadata.push(thread_name(pid(index), CHECKPOINT_TID, "checkpoint"));
         metadata.push(thread_name(pid(index), UPLOAD_TID, "upload"));
         metadata.push(thread_name(pid(index), BARRIERS_TID, "barriers"));
+        if !run.activity.is_empty() {
+            metadata.push(thread_name(
+                pid(index),
+                ACTIVITY_TID,
+                "busy / backpressured",
+            ));
+        }
     }
 
     let mut slices: Vec<Slice> = Vec::new();
@@ -413,13 +424,86 @@ pub fn chrome_trace_from_dataflow_run(
         to_us
     };
     timed.truncate(room);
+    // Busy and backpressured periods (one or two per record) fill only the room that is left, so
+    // they never push checkpoints and recoveries out of a bounded trace.
+    let activity = activity_slices(run, end_of_run, from_us, to_us.min(covered_to_us), pid);
+    let activity_room = room - timed.len();
+    let activity_covered_to_us = if activity.len() > activity_room {
+        Some(activity[activity_room].start_us.saturating_sub(1))
+    } else {
+        None
+    };
+    let mut activity_events: Vec<(u64, u64, Value)> = activity
+        .into_iter()
+        .take(activity_room)
+        .map(|s| {
+            (
+                s.start_us,
+                2,
+                json!({"ph": "X", "name": s.name, "cat": s.category, "pid": s.pid, "tid": s.tid,
+                       "ts": s.start_us, "dur": s.end_us - s.start_us, "args": s.args}),
+            )
+        })
+        .collect();
+    if !activity_events.is_empty() {
+        timed.append(&mut activity_events);
+        timed.sort_by_key(|&(at, kind, _)| (at, kind));
+    }
     let mut events = metadata;
     events.extend(timed.into_iter().map(|(_, _, event)| event));
     ChromeTrace {
         events,
         truncated,
         covered_to_us,
+        activity_covered_to_us,
     }
+}
+
+/// The busy and backpressured periods of every task inside the window, in time order (idle is
+/// the gap between them), from the run's activity changes ([`crate::dataflow::RunDetail::Traced`]).
+fn activity_slices(
+    run: &DataflowRun,
+    end_of_run: u64,
+    from_us: u64,
+    to_us: u64,
+    pid: impl Fn(usize) -> u64,
+) -> Vec<Slice> {
+    let tasks = run.graph.tasks.len();
+    let mut since: Vec<Option<(u64, TaskActivity)>> = vec![None; tasks];
+    let mut slices = Vec::new();
+    let mut close = |task: usize, start: u64, activity: TaskActivity, end: u64| {
+        let (start, end) = (start.max(from_us), end.min(to_us));
+        let name = match activity {
+            TaskActivity::Idle => return,
+            TaskActivity::Busy => "busy",
+            TaskActivity::Backpressured => "backpressured",
+        };
+        if end > start {
+            slices.push(Slice {
+                pid: pid(task),
+                tid: ACTIVITY_TID,
+                start_us: start,
+                end_us: end,
+                name: name.to_string(),
+                category: "activity",
+                args: Value::Null,
+            });
+        }
+    };
+    for change in &run.activity {
+        let task = change.task as usize;
+        if let Some((start, activity)) = since[task] {
+            close(task, start, activity, change.at_us);
+        }
+        since[task] = Some((change.at_us, change.activity));
+    }
+    for (task, open) in since.iter().enumerate() {
+        if let Some((start, activity)) = *open {
+            close(task, start, activity, end_of_run);
+        }
+    }
+    slices.sort_by_key(|s| (s.start_us, s.pid));
+    slices
 }
 
 /// Makes the slices of every track nest: a slice that starts inside another and would end after

@@ -198,12 +198,7 @@ enum Mail {
     AlignmentTimeout { checkpoint: u64 },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Activity {
-    Idle,
-    Busy,
-    Backpressured,
-}
+use super::TaskActivity as Activity;
 
 struct SourceRuntime {
     log: SourceLog,
@@ -535,6 +530,8 @@ struct World<'a> {
     seed: u64,
     /// What the run keeps beyond statistics (see [`RunDetail`]).
     detail: RunDetail,
+    /// [`RunDetail::Traced`]: every activity change.
+    activity_log: Vec<super::ActivityChange>,
     /// Index in `completed` of the newest completed checkpoint that is not a savepoint: the one a
     /// restart restores.
     newest_restorable: Option<usize>,
@@ -713,7 +710,7 @@ impl<'a> World<'a> {
                 OperatorKind::Sink(config) => {
                     let mut sink =
                         ExternalSink::new(config.delivery, config.transaction_timeout_us);
-                    sink.keeps_writes = detail == RunDetail::Full;
+                    sink.keeps_writes = detail != RunDetail::Statistics;
                     Some(sink)
                 }
                 _ => None,
@@ -759,6 +756,7 @@ impl<'a> World<'a> {
             stopping_with: None,
             seed,
             detail,
+            activity_log: Vec::new(),
             newest_restorable: None,
             protocol: model
                 .checkpointing
@@ -996,6 +994,13 @@ impl<'a> World<'a> {
         }
         t.activity = activity;
         t.activity_since = now;
+        if self.detail == RunDetail::Traced {
+            self.activity_log.push(super::ActivityChange {
+                at_us: now.as_micros(),
+                task: task as u32,
+                activity,
+            });
+        }
     }
 
     /// Can the task produce output? Flink's `RecordWriter.isAvailable`: a free buffer in the pool
@@ -3290,6 +3295,8 @@ impl<'a> World<'a> {
 
     fn finish(mut self) -> DataflowRun {
         let now = self.queue.now();
+        // The flips below only close the time accounts; they are not activity.
+        let activity_changes = std::mem::take(&mut self.activity_log);
         for task in 0..self.tasks.len() {
             let activity = self.tasks[task].activity;
             self.set_activity(
@@ -3352,6 +3359,7 @@ impl<'a> World<'a> {
         }
         DataflowRun {
             recoveries,
+            activity: activity_changes,
             sinks: std::mem::take(&mut self.sinks),
             trace: self.trace,
             checkpoints,
