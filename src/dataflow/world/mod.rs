@@ -2037,14 +2037,7 @@ impl<'a> World<'a> {
                 continue;
             };
             // Older incomplete ones are abandoned when a newer one completes.
-            let older: Vec<u64> = self.tasks[task]
-                .tracked
-                .range(..checkpoint)
-                .map(|(&id, _)| id)
-                .collect();
-            for id in older {
-                self.tasks[task].tracked.remove(&id);
-            }
+            self.tasks[task].tracked.retain(|&id, _| id >= checkpoint);
             self.tasks[task].newest_checkpoint = self.tasks[task].newest_checkpoint.max(checkpoint);
             self.take_snapshot(now, task, checkpoint, tracked.trigger_us, false);
             if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
@@ -2211,14 +2204,7 @@ impl<'a> World<'a> {
                     Some(AbortReason::CheckpointDeclinedSubsumed),
                 );
             }
-            let older: Vec<u64> = self.tasks[task]
-                .tracked
-                .range(..checkpoint)
-                .map(|(&id, _)| id)
-                .collect();
-            for id in older {
-                self.tasks[task].tracked.remove(&id);
-            }
+            self.tasks[task].tracked.retain(|&id, _| id >= checkpoint);
             // Every producer has finished (FLIP-147): their end-of-partition markers, behind all
             // their data, are this checkpoint's barriers. Snapshot once all of them are consumed.
             let inputs = self.tasks[task].inputs.len();
