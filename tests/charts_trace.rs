@@ -3,26 +3,35 @@
 
 use serde_json::Value;
 use snapsim::plot::perfetto::chrome_trace_from_dataflow_run;
-use snapsim::scenario::{Model, load_file};
+use snapsim::scenario::{DataflowModel, Model, load_file};
 use std::collections::BTreeMap;
 use std::process::Command;
 
-fn crash_run() -> (snapsim::dataflow::DataflowRun, u64) {
-    let scenario = load_file(
-        format!(
-            "{}/scenarios/chart-space-time-dataflow.json",
-            env!("CARGO_MANIFEST_DIR")
-        )
-        .as_ref(),
-    )
-    .unwrap();
-    let Model::Dataflow(model) = &scenario.model else {
-        panic!("a dataflow scenario")
+/// A dataflow scenario of `scenarios/` and its seed.
+fn dataflow_scenario(file: &str) -> (DataflowModel, u64) {
+    let path = format!("{}/scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
+    let scenario = load_file(path.as_ref()).unwrap();
+    let Model::Dataflow(model) = scenario.model else {
+        panic!("{file} is a dataflow scenario")
     };
+    (*model, scenario.seed)
+}
+
+fn crash_run() -> (snapsim::dataflow::DataflowRun, u64) {
+    let (model, seed) = dataflow_scenario("chart-space-time-dataflow.json");
     (
-        snapsim::dataflow::run(model, scenario.seed),
+        snapsim::dataflow::run(&model, seed),
         model.network.rpc_latency_us,
     )
+}
+
+/// Runs the `snapsim` binary from the repository root.
+fn snapsim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_snapsim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// (pid, tid) → slices as (start, end), in file order.
@@ -138,18 +147,14 @@ fn a_window_clips_the_trace_and_a_bound_cuts_it_short() {
 #[test]
 fn snapsim_run_with_trace_writes_trace_json_and_diagram_writes_svg_and_png() {
     let out = std::env::temp_dir().join(format!("snapsim-trace-cli-{}", std::process::id()));
-    let snapsim = env!("CARGO_BIN_EXE_snapsim");
-    let output = Command::new(snapsim)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "run",
-            "scenarios/chart-space-time-dataflow.json",
-            "--trace=100ms..900ms",
-        ])
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let out_arg = out.to_str().unwrap();
+    let output = snapsim(&[
+        "run",
+        "scenarios/chart-space-time-dataflow.json",
+        "--trace=100ms..900ms",
+        "--out",
+        out_arg,
+    ]);
     assert!(
         output.status.success(),
         "{}",
@@ -159,20 +164,16 @@ fn snapsim_run_with_trace_writes_trace_json_and_diagram_writes_svg_and_png() {
     let document: Value = serde_json::from_str(&text).unwrap();
     assert!(document["traceEvents"].as_array().unwrap().len() > 50);
 
-    let output = Command::new(snapsim)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "diagram",
-            "scenarios/chart-space-time-dataflow.json",
-            "--from",
-            "320ms",
-            "--to",
-            "800ms",
-        ])
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = snapsim(&[
+        "diagram",
+        "scenarios/chart-space-time-dataflow.json",
+        "--from",
+        "320ms",
+        "--to",
+        "800ms",
+        "--out",
+        out_arg,
+    ]);
     assert!(
         output.status.success(),
         "{}",
@@ -181,18 +182,14 @@ fn snapsim_run_with_trace_writes_trace_json_and_diagram_writes_svg_and_png() {
     for file in ["space-time.svg", "space-time.png"] {
         assert!(out.join("chart-space-time-dataflow").join(file).is_file());
     }
-    let output = Command::new(snapsim)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "diagram",
-            "scenarios/chart-space-time-dataflow.json",
-            "--from",
-            "800ms",
-            "--to",
-            "300ms",
-        ])
-        .output()
-        .unwrap();
+    let output = snapsim(&[
+        "diagram",
+        "scenarios/chart-space-time-dataflow.json",
+        "--from",
+        "800ms",
+        "--to",
+        "300ms",
+    ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is empty"));
     std::fs::remove_dir_all(&out).unwrap();
@@ -203,20 +200,9 @@ fn snapsim_run_with_trace_writes_trace_json_and_diagram_writes_svg_and_png() {
 /// nothing in the simulation, and a tight bound drops it before it drops any checkpoint.
 #[test]
 fn a_traced_run_shows_busy_and_backpressured_periods_without_changing_the_run() {
-    let scenario = load_file(
-        format!(
-            "{}/scenarios/flink-crash-during-alignment.json",
-            env!("CARGO_MANIFEST_DIR")
-        )
-        .as_ref(),
-    )
-    .unwrap();
-    let Model::Dataflow(model) = &scenario.model else {
-        panic!("a dataflow scenario")
-    };
-    let plain = snapsim::dataflow::run(model, scenario.seed);
-    let traced =
-        snapsim::dataflow::run_with(model, scenario.seed, snapsim::dataflow::RunDetail::Traced);
+    let (model, seed) = dataflow_scenario("flink-crash-during-alignment.json");
+    let plain = snapsim::dataflow::run(&model, seed);
+    let traced = snapsim::dataflow::run_with(&model, seed, snapsim::dataflow::RunDetail::Traced);
     assert!(
         plain.activity.is_empty(),
         "only a traced run keeps activity"

@@ -257,7 +257,7 @@ pub fn space_time_from_dataflow_run(
     } else {
         "aligned and unaligned "
     };
-    let mut diagram = SpaceTimeDiagram {
+    let diagram = SpaceTimeDiagram {
         title: format!(
             "Checkpoints ({kind}barriers) from {} to {}: snapshots, cuts, RPCs — records not drawn",
             window_time(from_us, window),
@@ -278,19 +278,7 @@ pub fn space_time_from_dataflow_run(
         failures,
         restarts,
     };
-    let in_window = |time_us: u64| time_us >= from_us && time_us <= to_us;
-    diagram
-        .arrows
-        .retain(|a| a.send_us <= to_us && a.receive_us >= from_us);
-    diagram.recorded_states.retain(|d| in_window(d.time_us));
-    diagram.failures.retain(|m| in_window(m.time_us));
-    diagram.restarts.retain(|m| in_window(m.time_us));
-    diagram.cuts.retain(|cut| {
-        let earliest = cut.points.iter().map(|p| p.1).min().unwrap_or(u64::MAX);
-        let latest = cut.points.iter().map(|p| p.1).max().unwrap_or(0);
-        earliest <= to_us && latest >= from_us
-    });
-    diagram
+    diagram.keep_window()
 }
 
 /// A window around the first completed checkpoint: from a little before its trigger to a little

@@ -155,7 +155,7 @@ pub fn space_time_from_process_run(
         }
     }
 
-    let mut diagram = SpaceTimeDiagram {
+    let diagram = SpaceTimeDiagram {
         title: format!(
             "Chandy-Lamport run from {} to {}: messages, markers and snapshot cuts",
             window_time(from_us, to_us.saturating_sub(from_us)),
@@ -176,17 +176,7 @@ pub fn space_time_from_process_run(
         failures: Vec::new(),
         restarts: Vec::new(),
     };
-    let in_window = |time_us: u64| time_us >= from_us && time_us <= to_us;
-    diagram
-        .arrows
-        .retain(|a| a.send_us <= to_us && a.receive_us >= from_us);
-    diagram.recorded_states.retain(|d| in_window(d.time_us));
-    diagram.cuts.retain(|cut| {
-        let earliest = cut.points.iter().map(|p| p.1).min().unwrap_or(u64::MAX);
-        let latest = cut.points.iter().map(|p| p.1).max().unwrap_or(0);
-        earliest <= to_us && latest >= from_us
-    });
-    diagram
+    diagram.keep_window()
 }
 
 /// An instant for the title, in the unit the diagram's time axis uses (µs for windows under 2 ms).

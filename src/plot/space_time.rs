@@ -177,6 +177,24 @@ fn snapshot_color(snapshot_id: u64) -> RGBColor {
 }
 
 impl SpaceTimeDiagram {
+    /// Keeps only what shows in the window `from_us..=to_us`: arrows that cross it, dots and
+    /// marks inside it, and cuts that reach into it.
+    pub fn keep_window(mut self) -> SpaceTimeDiagram {
+        let (from_us, to_us) = (self.from_us, self.to_us);
+        let in_window = |time_us: u64| time_us >= from_us && time_us <= to_us;
+        self.arrows
+            .retain(|a| a.send_us <= to_us && a.receive_us >= from_us);
+        self.recorded_states.retain(|d| in_window(d.time_us));
+        self.failures.retain(|m| in_window(m.time_us));
+        self.restarts.retain(|m| in_window(m.time_us));
+        self.cuts.retain(|cut| {
+            let earliest = cut.points.iter().map(|p| p.1).min().unwrap_or(u64::MAX);
+            let latest = cut.points.iter().map(|p| p.1).max().unwrap_or(0);
+            earliest <= to_us && latest >= from_us
+        });
+        self
+    }
+
     /// Draws the diagram to `<directory>/<stem>.png` and `<directory>/<stem>.svg`.
     pub fn render(&self, directory: &Path, stem: &str) -> Result<RenderedFiles, PlotError> {
         render_files(self, directory, stem)

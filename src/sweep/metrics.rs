@@ -12,7 +12,7 @@
 //! confidence interval for the mean (Student's t), which is what the charts draw as bands.
 
 use crate::chandy_lamport::ProcessGraphRun;
-use crate::checkpoint::metrics::CheckpointStatus;
+use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus};
 use crate::dataflow::{DataflowRun, JobStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -260,46 +260,22 @@ impl RunMetrics {
                 .map(|pair| pair[1].trigger_timestamp_us - pair[0].trigger_timestamp_us),
             1000.0,
         );
-        metrics.set_mean_of_integers(
-            "start_delay_ms_mean",
-            completed.iter().map(|c| c.start_delay_us),
-            1000.0,
-        );
-        metrics.set_mean_of_integers(
-            "alignment_ms_mean",
-            completed.iter().map(|c| c.alignment_duration_us),
-            1000.0,
-        );
-        metrics.set_mean_of_integers(
-            "sync_ms_mean",
-            completed.iter().map(|c| c.sync_duration_us),
-            1000.0,
-        );
-        metrics.set_mean_of_integers(
-            "async_ms_mean",
-            completed.iter().map(|c| c.async_duration_us),
-            1000.0,
-        );
-        metrics.set_mean_of_integers(
-            "state_size_bytes_mean",
-            completed.iter().map(|c| c.state_size),
-            1.0,
-        );
-        metrics.set_mean_of_integers(
-            "checkpointed_size_bytes_mean",
-            completed.iter().map(|c| c.checkpointed_size),
-            1.0,
-        );
-        metrics.set_mean_of_integers(
-            "persisted_data_bytes_mean",
-            completed.iter().map(|c| c.persisted_data),
-            1.0,
-        );
-        metrics.set_mean_of_integers(
-            "processed_data_bytes_mean",
-            completed.iter().map(|c| c.processed_data),
-            1.0,
-        );
+        // Per-checkpoint figures averaged over the completed checkpoints: (column, field, divisor
+        // turning the field's unit into the column's).
+        type Field = fn(&CheckpointStats) -> u64;
+        let means: [(&str, Field, f64); 8] = [
+            ("start_delay_ms_mean", |c| c.start_delay_us, 1000.0),
+            ("alignment_ms_mean", |c| c.alignment_duration_us, 1000.0),
+            ("sync_ms_mean", |c| c.sync_duration_us, 1000.0),
+            ("async_ms_mean", |c| c.async_duration_us, 1000.0),
+            ("state_size_bytes_mean", |c| c.state_size, 1.0),
+            ("checkpointed_size_bytes_mean", |c| c.checkpointed_size, 1.0),
+            ("persisted_data_bytes_mean", |c| c.persisted_data, 1.0),
+            ("processed_data_bytes_mean", |c| c.processed_data, 1.0),
+        ];
+        for (name, field, divisor) in means {
+            metrics.set_mean_of_integers(name, completed.iter().map(|c| field(c)), divisor);
+        }
         metrics.set("failures", run.recoveries.len() as f64);
         metrics.set_mean_of_integers(
             "downtime_ms_mean",
