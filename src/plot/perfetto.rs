@@ -396,17 +396,7 @@ pub fn chrome_trace_from_dataflow_run(
         .filter(|s| s.end_us > s.start_us)
         .collect();
     nest(&mut windowed);
-    let mut timed: Vec<(u64, u64, Value)> = windowed
-        .into_iter()
-        .map(|s| {
-            (
-                s.start_us,
-                2,
-                json!({"ph": "X", "name": s.name, "cat": s.category, "pid": s.pid, "tid": s.tid,
-                       "ts": s.start_us, "dur": s.end_us - s.start_us, "args": s.args}),
-            )
-        })
-        .collect();
+    let mut timed: Vec<(u64, u64, Value)> = windowed.into_iter().map(complete_event).collect();
     timed.extend(
         instants
             .into_iter()
@@ -436,14 +426,7 @@ pub fn chrome_trace_from_dataflow_run(
     let mut activity_events: Vec<(u64, u64, Value)> = activity
         .into_iter()
         .take(activity_room)
-        .map(|s| {
-            (
-                s.start_us,
-                2,
-                json!({"ph": "X", "name": s.name, "cat": s.category, "pid": s.pid, "tid": s.tid,
-                       "ts": s.start_us, "dur": s.end_us - s.start_us, "args": s.args}),
-            )
-        })
+        .map(complete_event)
         .collect();
     if !activity_events.is_empty() {
         timed.append(&mut activity_events);
@@ -504,6 +487,16 @@ fn activity_slices(
     }
     slices.sort_by_key(|s| (s.start_us, s.pid));
     slices
+}
+
+/// A slice as a complete ("X") trace event, keyed by (start, kind 2) for the time-ordered merge.
+fn complete_event(s: Slice) -> (u64, u64, Value) {
+    (
+        s.start_us,
+        2,
+        json!({"ph": "X", "name": s.name, "cat": s.category, "pid": s.pid, "tid": s.tid,
+               "ts": s.start_us, "dur": s.end_us - s.start_us, "args": s.args}),
+    )
 }
 
 /// Makes the slices of every track nest: a slice that starts inside another and would end after

@@ -248,7 +248,6 @@ struct SnapshotInProgress {
     channel_uploaded: bool,
     channel_upload_started: bool,
     state_bytes_uploaded: u64,
-    snapshot_counter: u64,
 }
 
 struct Task {
@@ -2301,7 +2300,6 @@ impl<'a> World<'a> {
             channel_uploaded: false,
             channel_upload_started: false,
             state_bytes_uploaded: 0,
-            snapshot_counter: self.tasks[task].snapshot_counter,
         };
         self.tasks[task].snapshots.insert(checkpoint, progress);
         if let Some(alignment) = self.tasks[task].alignment.as_mut()
@@ -2584,7 +2582,6 @@ impl<'a> World<'a> {
         progress.stats.checkpointed_size =
             progress.state_bytes_uploaded + progress.stats.persisted_data;
         progress.stats.state_size += progress.stats.persisted_data;
-        let _ = progress.snapshot_counter;
         let at = now.after_us(self.model.network.rpc_latency_us);
         if let Some(stats) = self.stats.get_mut(&checkpoint) {
             stats.subtasks[task] = SubtaskCheckpointStats {
@@ -2965,8 +2962,7 @@ impl<'a> World<'a> {
                 },
             );
         }
-        if let Some(stw) = self.stop_the_world.take() {
-            let _ = stw;
+        if self.stop_the_world.take().is_some() {
             for task in 0..self.tasks.len() {
                 if self.tasks[task].source.is_some() {
                     self.queue
@@ -3139,7 +3135,6 @@ impl<'a> World<'a> {
                 channel_uploaded: false,
                 channel_upload_started: false,
                 state_bytes_uploaded: 0,
-                snapshot_counter: self.tasks[task].snapshot_counter,
             };
             self.tasks[task].snapshots.insert(checkpoint, progress);
             self.tasks[task].status = Status::Sync;

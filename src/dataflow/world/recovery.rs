@@ -319,9 +319,8 @@ impl World<'_> {
     /// Stops a task: whatever it was doing is lost.
     fn halt_task(&mut self, now: SimTime, task: TaskIndex, status: Status) {
         self.set_activity(now, task, Activity::Idle);
-        if let Some((_, buffer, _, _)) = self.tasks[task].reading.take() {
-            let _ = buffer;
-        }
+        // The slice being read is lost with the task.
+        self.tasks[task].reading = None;
         if let Some((_, sink)) = self.tasks[task].sink {
             let subtask = self.tasks[task].subtask;
             self.sinks[sink].crash(subtask);
@@ -365,7 +364,6 @@ impl World<'_> {
                     || failed_regions.contains(&self.faults.regions[t])
             })
             .collect();
-        let _ = task;
         self.fail_over(now, affected);
     }
 
