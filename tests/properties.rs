@@ -424,3 +424,105 @@ fn mutate_at(value: &mut Value, path: &[String], rename: bool, replacement: Valu
         _ => {}
     }
 }
+
+/// Not a property: writes generated scenarios (every generator, every broken variant) to the
+/// directory named by `SNAPSIM_WRITE_GENERATED`, `SNAPSIM_GENERATED_PER_KIND` of each kind (default
+/// 250), from a fixed seed. `scripts/digests.sh` runs them to show that a refactoring leaves every
+/// report and event log byte-identical.
+#[test]
+#[ignore = "a tool for scripts/digests.sh, not a test"]
+fn write_generated_scenarios() {
+    let Some(directory) = std::env::var_os("SNAPSIM_WRITE_GENERATED").map(PathBuf::from) else {
+        return;
+    };
+    let per_kind: usize = std::env::var("SNAPSIM_GENERATED_PER_KIND")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(250);
+    std::fs::create_dir_all(&directory).unwrap();
+    let heavy = |scenario: &mut Value| {
+        for operator in scenario["job"]["operators"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .skip(1)
+        {
+            operator["cost"] = json!("300us");
+        }
+    };
+    let none = |_: &mut Value| {};
+    let process = generators::process_graph().boxed();
+    let dataflow = generators::dataflow_scenario().boxed();
+    let faults = generators::dataflow_with_faults().boxed();
+    type Apply<'a> = Box<dyn Fn(&mut Value) + 'a>;
+    let kinds: Vec<(&str, BoxedStrategy<Value>, Apply)> = vec![
+        ("process", process.clone(), Box::new(none)),
+        (
+            "process-non-fifo",
+            process.clone(),
+            Box::new(|s: &mut Value| s["channel_defaults"]["fifo"] = json!(false)),
+        ),
+        (
+            "process-record-after",
+            process,
+            Box::new(variant("record_after_next_message")),
+        ),
+        ("dataflow", dataflow.clone(), Box::new(none)),
+        ("dataflow-heavy", dataflow.clone(), Box::new(heavy)),
+        (
+            "no-alignment",
+            dataflow.clone(),
+            Box::new(move |s: &mut Value| {
+                heavy(s);
+                variant("no_alignment")(s)
+            }),
+        ),
+        (
+            "unaligned-forgets",
+            dataflow.clone(),
+            Box::new(move |s: &mut Value| {
+                s["checkpointing"] = json!({"interval": "30ms", "unaligned": true});
+                heavy(s);
+                variant("unaligned_forgets_channel_state")(s)
+            }),
+        ),
+        (
+            "forward-early",
+            dataflow,
+            Box::new(move |s: &mut Value| {
+                s["checkpointing"] = json!({"interval": "30ms"});
+                heavy(s);
+                variant("forward_barrier_early")(s)
+            }),
+        ),
+        ("faults", faults.clone(), Box::new(none)),
+        ("faults-heavy", faults.clone(), Box::new(heavy)),
+        (
+            "commit-at-pre-commit",
+            faults.clone(),
+            Box::new(variant("commit_at_pre_commit")),
+        ),
+        (
+            "restore-from-pending",
+            faults,
+            Box::new(move |s: &mut Value| {
+                heavy(s);
+                variant("restore_from_pending")(s)
+            }),
+        ),
+    ];
+    for (kind, strategy, apply) in &kinds {
+        let mut runner = TestRunner::new_with_rng(
+            Config::default(),
+            TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+        );
+        for index in 0..per_kind {
+            let mut scenario = strategy.new_tree(&mut runner).unwrap().current();
+            apply(&mut scenario);
+            let name = format!("gen-{kind}-{index:04}");
+            scenario["name"] = json!(name);
+            let path = directory.join(format!("{name}.json"));
+            std::fs::write(path, serde_json::to_string_pretty(&scenario).unwrap()).unwrap();
+        }
+    }
+}
