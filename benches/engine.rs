@@ -6,8 +6,11 @@
 //! - `binary_heap_ceiling`: a plain `BinaryHeap` pop+push loop of the same number of events with
 //!   the same mean heap size and one ChaCha8 draw per event — what a simulator that did nothing but
 //!   schedule could reach.
+//! - `reference_job_{aligned,unaligned}_60s`: the measured Flink reference jobs B and C, 60 s;
+//! - `every_barrier_mode`: one backpressured job in each of the six barrier modes.
 //!
-//! Divan reports both as items (events) per second; the ratio is the engine's efficiency.
+//! Divan reports each as items (events) per second; against the heap ceiling, the ratio is the
+//! engine's efficiency.
 
 use divan::Bencher;
 use divan::counter::ItemsCount;
@@ -124,4 +127,36 @@ fn reference_job_unaligned_60s(bencher: Bencher) {
     bencher
         .counter(ItemsCount::new(*events))
         .bench(|| snapsim::dataflow::run(model, 1).events_processed);
+}
+
+/// The same backpressured job (`scenarios/flink-mode-<mode>-backpressure.json`) in every barrier
+/// mode: each handler's cost per engine event, side by side.
+const MODES: [&str; 6] = [
+    "aligned",
+    "unaligned",
+    "aligned-timeout",
+    "at-least-once",
+    "chandy-lamport",
+    "stop-the-world",
+];
+
+fn mode_job(mode: &str) -> (snapsim::scenario::DataflowModel, u64) {
+    let path = format!(
+        "{}/scenarios/flink-mode-{mode}-backpressure.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let scenario = load_file(path.as_ref()).unwrap();
+    let Model::Dataflow(model) = scenario.model else {
+        panic!("a dataflow scenario")
+    };
+    let events = snapsim::dataflow::run(&model, scenario.seed).events_processed;
+    (*model, events)
+}
+
+#[divan::bench(args = MODES, sample_count = 15, sample_size = 1)]
+fn every_barrier_mode(bencher: Bencher, mode: &str) {
+    let (model, events) = mode_job(mode);
+    bencher
+        .counter(ItemsCount::new(events))
+        .bench(|| snapsim::dataflow::run(&model, 1).events_processed);
 }
