@@ -6,6 +6,7 @@
 //! CheckpointRequestDecider, CheckpointFailureManager, SingleCheckpointBarrierHandler,
 //! CheckpointBarrierTracker, SubtaskCheckpointCoordinatorImpl).
 
+pub mod barrier;
 pub mod config;
 pub mod coordinator;
 pub mod metrics;

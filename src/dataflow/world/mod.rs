@@ -9,6 +9,10 @@ pub use recovery::RecoveryStats;
 use super::{
     CompletedCheckpoint, DataflowRun, JobMetrics, JobStatus, RunDetail, TaskMetrics, TaskSnapshot,
 };
+use crate::checkpoint::barrier::{
+    self, Action, HandleBarriers, SnapshotKind, StopTheWorld, StopTheWorldAction,
+    TaskBarrierHandler,
+};
 use crate::checkpoint::coordinator::{AbortReason, AckOutcome, Coordinator, TriggerDecision};
 use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus, SubtaskCheckpointStats};
 use crate::checkpoint::{CheckpointConfig, DataflowVariant, SnapshotProtocol, StateBackend};
@@ -157,6 +161,11 @@ struct Channel {
     in_poll_queue: bool,
     /// Recording pre-barrier data for this checkpoint (unaligned, Chandy-Lamport).
     persisting: Option<u64>,
+    /// The newest checkpoint whose barrier the consumer has read here, and the number of slices
+    /// the sender had sent before it (remote channels: what in the receiver's queue is ahead of
+    /// that barrier).
+    last_barrier_checkpoint: u64,
+    last_barrier_buffers_before: u64,
 }
 
 impl Channel {
@@ -193,7 +202,7 @@ enum Status {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mail {
     /// The coordinator's trigger RPC arrived (sources, and tasks whose inputs all ended).
-    Trigger { checkpoint: u64, trigger_us: u64 },
+    Trigger { checkpoint: u64 },
     /// `aligned-checkpoint-timeout` passed while aligning.
     AlignmentTimeout { checkpoint: u64 },
 }
@@ -210,25 +219,13 @@ struct SourceRuntime {
     tick_scheduled: bool,
 }
 
-/// Per-task barrier alignment for one checkpoint (aligned, unaligned, Chandy-Lamport).
-struct Alignment {
+/// The time and the bytes of one alignment at one task, for its statistics: it opens when the
+/// task's barrier handler starts aligning a checkpoint (first barrier, or the trigger of a task
+/// whose inputs ended) and closes when the handler stops aligning it.
+struct AlignmentWindow {
     checkpoint: u64,
-    trigger_us: u64,
     first_barrier_at: SimTime,
-    last_barrier_at: SimTime,
-    seen: Vec<bool>,
-    buffers_before: Vec<u64>,
-    snapshot_taken: bool,
-    unaligned: bool,
-    complete: bool,
-    processed_bytes: u64,
-}
-
-/// At-least-once: barriers counted per checkpoint id (`CheckpointBarrierTracker`).
-struct TrackedBarriers {
-    trigger_us: u64,
-    first_barrier_at: SimTime,
-    seen: Vec<bool>,
+    /// `alignment.processed`: bytes processed meanwhile.
     processed_bytes: u64,
 }
 
@@ -240,6 +237,8 @@ struct SnapshotInProgress {
     needs_channel_state: bool,
     /// Input side done: every barrier of this checkpoint has arrived (or none was needed).
     channel_state_final: bool,
+    /// Broken variant: the in-flight data this snapshot should hold is dropped.
+    forgets_channel_state: bool,
     /// Aligned-with-timeout senders: barriers of this checkpoint still queued, unsent and
     /// unconverted. The snapshot can only be acknowledged once none is left, because a barrier
     /// converted at the timeout turns the data it overtakes into this task's channel state.
@@ -273,12 +272,11 @@ struct Task {
     metrics: TaskMetrics,
     /// Actions that run between records (Flink's mailbox): checkpoint triggers and timers.
     mailbox: VecDeque<Mail>,
-    alignment: Option<Alignment>,
-    tracked: BTreeMap<u64, TrackedBarriers>,
+    /// The barrier handler: the checkpoint protocol of this task.
+    barriers: TaskBarrierHandler,
+    /// The alignments in progress, for their statistics.
+    alignment_windows: Vec<AlignmentWindow>,
     snapshots: BTreeMap<u64, SnapshotInProgress>,
-    aborted: BTreeSet<u64>,
-    cancel_forwarded: BTreeSet<u64>,
-    newest_checkpoint: u64,
     /// Incremental backend: per chained operator, the snapshot counter at each key's last change.
     key_epochs: Vec<BTreeMap<u32, u64>>,
     snapshot_counter: u64,
@@ -310,8 +308,6 @@ struct Task {
     straggling_until: SimTime,
     /// Decline-checkpoint fault: the next snapshot is declined.
     decline_next: bool,
-    /// Broken variant `forward_barrier_early`: barriers already sent for these checkpoints.
-    forwarded_early: BTreeSet<u64>,
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -481,13 +477,6 @@ impl Event {
 /// that can never finish still ends, reported as still running.
 const SAFETY_STOP_US: u64 = 86_400_000_000;
 
-/// Stop-the-world checkpoint in progress.
-struct StopTheWorld {
-    checkpoint: u64,
-    trigger_us: u64,
-    snapshots_started: bool,
-}
-
 struct World<'a> {
     model: &'a DataflowModel,
     graph: ExecutionGraph,
@@ -503,11 +492,14 @@ struct World<'a> {
     waking: Vec<bool>,
     coordinator: Option<Coordinator>,
     protocol: SnapshotProtocol,
+    /// Reused for the actions of each barrier handler input.
+    barrier_actions: Vec<Action>,
     periodic_generation: u64,
     stats: BTreeMap<u64, CheckpointStats>,
     acked_snapshots: BTreeMap<u64, Vec<TaskSnapshot>>,
     completed: Vec<CompletedCheckpoint>,
-    stop_the_world: Option<StopTheWorld>,
+    /// The stop-the-world protocol's state (stop-the-world checkpoints only).
+    stop_the_world: StopTheWorld,
     trace: DataflowTrace,
     status: JobStatus,
     stopped: bool,
@@ -552,7 +544,7 @@ pub fn run_with(model: &DataflowModel, seed: u64, detail: RunDetail) -> Dataflow
         world.trace.fold(now.as_micros() ^ a << 40, b);
         world.handle(now, event);
         world.drain_wake(now);
-        if world.stop_the_world.is_some() {
+        if world.stop_the_world.draining() {
             world.check_quiescent(now);
         }
         if world.stopped {
@@ -596,8 +588,14 @@ impl<'a> World<'a> {
                 blocked: false,
                 in_poll_queue: false,
                 persisting: None,
+                last_barrier_checkpoint: 0,
+                last_barrier_buffers_before: 0,
             })
             .collect();
+        let protocol = model
+            .checkpointing
+            .as_ref()
+            .map_or(SnapshotProtocol::Aligned, |c| c.protocol);
         let mut record_bytes_of_source = vec![0; graph.tasks.len()];
         let tasks: Vec<Task> = graph
             .tasks
@@ -663,12 +661,9 @@ impl<'a> World<'a> {
                         ..TaskMetrics::default()
                     },
                     mailbox: VecDeque::new(),
-                    alignment: None,
-                    tracked: BTreeMap::new(),
+                    barriers: TaskBarrierHandler::new(protocol, model.variant, vertex.inputs.len()),
+                    alignment_windows: Vec::new(),
                     snapshots: BTreeMap::new(),
-                    aborted: BTreeSet::new(),
-                    cancel_forwarded: BTreeSet::new(),
-                    newest_checkpoint: 0,
                     key_epochs: vec![BTreeMap::new(); vertex.chain.len()],
                     snapshot_counter: 0,
                     snapshot_epochs: BTreeMap::new(),
@@ -697,7 +692,6 @@ impl<'a> World<'a> {
                     straggle_factor: 1.0,
                     straggling_until: SimTime::ZERO,
                     decline_next: false,
-                    forwarded_early: BTreeSet::new(),
                 }
             })
             .collect();
@@ -757,15 +751,13 @@ impl<'a> World<'a> {
             detail,
             activity_log: Vec::new(),
             newest_restorable: None,
-            protocol: model
-                .checkpointing
-                .as_ref()
-                .map_or(SnapshotProtocol::Aligned, |c| c.protocol),
+            protocol,
+            barrier_actions: Vec::new(),
             periodic_generation: 0,
             stats: BTreeMap::new(),
             acked_snapshots: BTreeMap::new(),
             completed: Vec::new(),
-            stop_the_world: None,
+            stop_the_world: StopTheWorld::Idle,
             trace: DataflowTrace::default(),
             status: JobStatus::Running,
             stopped: false,
@@ -881,14 +873,9 @@ impl<'a> World<'a> {
                     );
                     return;
                 }
-                let trigger_us = self
-                    .stats
-                    .get(&checkpoint)
-                    .map_or(now.as_micros(), |s| s.trigger_timestamp_us);
-                self.tasks[task].mailbox.push_back(Mail::Trigger {
-                    checkpoint,
-                    trigger_us,
-                });
+                self.tasks[task]
+                    .mailbox
+                    .push_back(Mail::Trigger { checkpoint });
                 self.wake(task);
             }
             Event::NotifyComplete { task, checkpoint } => {
@@ -1020,18 +1007,12 @@ impl<'a> World<'a> {
             }
             if let Some(mail) = self.tasks[task].mailbox.pop_front() {
                 match mail {
-                    Mail::Trigger {
-                        checkpoint,
-                        trigger_us,
-                    } => self.triggered_at_task(now, task, checkpoint, trigger_us),
-                    Mail::AlignmentTimeout { checkpoint } => {
-                        let switch = self.tasks[task].alignment.as_ref().is_some_and(|a| {
-                            a.checkpoint == checkpoint && !a.snapshot_taken && !a.complete
-                        });
-                        if switch {
-                            self.switch_to_unaligned(now, task);
-                        }
-                    }
+                    Mail::Trigger { checkpoint } => self.triggered_at_task(now, task, checkpoint),
+                    Mail::AlignmentTimeout { checkpoint } => self.barrier_input(
+                        now,
+                        task,
+                        barrier::Input::AlignmentTimerFired { checkpoint },
+                    ),
                 }
                 continue;
             }
@@ -1818,8 +1799,10 @@ impl<'a> World<'a> {
     }
 
     // --------------------------------------------------------------------------------------------
-    // Barrier handlers (receiving side)
+    // Barrier handlers (receiving side): the world tells the task's handler what happened and
+    // executes the actions it returns.
 
+    /// A barrier was read from `channel`.
     fn on_barrier(
         &mut self,
         now: SimTime,
@@ -1834,159 +1817,172 @@ impl<'a> World<'a> {
             checkpoint,
             records_consumed: self.channels[channel].records_consumed,
         });
-        if self.channels[channel].persisting == Some(checkpoint) {
-            self.channels[channel].persisting = None;
+        let c = &mut self.channels[channel];
+        // The channel's own recording of this checkpoint ends at its barrier.
+        if c.persisting == Some(checkpoint) {
+            c.persisting = None;
         }
-        if self.tasks[task].aborted.contains(&checkpoint) {
-            // Told of the abort before its barrier arrived: skip the snapshot and pass the news on.
-            self.forward_cancel(now, task, checkpoint);
-            return;
+        // Like Flink's input channels, each remembers where its newest barrier was in its stream.
+        if checkpoint >= c.last_barrier_checkpoint {
+            c.last_barrier_checkpoint = checkpoint;
+            c.last_barrier_buffers_before = barrier.buffers_before;
         }
-        let position = self.channels[channel].input_position;
-        let protocol = self.protocol_for(checkpoint);
-        if protocol == SnapshotProtocol::AtLeastOnce {
-            self.track_barrier(now, task, position, barrier);
-            return;
-        }
-        let newer = self.tasks[task]
-            .alignment
-            .as_ref()
-            .is_none_or(|a| a.checkpoint < checkpoint);
-        if !newer
-            && self.tasks[task]
-                .alignment
-                .as_ref()
-                .is_some_and(|a| a.checkpoint > checkpoint)
-        {
-            return; // an old barrier of a checkpoint this task has moved past
-        }
-        if newer {
-            if let Some(old) = self.tasks[task].alignment.as_ref()
-                && !old.complete
-            {
-                // A newer barrier while aligning: the old checkpoint is abandoned (DECLINED_SUBSUMED).
-                let old_checkpoint = old.checkpoint;
-                self.abandon_alignment(
-                    now,
-                    task,
-                    old_checkpoint,
-                    Some(AbortReason::CheckpointDeclinedSubsumed),
-                );
-            }
-            let inputs = self.tasks[task].inputs.len();
-            let late = matches!(protocol, SnapshotProtocol::AlignedWithTimeout { timeout_us } if now.as_micros() >= barrier.trigger_us + timeout_us);
-            self.tasks[task].newest_checkpoint = self.tasks[task].newest_checkpoint.max(checkpoint);
-            self.tasks[task].alignment = Some(Alignment {
+        let timed_out = matches!(self.protocol_for(checkpoint), SnapshotProtocol::AlignedWithTimeout { timeout_us } if now.as_micros() >= barrier.trigger_us + timeout_us);
+        let input = barrier::Input::Barrier {
+            input: self.channels[channel].input_position,
+            barrier: barrier::Barrier {
                 checkpoint,
-                trigger_us: barrier.trigger_us,
-                first_barrier_at: now,
-                last_barrier_at: now,
-                seen: vec![false; inputs],
-                buffers_before: vec![0; inputs],
-                snapshot_taken: false,
-                unaligned: false,
-                complete: false,
-                processed_bytes: 0,
-            });
-            let alignment = self.tasks[task].alignment.as_mut().expect("just set");
-            alignment.seen[position] = true;
-            alignment.buffers_before[position] = barrier.buffers_before;
-            match protocol {
-                SnapshotProtocol::Unaligned => {
-                    self.take_snapshot(now, task, checkpoint, barrier.trigger_us, true)
-                }
-                SnapshotProtocol::ChandyLamport => {
-                    self.take_snapshot(now, task, checkpoint, barrier.trigger_us, false)
-                }
-                SnapshotProtocol::AlignedWithTimeout { timeout_us } => {
-                    if late || barrier.priority {
-                        self.switch_to_unaligned(now, task);
-                    } else {
-                        self.block(channel);
-                        let deadline = SimTime::from_micros(barrier.trigger_us + timeout_us);
-                        self.queue.schedule_at(
-                            deadline.max(now),
-                            Event::AlignmentTimeout {
-                                task: task as u32,
-                                checkpoint,
-                            },
-                        );
-                    }
-                }
-                _ => {
-                    self.block(channel);
-                    if self.model.variant == DataflowVariant::ForwardBarrierEarly {
-                        // Broken: the barrier goes downstream now, before alignment and snapshot.
-                        self.tasks[task].forwarded_early.insert(checkpoint);
-                        self.broadcast_barrier(now, task, checkpoint, barrier.trigger_us, false);
-                    }
-                }
-            }
-        } else {
-            let alignment = self.tasks[task]
-                .alignment
-                .as_mut()
-                .expect("current alignment");
-            if alignment.seen[position] {
-                return;
-            }
-            alignment.seen[position] = true;
-            alignment.buffers_before[position] = barrier.buffers_before;
-            alignment.last_barrier_at = now;
-            let taken = alignment.snapshot_taken;
-            if !taken {
-                if barrier.priority
-                    && matches!(protocol, SnapshotProtocol::AlignedWithTimeout { .. })
-                {
-                    self.switch_to_unaligned(now, task);
-                } else {
-                    self.block(channel);
-                }
-            }
-        }
-        self.check_alignment_complete(now, task);
+                priority: barrier.priority,
+                savepoint: self.is_savepoint(checkpoint),
+                timed_out,
+            },
+        };
+        self.barrier_input(now, task, input);
     }
 
-    /// Every open input has delivered the barrier (or ended): aligned snapshots are taken now;
-    /// unaligned and Chandy-Lamport ones have their channel state complete.
-    fn check_alignment_complete(&mut self, now: SimTime, task: TaskIndex) {
-        let Some(alignment) = self.tasks[task].alignment.as_ref() else {
-            return;
-        };
-        if alignment.complete {
-            return;
-        }
-        let all_in = self.tasks[task]
-            .inputs
-            .iter()
-            .enumerate()
-            .all(|(position, &channel)| {
-                alignment.seen[position] || self.channels[channel].finished
-            });
-        if !all_in {
-            return;
-        }
-        let (checkpoint, trigger_us, taken) = (
-            alignment.checkpoint,
-            alignment.trigger_us,
-            alignment.snapshot_taken,
-        );
-        let alignment = self.tasks[task].alignment.as_mut().expect("present");
-        alignment.complete = true;
-        alignment.last_barrier_at = now;
-        let (first, processed) = (alignment.first_barrier_at, alignment.processed_bytes);
-        if !taken {
-            self.take_snapshot(now, task, checkpoint, trigger_us, false);
-        }
-        for index in 0..self.tasks[task].inputs.len() {
-            let channel = self.tasks[task].inputs[index];
-            if self.channels[channel].blocked {
-                self.channels[channel].blocked = false;
-                if !self.channels[channel].consumer_queue().is_empty() {
-                    self.enqueue_poll(task, channel);
+    /// Tells `task`'s barrier handler of `input` and executes the actions it decides.
+    fn barrier_input(&mut self, now: SimTime, task: TaskIndex, input: barrier::Input) {
+        let mut actions = std::mem::take(&mut self.barrier_actions);
+        self.tasks[task].barriers.handle(input, &mut actions);
+        self.execute_barrier_actions(now, task, &actions);
+        actions.clear();
+        self.barrier_actions = actions;
+        self.track_alignment_windows(now, task);
+    }
+
+    /// Executes a barrier handler's actions, in order. A snapshot's synchronous phase starts once
+    /// the actions that belong to it (its barriers, its channel state) are done. A snapshot that
+    /// fails is reported back to the handler, and the rest of that checkpoint's actions dropped.
+    fn execute_barrier_actions(&mut self, now: SimTime, task: TaskIndex, actions: &[Action]) {
+        let mut pending_sync: Option<(u64, u64)> = None;
+        let mut failed: Option<u64> = None;
+        for action in actions {
+            if failed.is_some() && action.checkpoint() == failed {
+                continue;
+            }
+            match *action {
+                Action::Block { input } => {
+                    let channel = self.tasks[task].inputs[input];
+                    self.channels[channel].blocked = true;
                 }
+                Action::Unblock { input } => {
+                    let channel = self.tasks[task].inputs[input];
+                    if self.channels[channel].blocked {
+                        self.channels[channel].blocked = false;
+                        if !self.channels[channel].consumer_queue().is_empty() {
+                            self.enqueue_poll(task, channel);
+                        }
+                    }
+                }
+                Action::TakeSnapshot {
+                    checkpoint,
+                    kind,
+                    forget_channel_state,
+                } => {
+                    if let Some(sync) = pending_sync.take() {
+                        self.start_sync_phase(now, task, sync);
+                    }
+                    if std::mem::take(&mut self.tasks[task].decline_next) {
+                        // Decline-checkpoint fault: the task refuses this checkpoint.
+                        self.barrier_input(
+                            now,
+                            task,
+                            barrier::Input::SnapshotFailed {
+                                checkpoint,
+                                reason: AbortReason::CheckpointDeclined,
+                            },
+                        );
+                        failed = Some(checkpoint);
+                        continue;
+                    }
+                    let sync_us =
+                        self.take_snapshot(now, task, checkpoint, kind, forget_channel_state);
+                    pending_sync = Some((checkpoint, sync_us));
+                }
+                Action::ForwardBarrier {
+                    checkpoint,
+                    priority,
+                } => {
+                    let trigger_us = self.trigger_us(checkpoint);
+                    self.broadcast_barrier(now, task, checkpoint, trigger_us, priority);
+                }
+                Action::ConvertStuckBarriersAtTimeout { checkpoint } => {
+                    self.convert_stuck_barriers_at_timeout(now, task, checkpoint)
+                }
+                Action::PersistInputs {
+                    checkpoint,
+                    ref awaiting,
+                } => self.start_recording_inputs(task, checkpoint, awaiting),
+                Action::StopPersisting { checkpoint } => {
+                    for index in 0..self.tasks[task].inputs.len() {
+                        let channel = self.tasks[task].inputs[index];
+                        if self.channels[channel].persisting == Some(checkpoint) {
+                            self.channels[channel].persisting = None;
+                        }
+                    }
+                }
+                Action::StartAlignmentTimer { checkpoint } => {
+                    let deadline = SimTime::from_micros(
+                        self.trigger_us(checkpoint) + self.aligned_checkpoint_timeout_us(),
+                    );
+                    self.queue.schedule_at(
+                        deadline.max(now),
+                        Event::AlignmentTimeout {
+                            task: task as u32,
+                            checkpoint,
+                        },
+                    );
+                }
+                Action::AlignmentComplete { checkpoint } => {
+                    self.alignment_complete(now, task, checkpoint)
+                }
+                Action::Decline { checkpoint, reason } => {
+                    let at = now.after_us(self.model.network.rpc_latency_us);
+                    self.queue
+                        .schedule_at(at, Event::DeclineArrive { checkpoint, reason });
+                }
+                Action::ForwardCancel { checkpoint } => self.forward_cancel(now, task, checkpoint),
+                Action::DiscardSnapshot { checkpoint } => {
+                    self.tasks[task].snapshots.remove(&checkpoint);
+                }
+                Action::Abandoned { .. } => self.wake(task),
             }
         }
+        if let Some(sync) = pending_sync {
+            self.start_sync_phase(now, task, sync);
+        }
+    }
+
+    /// Keeps one [`AlignmentWindow`] per checkpoint the task's handler is aligning: it opens when
+    /// the alignment starts and closes when the handler stops aligning that checkpoint.
+    fn track_alignment_windows(&mut self, now: SimTime, task: TaskIndex) {
+        let aligning = self.tasks[task].barriers.aligning();
+        let windows = &mut self.tasks[task].alignment_windows;
+        windows.retain(|w| aligning.contains(&w.checkpoint));
+        for checkpoint in aligning {
+            if !windows.iter().any(|w| w.checkpoint == checkpoint) {
+                windows.push(AlignmentWindow {
+                    checkpoint,
+                    first_barrier_at: now,
+                    processed_bytes: 0,
+                });
+            }
+        }
+    }
+
+    /// When `checkpoint`'s alignment started at this task, and the bytes processed since.
+    fn alignment_window(&self, now: SimTime, task: TaskIndex, checkpoint: u64) -> (SimTime, u64) {
+        self.tasks[task]
+            .alignment_windows
+            .iter()
+            .find(|w| w.checkpoint == checkpoint)
+            .map_or((now, 0), |w| (w.first_barrier_at, w.processed_bytes))
+    }
+
+    /// Every open input has delivered the barrier (or ended): the alignment's statistics, and the
+    /// snapshot's channel state is complete.
+    fn alignment_complete(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        let (first, processed) = self.alignment_window(now, task, checkpoint);
         if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
             progress.stats.alignment_duration_us = now.since_us(first);
             progress.stats.processed_data = processed;
@@ -1996,135 +1992,17 @@ impl<'a> World<'a> {
         self.wake(task);
     }
 
-    /// At-least-once: count barriers, never block; snapshot when every open input delivered one.
-    fn track_barrier(&mut self, now: SimTime, task: TaskIndex, position: usize, barrier: Barrier) {
-        let checkpoint = barrier.checkpoint;
-        if checkpoint <= self.tasks[task].newest_checkpoint
-            && !self.tasks[task].tracked.contains_key(&checkpoint)
-        {
-            return;
-        }
-        let inputs = self.tasks[task].inputs.len();
-        let tracked = self.tasks[task]
-            .tracked
-            .entry(checkpoint)
-            .or_insert_with(|| TrackedBarriers {
-                trigger_us: barrier.trigger_us,
-                first_barrier_at: now,
-                seen: vec![false; inputs],
-                processed_bytes: 0,
-            });
-        tracked.seen[position] = true;
-        self.check_tracked_complete(now, task);
-    }
-
-    fn check_tracked_complete(&mut self, now: SimTime, task: TaskIndex) {
-        let ready: Vec<u64> = self.tasks[task]
-            .tracked
-            .iter()
-            .filter(|(_, t)| {
-                self.tasks[task]
-                    .inputs
-                    .iter()
-                    .enumerate()
-                    .all(|(p, &c)| t.seen[p] || self.channels[c].finished)
-            })
-            .map(|(&id, _)| id)
-            .collect();
-        for checkpoint in ready {
-            let Some(tracked) = self.tasks[task].tracked.remove(&checkpoint) else {
-                continue;
-            };
-            // Older incomplete ones are abandoned when a newer one completes.
-            self.tasks[task].tracked.retain(|&id, _| id >= checkpoint);
-            self.tasks[task].newest_checkpoint = self.tasks[task].newest_checkpoint.max(checkpoint);
-            self.take_snapshot(now, task, checkpoint, tracked.trigger_us, false);
-            if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
-                progress.stats.alignment_duration_us = now.since_us(tracked.first_barrier_at);
-                progress.stats.start_delay_us = tracked
-                    .first_barrier_at
-                    .as_micros()
-                    .saturating_sub(tracked.trigger_us);
-                progress.stats.processed_data = tracked.processed_bytes;
-            }
-        }
-    }
-
     /// `alignment.processed`: bytes processed while a checkpoint is between its first and last
     /// barrier at this task.
     fn note_processed_bytes(&mut self, task: TaskIndex, record: &Record) {
         let bytes = u64::from(self.record_bytes(record));
-        let t = &mut self.tasks[task];
-        if let Some(alignment) = t.alignment.as_mut()
-            && !alignment.complete
-        {
-            alignment.processed_bytes += bytes;
-        }
-        for tracked in t.tracked.values_mut() {
-            tracked.processed_bytes += bytes;
+        for window in &mut self.tasks[task].alignment_windows {
+            window.processed_bytes += bytes;
         }
     }
 
-    /// Aligned with timeout: the alignment took too long; snapshot now, unaligned.
-    fn switch_to_unaligned(&mut self, now: SimTime, task: TaskIndex) {
-        let (checkpoint, trigger_us) = {
-            let alignment = self.tasks[task].alignment.as_ref().expect("aligning");
-            (alignment.checkpoint, alignment.trigger_us)
-        };
-        self.take_snapshot(now, task, checkpoint, trigger_us, true);
-        for index in 0..self.tasks[task].inputs.len() {
-            let channel = self.tasks[task].inputs[index];
-            if self.channels[channel].blocked {
-                self.channels[channel].blocked = false;
-                if !self.channels[channel].consumer_queue().is_empty() {
-                    self.enqueue_poll(task, channel);
-                }
-            }
-        }
-        self.check_alignment_complete(now, task);
-    }
-
-    /// Gives up on a checkpoint at this task: unblock, forget its snapshot, tell downstream with a
-    /// cancellation marker, and (with a reason) decline it to the coordinator.
-    fn abandon_alignment(
-        &mut self,
-        now: SimTime,
-        task: TaskIndex,
-        checkpoint: u64,
-        decline: Option<AbortReason>,
-    ) {
-        for index in 0..self.tasks[task].inputs.len() {
-            let channel = self.tasks[task].inputs[index];
-            if self.channels[channel].persisting == Some(checkpoint) {
-                self.channels[channel].persisting = None;
-            }
-            if self.channels[channel].blocked {
-                self.channels[channel].blocked = false;
-                if !self.channels[channel].consumer_queue().is_empty() {
-                    self.enqueue_poll(task, channel);
-                }
-            }
-        }
-        if let Some(alignment) = self.tasks[task].alignment.as_mut()
-            && alignment.checkpoint == checkpoint
-        {
-            alignment.complete = true;
-        }
-        self.tasks[task].snapshots.remove(&checkpoint);
-        self.tasks[task].aborted.insert(checkpoint);
-        if let Some(reason) = decline {
-            let at = now.after_us(self.model.network.rpc_latency_us);
-            self.queue
-                .schedule_at(at, Event::DeclineArrive { checkpoint, reason });
-        }
-        self.forward_cancel(now, task, checkpoint);
-        self.wake(task);
-    }
-
+    /// Sends a cancellation marker of `checkpoint` on every output.
     fn forward_cancel(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
-        if !self.tasks[task].cancel_forwarded.insert(checkpoint) {
-            return;
-        }
         for index in 0..self.tasks[task].outputs.len() {
             let channel = self.tasks[task].outputs[index];
             // An event ends the buffer being filled: data written before it stays before it.
@@ -2142,17 +2020,7 @@ impl<'a> World<'a> {
     }
 
     fn on_cancel_marker(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
-        let aligning = self.tasks[task]
-            .alignment
-            .as_ref()
-            .is_some_and(|a| a.checkpoint == checkpoint && !a.complete);
-        if aligning {
-            self.abandon_alignment(now, task, checkpoint, None);
-        } else if checkpoint > self.tasks[task].newest_checkpoint {
-            self.tasks[task].aborted.insert(checkpoint);
-            self.forward_cancel(now, task, checkpoint);
-        }
-        self.tasks[task].tracked.remove(&checkpoint);
+        self.barrier_input(now, task, barrier::Input::CancelMarker { checkpoint });
     }
 
     /// End of partition counts as that channel's barrier for every pending and future checkpoint
@@ -2162,8 +2030,8 @@ impl<'a> World<'a> {
     fn on_end_of_partition(&mut self, now: SimTime, task: TaskIndex, channel: DataChannelIndex) {
         self.channels[channel].finished = true;
         self.channels[channel].persisting = None;
-        self.check_alignment_complete(now, task);
-        self.check_tracked_complete(now, task);
+        let input = self.channels[channel].input_position;
+        self.barrier_input(now, task, barrier::Input::EndOfPartition { input });
         let producer = self.channels[channel].from;
         self.try_finish(now, producer);
     }
@@ -2172,81 +2040,39 @@ impl<'a> World<'a> {
     // Snapshots: sync phase, async upload, acknowledgement
 
     /// A source (or a task whose inputs have all ended) is told to start a checkpoint.
-    fn triggered_at_task(
-        &mut self,
-        now: SimTime,
-        task: TaskIndex,
-        checkpoint: u64,
-        trigger_us: u64,
-    ) {
-        if self.tasks[task].aborted.contains(&checkpoint)
-            || self
-                .coordinator
-                .as_ref()
-                .is_some_and(|c| !c.is_pending(checkpoint))
+    fn triggered_at_task(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        if self
+            .coordinator
+            .as_ref()
+            .is_some_and(|c| !c.is_pending(checkpoint))
         {
             return;
         }
-        self.tasks[task].newest_checkpoint = self.tasks[task].newest_checkpoint.max(checkpoint);
-        if !self.tasks[task].inputs.is_empty() {
-            // A newer checkpoint while an older one is still aligning: the older one is abandoned
-            // and declined (DECLINED_SUBSUMED), as when a newer barrier arrives.
-            if let Some(old) = self.tasks[task].alignment.as_ref()
-                && !old.complete
-                && old.checkpoint < checkpoint
-            {
-                let old = old.checkpoint;
-                self.abandon_alignment(
-                    now,
-                    task,
-                    old,
-                    Some(AbortReason::CheckpointDeclinedSubsumed),
-                );
-            }
-            self.tasks[task].tracked.retain(|&id, _| id >= checkpoint);
-            // Every producer has finished (FLIP-147): their end-of-partition markers, behind all
-            // their data, are this checkpoint's barriers. Snapshot once all of them are consumed.
-            let inputs = self.tasks[task].inputs.len();
-            self.tasks[task].alignment = Some(Alignment {
+        let savepoint = self.is_savepoint(checkpoint);
+        self.barrier_input(
+            now,
+            task,
+            barrier::Input::Trigger {
                 checkpoint,
-                trigger_us,
-                first_barrier_at: now,
-                last_barrier_at: now,
-                seen: vec![false; inputs],
-                buffers_before: vec![0; inputs],
-                snapshot_taken: false,
-                unaligned: false,
-                complete: false,
-                processed_bytes: 0,
-            });
-            self.check_alignment_complete(now, task);
-            return;
-        }
-        let unaligned = self.protocol_for(checkpoint).starts_unaligned();
-        self.take_snapshot(now, task, checkpoint, trigger_us, unaligned);
-        if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
-            progress.channel_state_final = true;
-        }
+                savepoint,
+            },
+        );
     }
 
-    /// Takes this task's snapshot of `checkpoint`: barriers out first, then the synchronous phase.
-    /// `unaligned`: barriers overtake output data, and pre-barrier input data is persisted.
+    /// Takes this task's snapshot of `checkpoint` (Flink's `SubtaskCheckpointCoordinator`, step
+    /// 0): records where every input stands, copies the operator state, pre-commits a
+    /// two-phase-commit sink. Returns the synchronous phase's duration; the barriers and channel
+    /// state come next, as their own actions, then the synchronous phase starts.
     fn take_snapshot(
         &mut self,
         now: SimTime,
         task: TaskIndex,
         checkpoint: u64,
-        trigger_us: u64,
-        unaligned: bool,
-    ) {
-        if std::mem::take(&mut self.tasks[task].decline_next) {
-            // Decline-checkpoint fault: the task refuses this checkpoint.
-            self.abandon_alignment(now, task, checkpoint, Some(AbortReason::CheckpointDeclined));
-            return;
-        }
-        let protocol = self.protocol_for(checkpoint);
-        let chandy_lamport = protocol == SnapshotProtocol::ChandyLamport;
-        let records_input = unaligned || chandy_lamport;
+        kind: SnapshotKind,
+        forget_channel_state: bool,
+    ) -> u64 {
+        let unaligned = kind == SnapshotKind::Unaligned;
+        let records_input = kind.records_channel_state();
         self.trace.push(DataflowEvent::SnapshotTaken {
             time: now,
             task: task as u32,
@@ -2270,15 +2096,10 @@ impl<'a> World<'a> {
             unaligned,
             pending_transactions: self.pre_commit(task, checkpoint),
         };
-        let first_barrier = self.tasks[task]
-            .alignment
-            .as_ref()
-            .filter(|a| a.checkpoint == checkpoint)
-            .map(|a| a.first_barrier_at);
+        let (first_barrier, _) = self.alignment_window(now, task, checkpoint);
         let start_delay_us = first_barrier
-            .unwrap_or(now)
             .as_micros()
-            .saturating_sub(trigger_us);
+            .saturating_sub(self.trigger_us(checkpoint));
         let sync_us = self.sync_duration_us(task);
         self.tasks[task].snapshot_counter += 1;
         let counter = self.tasks[task].snapshot_counter;
@@ -2295,6 +2116,7 @@ impl<'a> World<'a> {
             sync_end: None,
             needs_channel_state: records_input,
             channel_state_final: !records_input,
+            forgets_channel_state: forget_channel_state,
             outputs_pending: 0,
             state_uploaded: false,
             channel_uploaded: false,
@@ -2302,47 +2124,19 @@ impl<'a> World<'a> {
             state_bytes_uploaded: 0,
         };
         self.tasks[task].snapshots.insert(checkpoint, progress);
-        if let Some(alignment) = self.tasks[task].alignment.as_mut()
-            && alignment.checkpoint == checkpoint
-        {
-            alignment.snapshot_taken = true;
-            alignment.unaligned = unaligned;
-        }
-        // Step 2: barriers out (priority when unaligned).
-        let priority = unaligned && !chandy_lamport;
-        if !self.tasks[task].forwarded_early.remove(&checkpoint) {
-            self.broadcast_barrier(now, task, checkpoint, trigger_us, priority);
-        }
-        if !priority && let SnapshotProtocol::AlignedWithTimeout { timeout_us } = protocol {
-            let deadline = SimTime::from_micros(trigger_us + timeout_us).max(now);
-            self.queue.schedule_at(
-                deadline,
-                Event::OutputBarrierTimeout {
-                    task: task as u32,
-                    checkpoint,
-                },
-            );
-            let still_queued = self.tasks[task]
-                .outputs
-                .iter()
-                .filter(|&&c| {
-                    self.channels[c]
-                        .sender
-                        .iter()
-                        .any(|i| matches!(i, Item::Barrier(b) if b.checkpoint == checkpoint))
-                })
-                .count() as u32;
-            if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
-                progress.outputs_pending = still_queued;
-            }
-        }
-        if records_input {
-            self.start_recording_inputs(task, checkpoint);
-        }
+        sync_us
+    }
+
+    /// Step 5: the synchronous part of a snapshot, on the task thread.
+    fn start_sync_phase(
+        &mut self,
+        now: SimTime,
+        task: TaskIndex,
+        (checkpoint, sync_us): (u64, u64),
+    ) {
         if self.stopping_with == Some(checkpoint) {
             self.tasks[task].paused = true;
         }
-        // Step 5: the synchronous part, on the task thread.
         self.tasks[task].status = Status::Sync;
         self.tasks[task].syncing = Some(checkpoint);
         self.set_activity(now, task, Activity::Busy);
@@ -2355,25 +2149,44 @@ impl<'a> World<'a> {
         );
     }
 
+    /// Aligned-with-timeout, sending side: at `trigger + timeout` a barrier of `checkpoint` still
+    /// queued in an output is converted to a priority barrier; until then the snapshot waits for
+    /// the outputs whose barrier is still queued.
+    fn convert_stuck_barriers_at_timeout(
+        &mut self,
+        now: SimTime,
+        task: TaskIndex,
+        checkpoint: u64,
+    ) {
+        let deadline = SimTime::from_micros(
+            self.trigger_us(checkpoint) + self.aligned_checkpoint_timeout_us(),
+        )
+        .max(now);
+        self.queue.schedule_at(
+            deadline,
+            Event::OutputBarrierTimeout {
+                task: task as u32,
+                checkpoint,
+            },
+        );
+        let still_queued = self.tasks[task]
+            .outputs
+            .iter()
+            .filter(|&&c| {
+                self.channels[c]
+                    .sender
+                    .iter()
+                    .any(|i| matches!(i, Item::Barrier(b) if b.checkpoint == checkpoint))
+            })
+            .count() as u32;
+        if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
+            progress.outputs_pending = still_queued;
+        }
+    }
+
     /// Unaligned / Chandy-Lamport receiver: persist the pre-barrier data already on this side, and
-    /// keep persisting each input channel until its barrier arrives.
-    fn start_recording_inputs(&mut self, task: TaskIndex, checkpoint: u64) {
-        let seen: Vec<bool> = self.tasks[task]
-            .alignment
-            .as_ref()
-            .filter(|a| a.checkpoint == checkpoint)
-            .map_or_else(
-                || vec![false; self.tasks[task].inputs.len()],
-                |a| a.seen.clone(),
-            );
-        let buffers_before: Vec<u64> = self.tasks[task]
-            .alignment
-            .as_ref()
-            .filter(|a| a.checkpoint == checkpoint)
-            .map_or_else(
-                || vec![u64::MAX; self.tasks[task].inputs.len()],
-                |a| a.buffers_before.clone(),
-            );
+    /// keep persisting each input in `awaiting` until its barrier arrives.
+    fn start_recording_inputs(&mut self, task: TaskIndex, checkpoint: u64, awaiting: &[usize]) {
         // The rest of the slice being read was taken before any barrier behind it: pre-barrier.
         if let Some((channel, buffer, index, end)) = self.tasks[task].reading {
             self.persist_records(task, checkpoint, channel, buffer, index, end, false);
@@ -2383,9 +2196,11 @@ impl<'a> World<'a> {
             if self.channels[channel].finished {
                 continue;
             }
+            let barrier_arrived = !awaiting.contains(&position);
             if !self.channels[channel].local {
-                let limit = if seen[position] {
-                    buffers_before[position]
+                // Buffers the sender sent before the barrier are ahead of it: pre-barrier data.
+                let limit = if barrier_arrived {
+                    self.channels[channel].last_barrier_buffers_before
                 } else {
                     u64::MAX
                 };
@@ -2401,7 +2216,7 @@ impl<'a> World<'a> {
                     self.persist_records(task, checkpoint, channel, buffer, 0, length, false);
                 }
             }
-            if !seen[position] {
+            if !barrier_arrived {
                 self.channels[channel].persisting = Some(checkpoint);
             }
         }
@@ -2420,7 +2235,7 @@ impl<'a> World<'a> {
         to: usize,
         output: bool,
     ) {
-        if from >= to || self.model.variant == DataflowVariant::UnalignedForgetsChannelState {
+        if from >= to {
             return;
         }
         let records = &self.buffers.buffers[buffer as usize].records[from..to];
@@ -2431,6 +2246,9 @@ impl<'a> World<'a> {
         let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) else {
             return;
         };
+        if progress.forgets_channel_state {
+            return;
+        }
         progress.stats.persisted_data += bytes;
         progress.needs_channel_state = true;
         let state = if output {
@@ -2509,7 +2327,14 @@ impl<'a> World<'a> {
         }
         if self.storage_down(now) && self.tasks[task].snapshots.contains_key(&checkpoint) {
             // The upload fails: the task declines the checkpoint (an IO exception).
-            self.abandon_alignment(now, task, checkpoint, Some(AbortReason::IoException));
+            self.barrier_input(
+                now,
+                task,
+                barrier::Input::SnapshotFailed {
+                    checkpoint,
+                    reason: AbortReason::IoException,
+                },
+            );
             self.wake(task);
             return;
         }
@@ -2660,27 +2485,10 @@ impl<'a> World<'a> {
         pending
     }
 
-    /// Aligned handling: a channel that delivered its barrier is blocked until the others have.
-    fn block(&mut self, channel: DataChannelIndex) {
-        if self.model.variant != DataflowVariant::NoAlignment {
-            self.channels[channel].blocked = true;
-        }
-    }
-
     fn notify_aborted(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
-        let aligning = self.tasks[task]
-            .alignment
-            .as_ref()
-            .is_some_and(|a| a.checkpoint == checkpoint && !a.complete);
-        if aligning {
-            self.abandon_alignment(now, task, checkpoint, None);
-        } else {
-            self.tasks[task].aborted.insert(checkpoint);
-            self.tasks[task].snapshots.remove(&checkpoint);
-            self.tasks[task].tracked.remove(&checkpoint);
-        }
-        // A task whose data has ended may have been waiting only for this snapshot.
-        self.wake(task);
+        // A task whose data has ended may have been waiting only for this snapshot: the handler's
+        // last action wakes it.
+        self.barrier_input(now, task, barrier::Input::Aborted { checkpoint });
     }
 
     // --------------------------------------------------------------------------------------------
@@ -2712,11 +2520,32 @@ impl<'a> World<'a> {
     /// The barrier handling for a checkpoint: savepoints are always aligned (exactly-once) or
     /// tracked (at-least-once), whatever the configured handler.
     fn protocol_for(&self, checkpoint: u64) -> SnapshotProtocol {
-        let savepoint = self.stats.get(&checkpoint).is_some_and(|s| s.is_savepoint);
+        let savepoint = self.is_savepoint(checkpoint);
         match self.protocol {
             SnapshotProtocol::AtLeastOnce => SnapshotProtocol::AtLeastOnce,
             _ if savepoint => SnapshotProtocol::Aligned,
             protocol => protocol,
+        }
+    }
+
+    /// Is `checkpoint` a savepoint?
+    fn is_savepoint(&self, checkpoint: u64) -> bool {
+        self.stats.get(&checkpoint).is_some_and(|s| s.is_savepoint)
+    }
+
+    /// When the coordinator triggered `checkpoint` (µs); barriers carry it, and
+    /// `aligned-checkpoint-timeout` counts from it.
+    fn trigger_us(&self, checkpoint: u64) -> u64 {
+        self.stats
+            .get(&checkpoint)
+            .map_or(0, |s| s.trigger_timestamp_us)
+    }
+
+    /// `aligned-checkpoint-timeout` (aligned-with-timeout only).
+    fn aligned_checkpoint_timeout_us(&self) -> u64 {
+        match self.protocol {
+            SnapshotProtocol::AlignedWithTimeout { timeout_us } => timeout_us,
+            _ => 0,
         }
     }
 
@@ -2854,17 +2683,8 @@ impl<'a> World<'a> {
         );
         let rpc = self.model.network.rpc_latency_us;
         if self.protocol_for(id) == SnapshotProtocol::StopTheWorld {
-            self.stop_the_world = Some(StopTheWorld {
-                checkpoint: id,
-                trigger_us: now.as_micros(),
-                snapshots_started: false,
-            });
-            for task in 0..self.tasks.len() {
-                if self.tasks[task].source.is_some() {
-                    self.queue
-                        .schedule_at(now.after_us(rpc), Event::PauseRpc { task: task as u32 });
-                }
-            }
+            let action = self.stop_the_world.triggered(id);
+            self.stop_the_world_action(now, action);
             return;
         }
         for task in self.tasks_to_trigger() {
@@ -2962,13 +2782,8 @@ impl<'a> World<'a> {
                 },
             );
         }
-        if self.stop_the_world.take().is_some() {
-            for task in 0..self.tasks.len() {
-                if self.tasks[task].source.is_some() {
-                    self.queue
-                        .schedule_at(now.after_us(rpc), Event::ResumeRpc { task: task as u32 });
-                }
-            }
+        if let Some(action) = self.stop_the_world.completed() {
+            self.stop_the_world_action(now, action);
         }
         if self
             .coordinator
@@ -2987,19 +2802,8 @@ impl<'a> World<'a> {
             return;
         };
         self.record_abort(now, checkpoint, reason);
-        if self
-            .stop_the_world
-            .as_ref()
-            .is_some_and(|s| s.checkpoint == checkpoint)
-        {
-            self.stop_the_world = None;
-            let rpc = self.model.network.rpc_latency_us;
-            for task in 0..self.tasks.len() {
-                if self.tasks[task].source.is_some() {
-                    self.queue
-                        .schedule_at(now.after_us(rpc), Event::ResumeRpc { task: task as u32 });
-                }
-            }
+        if let Some(action) = self.stop_the_world.aborted(checkpoint) {
+            self.stop_the_world_action(now, action);
         }
         if fails_job {
             // Flink's CheckpointFailureManager fails the job over; the restart strategy decides.
@@ -3060,13 +2864,9 @@ impl<'a> World<'a> {
     // --------------------------------------------------------------------------------------------
     // Stop-the-world: drain, then snapshot everything at once
 
+    /// While the job drains for a stop-the-world checkpoint: once nothing is in flight and no task
+    /// is busy, the protocol snapshots every task; until then partially filled buffers are flushed.
     fn check_quiescent(&mut self, now: SimTime) {
-        let Some(stw) = self.stop_the_world.as_ref() else {
-            return;
-        };
-        if stw.snapshots_started {
-            return;
-        }
         let sources_paused = self
             .tasks
             .iter()
@@ -3095,11 +2895,40 @@ impl<'a> World<'a> {
             self.drain_wake(now);
             return;
         }
-        let (checkpoint, trigger_us) = (stw.checkpoint, stw.trigger_us);
-        self.stop_the_world
-            .as_mut()
-            .expect("present")
-            .snapshots_started = true;
+        if let Some(action) = self.stop_the_world.drained() {
+            self.stop_the_world_action(now, action);
+        }
+    }
+
+    /// Executes what the stop-the-world protocol decided.
+    fn stop_the_world_action(&mut self, now: SimTime, action: StopTheWorldAction) {
+        let rpc = self.model.network.rpc_latency_us;
+        match action {
+            StopTheWorldAction::PauseSources => {
+                for task in 0..self.tasks.len() {
+                    if self.tasks[task].source.is_some() {
+                        self.queue
+                            .schedule_at(now.after_us(rpc), Event::PauseRpc { task: task as u32 });
+                    }
+                }
+            }
+            StopTheWorldAction::ResumeSources => {
+                for task in 0..self.tasks.len() {
+                    if self.tasks[task].source.is_some() {
+                        self.queue
+                            .schedule_at(now.after_us(rpc), Event::ResumeRpc { task: task as u32 });
+                    }
+                }
+            }
+            StopTheWorldAction::SnapshotEveryTask { checkpoint } => {
+                self.snapshot_every_task(now, checkpoint)
+            }
+        }
+    }
+
+    /// Stop-the-world: every task that has not finished snapshots now, with nothing in flight.
+    fn snapshot_every_task(&mut self, now: SimTime, checkpoint: u64) {
+        let trigger_us = self.trigger_us(checkpoint);
         for task in 0..self.tasks.len() {
             if self.tasks[task].status == Status::Finished {
                 continue;
@@ -3130,6 +2959,7 @@ impl<'a> World<'a> {
                 sync_end: None,
                 needs_channel_state: false,
                 channel_state_final: true,
+                forgets_channel_state: false,
                 outputs_pending: 0,
                 state_uploaded: false,
                 channel_uploaded: false,

@@ -334,8 +334,8 @@ impl World<'_> {
         t.poll.clear();
         t.priority.clear();
         t.snapshots.clear();
-        t.alignment = None;
-        t.tracked.clear();
+        t.barriers = TaskBarrierHandler::new(self.protocol, self.model.variant, t.inputs.len());
+        t.alignment_windows.clear();
         t.syncing = None;
         t.paused = false;
         if !was_finished {
@@ -403,7 +403,7 @@ impl World<'_> {
                 self.record_abort(now, id, AbortReason::JobFailover);
             }
         }
-        self.stop_the_world = None;
+        self.stop_the_world.reset();
         let offsets_at_failure: u64 = affected
             .iter()
             .filter(|&&t| self.tasks[t].source.is_some())
@@ -475,6 +475,8 @@ impl World<'_> {
         c.blocked = false;
         c.in_poll_queue = false;
         c.persisting = None;
+        c.last_barrier_checkpoint = 0;
+        c.last_barrier_buffers_before = 0;
         for buffer in dropped {
             self.buffers.release(buffer);
         }
@@ -685,9 +687,7 @@ impl World<'_> {
         t.key_epochs = vec![BTreeMap::new(); chain_length];
         t.confirmed_epoch = 0;
         t.uploads_since_full = 0;
-        t.newest_checkpoint = 0;
-        t.aborted.clear();
-        t.cancel_forwarded.clear();
+        t.barriers = TaskBarrierHandler::new(self.protocol, self.model.variant, t.inputs.len());
         if let Some(source) = t.source.as_mut() {
             source.next_emit_us = now.as_micros() as f64;
             source.tick_scheduled = false;
