@@ -1,348 +1,29 @@
-//! Faults, failover and recovery.
-//!
-//! A crash stops a task where it stands. The job manager notices after a detection delay (at once
-//! for a task's own failure, after `heartbeat.timeout` for a lost task manager), cancels the failed
-//! pipelined region (or the whole job), drops its in-flight data, aborts pending checkpoints, and
-//! asks the restart strategy. At the restart, every task of the region is redeployed and downloads
-//! its state from the latest completed checkpoint; sources rewind to their checkpointed offsets;
-//! persisted channel state is put back on its channels ahead of any new data; two-phase-commit
-//! sinks commit the transactions recorded in the checkpoint and abort the rest.
+//! Failover and recovery. The job manager notices a failure after a detection delay (at once
+//! for a task's own failure, after `heartbeat.timeout` for a lost task manager), cancels the
+//! failed pipelined region (or the whole job), drops its in-flight data, aborts pending
+//! checkpoints, and asks the restart strategy. At the restart every task of the region is
+//! redeployed and downloads its state from the latest completed checkpoint; sources rewind to
+//! their checkpointed offsets; persisted channel state is put back on its channels ahead of any
+//! new data; two-phase-commit sinks commit the transactions recorded in the checkpoint and abort
+//! the rest.
 
-use super::*;
-use crate::fault::{FaultKind, FaultPlan, RestartDecision, RestartTracker};
-use serde::Serialize;
-
-/// One failure and the recovery from it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct RecoveryStats {
-    /// What failed.
-    pub failure: String,
-    /// When it failed (µs).
-    pub failed_at_us: u64,
-    /// When the job manager noticed (µs).
-    pub detected_at_us: u64,
-    /// When the restarted tasks were deployed (µs); `None` if the job gave up.
-    pub restarted_at_us: Option<u64>,
-    /// When every restarted task had its state back and was running (µs).
-    pub running_again_at_us: Option<u64>,
-    /// Failure → running again (µs).
-    pub downtime_us: Option<u64>,
-    /// The checkpoint restored (`None`: restarted from the beginning).
-    pub checkpoint_restored: Option<u64>,
-    /// Tasks cancelled and restarted.
-    pub tasks_restarted: usize,
-    /// Source records read again: offset at the failure minus offset restored.
-    pub records_reprocessed: u64,
-    /// When sink throughput was back to 90 % of what it was before the failure (µs).
-    pub throughput_recovered_at_us: Option<u64>,
-}
-
-/// The world's fault and recovery state.
-pub(super) struct FaultState {
-    plan: FaultPlan,
-    tracker: RestartTracker,
-    rng: SimRng,
-    /// Task managers (or tasks) of each random-fault entry.
-    regions: Vec<usize>,
-    generation: u64,
-    partitioned_until: Vec<(u32, u32, SimTime)>,
-    latency_extra: (u64, SimTime),
-    storage_outage_until: SimTime,
-    storage_slowdown: (f64, SimTime),
-    notices_lost_until: SimTime,
-    /// The failover in progress: tasks to restart.
-    pending_restart: Vec<TaskIndex>,
-    /// Broken variant: the newest pending checkpoint's acknowledged snapshots, kept at failover.
-    newest_pending: Option<(u64, Vec<TaskSnapshot>)>,
-    pub(super) recoveries: Vec<RecoveryStats>,
-}
-
-impl FaultState {
-    pub(super) fn new(model: &DataflowModel, seed: u64) -> FaultState {
-        let streams = RngStreams::new(seed);
-        FaultState {
-            plan: model.faults.clone(),
-            tracker: RestartTracker::new(model.faults.restart.clone()),
-            rng: streams.stream("faults/restart-jitter"),
-            regions: Vec::new(),
-            generation: 0,
-            partitioned_until: Vec::new(),
-            latency_extra: (0, SimTime::ZERO),
-            storage_outage_until: SimTime::ZERO,
-            storage_slowdown: (1.0, SimTime::ZERO),
-            notices_lost_until: SimTime::ZERO,
-            pending_restart: Vec::new(),
-            newest_pending: None,
-            recoveries: Vec::new(),
-        }
-    }
-}
+use super::buffer::BufferId;
+use super::channel::Item;
+use super::event::Event;
+use super::fault_state::RestoreAs;
+use super::state::World;
+use super::task::Status;
+use crate::checkpoint::barrier::TaskBarrierHandler;
+use crate::checkpoint::coordinator::AbortReason;
+use crate::dataflow::results::RecoveryStats;
+use crate::engine::SimTime;
+use crate::fault::RestartDecision;
+use crate::topology::job::{DataChannelIndex, TaskIndex};
+use crate::trace::DataflowEvent;
+use crate::workload::dataflow::{OperatorState, Record};
+use std::collections::{BTreeMap, BTreeSet};
 
 impl World<'_> {
-    /// Schedules the fault plan: fixed faults, and the first random crash of every target.
-    pub(super) fn schedule_faults(&mut self) {
-        // Pipelined regions: tasks connected by channels (streaming edges are all pipelined).
-        let mut region: Vec<usize> = (0..self.tasks.len()).collect();
-        fn find(region: &mut [usize], task: usize) -> usize {
-            let mut root = task;
-            while region[root] != root {
-                root = region[root];
-            }
-            region[task] = root;
-            root
-        }
-        for channel in &self.graph.channels {
-            let (a, b) = (
-                find(&mut region, channel.from),
-                find(&mut region, channel.to),
-            );
-            region[a.max(b)] = a.min(b);
-        }
-        self.faults.regions = (0..self.tasks.len())
-            .map(|t| find(&mut region, t))
-            .collect();
-        for (index, fault) in self.faults.plan.scheduled.iter().enumerate() {
-            self.queue.schedule_at(
-                fault.at,
-                Event::Fault {
-                    index: index as u32,
-                },
-            );
-        }
-        for spec in 0..self.faults.plan.random.len() {
-            let targets = if self.faults.plan.random[spec].task_managers {
-                self.model.cluster.task_managers as usize
-            } else {
-                self.tasks.len()
-            };
-            for target in 0..targets {
-                self.schedule_random_fault(spec, target);
-            }
-        }
-    }
-
-    fn schedule_random_fault(&mut self, spec: usize, target: usize) {
-        let random = &self.faults.plan.random[spec];
-        // Each target of each entry has its own stream: adding a fault shifts no other.
-        let mut rng = RngStreams::new(self.seed).stream(&format!(
-            "faults/random/{spec}/{target}/{}",
-            self.queue.now().as_micros()
-        ));
-        let delay = crate::engine::exponential_us(&mut rng, random.mtbf_us as f64).max(1);
-        self.queue.schedule_after(
-            delay,
-            Event::RandomFault {
-                spec: spec as u32,
-                target: target as u32,
-            },
-        );
-    }
-
-    pub(super) fn random_fault(&mut self, now: SimTime, spec: usize, target: usize) {
-        if self.stopped {
-            return;
-        }
-        if self.faults.plan.random[spec].task_managers {
-            self.crash_task_manager(now, target as u32);
-        } else {
-            self.crash_task(
-                now,
-                target,
-                self.model.network.rpc_latency_us,
-                format!("random crash of {}", self.graph.tasks[target].name),
-            );
-        }
-        self.schedule_random_fault(spec, target);
-    }
-
-    pub(super) fn fault(&mut self, now: SimTime, index: usize) {
-        let kind = self.faults.plan.scheduled[index].kind.clone();
-        match kind {
-            FaultKind::TaskCrash { task } => {
-                let name = self.graph.tasks[task].name.clone();
-                self.crash_task(
-                    now,
-                    task,
-                    self.model.network.rpc_latency_us,
-                    format!("task crash of {name}"),
-                );
-            }
-            FaultKind::TaskManagerCrash { task_manager } => {
-                self.crash_task_manager(now, task_manager)
-            }
-            FaultKind::NetworkPartition {
-                task_managers: (a, b),
-                duration_us,
-            } => {
-                self.faults
-                    .partitioned_until
-                    .push((a, b, now.after_us(duration_us)));
-            }
-            FaultKind::LatencySpike {
-                extra_us,
-                duration_us,
-            } => self.faults.latency_extra = (extra_us, now.after_us(duration_us)),
-            FaultKind::Straggler {
-                task,
-                factor,
-                duration_us,
-            } => {
-                self.tasks[task].straggle_factor = factor;
-                self.tasks[task].straggling_until = now.after_us(duration_us);
-            }
-            FaultKind::StorageOutage { duration_us } => {
-                self.faults.storage_outage_until = now.after_us(duration_us)
-            }
-            FaultKind::StorageSlowdown {
-                factor,
-                duration_us,
-            } => self.faults.storage_slowdown = (factor, now.after_us(duration_us)),
-            FaultKind::DeclineCheckpoint { task } => self.tasks[task].decline_next = true,
-            FaultKind::LoseCompletionNotices { duration_us } => {
-                self.faults.notices_lost_until = now.after_us(duration_us)
-            }
-        }
-    }
-
-    /// Is the wire between these two task managers cut? Returns when it heals.
-    pub(super) fn partitioned(
-        &self,
-        now: SimTime,
-        from_task: TaskIndex,
-        to_task: TaskIndex,
-    ) -> Option<SimTime> {
-        let (a, b) = (
-            self.graph.tasks[from_task].task_manager,
-            self.graph.tasks[to_task].task_manager,
-        );
-        self.faults
-            .partitioned_until
-            .iter()
-            .filter(|(x, y, until)| now < *until && ((*x, *y) == (a, b) || (*y, *x) == (a, b)))
-            .map(|(_, _, until)| *until)
-            .max()
-    }
-
-    /// Extra latency of remote transfers right now.
-    pub(super) fn latency_spike_us(&self, now: SimTime) -> u64 {
-        if now < self.faults.latency_extra.1 {
-            self.faults.latency_extra.0
-        } else {
-            0
-        }
-    }
-
-    /// Is checkpoint storage refusing uploads right now?
-    pub(super) fn storage_down(&self, now: SimTime) -> bool {
-        now < self.faults.storage_outage_until
-    }
-
-    /// Time to move `bytes` to or from checkpoint storage right now.
-    pub(super) fn storage_transfer_us(&self, now: SimTime, bytes: u64) -> u64 {
-        let base = self.model.storage.transfer_us(bytes);
-        if now < self.faults.storage_slowdown.1 {
-            (base as f64 * self.faults.storage_slowdown.0) as u64
-        } else {
-            base
-        }
-    }
-
-    /// Are completion notices being lost right now?
-    pub(super) fn notices_lost(&self, now: SimTime) -> bool {
-        now < self.faults.notices_lost_until
-    }
-
-    fn is_running(&self, task: TaskIndex) -> bool {
-        matches!(
-            self.tasks[task].status,
-            Status::Idle | Status::Busy | Status::Sync
-        )
-    }
-
-    fn crash_task_manager(&mut self, now: SimTime, task_manager: u32) {
-        let tasks: Vec<TaskIndex> = (0..self.tasks.len())
-            .filter(|&t| self.graph.tasks[t].task_manager == task_manager)
-            .collect();
-        let detection = self.faults.plan.heartbeat_timeout_us;
-        let running: Vec<TaskIndex> = tasks.into_iter().filter(|&t| self.is_running(t)).collect();
-        if running.is_empty() {
-            return;
-        }
-        // One incident: every subtask on the task manager dies at once.
-        self.faults.recoveries.push(RecoveryStats {
-            failure: format!("task manager {task_manager} lost"),
-            failed_at_us: now.as_micros(),
-            ..Default::default()
-        });
-        for task in running {
-            self.halt_task(now, task, Status::Failed);
-            self.trace.push(DataflowEvent::TaskFailed {
-                time: now,
-                task: task as u32,
-            });
-            let incarnation = self.tasks[task].incarnation;
-            self.queue.schedule_at(
-                now.after_us(detection),
-                Event::FailureDetected {
-                    task: task as u32,
-                    incarnation,
-                },
-            );
-        }
-    }
-
-    /// A task stops where it stands; the job manager hears of it after `detection_us`.
-    fn crash_task(&mut self, now: SimTime, task: TaskIndex, detection_us: u64, cause: String) {
-        if !self.is_running(task) {
-            return;
-        }
-        self.halt_task(now, task, Status::Failed);
-        self.trace.push(DataflowEvent::TaskFailed {
-            time: now,
-            task: task as u32,
-        });
-        self.faults.recoveries.push(RecoveryStats {
-            failure: cause,
-            failed_at_us: now.as_micros(),
-            ..Default::default()
-        });
-        let incarnation = self.tasks[task].incarnation;
-        self.queue.schedule_at(
-            now.after_us(detection_us),
-            Event::FailureDetected {
-                task: task as u32,
-                incarnation,
-            },
-        );
-    }
-
-    /// Stops a task: whatever it was doing is lost.
-    fn halt_task(&mut self, now: SimTime, task: TaskIndex, status: Status) {
-        self.set_activity(now, task, Activity::Idle);
-        // The slice being read is lost with the task.
-        self.tasks[task].reading = None;
-        if let Some((_, sink)) = self.tasks[task].sink {
-            let subtask = self.tasks[task].subtask;
-            self.sinks[sink].crash(subtask);
-        }
-        let was_finished = self.tasks[task].status == Status::Finished;
-        let t = &mut self.tasks[task];
-        t.status = status;
-        t.incarnation += 1;
-        t.in_hand = None;
-        t.mailbox.clear();
-        t.poll.clear();
-        t.priority.clear();
-        t.snapshots.clear();
-        t.barriers = TaskBarrierHandler::new(self.protocol, self.model.variant, t.inputs.len());
-        t.alignment_windows.clear();
-        t.syncing = None;
-        t.paused = false;
-        if !was_finished {
-            self.running_tasks -= 1;
-        }
-    }
-
     /// The job manager learns of a failure: cancel the region, abort pending checkpoints, and ask
     /// the restart strategy.
     pub(super) fn failure_detected(&mut self, now: SimTime, task: TaskIndex, incarnation: u32) {
@@ -380,7 +61,7 @@ impl World<'_> {
     }
 
     /// Cancels `affected`, aborts pending checkpoints, and asks the restart strategy.
-    fn fail_over(&mut self, now: SimTime, affected: Vec<TaskIndex>) {
+    pub(super) fn fail_over(&mut self, now: SimTime, affected: Vec<TaskIndex>) {
         if let Some(stats) = self
             .faults
             .recoveries
@@ -447,7 +128,7 @@ impl World<'_> {
     }
 
     /// Drops everything in flight on a channel.
-    fn reset_channel(&mut self, channel: DataChannelIndex) {
+    pub(super) fn reset_channel(&mut self, channel: DataChannelIndex) {
         let exclusive = self.model.network.exclusive_buffers_per_channel;
         let c = &mut self.channels[channel];
         let mut dropped: Vec<BufferId> = Vec::new();
@@ -614,12 +295,12 @@ impl World<'_> {
         }
     }
 
-    fn faults_restore_plan_insert(&mut self, task: TaskIndex, restore: RestoreAs) {
+    pub(super) fn faults_restore_plan_insert(&mut self, task: TaskIndex, restore: RestoreAs) {
         self.restore_plan.insert(task, restore);
     }
 
     /// Puts persisted in-flight records back at the head of a channel, as full buffers.
-    fn replay_channel_state(&mut self, channel: DataChannelIndex, records: &[Record]) {
+    pub(super) fn replay_channel_state(&mut self, channel: DataChannelIndex, records: &[Record]) {
         let segment = self.model.network.segment_bytes;
         let mut start = 0;
         while start < records.len() {
@@ -739,13 +420,4 @@ impl World<'_> {
         }
         self.faults.recoveries.clone()
     }
-}
-
-/// How a task comes back after a failover.
-#[derive(Clone, Debug)]
-pub(super) enum RestoreAs {
-    /// From its snapshot (`None`: from scratch, no checkpoint).
-    Snapshot(Option<TaskSnapshot>),
-    /// It had finished before the checkpoint: it stays finished.
-    Finished,
 }

@@ -1,0 +1,405 @@
+//! The checkpoint coordinator's side, wired to the tasks: periodic and savepoint triggers (through
+//! [`crate::checkpoint::coordinator`]'s decisions), trigger RPCs, acknowledgements, completion,
+//! subsumption, aborts and their notices, and the failover when too many checkpoints fail.
+
+use super::event::Event;
+use super::state::World;
+use super::task::Status;
+use crate::checkpoint::SnapshotProtocol;
+use crate::checkpoint::coordinator::{AbortReason, AckOutcome, TriggerDecision};
+use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus, SubtaskCheckpointStats};
+use crate::dataflow::results::{CompletedCheckpoint, JobStatus, RunDetail};
+use crate::engine::SimTime;
+use crate::topology::job::TaskIndex;
+use crate::trace::DataflowEvent;
+
+impl World<'_> {
+    /// A savepoint: always triggered (it bypasses max-concurrent-checkpoints), never subsumed.
+    pub(super) fn trigger_savepoint(&mut self, now: SimTime, index: usize) {
+        let stop = self.model.savepoints[index].stop;
+        let tasks = self.tasks_to_ack();
+        if self.stopped
+            || tasks.is_empty()
+            || self
+                .tasks
+                .iter()
+                .any(|t| matches!(t.status, Status::Canceled | Status::Restoring))
+        {
+            return;
+        }
+        let Some(coordinator) = self.coordinator.as_mut() else {
+            return;
+        };
+        let id = coordinator.trigger_savepoint(now, tasks);
+        if stop {
+            self.stopping_with = Some(id);
+        }
+        self.start_checkpoint(now, id, true);
+    }
+
+    /// The barrier handling for a checkpoint: savepoints are always aligned (exactly-once) or
+    /// tracked (at-least-once), whatever the configured handler.
+    pub(super) fn protocol_for(&self, checkpoint: u64) -> SnapshotProtocol {
+        let savepoint = self.is_savepoint(checkpoint);
+        match self.protocol {
+            SnapshotProtocol::AtLeastOnce => SnapshotProtocol::AtLeastOnce,
+            _ if savepoint => SnapshotProtocol::Aligned,
+            protocol => protocol,
+        }
+    }
+
+    /// Is `checkpoint` a savepoint?
+    pub(super) fn is_savepoint(&self, checkpoint: u64) -> bool {
+        self.stats.get(&checkpoint).is_some_and(|s| s.is_savepoint)
+    }
+
+    /// When the coordinator triggered `checkpoint` (µs); barriers carry it, and
+    /// `aligned-checkpoint-timeout` counts from it.
+    pub(super) fn trigger_us(&self, checkpoint: u64) -> u64 {
+        self.stats
+            .get(&checkpoint)
+            .map_or(0, |s| s.trigger_timestamp_us)
+    }
+
+    /// `aligned-checkpoint-timeout` (aligned-with-timeout only).
+    pub(super) fn aligned_checkpoint_timeout_us(&self) -> u64 {
+        match self.protocol {
+            SnapshotProtocol::AlignedWithTimeout { timeout_us } => timeout_us,
+            _ => 0,
+        }
+    }
+
+    pub(super) fn tasks_to_ack(&self) -> Vec<TaskIndex> {
+        (0..self.tasks.len())
+            .filter(|&t| self.tasks[t].status != Status::Finished)
+            .collect()
+    }
+
+    /// Tasks the trigger RPC goes to: running tasks none of whose inputs are still open.
+    pub(super) fn tasks_to_trigger(&self) -> Vec<TaskIndex> {
+        (0..self.tasks.len())
+            .filter(|&t| self.tasks[t].status != Status::Finished)
+            .filter(|&t| {
+                self.tasks[t]
+                    .inputs
+                    .iter()
+                    .all(|&c| self.tasks[self.channels[c].from].status == Status::Finished)
+            })
+            .collect()
+    }
+
+    pub(super) fn periodic_request(&mut self, now: SimTime, from_timer: bool) {
+        let tasks = self.tasks_to_ack();
+        let Some(coordinator) = self.coordinator.as_mut() else {
+            return;
+        };
+        let interval = coordinator.config().interval_us;
+        let recovering = self
+            .tasks
+            .iter()
+            .any(|t| matches!(t.status, Status::Canceled | Status::Restoring));
+        if tasks.is_empty() || recovering {
+            // Not all tasks are running (a failover is under way): this trigger is skipped.
+            if from_timer {
+                self.queue.schedule_after(
+                    interval,
+                    Event::PeriodicTrigger {
+                        generation: self.periodic_generation,
+                    },
+                );
+            }
+            return;
+        }
+        match coordinator.request_periodic(now, || tasks) {
+            TriggerDecision::Trigger { id } => {
+                self.start_checkpoint(now, id, false);
+                if from_timer {
+                    self.queue.schedule_after(
+                        interval,
+                        Event::PeriodicTrigger {
+                            generation: self.periodic_generation,
+                        },
+                    );
+                }
+            }
+            TriggerDecision::Queued => {
+                if from_timer {
+                    self.queue.schedule_after(
+                        interval,
+                        Event::PeriodicTrigger {
+                            generation: self.periodic_generation,
+                        },
+                    );
+                }
+            }
+            TriggerDecision::TooEarly { retry_at } => {
+                // Flink drops the request and restarts the periodic schedule at the end of the pause.
+                self.trace.push(DataflowEvent::TriggerDropped {
+                    time: now,
+                    retry_at,
+                });
+                self.periodic_generation += 1;
+                self.queue.schedule_at(
+                    retry_at,
+                    Event::PeriodicTrigger {
+                        generation: self.periodic_generation,
+                    },
+                );
+            }
+        }
+    }
+
+    pub(super) fn start_checkpoint(&mut self, now: SimTime, id: u64, is_savepoint: bool) {
+        let tasks = self
+            .coordinator
+            .as_ref()
+            .and_then(|c| c.pending(id))
+            .map_or(0, |p| p.awaiting.len());
+        self.trace.push(DataflowEvent::CheckpointTriggered {
+            time: now,
+            checkpoint: id,
+            tasks_to_ack: tasks as u32,
+            is_savepoint,
+        });
+        self.stats.insert(
+            id,
+            CheckpointStats {
+                id,
+                status: CheckpointStatus::InProgress,
+                is_savepoint,
+                trigger_timestamp_us: now.as_micros(),
+                latest_ack_timestamp_us: None,
+                end_to_end_duration_us: None,
+                state_size: 0,
+                checkpointed_size: 0,
+                processed_data: 0,
+                persisted_data: 0,
+                alignment_duration_us: 0,
+                start_delay_us: 0,
+                sync_duration_us: 0,
+                async_duration_us: 0,
+                unaligned: false,
+                num_subtasks: tasks as u32,
+                num_acknowledged_subtasks: 0,
+                failure_reason: None,
+                subtasks: self
+                    .graph
+                    .tasks
+                    .iter()
+                    .map(|t| SubtaskCheckpointStats {
+                        task: t.name.clone(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            },
+        );
+        let timeout = self
+            .coordinator
+            .as_ref()
+            .map_or(u64::MAX, |c| c.config().timeout_us);
+        self.queue.schedule_at(
+            now.after_us(timeout),
+            Event::CheckpointTimeout { checkpoint: id },
+        );
+        let rpc = self.model.network.rpc_latency_us;
+        if self.protocol_for(id) == SnapshotProtocol::StopTheWorld {
+            let action = self.stop_the_world.triggered(id);
+            self.stop_the_world_action(now, action);
+            return;
+        }
+        for task in self.tasks_to_trigger() {
+            self.queue.schedule_at(
+                now.after_us(rpc),
+                Event::TriggerRpc {
+                    task: task as u32,
+                    checkpoint: id,
+                },
+            );
+        }
+    }
+
+    pub(super) fn ack_arrive(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        self.trace.push(DataflowEvent::AckReceived {
+            time: now,
+            task: task as u32,
+            checkpoint,
+        });
+        if let Some(stats) = self.stats.get_mut(&checkpoint) {
+            stats.subtasks[task].ack_timestamp_us = Some(now.as_micros());
+            stats.subtasks[task].end_to_end_duration_us =
+                Some(now.as_micros() - stats.trigger_timestamp_us);
+        }
+        let Some(coordinator) = self.coordinator.as_mut() else {
+            return;
+        };
+        let outcome = coordinator.acknowledge(now, task, checkpoint);
+        if matches!(outcome, AckOutcome::Completed { .. }) {
+            self.checkpoint_completed(now, checkpoint, outcome);
+        }
+    }
+
+    pub(super) fn checkpoint_completed(
+        &mut self,
+        now: SimTime,
+        checkpoint: u64,
+        outcome: AckOutcome,
+    ) {
+        let AckOutcome::Completed { subsumed } = outcome else {
+            return;
+        };
+        self.trace.push(DataflowEvent::CheckpointCompleted {
+            time: now,
+            checkpoint,
+        });
+        let mut is_savepoint = false;
+        let mut triggered_at = now;
+        if let Some(stats) = self.stats.get_mut(&checkpoint) {
+            stats.status = CheckpointStatus::Completed;
+            stats.aggregate();
+            stats.end_to_end_duration_us = Some(now.as_micros() - stats.trigger_timestamp_us);
+            is_savepoint = stats.is_savepoint;
+            triggered_at = SimTime::from_micros(stats.trigger_timestamp_us);
+        }
+        let mut tasks = self.acked_snapshots.remove(&checkpoint).unwrap_or_default();
+        tasks.sort_by_key(|s| s.task);
+        self.completed.push(CompletedCheckpoint {
+            id: checkpoint,
+            is_savepoint,
+            triggered_at,
+            completed_at: now,
+            tasks,
+        });
+        if !is_savepoint {
+            let superseded = self.newest_restorable.replace(self.completed.len() - 1);
+            if self.detail == RunDetail::Statistics
+                && let Some(index) = superseded
+            {
+                // No restart can go back to it any more, and nobody else reads it.
+                self.completed[index].tasks = Vec::new();
+            }
+        }
+        for old in subsumed {
+            self.record_abort(now, old, AbortReason::CheckpointSubsumed);
+        }
+        let rpc = self.model.network.rpc_latency_us;
+        // A lost-notices fault swallows notifyCheckpointComplete on its way to the tasks. A plain
+        // savepoint sends none at all (sinks do not commit for it); stop-with-savepoint does.
+        let stopping = self.stopping_with == Some(checkpoint);
+        let lost = self.notices_lost(now) || (is_savepoint && !stopping);
+        if stopping {
+            // The job stops once the tasks have heard (and committed).
+            self.queue
+                .schedule_at(now.after_us(2 * rpc), Event::EndOfRun);
+            self.status = JobStatus::Stopped {
+                at_us: now.after_us(2 * rpc).as_micros(),
+                savepoint: checkpoint,
+            };
+        }
+        for task in 0..self.tasks.len() {
+            if lost {
+                break;
+            }
+            self.queue.schedule_at(
+                now.after_us(rpc),
+                Event::NotifyComplete {
+                    task: task as u32,
+                    checkpoint,
+                },
+            );
+        }
+        if let Some(action) = self.stop_the_world.completed() {
+            self.stop_the_world_action(now, action);
+        }
+        if self
+            .coordinator
+            .as_mut()
+            .is_some_and(|c| c.take_queued_request())
+        {
+            self.periodic_request(now, false);
+        }
+    }
+
+    pub(super) fn abort_checkpoint(&mut self, now: SimTime, checkpoint: u64, reason: AbortReason) {
+        let Some(coordinator) = self.coordinator.as_mut() else {
+            return;
+        };
+        let Some(fails_job) = coordinator.abort(checkpoint, reason) else {
+            return;
+        };
+        self.record_abort(now, checkpoint, reason);
+        if let Some(action) = self.stop_the_world.aborted(checkpoint) {
+            self.stop_the_world_action(now, action);
+        }
+        if fails_job {
+            // Flink's CheckpointFailureManager fails the job over; the restart strategy decides.
+            self.checkpoint_failover(
+                now,
+                format!("checkpoint {checkpoint} failed ({reason:?}) beyond tolerable-failed-checkpoints"),
+            );
+            return;
+        }
+        if self
+            .coordinator
+            .as_mut()
+            .is_some_and(|c| c.take_queued_request())
+        {
+            self.periodic_request(now, false);
+        }
+    }
+
+    pub(super) fn record_abort(&mut self, now: SimTime, checkpoint: u64, reason: AbortReason) {
+        self.trace.push(DataflowEvent::CheckpointAborted {
+            time: now,
+            checkpoint,
+            reason,
+        });
+        self.acked_snapshots.remove(&checkpoint);
+        if let Some(stats) = self.stats.get_mut(&checkpoint) {
+            stats.status = CheckpointStatus::Failed;
+            stats.aggregate();
+            stats.end_to_end_duration_us = Some(now.as_micros() - stats.trigger_timestamp_us);
+            stats.failure_reason = Some(
+                serde_json::to_value(reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+            );
+        }
+        let rpc = self.model.network.rpc_latency_us;
+        for task in 0..self.tasks.len() {
+            self.queue.schedule_at(
+                now.after_us(rpc),
+                Event::NotifyAborted {
+                    task: task as u32,
+                    checkpoint,
+                },
+            );
+        }
+    }
+
+    pub(super) fn fail_job(&mut self, now: SimTime, reason: String) {
+        self.trace.push(DataflowEvent::JobFailed { time: now });
+        self.status = JobStatus::Failed {
+            at_us: now.as_micros(),
+            reason,
+        };
+        self.stopped = true;
+    }
+
+    /// The periodic scheduler's timer (unless a dropped trigger restarted the schedule since).
+    pub(super) fn periodic_timer(&mut self, now: SimTime, generation: u64) {
+        if generation == self.periodic_generation && !self.stopped {
+            self.periodic_request(now, true);
+        }
+    }
+
+    /// A task reports it has finished: checkpoints waiting only for it may complete.
+    pub(super) fn task_finished_rpc(&mut self, now: SimTime, task: TaskIndex) {
+        if let Some(coordinator) = self.coordinator.as_mut() {
+            let completed = coordinator.task_finished(now, task);
+            for (checkpoint, outcome) in completed {
+                self.checkpoint_completed(now, checkpoint, outcome);
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Everything the engine can be asked to do in a dataflow run, as small `Copy` values, and the
+//! words each folds into the run's digest.
+
+use crate::checkpoint::coordinator::AbortReason;
+
+/// Everything the engine can be asked to do (16 bytes).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Event {
+    SourceTick {
+        task: u32,
+    },
+    RecordDone {
+        task: u32,
+        incarnation: u32,
+    },
+    FlushTimer {
+        task: u32,
+    },
+    Arrive {
+        channel: u32,
+    },
+    CreditArrive {
+        channel: u32,
+        incarnation: u32,
+    },
+    SyncDone {
+        task: u32,
+        checkpoint: u64,
+    },
+    StateUploaded {
+        task: u32,
+        checkpoint: u64,
+    },
+    ChannelStateUploaded {
+        task: u32,
+        checkpoint: u64,
+    },
+    TriggerRpc {
+        task: u32,
+        checkpoint: u64,
+    },
+    NotifyComplete {
+        task: u32,
+        checkpoint: u64,
+    },
+    NotifyAborted {
+        task: u32,
+        checkpoint: u64,
+    },
+    AckArrive {
+        task: u32,
+        checkpoint: u64,
+    },
+
+    PeriodicTrigger {
+        generation: u64,
+    },
+    CheckpointTimeout {
+        checkpoint: u64,
+    },
+    AlignmentTimeout {
+        task: u32,
+        checkpoint: u64,
+    },
+    OutputBarrierTimeout {
+        task: u32,
+        checkpoint: u64,
+    },
+    PauseRpc {
+        task: u32,
+    },
+    ResumeRpc {
+        task: u32,
+    },
+    TaskFinishedRpc {
+        task: u32,
+    },
+    EndOfRun,
+    /// A scheduled fault strikes.
+    Fault {
+        index: u32,
+    },
+    /// A random crash strikes a task manager or task.
+    RandomFault {
+        spec: u32,
+        target: u32,
+    },
+    /// The job manager notices a failed task.
+    FailureDetected {
+        task: u32,
+        incarnation: u32,
+    },
+    /// The restart strategy's delay is over: redeploy.
+    Restart {
+        generation: u64,
+    },
+    /// A redeployed task has downloaded its state.
+    TaskRestored {
+        task: u32,
+        incarnation: u32,
+    },
+    /// A network partition healed: try sending again.
+    Retransmit {
+        channel: u32,
+    },
+    /// The user asks for a savepoint.
+    SavepointTrigger {
+        index: u32,
+    },
+    /// A task declined a checkpoint, for this reason.
+    DeclineArrive {
+        checkpoint: u64,
+        reason: AbortReason,
+    },
+}
+
+impl Event {
+    pub(super) fn digest_words(&self) -> (u64, u64) {
+        match *self {
+            Event::SourceTick { task } => (1, u64::from(task)),
+            Event::RecordDone { task, incarnation } => {
+                (2 | u64::from(incarnation) << 8, u64::from(task))
+            }
+            Event::FlushTimer { task } => (3, u64::from(task)),
+            Event::Arrive { channel } => (4, u64::from(channel)),
+            Event::CreditArrive {
+                channel,
+                incarnation,
+            } => (5 | u64::from(incarnation) << 8, u64::from(channel)),
+            Event::SyncDone { task, checkpoint } => (6 | u64::from(task) << 8, checkpoint),
+            Event::StateUploaded { task, checkpoint } => (7 | u64::from(task) << 8, checkpoint),
+            Event::ChannelStateUploaded { task, checkpoint } => {
+                (8 | u64::from(task) << 8, checkpoint)
+            }
+            Event::TriggerRpc { task, checkpoint } => (9 | u64::from(task) << 8, checkpoint),
+            Event::NotifyComplete { task, checkpoint } => (10 | u64::from(task) << 8, checkpoint),
+            Event::NotifyAborted { task, checkpoint } => (11 | u64::from(task) << 8, checkpoint),
+            Event::AckArrive { task, checkpoint } => (12 | u64::from(task) << 8, checkpoint),
+
+            Event::PeriodicTrigger { generation } => (14, generation),
+            Event::CheckpointTimeout { checkpoint } => (15, checkpoint),
+            Event::AlignmentTimeout { task, checkpoint } => (16 | u64::from(task) << 8, checkpoint),
+            Event::OutputBarrierTimeout { task, checkpoint } => {
+                (17 | u64::from(task) << 8, checkpoint)
+            }
+            Event::PauseRpc { task } => (18, u64::from(task)),
+            Event::ResumeRpc { task } => (19, u64::from(task)),
+            Event::TaskFinishedRpc { task } => (20, u64::from(task)),
+            Event::EndOfRun => (21, 0),
+            Event::Fault { index } => (22, u64::from(index)),
+            Event::RandomFault { spec, target } => (23 | u64::from(spec) << 8, u64::from(target)),
+            Event::FailureDetected { task, incarnation } => {
+                (24 | u64::from(incarnation) << 8, u64::from(task))
+            }
+            Event::Restart { generation } => (25, generation),
+            Event::TaskRestored { task, incarnation } => {
+                (26 | u64::from(incarnation) << 8, u64::from(task))
+            }
+            Event::Retransmit { channel } => (27, u64::from(channel)),
+            Event::SavepointTrigger { index } => (28, u64::from(index)),
+            Event::DeclineArrive { checkpoint, reason } => (29 | (reason as u64) << 8, checkpoint),
+        }
+    }
+}

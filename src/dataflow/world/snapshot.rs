@@ -1,0 +1,358 @@
+//! Snapshot phases (Flink's `SubtaskCheckpointCoordinatorImpl`): the snapshot itself, the
+//! synchronous phase on the task thread, the asynchronous upload of state and channel state to
+//! checkpoint storage (full, or incremental with RocksDB), the acknowledgement to the
+//! coordinator, and what the completion notice does (two-phase commit, the incremental base).
+
+use super::event::Event;
+use super::state::World;
+use super::task::{Activity, SnapshotInProgress, Status};
+use crate::checkpoint::barrier::{self, SnapshotKind};
+use crate::checkpoint::coordinator::AbortReason;
+use crate::checkpoint::metrics::SubtaskCheckpointStats;
+use crate::checkpoint::{DataflowVariant, StateBackend};
+use crate::dataflow::results::TaskSnapshot;
+use crate::engine::SimTime;
+use crate::topology::job::TaskIndex;
+use crate::trace::DataflowEvent;
+use crate::workload::dataflow::{OperatorKind, SinkDelivery};
+
+impl World<'_> {
+    /// Takes this task's snapshot of `checkpoint` (Flink's `SubtaskCheckpointCoordinator`, step
+    /// 0): records where every input stands, copies the operator state, pre-commits a
+    /// two-phase-commit sink. Returns the synchronous phase's duration; the barriers and channel
+    /// state come next, as their own actions, then the synchronous phase starts.
+    pub(super) fn take_snapshot(
+        &mut self,
+        now: SimTime,
+        task: TaskIndex,
+        checkpoint: u64,
+        kind: SnapshotKind,
+        forget_channel_state: bool,
+    ) -> u64 {
+        let unaligned = kind == SnapshotKind::Unaligned;
+        let records_input = kind.records_channel_state();
+        self.trace.push(DataflowEvent::SnapshotTaken {
+            time: now,
+            task: task as u32,
+            checkpoint,
+            unaligned,
+        });
+        for index in 0..self.tasks[task].inputs.len() {
+            let channel = self.tasks[task].inputs[index];
+            self.trace.push(DataflowEvent::InputPosition {
+                time: now,
+                channel: channel as u32,
+                checkpoint,
+                records_consumed: self.channels[channel].records_consumed,
+            });
+        }
+        let snapshot = TaskSnapshot {
+            task,
+            operator_states: self.tasks[task].states.clone(),
+            input_channel_state: Vec::new(),
+            output_channel_state: Vec::new(),
+            unaligned,
+            pending_transactions: self.pre_commit(task, checkpoint),
+        };
+        let (first_barrier, _) = self.alignment_window(now, task, checkpoint);
+        let start_delay_us = first_barrier
+            .as_micros()
+            .saturating_sub(self.trigger_us(checkpoint));
+        let sync_us = self.sync_duration_us(task);
+        self.tasks[task].snapshot_counter += 1;
+        let counter = self.tasks[task].snapshot_counter;
+        self.tasks[task].snapshot_epochs.insert(checkpoint, counter);
+        let progress = SnapshotInProgress {
+            snapshot,
+            stats: SubtaskCheckpointStats {
+                task: self.graph.tasks[task].name.clone(),
+                sync_duration_us: sync_us,
+                start_delay_us,
+                unaligned,
+                ..SubtaskCheckpointStats::default()
+            },
+            sync_end: None,
+            needs_channel_state: records_input,
+            channel_state_final: !records_input,
+            forgets_channel_state: forget_channel_state,
+            outputs_pending: 0,
+            state_uploaded: false,
+            channel_uploaded: false,
+            channel_upload_started: false,
+            state_bytes_uploaded: 0,
+        };
+        self.tasks[task].snapshots.insert(checkpoint, progress);
+        sync_us
+    }
+
+    /// Step 5: the synchronous part of a snapshot, on the task thread.
+    pub(super) fn start_sync_phase(
+        &mut self,
+        now: SimTime,
+        task: TaskIndex,
+        (checkpoint, sync_us): (u64, u64),
+    ) {
+        if self.stopping_with == Some(checkpoint) {
+            self.tasks[task].paused = true;
+        }
+        self.tasks[task].status = Status::Sync;
+        self.tasks[task].syncing = Some(checkpoint);
+        self.set_activity(now, task, Activity::Busy);
+        self.queue.schedule_after(
+            sync_us,
+            Event::SyncDone {
+                task: task as u32,
+                checkpoint,
+            },
+        );
+    }
+
+    pub(super) fn state_bytes(&self, task: TaskIndex) -> u64 {
+        let t = &self.tasks[task];
+        t.chain
+            .iter()
+            .enumerate()
+            .map(
+                |(position, &operator)| match self.model.job.operators[operator].kind {
+                    OperatorKind::Source(_) => 16,
+                    OperatorKind::KeyedAggregation {
+                        state_bytes_per_key,
+                    } => t.states[position].keyed.len() as u64 * u64::from(state_bytes_per_key),
+                    _ => 0,
+                },
+            )
+            .sum()
+    }
+
+    pub(super) fn sync_duration_us(&self, task: TaskIndex) -> u64 {
+        let state = &self.model.state;
+        let bytes = self.state_bytes(task);
+        state.sync_base_us
+            + (bytes as u128 * u128::from(state.sync_per_mb_us) / (1024 * 1024)) as u64
+    }
+
+    /// Bytes the incremental backend uploads: keys changed since the last confirmed checkpoint,
+    /// or everything after `compaction-trigger` incremental uploads.
+    pub(super) fn incremental_bytes(&mut self, task: TaskIndex, full_bytes: u64) -> u64 {
+        let state = &self.model.state;
+        if !(state.incremental && state.backend == StateBackend::RocksDb) {
+            return full_bytes;
+        }
+        let t = &mut self.tasks[task];
+        if t.confirmed_epoch == 0 || t.uploads_since_full >= state.compaction_trigger {
+            t.uploads_since_full = 0;
+            return full_bytes;
+        }
+        t.uploads_since_full += 1;
+        let base = t.confirmed_epoch;
+        let mut changed = 16;
+        for (position, &operator) in t.chain.iter().enumerate() {
+            if let OperatorKind::KeyedAggregation {
+                state_bytes_per_key,
+            } = self.model.job.operators[operator].kind
+            {
+                let keys = t.key_epochs[position]
+                    .values()
+                    .filter(|&&epoch| epoch >= base)
+                    .count() as u64;
+                changed += keys * u64::from(state_bytes_per_key);
+            }
+        }
+        changed.min(full_bytes.max(16))
+    }
+
+    pub(super) fn sync_done(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        if self.tasks[task].syncing != Some(checkpoint) {
+            return; // from an attempt that a failover cancelled
+        }
+        self.tasks[task].syncing = None;
+        if self.tasks[task].status == Status::Sync {
+            self.tasks[task].status = Status::Idle;
+            self.set_activity(now, task, Activity::Idle);
+        }
+        if self.storage_down(now) && self.tasks[task].snapshots.contains_key(&checkpoint) {
+            // The upload fails: the task declines the checkpoint (an IO exception).
+            self.barrier_input(
+                now,
+                task,
+                barrier::Input::SnapshotFailed {
+                    checkpoint,
+                    reason: AbortReason::IoException,
+                },
+            );
+            self.wake(task);
+            return;
+        }
+        let full = self.state_bytes(task);
+        let uploaded = self.incremental_bytes(task, full);
+        let upload_us = self.storage_transfer_us(now, uploaded);
+        if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
+            progress.sync_end = Some(now);
+            progress.state_bytes_uploaded = uploaded;
+            progress.stats.state_size = full;
+            let at = now.after_us(upload_us);
+            self.queue.schedule_at(
+                at,
+                Event::StateUploaded {
+                    task: task as u32,
+                    checkpoint,
+                },
+            );
+        }
+        self.maybe_upload_channel_state(now, task, checkpoint);
+        self.wake(task);
+    }
+
+    pub(super) fn maybe_upload_channel_state(
+        &mut self,
+        now: SimTime,
+        task: TaskIndex,
+        checkpoint: u64,
+    ) {
+        let persisted = self.tasks[task]
+            .snapshots
+            .get(&checkpoint)
+            .map_or(0, |p| p.stats.persisted_data);
+        let upload_us = self.storage_transfer_us(now, persisted);
+        let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) else {
+            return;
+        };
+        if progress.sync_end.is_none()
+            || !progress.channel_state_final
+            || progress.outputs_pending > 0
+            || progress.channel_upload_started
+        {
+            return;
+        }
+        progress.channel_upload_started = true;
+        if !progress.needs_channel_state {
+            progress.channel_uploaded = true;
+            self.maybe_acknowledge(now, task, checkpoint);
+            return;
+        }
+        let at = now.after_us(upload_us);
+        self.queue.schedule_at(
+            at,
+            Event::ChannelStateUploaded {
+                task: task as u32,
+                checkpoint,
+            },
+        );
+    }
+
+    pub(super) fn maybe_acknowledge(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        let ready = self.tasks[task]
+            .snapshots
+            .get(&checkpoint)
+            .is_some_and(|p| p.state_uploaded && p.channel_uploaded);
+        if !ready {
+            return;
+        }
+        let mut progress = self.tasks[task]
+            .snapshots
+            .remove(&checkpoint)
+            .expect("ready");
+        let sync_end = progress.sync_end.expect("uploaded after sync");
+        progress.stats.async_duration_us = now.since_us(sync_end);
+        progress.stats.checkpointed_size =
+            progress.state_bytes_uploaded + progress.stats.persisted_data;
+        progress.stats.state_size += progress.stats.persisted_data;
+        let at = now.after_us(self.model.network.rpc_latency_us);
+        if let Some(stats) = self.stats.get_mut(&checkpoint) {
+            stats.subtasks[task] = SubtaskCheckpointStats {
+                task: stats.subtasks[task].task.clone(),
+                ..progress.stats
+            };
+        }
+        if self
+            .coordinator
+            .as_ref()
+            .is_some_and(|c| c.is_pending(checkpoint))
+        {
+            self.acked_snapshots
+                .entry(checkpoint)
+                .or_default()
+                .push(progress.snapshot);
+        }
+        self.queue.schedule_at(
+            at,
+            Event::AckArrive {
+                task: task as u32,
+                checkpoint,
+            },
+        );
+        // A task waiting for its last snapshot to finish may now end.
+        self.wake(task);
+    }
+
+    /// `notifyCheckpointComplete`: the incremental backend's base moves to this checkpoint's files.
+    pub(super) fn notify_complete(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        if !matches!(
+            self.tasks[task].status,
+            Status::Idle | Status::Busy | Status::Sync
+        ) {
+            return;
+        }
+        let t = &mut self.tasks[task];
+        if let Some(&epoch) = t.snapshot_epochs.get(&checkpoint) {
+            t.confirmed_epoch = t.confirmed_epoch.max(epoch);
+        }
+        t.snapshot_epochs.retain(|&id, _| id > checkpoint);
+        // Two-phase commit: every pending transaction up to this checkpoint is committed.
+        if let Some((_, sink)) = t.sink {
+            let subtask = t.subtask;
+            self.sinks[sink].commit_up_to(subtask, checkpoint, now.as_micros());
+        }
+        if self.tasks[task]
+            .final_checkpoint
+            .is_some_and(|f| f <= checkpoint)
+        {
+            self.tasks[task].final_checkpoint_done = true;
+            self.try_finish(now, task);
+        }
+    }
+
+    /// Two-phase commit at the snapshot: the sink's open transaction is pre-committed; returns the
+    /// transactions still pending, which go into the snapshot.
+    /// Also notes the task's final checkpoint: the first one snapshotted after its input ended.
+    pub(super) fn pre_commit(&mut self, task: TaskIndex, checkpoint: u64) -> Vec<u64> {
+        if self.input_ended(task) && self.tasks[task].final_checkpoint.is_none() {
+            self.tasks[task].final_checkpoint = Some(checkpoint);
+        }
+        let Some((_, sink)) = self.tasks[task].sink else {
+            return Vec::new();
+        };
+        if self.sinks[sink].delivery != SinkDelivery::TwoPhaseCommit {
+            return Vec::new();
+        }
+        let subtask = self.tasks[task].subtask;
+        let pending = self.sinks[sink].pre_commit(subtask, checkpoint);
+        if self.model.variant == DataflowVariant::CommitAtPreCommit {
+            // Broken: commit now, before the checkpoint is known to be complete.
+            let now_us = self.queue.now().as_micros();
+            self.sinks[sink].commit_up_to(subtask, checkpoint, now_us);
+        }
+        pending
+    }
+
+    /// The operator state of a snapshot is in checkpoint storage.
+    pub(super) fn state_uploaded(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
+        if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
+            progress.state_uploaded = true;
+            self.maybe_acknowledge(now, task, checkpoint);
+        }
+    }
+
+    /// The channel state of a snapshot is in checkpoint storage.
+    pub(super) fn channel_state_uploaded(
+        &mut self,
+        now: SimTime,
+        task: TaskIndex,
+        checkpoint: u64,
+    ) {
+        if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
+            progress.channel_uploaded = true;
+            self.maybe_acknowledge(now, task, checkpoint);
+        }
+    }
+}
