@@ -17,6 +17,7 @@
 //! The algorithm assumes reliable FIFO channels. Scenarios can break that on purpose (non-FIFO
 //! channels, loss), and the oracle then explains what went wrong.
 
+pub mod process;
 mod simulation;
 
 pub use simulation::{ProcessGraphRun, run};

@@ -1,11 +1,16 @@
-//! The process-graph world: processes, channels, the workload and the marker algorithm, driven by
-//! the engine.
+//! The process-graph world: processes, channels and the workload, driven by the engine, with each
+//! process's marker rules ([`super::process`]) deciding what the snapshot algorithm does.
 //!
-//! The handlers below are the paper's rules, one function each: [`World::initiate`] (spontaneous
-//! recording), [`World::record_state`] (record, then the marker-sending rule),
-//! [`World::on_marker`] (the marker-receiving rule) and [`World::on_application_message`]
-//! (a message received while a channel is being recorded becomes part of that channel's state).
+//! The world tells a process's rules what happened — it starts a snapshot ([`World::initiate`]),
+//! a marker arrives ([`World::on_marker`]), a message arrives
+//! ([`World::on_application_message`]) — and executes what they answer
+//! ([`World::execute_marker_actions`]): write the process's state down, send markers, append a
+//! message to a channel's recorded state, close a channel. It also assembles each snapshot from
+//! every process's part, for the oracle.
 
+use super::process::{
+    MarkerAction, MarkerInput, MarkerProcess, MarkerRules, ProcessMarkers, RecordAfterNextMessage,
+};
 use super::{
     ChandyLamportVariant, GlobalSnapshot, IncompleteSnapshot, RecordedMessage, SnapshotSchedule,
 };
@@ -72,16 +77,16 @@ struct ChannelRuntime {
     loss_probability: f64,
     link: FifoLink<Message>,
     rng: SimRng,
-    /// Snapshots whose receiver is currently recording this channel.
-    recording: Vec<SnapshotId>,
+    /// Position of this channel among its receiver's incoming channels.
+    incoming_position: usize,
 }
 
 struct ProcessRuntime {
     tokens: i64,
     rng: SimRng,
     pass_scheduled: bool,
-    /// Broken variant only: snapshots this process must still record after its next message.
-    deferred_records: Vec<SnapshotId>,
+    /// The marker rules of this process.
+    markers: ProcessMarkers,
 }
 
 /// One snapshot while it runs; freed when it completes.
@@ -89,8 +94,6 @@ struct SnapshotProgress {
     id: SnapshotId,
     initiator: ProcessIndex,
     started_at: SimTime,
-    /// Whether each process has acted on this snapshot (sent markers, opened its channels).
-    started: Vec<bool>,
     recorded_tokens: Vec<Option<i64>>,
     channel_closed: Vec<bool>,
     channel_messages: Vec<Vec<RecordedMessage>>,
@@ -104,7 +107,6 @@ struct World<'a> {
     workload: &'a ProcessWorkload,
     schedules: &'a [SnapshotSchedule],
     stop_at: SimTime,
-    variant: ChandyLamportVariant,
     queue: EventQueue<Event>,
     outgoing: Vec<Vec<ChannelIndex>>,
     incoming: Vec<Vec<ChannelIndex>>,
@@ -116,6 +118,8 @@ struct World<'a> {
     trace: ProcessTrace,
     next_message: MessageId,
     transfers_sent: u64,
+    /// Reused for the actions of each marker-rules input.
+    marker_actions: Vec<MarkerAction>,
 }
 
 /// Runs a process-graph scenario to the end and returns what happened.
@@ -123,23 +127,38 @@ pub fn run(model: &ProcessGraphModel, seed: u64, variant: ChandyLamportVariant) 
     let streams = RngStreams::new(seed);
     let graph = &model.graph;
     let trace_capacity = estimated_trace_length(model);
+    let incoming = graph.incoming();
+    let mut incoming_position = vec![0; graph.channels.len()];
+    for channels in &incoming {
+        for (position, &channel) in channels.iter().enumerate() {
+            incoming_position[channel] = position;
+        }
+    }
     let mut world = World {
         graph,
         workload: &model.workload,
         schedules: &model.snapshots,
         stop_at: model.stop_at.unwrap_or(SimTime::NEVER),
-        variant,
         queue: EventQueue::new(),
         outgoing: graph.outgoing(),
-        incoming: graph.incoming(),
         processes: graph
             .processes
             .iter()
-            .map(|p| ProcessRuntime {
+            .enumerate()
+            .map(|(index, p)| ProcessRuntime {
                 tokens: p.initial_tokens,
                 rng: streams.stream(&format!("workload/{}", p.name)),
                 pass_scheduled: false,
-                deferred_records: Vec::new(),
+                markers: match variant {
+                    ChandyLamportVariant::Correct => {
+                        ProcessMarkers::Sound(MarkerProcess::new(incoming[index].len()))
+                    }
+                    ChandyLamportVariant::RecordAfterNextMessage => {
+                        ProcessMarkers::RecordAfterNextMessage(RecordAfterNextMessage::new(
+                            incoming[index].len(),
+                        ))
+                    }
+                },
             })
             .collect(),
         channels: (0..graph.channels.len())
@@ -152,7 +171,7 @@ pub fn run(model: &ProcessGraphModel, seed: u64, variant: ChandyLamportVariant) 
                     loss_probability: config.loss_probability,
                     link: FifoLink::default(),
                     rng: streams.stream(&format!("channel/{}", graph.channel_name(c))),
-                    recording: Vec::new(),
+                    incoming_position: incoming_position[c],
                 }
             })
             .collect(),
@@ -162,6 +181,8 @@ pub fn run(model: &ProcessGraphModel, seed: u64, variant: ChandyLamportVariant) 
         trace: ProcessTrace::with_capacity(trace_capacity),
         next_message: 0,
         transfers_sent: 0,
+        marker_actions: Vec::new(),
+        incoming,
     };
     world.schedule_start();
     while let Some((now, event)) = world.queue.pop() {
@@ -431,17 +452,15 @@ impl World<'_> {
             message,
             tokens,
         });
-        for &snapshot in &self.channels[channel].recording {
-            self.progress[snapshot as usize - 1].channel_messages[channel]
-                .push(RecordedMessage { message, tokens });
-        }
-        if !self.processes[receiver].deferred_records.is_empty() {
-            // Broken variant: the state is recorded only now, after this message was applied.
-            let deferred = std::mem::take(&mut self.processes[receiver].deferred_records);
-            for snapshot in deferred {
-                self.write_state(now, receiver, snapshot);
-            }
-        }
+        let input = MarkerInput::Message {
+            channel: self.channels[channel].incoming_position,
+        };
+        self.marker_input(
+            now,
+            receiver,
+            input,
+            Some(RecordedMessage { message, tokens }),
+        );
         if let ProcessWorkload::TokenPassing { hold_us } = *self.workload
             && !self.processes[receiver].pass_scheduled
             && !self.outgoing[receiver].is_empty()
@@ -494,14 +513,13 @@ impl World<'_> {
 
     // ---- the marker algorithm ----
 
-    /// A process starts a new snapshot on its own: it records its state and sends markers.
+    /// A process starts a new snapshot on its own: its rules record its state and send markers.
     fn initiate(&mut self, now: SimTime, initiator: ProcessIndex) {
         let id = self.progress.len() as SnapshotId + 1;
         self.progress.push(SnapshotProgress {
             id,
             initiator,
             started_at: now,
-            started: vec![false; self.processes.len()],
             recorded_tokens: vec![None; self.processes.len()],
             channel_closed: vec![false; self.channels.len()],
             channel_messages: vec![Vec::new(); self.channels.len()],
@@ -514,10 +532,10 @@ impl World<'_> {
             process: initiator as u32,
             snapshot: id,
         });
-        self.record_state(now, initiator, id, None);
+        self.marker_input(now, initiator, MarkerInput::Initiate { snapshot: id }, None);
     }
 
-    /// The marker-receiving rule.
+    /// A marker arrives: the receiver's rules decide (the marker-receiving rule).
     fn on_marker(&mut self, now: SimTime, channel: ChannelIndex, snapshot: SnapshotId) {
         self.trace.push(ProcessEvent::MarkerReceived {
             time: now,
@@ -525,39 +543,64 @@ impl World<'_> {
             snapshot,
         });
         let receiver = self.channels[channel].to;
-        if self.progress[snapshot as usize - 1].started[receiver] {
-            // Already recorded: the channel's state is what arrived on it since, and it is now closed.
-            self.close_channel(now, channel, snapshot);
-        } else {
-            // First marker: record, and this channel's state is empty.
-            self.record_state(now, receiver, snapshot, Some(channel));
-        }
+        let input = MarkerInput::Marker {
+            channel: self.channels[channel].incoming_position,
+            snapshot,
+        };
+        self.marker_input(now, receiver, input, None);
     }
 
-    /// Record the local state, record the marker's channel (if any) as empty, start recording every
-    /// other incoming channel, then send a marker on every outgoing channel (marker-sending rule).
-    fn record_state(
+    /// Tells `process`'s marker rules of `input` and executes what they decide. `message` is the
+    /// application message that just arrived, if that is the input.
+    // Every application message comes through here: kept inline, with the actions executed out of
+    // line only when there are any.
+    #[inline(always)]
+    fn marker_input(
         &mut self,
         now: SimTime,
         process: ProcessIndex,
-        snapshot: SnapshotId,
-        marker_channel: Option<ChannelIndex>,
+        input: MarkerInput,
+        message: Option<RecordedMessage>,
     ) {
-        self.progress[snapshot as usize - 1].started[process] = true;
-        match self.variant {
-            ChandyLamportVariant::Correct => self.write_state(now, process, snapshot),
-            ChandyLamportVariant::RecordAfterNextMessage => {
-                self.processes[process].deferred_records.push(snapshot)
+        self.processes[process]
+            .markers
+            .handle(input, &mut self.marker_actions);
+        // Most messages arrive on a channel no snapshot is recording: nothing to do.
+        if !self.marker_actions.is_empty() {
+            self.execute_marker_actions(now, process, message);
+        }
+    }
+
+    /// Executes the marker actions a process's rules decided, in order.
+    #[inline(never)]
+    fn execute_marker_actions(
+        &mut self,
+        now: SimTime,
+        process: ProcessIndex,
+        message: Option<RecordedMessage>,
+    ) {
+        let mut actions = std::mem::take(&mut self.marker_actions);
+        for &action in &actions {
+            match action {
+                MarkerAction::RecordState { snapshot } => self.write_state(now, process, snapshot),
+                MarkerAction::SendMarkers { snapshot } => self.send_markers(now, process, snapshot),
+                MarkerAction::RecordMessage { channel, snapshot } => {
+                    let channel = self.incoming[process][channel];
+                    let message = message.expect("a message to record");
+                    self.progress[snapshot as usize - 1].channel_messages[channel].push(message);
+                }
+                MarkerAction::CloseChannel { channel, snapshot } => {
+                    let channel = self.incoming[process][channel];
+                    self.close_channel(now, channel, snapshot);
+                }
             }
         }
-        for index in 0..self.incoming[process].len() {
-            let channel = self.incoming[process][index];
-            if Some(channel) == marker_channel {
-                self.close_channel(now, channel, snapshot);
-            } else {
-                self.channels[channel].recording.push(snapshot);
-            }
-        }
+        actions.clear();
+        self.marker_actions = actions;
+    }
+
+    /// The marker-sending rule: a marker on every outgoing channel, before anything else.
+    fn send_markers(&mut self, now: SimTime, process: ProcessIndex, snapshot: SnapshotId) {
         for index in 0..self.outgoing[process].len() {
             let channel = self.outgoing[process][index];
             self.trace.push(ProcessEvent::MarkerSent {
@@ -593,11 +636,8 @@ impl World<'_> {
         self.check_complete(now, snapshot);
     }
 
+    /// A channel's recorded state in a snapshot is complete.
     fn close_channel(&mut self, now: SimTime, channel: ChannelIndex, snapshot: SnapshotId) {
-        let recording = &mut self.channels[channel].recording;
-        if let Some(position) = recording.iter().position(|&s| s == snapshot) {
-            recording.swap_remove(position);
-        }
         let progress = &mut self.progress[snapshot as usize - 1];
         if !std::mem::replace(&mut progress.channel_closed[channel], true) {
             // No record entry of its own: a channel closes exactly at a `MarkerReceived`.
@@ -631,7 +671,6 @@ impl World<'_> {
                 .collect(),
             channel_messages,
         };
-        progress.started = Vec::new();
         progress.channel_closed = Vec::new();
         self.trace.push(ProcessEvent::SnapshotCompleted {
             time: now,
