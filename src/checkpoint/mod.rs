@@ -10,7 +10,9 @@ pub mod barrier;
 pub mod config;
 pub mod coordinator;
 pub mod metrics;
+pub mod restore;
 pub mod savepoint;
+pub mod two_phase_commit;
 
 pub use config::{
     CheckpointConfig, DataflowVariant, SnapshotProtocol, StateBackend, StateConfig, StorageConfig,

@@ -1,6 +1,7 @@
 //! The world's fault and recovery state: the plan, the restart strategy's tracker, what faults are
 //! in force, and the failover in progress.
 
+use crate::checkpoint::restore::RestoreRule;
 use crate::dataflow::results::{RecoveryStats, TaskSnapshot};
 use crate::engine::{RngStreams, SimRng, SimTime};
 use crate::fault::{FaultPlan, RestartTracker};
@@ -24,6 +25,8 @@ pub(super) struct FaultState {
     pub(super) pending_restart: Vec<TaskIndex>,
     /// Broken variant: the newest pending checkpoint's acknowledged snapshots, kept at failover.
     pub(super) newest_pending: Option<(u64, Vec<TaskSnapshot>)>,
+    /// Which checkpoint a restart restores.
+    pub(super) restore_rule: RestoreRule,
     pub(super) recoveries: Vec<RecoveryStats>,
 }
 
@@ -43,6 +46,11 @@ impl FaultState {
             notices_lost_until: SimTime::ZERO,
             pending_restart: Vec::new(),
             newest_pending: None,
+            restore_rule: if model.faults.restore_from_pending {
+                RestoreRule::NewestPending
+            } else {
+                RestoreRule::LatestCompleted
+            },
             recoveries: Vec::new(),
         }
     }

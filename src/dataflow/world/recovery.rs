@@ -72,8 +72,8 @@ impl World<'_> {
             stats.detected_at_us = now.as_micros();
             stats.tasks_restarted = affected.len();
         }
-        // The broken variant keeps what the newest pending checkpoint has collected so far.
-        if self.faults.plan.restore_from_pending
+        // A rule that restores a pending checkpoint keeps what it has collected so far.
+        if self.faults.restore_rule.keeps_pending()
             && let Some((&id, snapshots)) = self.acked_snapshots.iter().next_back()
             && self.coordinator.as_ref().is_some_and(|c| c.is_pending(id))
         {
@@ -175,21 +175,10 @@ impl World<'_> {
         self.running_tasks += affected.len();
         // The newest completed checkpoint (savepoints are never restored from by a failover).
         let latest = self.newest_restorable.map(|index| &self.completed[index]);
-        let (checkpoint_id, mut snapshots) = match (self.faults.newest_pending.take(), latest) {
-            (Some((id, pending)), _) => (Some(id), pending),
-            (None, Some(latest)) => (Some(latest.id), latest.tasks.clone()),
-            (None, None) => (None, Vec::new()),
-        };
-        if self.faults.plan.restore_from_pending
-            && let Some(latest) = latest
-        {
-            // Tasks that had not acknowledged the pending checkpoint take the completed one.
-            for snapshot in &latest.tasks {
-                if !snapshots.iter().any(|s| s.task == snapshot.task) {
-                    snapshots.push(snapshot.clone());
-                }
-            }
-        }
+        let (checkpoint_id, mut snapshots) = self
+            .faults
+            .restore_rule
+            .restore(latest, self.faults.newest_pending.take());
         let finished_at_checkpoint: BTreeSet<TaskIndex> = match checkpoint_id {
             Some(id) => {
                 // Tasks without a snapshot that had finished before it completed stay finished.

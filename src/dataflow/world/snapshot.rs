@@ -6,10 +6,11 @@
 use super::event::Event;
 use super::state::World;
 use super::task::{Activity, SnapshotInProgress, Status};
+use crate::checkpoint::StateBackend;
 use crate::checkpoint::barrier::{self, SnapshotKind};
 use crate::checkpoint::coordinator::AbortReason;
 use crate::checkpoint::metrics::SubtaskCheckpointStats;
-use crate::checkpoint::{DataflowVariant, StateBackend};
+use crate::checkpoint::two_phase_commit::CommitAction;
 use crate::dataflow::results::TaskSnapshot;
 use crate::engine::SimTime;
 use crate::topology::job::TaskIndex;
@@ -301,7 +302,11 @@ impl World<'_> {
         // Two-phase commit: every pending transaction up to this checkpoint is committed.
         if let Some((_, sink)) = t.sink {
             let subtask = t.subtask;
-            self.sinks[sink].commit_up_to(subtask, checkpoint, now.as_micros());
+            for action in self.commit_rule.checkpoint_complete(checkpoint) {
+                if let CommitAction::CommitUpTo { checkpoint } = action {
+                    self.sinks[sink].commit_up_to(subtask, checkpoint, now.as_micros());
+                }
+            }
         }
         if self.tasks[task]
             .final_checkpoint
@@ -326,11 +331,17 @@ impl World<'_> {
             return Vec::new();
         }
         let subtask = self.tasks[task].subtask;
-        let pending = self.sinks[sink].pre_commit(subtask, checkpoint);
-        if self.model.variant == DataflowVariant::CommitAtPreCommit {
-            // Broken: commit now, before the checkpoint is known to be complete.
-            let now_us = self.queue.now().as_micros();
-            self.sinks[sink].commit_up_to(subtask, checkpoint, now_us);
+        let mut pending = Vec::new();
+        for action in self.commit_rule.snapshot(checkpoint) {
+            match action {
+                CommitAction::PreCommit { checkpoint } => {
+                    pending = self.sinks[sink].pre_commit(subtask, checkpoint);
+                }
+                CommitAction::CommitUpTo { checkpoint } => {
+                    let now_us = self.queue.now().as_micros();
+                    self.sinks[sink].commit_up_to(subtask, checkpoint, now_us);
+                }
+            }
         }
         pending
     }

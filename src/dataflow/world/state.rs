@@ -9,7 +9,8 @@ use super::task::{Activity, SourceRuntime, Status, Task};
 use crate::checkpoint::barrier::{Action, StopTheWorld, TaskBarrierHandler};
 use crate::checkpoint::coordinator::Coordinator;
 use crate::checkpoint::metrics::CheckpointStats;
-use crate::checkpoint::{CheckpointConfig, SnapshotProtocol};
+use crate::checkpoint::two_phase_commit::CommitRule;
+use crate::checkpoint::{CheckpointConfig, DataflowVariant, SnapshotProtocol};
 use crate::dataflow::results::{
     ActivityChange, CompletedCheckpoint, JobStatus, RunDetail, TaskMetrics, TaskSnapshot,
 };
@@ -38,6 +39,8 @@ pub(super) struct World<'a> {
     pub(super) protocol: SnapshotProtocol,
     /// Reused for the actions of each barrier handler input.
     pub(super) barrier_actions: Vec<Action>,
+    /// When two-phase-commit sinks commit.
+    pub(super) commit_rule: CommitRule,
     pub(super) periodic_generation: u64,
     pub(super) stats: BTreeMap<u64, CheckpointStats>,
     pub(super) acked_snapshots: BTreeMap<u64, Vec<TaskSnapshot>>,
@@ -271,6 +274,11 @@ impl<'a> World<'a> {
             newest_restorable: None,
             protocol,
             barrier_actions: Vec::new(),
+            commit_rule: if model.variant == DataflowVariant::CommitAtPreCommit {
+                CommitRule::AtPreCommit
+            } else {
+                CommitRule::OnCompletion
+            },
             periodic_generation: 0,
             stats: BTreeMap::new(),
             acked_snapshots: BTreeMap::new(),
