@@ -244,3 +244,155 @@ impl MarkerRules for ProcessMarkers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::MarkerAction::{CloseChannel, RecordMessage, RecordState, SendMarkers};
+    use super::*;
+
+    fn on(process: &mut impl MarkerRules, input: MarkerInput) -> Vec<MarkerAction> {
+        let mut actions = Vec::new();
+        process.handle(input, &mut actions);
+        actions
+    }
+
+    fn marker(channel: IncomingChannel, snapshot: SnapshotId) -> MarkerInput {
+        MarkerInput::Marker { channel, snapshot }
+    }
+
+    fn message(channel: IncomingChannel) -> MarkerInput {
+        MarkerInput::Message { channel }
+    }
+
+    #[test]
+    fn the_initiator_records_sends_markers_and_records_every_incoming_channel_until_its_marker() {
+        let mut p = MarkerProcess::new(2);
+        assert_eq!(
+            on(&mut p, MarkerInput::Initiate { snapshot: 1 }),
+            [RecordState { snapshot: 1 }, SendMarkers { snapshot: 1 }]
+        );
+        assert_eq!(
+            on(&mut p, message(0)),
+            [RecordMessage {
+                channel: 0,
+                snapshot: 1
+            }]
+        );
+        assert_eq!(
+            on(&mut p, marker(0, 1)),
+            [CloseChannel {
+                channel: 0,
+                snapshot: 1
+            }]
+        );
+        assert_eq!(on(&mut p, message(0)), [], "channel 0 is closed");
+        assert_eq!(
+            on(&mut p, message(1)),
+            [RecordMessage {
+                channel: 1,
+                snapshot: 1
+            }],
+            "channel 1 is still recorded"
+        );
+    }
+
+    #[test]
+    fn a_first_marker_records_the_state_records_its_channel_as_empty_and_sends_markers() {
+        let mut q = MarkerProcess::new(2);
+        assert_eq!(
+            on(&mut q, marker(1, 1)),
+            [
+                RecordState { snapshot: 1 },
+                CloseChannel {
+                    channel: 1,
+                    snapshot: 1
+                },
+                SendMarkers { snapshot: 1 }
+            ]
+        );
+        assert!(q.has_recorded(1));
+        assert_eq!(
+            on(&mut q, message(1)),
+            [],
+            "its channel is empty, and stays so"
+        );
+        assert_eq!(
+            on(&mut q, message(0)).len(),
+            1,
+            "the other channel is recorded"
+        );
+        assert_eq!(
+            on(&mut q, marker(0, 1)),
+            [CloseChannel {
+                channel: 0,
+                snapshot: 1
+            }]
+        );
+        assert!(
+            !q.has_recorded(1),
+            "every channel closed: the snapshot is forgotten"
+        );
+    }
+
+    #[test]
+    fn concurrent_snapshots_never_interfere() {
+        let mut p = MarkerProcess::new(2);
+        on(&mut p, marker(0, 1));
+        on(&mut p, marker(0, 2));
+        assert_eq!(
+            on(&mut p, message(1)),
+            [
+                RecordMessage {
+                    channel: 1,
+                    snapshot: 1
+                },
+                RecordMessage {
+                    channel: 1,
+                    snapshot: 2
+                }
+            ]
+        );
+        assert_eq!(
+            on(&mut p, marker(1, 2)),
+            [CloseChannel {
+                channel: 1,
+                snapshot: 2
+            }]
+        );
+        assert_eq!(
+            on(&mut p, message(1)),
+            [RecordMessage {
+                channel: 1,
+                snapshot: 1
+            }]
+        );
+    }
+
+    #[test]
+    fn the_broken_variant_records_its_state_only_after_the_next_message() {
+        let mut q = RecordAfterNextMessage::new(2);
+        assert_eq!(
+            on(&mut q, marker(1, 1)),
+            [
+                CloseChannel {
+                    channel: 1,
+                    snapshot: 1
+                },
+                SendMarkers { snapshot: 1 }
+            ],
+            "markers go out, but no state is recorded"
+        );
+        assert_eq!(
+            on(&mut q, message(0)),
+            [
+                RecordMessage {
+                    channel: 0,
+                    snapshot: 1
+                },
+                RecordState { snapshot: 1 }
+            ],
+            "the message is in the channel's state and in the process's"
+        );
+        assert_eq!(on(&mut q, message(1)), [], "recorded once");
+    }
+}

@@ -48,3 +48,60 @@ impl RestoreRule {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RestoreRule;
+    use crate::dataflow::results::{CompletedCheckpoint, TaskSnapshot};
+    use crate::engine::SimTime;
+
+    fn snapshot(task: usize, offset: u64) -> TaskSnapshot {
+        let state = crate::workload::dataflow::OperatorState {
+            offset,
+            ..Default::default()
+        };
+        TaskSnapshot {
+            task,
+            operator_states: vec![state],
+            input_channel_state: Vec::new(),
+            output_channel_state: Vec::new(),
+            unaligned: false,
+            pending_transactions: Vec::new(),
+        }
+    }
+
+    fn completed(id: u64, tasks: Vec<TaskSnapshot>) -> CompletedCheckpoint {
+        CompletedCheckpoint {
+            id,
+            is_savepoint: false,
+            triggered_at: SimTime::ZERO,
+            completed_at: SimTime::ZERO,
+            tasks,
+        }
+    }
+
+    #[test]
+    fn flink_restores_the_latest_completed_checkpoint_and_ignores_what_is_pending() {
+        let latest = completed(4, vec![snapshot(0, 40), snapshot(1, 41)]);
+        let rule = RestoreRule::LatestCompleted;
+        assert!(!rule.keeps_pending());
+        let (id, snapshots) = rule.restore(Some(&latest), Some((5, vec![snapshot(0, 50)])));
+        assert_eq!(id, Some(4));
+        assert_eq!(snapshots, latest.tasks);
+        assert_eq!(
+            rule.restore(None, None),
+            (None, Vec::new()),
+            "or starts afresh"
+        );
+    }
+
+    #[test]
+    fn the_broken_rule_mixes_the_pending_checkpoint_with_the_completed_one() {
+        let latest = completed(4, vec![snapshot(0, 40), snapshot(1, 41)]);
+        let rule = RestoreRule::NewestPending;
+        assert!(rule.keeps_pending());
+        let (id, snapshots) = rule.restore(Some(&latest), Some((5, vec![snapshot(0, 50)])));
+        assert_eq!(id, Some(5));
+        assert_eq!(snapshots, [snapshot(0, 50), snapshot(1, 41)]);
+    }
+}

@@ -55,3 +55,25 @@ impl CommitRule {
         vec![CommitAction::CommitUpTo { checkpoint }]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CommitAction::{CommitUpTo, PreCommit};
+    use super::CommitRule;
+
+    #[test]
+    fn flink_pre_commits_at_the_snapshot_and_commits_only_when_the_checkpoint_completes() {
+        let rule = CommitRule::OnCompletion;
+        assert_eq!(rule.snapshot(3), [PreCommit { checkpoint: 3 }]);
+        assert_eq!(rule.checkpoint_complete(3), [CommitUpTo { checkpoint: 3 }]);
+    }
+
+    #[test]
+    fn the_broken_rule_commits_at_the_snapshot_already() {
+        let rule = CommitRule::AtPreCommit;
+        assert_eq!(
+            rule.snapshot(3),
+            [PreCommit { checkpoint: 3 }, CommitUpTo { checkpoint: 3 }]
+        );
+    }
+}

@@ -80,3 +80,135 @@ impl AlignmentRules for AlignedWithTimeout {
         self.all_barriers_in(alignment, actions);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::interface::Action;
+    use super::super::interface::SnapshotKind::{Aligned, Unaligned};
+    use super::super::story::*;
+
+    fn convert_at_timeout(checkpoint: u64) -> Action {
+        Action::ConvertStuckBarriersAtTimeout { checkpoint }
+    }
+
+    fn start_timer(checkpoint: u64) -> Action {
+        Action::StartAlignmentTimer { checkpoint }
+    }
+
+    #[test]
+    fn it_starts_aligned_and_starts_the_timer() {
+        let mut task = Task::new(AWT, 2);
+        assert_eq!(task.on(barrier(0, 1)), [block(0), start_timer(1)]);
+    }
+
+    #[test]
+    fn the_timer_fires_before_the_second_barrier_switch_to_unaligned_and_persist_input_1_until_its_barrier()
+     {
+        let mut task = Task::new(AWT, 2);
+        task.on(barrier(0, 1));
+        assert_eq!(
+            task.on(timer_fires(1)),
+            [
+                snapshot(1, Unaligned),
+                forward_priority(1),
+                persist(1, &[1]),
+                unblock(0)
+            ]
+        );
+        assert_eq!(task.on(barrier(1, 1)), [complete(1)]);
+    }
+
+    #[test]
+    fn aligned_in_time_the_snapshot_is_aligned_its_barriers_convertible_where_they_are_stuck() {
+        let mut task = Task::new(AWT, 2);
+        task.on(barrier(0, 1));
+        assert_eq!(
+            task.on(barrier(1, 1)),
+            [
+                block(1),
+                snapshot(1, Aligned),
+                forward(1),
+                convert_at_timeout(1),
+                unblock(0),
+                unblock(1),
+                complete(1)
+            ]
+        );
+        assert_eq!(
+            task.on(timer_fires(1)),
+            [],
+            "a timer after the alignment does nothing"
+        );
+    }
+
+    #[test]
+    fn a_barrier_that_arrives_already_late_switches_at_once() {
+        let mut task = Task::new(AWT, 2);
+        assert_eq!(
+            task.on(late_barrier(0, 1)),
+            [
+                snapshot(1, Unaligned),
+                forward_priority(1),
+                persist(1, &[1])
+            ]
+        );
+    }
+
+    #[test]
+    fn a_priority_barrier_means_upstream_switched_so_this_task_switches_too() {
+        let mut first = Task::new(AWT, 2);
+        assert_eq!(
+            first.on(priority_barrier(1, 1)),
+            [
+                snapshot(1, Unaligned),
+                forward_priority(1),
+                persist(1, &[0])
+            ]
+        );
+        let mut later = Task::new(AWT, 3);
+        later.on(barrier(0, 1));
+        assert_eq!(
+            later.on(priority_barrier(2, 1)),
+            [
+                snapshot(1, Unaligned),
+                forward_priority(1),
+                persist(1, &[1]),
+                unblock(0)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_timer_of_an_older_checkpoint_does_nothing() {
+        let mut task = Task::new(AWT, 2);
+        task.on(barrier(0, 1));
+        task.on(barrier(0, 2));
+        assert_eq!(task.on(timer_fires(1)), []);
+        assert_eq!(
+            task.on(timer_fires(2)).len(),
+            4,
+            "its own timer switches it"
+        );
+    }
+
+    #[test]
+    fn a_source_barrier_starts_aligned_and_convertible() {
+        let mut task = Task::new(AWT, 0);
+        assert_eq!(
+            task.on(trigger(1)),
+            [
+                snapshot(1, Aligned),
+                forward(1),
+                convert_at_timeout(1),
+                complete(1)
+            ]
+        );
+    }
+
+    #[test]
+    fn savepoints_never_switch() {
+        let mut task = Task::new(AWT, 2);
+        assert_eq!(task.on(savepoint_barrier(0, 3)), [block(0)], "no timer");
+        assert_eq!(task.on(timer_fires(3)), []);
+    }
+}

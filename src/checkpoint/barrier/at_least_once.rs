@@ -85,3 +85,108 @@ impl BarrierTracker {
         self.tracked.keys().copied()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::interface::SnapshotKind::Aligned;
+    use super::super::story::*;
+    use crate::checkpoint::SnapshotProtocol::AtLeastOnce;
+
+    #[test]
+    fn barriers_are_counted_never_blocking_and_the_last_one_takes_the_snapshot() {
+        let mut task = Task::new(AtLeastOnce, 2);
+        assert_eq!(task.on(barrier(0, 1)), [], "input 0 keeps flowing");
+        assert_eq!(task.aligning(), [1]);
+        assert_eq!(
+            task.on(barrier(1, 1)),
+            [snapshot(1, Aligned), forward(1), complete(1)]
+        );
+        assert!(task.aligning().is_empty());
+    }
+
+    #[test]
+    fn several_checkpoints_are_counted_at_once_and_a_completion_drops_the_older_ones() {
+        let mut task = Task::new(AtLeastOnce, 2);
+        task.on(barrier(0, 1));
+        task.on(barrier(0, 2));
+        assert_eq!(task.aligning(), [1, 2]);
+        assert_eq!(
+            task.on(barrier(1, 2)),
+            [snapshot(2, Aligned), forward(2), complete(2)]
+        );
+        assert!(task.aligning().is_empty(), "checkpoint 1 is dropped");
+        assert_eq!(task.on(barrier(1, 1)), [], "and its late barrier is stale");
+    }
+
+    #[test]
+    fn two_checkpoints_complete_in_one_step_oldest_first() {
+        let mut task = Task::new(AtLeastOnce, 2);
+        task.on(barrier(0, 1));
+        task.on(barrier(0, 2));
+        assert_eq!(
+            task.on(end_of_partition(1)),
+            [
+                snapshot(1, Aligned),
+                forward(1),
+                complete(1),
+                snapshot(2, Aligned),
+                forward(2),
+                complete(2)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_duplicate_barrier_changes_nothing() {
+        let mut task = Task::new(AtLeastOnce, 2);
+        task.on(barrier(0, 1));
+        assert_eq!(task.on(barrier(0, 1)), []);
+        assert_eq!(task.aligning(), [1]);
+    }
+
+    #[test]
+    fn a_cancelled_checkpoint_is_no_longer_counted_and_the_cancellation_goes_on_downstream() {
+        use super::super::interface::Action;
+        let mut task = Task::new(AtLeastOnce, 2);
+        task.on(barrier(0, 3));
+        assert_eq!(
+            task.on(cancel_marker(3)),
+            [Action::ForwardCancel { checkpoint: 3 }]
+        );
+        assert!(task.aligning().is_empty());
+        assert_eq!(
+            task.on(barrier(1, 3)),
+            [],
+            "its barriers are ignored, told once"
+        );
+    }
+
+    #[test]
+    fn an_aborted_checkpoint_is_dropped_with_its_snapshot() {
+        use super::super::interface::Action;
+        let mut task = Task::new(AtLeastOnce, 2);
+        task.on(barrier(0, 3));
+        assert_eq!(
+            task.on(aborted(3)),
+            [
+                Action::DiscardSnapshot { checkpoint: 3 },
+                Action::Abandoned { checkpoint: 3 }
+            ]
+        );
+        assert!(task.aligning().is_empty());
+        assert_eq!(
+            task.on(barrier(1, 3)),
+            [Action::ForwardCancel { checkpoint: 3 }],
+            "its barriers only pass the news on"
+        );
+    }
+
+    #[test]
+    fn a_source_snapshots_at_the_trigger() {
+        let mut task = Task::new(AtLeastOnce, 0);
+        assert_eq!(
+            task.on(trigger(1)),
+            [snapshot(1, Aligned), forward(1), complete(1)]
+        );
+    }
+}

@@ -59,3 +59,50 @@ impl AlignmentRules for ChandyLamportMarkers {
         alignment.forward_barrier(false, actions);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::interface::SnapshotKind::Marker;
+    use super::super::story::*;
+    use crate::checkpoint::SnapshotProtocol;
+
+    #[test]
+    fn the_first_marker_records_at_once_sends_markers_behind_the_data_and_records_the_other_inputs()
+    {
+        let mut task = Task::new(SnapshotProtocol::ChandyLamport, 2);
+        assert_eq!(
+            task.on(barrier(0, 1)),
+            [snapshot(1, Marker), forward(1), persist(1, &[1])]
+        );
+        assert_eq!(
+            task.on(barrier(1, 1)),
+            [complete(1)],
+            "its marker closes input 1"
+        );
+    }
+
+    #[test]
+    fn a_source_records_and_sends_markers() {
+        let mut task = Task::new(SnapshotProtocol::ChandyLamport, 0);
+        assert_eq!(
+            task.on(trigger(1)),
+            [snapshot(1, Marker), forward(1), complete(1)]
+        );
+    }
+
+    #[test]
+    fn when_every_producer_has_finished_the_end_of_partition_markers_close_every_input() {
+        let mut task = Task::new(SnapshotProtocol::ChandyLamport, 2);
+        task.on(end_of_partition(0));
+        task.on(end_of_partition(1));
+        assert_eq!(
+            task.on(trigger(2)),
+            [
+                snapshot(2, Marker),
+                forward(2),
+                persist(2, &[0, 1]),
+                complete(2)
+            ]
+        );
+    }
+}

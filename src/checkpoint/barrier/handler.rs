@@ -343,3 +343,150 @@ impl HandleBarriers for BarrierHandler {
         checkpoints
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::interface::Action;
+    use super::super::interface::SnapshotKind::Aligned;
+    use super::super::story::*;
+    use crate::checkpoint::SnapshotProtocol;
+    use crate::checkpoint::coordinator::AbortReason::{
+        CheckpointDeclined, CheckpointDeclinedSubsumed, IoException,
+    };
+
+    fn aligned(inputs: usize) -> Task {
+        Task::new(SnapshotProtocol::Aligned, inputs)
+    }
+
+    #[test]
+    fn a_newer_barrier_while_aligning_abandons_the_older_checkpoint_declined_as_subsumed() {
+        let mut task = aligned(2);
+        task.on(barrier(0, 1));
+        assert_eq!(
+            task.on(barrier(1, 2)),
+            then(
+                abandon(1, &[0], Some(CheckpointDeclinedSubsumed)),
+                [block(1)]
+            )
+        );
+        assert_eq!(task.aligning(), [2]);
+    }
+
+    #[test]
+    fn a_barrier_of_a_checkpoint_the_task_has_moved_past_is_ignored() {
+        let mut task = aligned(2);
+        task.on(barrier(0, 2));
+        assert_eq!(task.on(barrier(1, 1)), []);
+        assert_eq!(task.aligning(), [2]);
+    }
+
+    #[test]
+    fn a_second_barrier_on_the_same_input_is_ignored() {
+        let mut task = aligned(2);
+        task.on(barrier(0, 1));
+        assert_eq!(task.on(barrier(0, 1)), []);
+    }
+
+    #[test]
+    fn a_task_whose_producers_all_finished_is_triggered_and_snapshots_once_their_ends_are_read() {
+        let mut task = aligned(2);
+        task.on(end_of_partition(0));
+        assert_eq!(
+            task.on(trigger(1)),
+            [],
+            "input 1's end of partition is still queued"
+        );
+        assert_eq!(task.aligning(), [1]);
+        assert_eq!(
+            task.on(end_of_partition(1)),
+            [snapshot(1, Aligned), forward(1), complete(1)]
+        );
+    }
+
+    #[test]
+    fn a_newer_trigger_subsumes_an_alignment_still_waiting_for_ends_of_partition() {
+        let mut task = aligned(1);
+        task.on(trigger(1));
+        assert_eq!(
+            task.on(trigger(2)),
+            abandon(1, &[], Some(CheckpointDeclinedSubsumed))
+        );
+        assert_eq!(task.aligning(), [2]);
+    }
+
+    #[test]
+    fn told_of_an_abort_while_aligning_the_task_gives_the_checkpoint_up_without_declining_it() {
+        let mut task = aligned(2);
+        task.on(barrier(0, 1));
+        assert_eq!(task.on(aborted(1)), abandon(1, &[0], None));
+        assert!(task.aligning().is_empty());
+    }
+
+    #[test]
+    fn told_of_an_abort_after_its_snapshot_the_task_only_drops_it() {
+        let mut task = aligned(1);
+        task.on(barrier(0, 1));
+        assert_eq!(
+            task.on(aborted(1)),
+            [
+                Action::DiscardSnapshot { checkpoint: 1 },
+                Action::Abandoned { checkpoint: 1 }
+            ]
+        );
+    }
+
+    #[test]
+    fn told_of_an_abort_before_the_barrier_the_task_skips_the_snapshot_and_passes_the_news_on_once()
+    {
+        let mut task = aligned(2);
+        task.on(aborted(3));
+        assert_eq!(
+            task.on(barrier(0, 3)),
+            [Action::ForwardCancel { checkpoint: 3 }]
+        );
+        assert_eq!(task.on(barrier(1, 3)), []);
+        assert!(task.aligning().is_empty());
+        assert_eq!(task.on(trigger(3)), [], "nor does a trigger start it again");
+    }
+
+    #[test]
+    fn a_cancellation_marker_while_aligning_gives_the_checkpoint_up_and_passes_it_on() {
+        let mut task = aligned(2);
+        task.on(barrier(0, 1));
+        assert_eq!(task.on(cancel_marker(1)), abandon(1, &[0], None));
+    }
+
+    #[test]
+    fn a_cancellation_marker_ahead_of_any_barrier_is_passed_on_and_its_barriers_then_ignored() {
+        let mut task = aligned(2);
+        assert_eq!(
+            task.on(cancel_marker(1)),
+            [Action::ForwardCancel { checkpoint: 1 }]
+        );
+        assert_eq!(task.on(barrier(0, 1)), []);
+        assert_eq!(task.on(cancel_marker(1)), [], "told once");
+    }
+
+    #[test]
+    fn a_cancellation_marker_of_a_checkpoint_already_snapshotted_changes_nothing() {
+        let mut task = aligned(1);
+        task.on(barrier(0, 1));
+        assert_eq!(task.on(cancel_marker(1)), []);
+    }
+
+    #[test]
+    fn a_snapshot_that_cannot_be_taken_or_uploaded_is_declined_with_its_reason() {
+        let mut task = aligned(1);
+        task.on(barrier(0, 1));
+        assert_eq!(
+            task.on(snapshot_failed(1, IoException)),
+            abandon(1, &[], Some(IoException))
+        );
+        let mut source = aligned(0);
+        source.on(trigger(1));
+        assert_eq!(
+            source.on(snapshot_failed(1, CheckpointDeclined)),
+            abandon(1, &[], Some(CheckpointDeclined))
+        );
+    }
+}

@@ -28,6 +28,8 @@ pub mod chandy_lamport_markers;
 pub mod handler;
 pub mod interface;
 pub mod stop_the_world;
+#[cfg(test)]
+mod story;
 pub mod unaligned;
 
 pub use handler::{BarrierHandler, Rules};

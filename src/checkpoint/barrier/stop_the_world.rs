@@ -94,3 +94,42 @@ impl StopTheWorld {
         *self = StopTheWorld::Idle;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::StopTheWorldAction::{PauseSources, ResumeSources, SnapshotEveryTask};
+    use super::*;
+
+    #[test]
+    fn pause_drain_snapshot_everything_resume() {
+        let mut protocol = StopTheWorld::default();
+        assert_eq!(protocol.triggered(1), PauseSources);
+        assert!(protocol.draining());
+        assert_eq!(
+            protocol.drained(),
+            Some(SnapshotEveryTask { checkpoint: 1 })
+        );
+        assert!(!protocol.draining() && protocol.active());
+        assert_eq!(protocol.drained(), None, "snapshots are taken once");
+        assert_eq!(protocol.completed(), Some(ResumeSources));
+        assert_eq!(protocol, StopTheWorld::Idle);
+    }
+
+    #[test]
+    fn an_abort_of_the_checkpoint_in_progress_resumes_the_sources_and_of_another_does_nothing() {
+        let mut protocol = StopTheWorld::default();
+        protocol.triggered(2);
+        assert_eq!(protocol.aborted(1), None);
+        assert_eq!(protocol.aborted(2), Some(ResumeSources));
+        assert_eq!(protocol.completed(), None, "nothing left to resume");
+    }
+
+    #[test]
+    fn a_failover_forgets_the_checkpoint_without_resuming_the_restarted_sources() {
+        let mut protocol = StopTheWorld::default();
+        protocol.triggered(1);
+        protocol.reset();
+        assert!(!protocol.active());
+        assert_eq!(protocol.drained(), None);
+    }
+}

@@ -29,3 +29,31 @@ impl<H: HandleBarriers> HandleBarriers for ForgetsChannelState<H> {
         self.0.aligning()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::interface::{Action, SnapshotKind};
+    use super::super::super::story::*;
+    use crate::checkpoint::{DataflowVariant, SnapshotProtocol};
+
+    #[test]
+    fn the_unaligned_snapshot_is_taken_as_usual_but_forgets_its_in_flight_data() {
+        let mut task = Task::broken(
+            SnapshotProtocol::Unaligned,
+            DataflowVariant::UnalignedForgetsChannelState,
+            2,
+        );
+        assert_eq!(
+            task.on(barrier(0, 1)),
+            [
+                Action::TakeSnapshot {
+                    checkpoint: 1,
+                    kind: SnapshotKind::Unaligned,
+                    forget_channel_state: true
+                },
+                forward_priority(1),
+                persist(1, &[1])
+            ]
+        );
+    }
+}

@@ -48,3 +48,43 @@ impl AlignmentRules for ForwardBarrierEarly {
         self.all_barriers_in(alignment, actions);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::interface::SnapshotKind::Aligned;
+    use super::super::super::story::*;
+    use crate::checkpoint::{DataflowVariant, SnapshotProtocol};
+
+    #[test]
+    fn the_barrier_goes_downstream_on_the_first_one_and_not_again_at_the_snapshot() {
+        let mut task = Task::broken(
+            SnapshotProtocol::Aligned,
+            DataflowVariant::ForwardBarrierEarly,
+            2,
+        );
+        assert_eq!(task.on(barrier(0, 1)), [block(0), forward(1)]);
+        assert_eq!(
+            task.on(barrier(1, 1)),
+            [
+                block(1),
+                snapshot(1, Aligned),
+                unblock(0),
+                unblock(1),
+                complete(1)
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_first_barrier_there_is_nothing_to_forward_early() {
+        let mut task = Task::broken(
+            SnapshotProtocol::Aligned,
+            DataflowVariant::ForwardBarrierEarly,
+            0,
+        );
+        assert_eq!(
+            task.on(trigger(1)),
+            [snapshot(1, Aligned), forward(1), complete(1)]
+        );
+    }
+}

@@ -31,3 +31,24 @@ impl<H: HandleBarriers> HandleBarriers for NoAlignment<H> {
         self.0.aligning()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::interface::SnapshotKind::Aligned;
+    use super::super::super::story::*;
+    use crate::checkpoint::{DataflowVariant, SnapshotProtocol};
+
+    #[test]
+    fn the_aligned_story_without_any_blocking() {
+        let mut task = Task::broken(SnapshotProtocol::Aligned, DataflowVariant::NoAlignment, 2);
+        assert_eq!(
+            task.on(barrier(0, 1)),
+            [],
+            "input 0 keeps flowing past its barrier"
+        );
+        assert_eq!(
+            task.on(barrier(1, 1)),
+            [snapshot(1, Aligned), forward(1), complete(1)]
+        );
+    }
+}
