@@ -395,4 +395,22 @@ mod tests {
         );
         assert_eq!(on(&mut q, message(1)), [], "recorded once");
     }
+
+    #[test]
+    fn with_a_single_incoming_channel_the_first_marker_is_also_the_last() {
+        let mut q = MarkerProcess::new(1);
+        assert_eq!(
+            on(&mut q, marker(0, 7)),
+            [
+                RecordState { snapshot: 7 },
+                CloseChannel {
+                    channel: 0,
+                    snapshot: 7
+                },
+                SendMarkers { snapshot: 7 }
+            ]
+        );
+        assert!(!q.has_recorded(7), "nothing left to record");
+        assert_eq!(on(&mut q, message(0)), []);
+    }
 }

@@ -211,4 +211,10 @@ mod tests {
         assert_eq!(task.on(savepoint_barrier(0, 3)), [block(0)], "no timer");
         assert_eq!(task.on(timer_fires(3)), []);
     }
+
+    #[test]
+    fn a_timer_with_nothing_being_aligned_does_nothing() {
+        let mut task = Task::new(AWT, 2);
+        assert_eq!(task.on(timer_fires(1)), []);
+    }
 }

@@ -189,4 +189,22 @@ mod tests {
             [snapshot(1, Aligned), forward(1), complete(1)]
         );
     }
+
+    #[test]
+    fn a_task_whose_producers_finished_snapshots_once_their_ends_are_read_and_stops_counting_older_ones()
+     {
+        let mut task = Task::new(AtLeastOnce, 2);
+        task.on(barrier(0, 1));
+        task.on(end_of_partition(0));
+        assert_eq!(
+            task.on(trigger(2)),
+            [],
+            "input 1's end of partition is still queued"
+        );
+        assert_eq!(task.aligning(), [2], "checkpoint 1 is no longer counted");
+        assert_eq!(
+            task.on(end_of_partition(1)),
+            [snapshot(2, Aligned), forward(2), complete(2)]
+        );
+    }
 }
