@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use snapsim::checkpoint::metrics::CheckpointStatus;
 use snapsim::dataflow::JobStatus;
-use snapsim::report::dataflow::DataflowReport;
+use snapsim::report::DataflowReport;
 use snapsim::report::{CompletedRun, run_scenario};
 use snapsim::scenario::parse_str;
 

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use snapsim::checkpoint::savepoint;
 use snapsim::dataflow::JobStatus;
 use snapsim::oracle::Invariant;
-use snapsim::report::dataflow::DataflowReport;
+use snapsim::report::DataflowReport;
 use snapsim::report::{CompletedRun, OutcomeStatus, run_scenario};
 use snapsim::scenario::{Model, Scenario, parse_str, start_from_savepoint};
 use snapsim::workload::sink::TransactionState;

@@ -13,7 +13,6 @@
 //! for it); stop-with-savepoint does, and then the job stops (`reference/flink-semantics.md`).
 
 use crate::dataflow::CompletedCheckpoint;
-use crate::scenario::DataflowModel;
 use crate::topology::job::{ExecutionGraph, JobGraph};
 use crate::workload::dataflow::{OperatorKind, OperatorState, key_group, subtask_for_key_group};
 use serde::{Deserialize, Serialize};
@@ -76,12 +75,11 @@ pub struct SubtaskSavepoint {
 /// Builds the savepoint file for a completed savepoint of a run.
 pub fn from_checkpoint(
     scenario: &str,
-    model: &DataflowModel,
+    job: &JobGraph,
     graph: &ExecutionGraph,
     savepoint: &CompletedCheckpoint,
 ) -> Savepoint {
-    let mut operators: Vec<OperatorSavepoint> = model
-        .job
+    let mut operators: Vec<OperatorSavepoint> = job
         .operators
         .iter()
         .map(|o| OperatorSavepoint {
@@ -112,7 +110,7 @@ pub fn from_checkpoint(
         scenario: scenario.into(),
         savepoint_id: savepoint.id,
         taken_at_us: savepoint.completed_at.as_micros(),
-        max_parallelism: model.job.max_parallelism,
+        max_parallelism: job.max_parallelism,
         operators,
     }
 }

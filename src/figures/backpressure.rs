@@ -7,8 +7,8 @@
 //! same seeds everywhere; each chart shows one metric, one line per mode, with the point where
 //! the consumer's capacity equals the offered load marked.
 
+use super::context::{FigureContext, FigureError};
 use super::pictures::set;
-use super::{FigureContext, FigureError};
 use crate::plot::{Axis, BandPoint, LineChart, RenderedFiles, Series, VerticalMarker};
 use crate::sweep::{self, Silent, SweepAxis, SweepPlan, SweepResult};
 use serde_json::{Value, json};

@@ -15,44 +15,14 @@
 //! - [`pictures`]: space-time diagrams, checkpoint timelines, checkpoint sizes.
 
 pub mod backpressure;
+mod context;
 pub mod overhead;
 pub mod pictures;
 
-use crate::plot::{PlotError, RenderedFiles};
-use crate::scenario::ScenarioError;
-use crate::sweep::SweepError;
-use serde_json::Value;
-use std::path::{Path, PathBuf};
+pub use context::{FigureContext, FigureError};
 
-/// Why a figure could not be made.
-#[derive(Debug, thiserror::Error)]
-pub enum FigureError {
-    /// A scenario file is missing or invalid.
-    #[error("{0}")]
-    Scenario(#[from] ScenarioError),
-    /// A sweep could not be planned.
-    #[error("{0}")]
-    Sweep(#[from] SweepError),
-    /// A chart could not be drawn or written.
-    #[error("{0}")]
-    Plot(#[from] PlotError),
-    /// A scenario file could not be read as JSON.
-    #[error("{path}: {message}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
-    },
-    /// The run did not produce what the figure needs.
-    #[error("figure {stem}: {message}")]
-    Missing {
-        /// The figure.
-        stem: &'static str,
-        /// What was missing.
-        message: String,
-    },
-}
+use crate::plot::RenderedFiles;
+use std::path::{Path, PathBuf};
 
 /// One figure of the book.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,37 +103,6 @@ pub const FIGURES: &[FigureInfo] = &[
         shows: "the pure cost of checkpointing (no crashes) for the three protocols",
     },
 ];
-
-/// Where the figures come from and go to.
-#[derive(Clone, Debug)]
-pub struct FigureContext {
-    /// The `scenarios/` directory.
-    pub scenarios_dir: PathBuf,
-    /// Where the figures are written (`book/src/figures/`).
-    pub out_dir: PathBuf,
-    /// Threads for the sweeps (the figures do not depend on it).
-    pub jobs: usize,
-}
-
-impl FigureContext {
-    /// Reads a scenario file as JSON.
-    pub fn document(&self, scenario: &str) -> Result<Value, FigureError> {
-        let path = self.scenarios_dir.join(scenario);
-        let text = std::fs::read_to_string(&path).map_err(|error| FigureError::Read {
-            path: path.clone(),
-            message: error.to_string(),
-        })?;
-        serde_json::from_str(&text).map_err(|error| FigureError::Read {
-            path,
-            message: error.to_string(),
-        })
-    }
-
-    /// The label a scenario is named by in errors.
-    pub fn label(&self, scenario: &str) -> String {
-        self.scenarios_dir.join(scenario).display().to_string()
-    }
-}
 
 /// Regenerates every figure of [`FIGURES`] into `context.out_dir`, calling `progress` with each
 /// stem as it is written. Returns the files written, in [`FIGURES`] order.

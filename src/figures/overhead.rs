@@ -369,8 +369,8 @@ const BOOK_SEEDS: u64 = 10;
 
 /// The four overhead figures: one per protocol with crashes, and the pure cost without crashes.
 pub fn overhead_figures(
-    context: &super::FigureContext,
-) -> Result<Vec<(&'static str, crate::plot::RenderedFiles)>, super::FigureError> {
+    context: &super::context::FigureContext,
+) -> Result<Vec<(&'static str, crate::plot::RenderedFiles)>, super::context::FigureError> {
     let mut figures = Vec::new();
     let mut pure_cost = Vec::new();
     let mut stall_theory = None;

@@ -1,6 +1,6 @@
 //! Figures from single runs: space-time diagrams, checkpoint timelines, checkpoint sizes.
 
-use super::{FigureContext, FigureError};
+use super::context::{FigureContext, FigureError};
 use crate::checkpoint::metrics::CheckpointStatus;
 use crate::dataflow::DataflowRun;
 use crate::plot::{

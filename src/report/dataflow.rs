@@ -1,136 +1,14 @@
-//! The report of a dataflow run: the checkpoint history as Flink's web UI shows it, job metrics,
-//! and the oracle's verdicts.
+//! The report of a dataflow run: simulate, run the oracle (and, when the scenario has faults, the
+//! failure-free golden run to compare delivery against), and assemble the report.
 
-use super::{CompletedRun, Outcome, RawRun, RunReport, expected_failures};
-use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus};
-use crate::dataflow::RecoveryStats;
-use crate::dataflow::{self, JobMetrics, JobStatus};
-use crate::oracle::Check;
-use crate::oracle::dataflow::{self as df_oracle, CheckpointCheck};
-use crate::oracle::delivery::{self, DeliveryVerdict};
+use super::dataflow_report::{CheckpointCounts, DataflowReport, summarize};
+use super::outcome::{Outcome, expected_failures};
+use super::run_report::{CompletedRun, RawRun, RunReport};
+use crate::checkpoint::metrics::CheckpointStatus;
+use crate::dataflow;
+use crate::oracle::dataflow::{self as df_oracle};
+use crate::oracle::delivery;
 use crate::scenario::{DataflowModel, Scenario};
-use serde::Serialize;
-
-/// How many checkpoints ended how.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct CheckpointCounts {
-    /// All attempts.
-    pub triggered: usize,
-    /// Completed.
-    pub completed: usize,
-    /// Aborted (expired, declined, subsumed…).
-    pub failed: usize,
-    /// Still pending at the end of the run.
-    pub in_progress: usize,
-}
-
-/// Medians over the completed checkpoints after the first (steady state), in the units of the
-/// measurement table in `reference/flink-2.3-measured.md`.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct CheckpointSummary {
-    /// Checkpoints the medians are over.
-    pub checkpoints: usize,
-    /// Median end-to-end duration (ms).
-    pub end_to_end_ms: f64,
-    /// Median of the largest alignment duration (ms).
-    pub alignment_ms: f64,
-    /// Median of the largest start delay (ms).
-    pub start_delay_ms: f64,
-    /// Median persisted in-flight data (KiB).
-    pub persisted_kib: f64,
-    /// Median full size (KiB).
-    pub state_kib: f64,
-    /// Median time between consecutive triggers of completed checkpoints (ms).
-    pub effective_interval_ms: f64,
-}
-
-/// Everything a dataflow run reports.
-#[derive(Clone, Debug, Serialize)]
-pub struct DataflowReport {
-    /// Barrier handler / protocol name.
-    pub protocol: String,
-    /// Checkpoint interval (µs), if checkpointing is on.
-    pub interval_us: Option<u64>,
-    /// Task names.
-    pub tasks: Vec<String>,
-    /// Channels in all.
-    pub channel_count: usize,
-    /// Channels within one task manager.
-    pub local_channel_count: usize,
-    /// How the job ended.
-    pub status: JobStatus,
-    /// Checkpoint outcomes.
-    pub counts: CheckpointCounts,
-    /// Steady-state medians.
-    pub summary: CheckpointSummary,
-    /// The checkpoint history.
-    pub checkpoints: Vec<CheckpointStats>,
-    /// Throughput, latency, time accounting.
-    pub metrics: JobMetrics,
-    /// Invariant 5 per completed checkpoint.
-    pub checks: Vec<CheckpointCheck>,
-    /// Invariant 8.
-    pub protocol_rules: Check,
-    /// Every failure and the recovery from it.
-    pub recoveries: Vec<RecoveryStats>,
-    /// Invariants 6 and 7 against the failure-free run (only when the scenario has faults).
-    pub delivery: Option<DeliveryVerdict>,
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[middle]
-    } else {
-        (values[middle - 1] + values[middle]) / 2.0
-    }
-}
-
-/// Steady-state medians of a checkpoint history.
-pub fn summarize(checkpoints: &[CheckpointStats]) -> CheckpointSummary {
-    let completed: Vec<&CheckpointStats> = checkpoints
-        .iter()
-        .filter(|c| c.status == CheckpointStatus::Completed && !c.is_savepoint)
-        .collect();
-    let steady: Vec<&CheckpointStats> = completed
-        .iter()
-        .skip(usize::from(completed.len() > 1))
-        .copied()
-        .collect();
-    let ms = |us: u64| us as f64 / 1000.0;
-    let gaps: Vec<f64> = completed
-        .windows(2)
-        .map(|w| ms(w[1].trigger_timestamp_us - w[0].trigger_timestamp_us))
-        .collect();
-    CheckpointSummary {
-        checkpoints: steady.len(),
-        end_to_end_ms: median(
-            steady
-                .iter()
-                .map(|c| ms(c.end_to_end_duration_us.unwrap_or(0)))
-                .collect(),
-        ),
-        alignment_ms: median(steady.iter().map(|c| ms(c.alignment_duration_us)).collect()),
-        start_delay_ms: median(steady.iter().map(|c| ms(c.start_delay_us)).collect()),
-        persisted_kib: median(
-            steady
-                .iter()
-                .map(|c| c.persisted_data as f64 / 1024.0)
-                .collect(),
-        ),
-        state_kib: median(
-            steady
-                .iter()
-                .map(|c| c.state_size as f64 / 1024.0)
-                .collect(),
-        ),
-        effective_interval_ms: median(gaps),
-    }
-}
 
 /// Runs a dataflow scenario, checks it, and builds the report.
 pub fn run_dataflow(scenario: &Scenario, model: &DataflowModel, seed: u64) -> CompletedRun {

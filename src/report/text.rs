@@ -1,6 +1,9 @@
 //! The human-readable summary printed by `snapsim run`.
 
-use super::{OutcomeStatus, ProcessGraphReport, RunReport, SnapshotReport};
+use super::outcome::OutcomeStatus;
+use super::process_graph_report::{ProcessGraphReport, SnapshotReport};
+use super::run_report::RunReport;
+use super::text_format::{mark, wrap};
 use crate::engine::SimTime;
 use std::fmt::Write;
 
@@ -191,33 +194,10 @@ fn render_snapshot(out: &mut String, snapshot: &SnapshotReport) {
     );
 }
 
-pub(super) fn mark(passed: bool) -> &'static str {
-    if passed { "✓" } else { "✗" }
-}
-
 fn none_if_empty(items: &[String]) -> String {
     if items.is_empty() {
         "none".into()
     } else {
         items.join(", ")
     }
-}
-
-/// Greedy word wrap.
-pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
 }

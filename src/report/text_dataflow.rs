@@ -2,38 +2,15 @@
 //! Flink's web UI, the job's throughput and latency, where each task spent its time, and the
 //! oracle's verdicts.
 
-use super::RunReport;
-use super::dataflow::DataflowReport;
-use super::text::mark;
+use super::dataflow_report::DataflowReport;
+use super::run_report::RunReport;
+use super::text_format::{format_bytes, format_ms, mark};
 use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus};
 use crate::dataflow::JobStatus;
 use crate::engine::SimTime;
 use std::fmt::Write;
 
 const HISTORY_ROWS_AT_EACH_END: usize = 8;
-
-/// Bytes as Flink's UI shows them.
-pub fn format_bytes(bytes: u64) -> String {
-    if bytes < 1024 {
-        format!("{bytes} B")
-    } else if bytes < 1024 * 1024 {
-        format!("{:.1} KiB", bytes as f64 / 1024.0)
-    } else {
-        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
-    }
-}
-
-/// A duration in µs as milliseconds with sensible precision.
-pub fn format_ms(duration_us: u64) -> String {
-    let ms = duration_us as f64 / 1000.0;
-    if ms < 10.0 {
-        format!("{ms:.2}ms")
-    } else if ms < 10_000.0 {
-        format!("{ms:.0}ms")
-    } else {
-        format!("{:.1}s", ms / 1000.0)
-    }
-}
 
 pub(super) fn render(out: &mut String, report: &RunReport, df: &DataflowReport) {
     let status = match &df.status {

@@ -12,7 +12,7 @@
 //! The job graph itself has no Flink configuration (it is code in a real job) and uses snake_case.
 
 use super::duration::DurationUs;
-use super::file::LatencySpec;
+use super::latency_spec::LatencySpec;
 use super::size::{Bytes, BytesPerSecond};
 use serde::{Deserialize, Serialize};
 

@@ -11,137 +11,24 @@
 //!
 //! The result is a [`Scenario`] whose indices are resolved, so the simulation never looks a name up.
 
+mod checker;
 mod dataflow_file;
 mod duration;
+mod error;
 mod file;
+mod latency_spec;
+mod model;
 mod size;
 mod validate;
 mod validate_dataflow;
 
 pub use duration::{DurationUs, parse_duration_us};
+pub use error::ScenarioError;
 pub use file::ScenarioFile;
+pub use model::{DataflowModel, Model, ProcessGraphModel, SavepointSchedule, Scenario};
 pub use size::{parse_bandwidth, parse_bytes};
 
-use crate::chandy_lamport::{ChandyLamportVariant, SnapshotSchedule};
-use crate::checkpoint::{CheckpointConfig, StateConfig, StorageConfig};
-use crate::engine::SimTime;
-use crate::fault::FaultPlan;
-use crate::net::dataflow::NetworkConfig;
-use crate::topology::ProcessGraph;
-use crate::topology::job::{Cluster, JobGraph};
-use crate::workload::ProcessWorkload;
-use serde::Serialize;
-use std::fmt;
 use std::path::Path;
-
-/// A problem with a scenario file: which file, where in it, and what was expected.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScenarioError {
-    /// The file as the user named it.
-    pub file: String,
-    /// Where in the JSON, e.g. `channels[2].to`; `.` for the whole document.
-    pub json_path: String,
-    /// What is wrong and what was expected.
-    pub message: String,
-    /// Line and column in the file, when the JSON parser knows them.
-    pub line_column: Option<(usize, usize)>,
-}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: at `{}`: {}",
-            self.file, self.json_path, self.message
-        )?;
-        if let Some((line, column)) = self.line_column {
-            write!(f, " (line {line}, column {column})")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ScenarioError {}
-
-/// A loaded, validated scenario.
-#[derive(Clone, Debug, Serialize)]
-pub struct Scenario {
-    /// Output directory name.
-    pub name: String,
-    /// What the scenario teaches.
-    pub description: String,
-    /// Seed of every random stream.
-    pub seed: u64,
-    /// Invariant names this scenario is meant to break.
-    pub expected_failures: Vec<String>,
-    /// The system and what runs on it.
-    pub model: Model,
-}
-
-/// The kinds of system a scenario can describe.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Model {
-    /// Processes and channels running the Chandy-Lamport algorithm.
-    ProcessGraph(ProcessGraphModel),
-    /// A Flink job with checkpointing.
-    Dataflow(Box<DataflowModel>),
-}
-
-/// A dataflow (Flink) experiment.
-#[derive(Clone, Debug, Serialize)]
-pub struct DataflowModel {
-    /// Operators and edges.
-    pub job: JobGraph,
-    /// Task managers and slots.
-    pub cluster: Cluster,
-    /// Buffers, flushing, flow control, latencies.
-    pub network: NetworkConfig,
-    /// Checkpointing, if enabled.
-    pub checkpointing: Option<CheckpointConfig>,
-    /// State backend and snapshot cost.
-    pub state: StateConfig,
-    /// Checkpoint storage.
-    pub storage: StorageConfig,
-    /// End of the run (unbounded jobs).
-    pub stop_at: Option<SimTime>,
-    /// Width of a throughput bucket.
-    pub throughput_bucket_us: u64,
-    /// The seed (the coordinator's initial delay draws from it).
-    pub seed: u64,
-    /// Faults, detection, restarts.
-    pub faults: FaultPlan,
-    /// Savepoints to take (at a time; `stop`: stop-with-savepoint).
-    pub savepoints: Vec<SavepointSchedule>,
-    /// State to start from (a savepoint), if any.
-    pub initial_state: Option<crate::checkpoint::savepoint::InitialState>,
-    /// The protocol as Flink implements it, or a deliberately broken variant.
-    pub variant: crate::checkpoint::DataflowVariant,
-}
-
-/// A savepoint the scenario asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct SavepointSchedule {
-    /// When it is triggered.
-    pub at: SimTime,
-    /// Stop-with-savepoint: the job stops once it completes.
-    pub stop: bool,
-}
-
-/// A process-graph experiment.
-#[derive(Clone, Debug, Serialize)]
-pub struct ProcessGraphModel {
-    /// Processes and channels.
-    pub graph: ProcessGraph,
-    /// The application.
-    pub workload: ProcessWorkload,
-    /// Snapshot initiations.
-    pub snapshots: Vec<SnapshotSchedule>,
-    /// When the workload and periodic snapshots stop starting new work.
-    pub stop_at: Option<SimTime>,
-    /// The algorithm as written, or a deliberately broken variant.
-    pub variant: ChandyLamportVariant,
-}
 
 /// Starts a dataflow scenario from a savepoint: operators by uid, keyed state redistributed by
 /// key group to the scenario's parallelism. Errors say why the savepoint does not fit.

@@ -1,7 +1,9 @@
 //! Checks that need more than one field, and resolution of names into indices.
 
+use super::checker::{Checker, check_probability, latency};
+use super::error::ScenarioError;
 use super::file::*;
-use super::{Model, ProcessGraphModel, Scenario, ScenarioError};
+use super::model::{Model, ProcessGraphModel, Scenario};
 use crate::chandy_lamport::{ChandyLamportVariant, SnapshotSchedule};
 use crate::engine::{LatencyDistribution, SimTime};
 use crate::oracle::Invariant;
@@ -13,25 +15,6 @@ use std::collections::BTreeMap;
 /// out-of-memory kill).
 const PROCESS_COUNT_MAX: u64 = 100_000;
 const CHANNEL_COUNT_MAX: u64 = 2_000_000;
-
-pub(super) struct Checker<'a> {
-    pub(super) label: &'a str,
-}
-
-impl Checker<'_> {
-    pub(super) fn error(
-        &self,
-        json_path: impl Into<String>,
-        message: impl Into<String>,
-    ) -> ScenarioError {
-        ScenarioError {
-            file: self.label.to_string(),
-            json_path: json_path.into(),
-            message: message.into(),
-            line_column: None,
-        }
-    }
-}
 
 pub(super) fn validate(
     file: ScenarioFile,
@@ -478,51 +461,5 @@ fn validate_process_graph(
         snapshots,
         stop_at,
         variant,
-    })
-}
-
-pub(super) fn check_probability(
-    value: f64,
-    json_path: &str,
-    check: &Checker,
-) -> Result<(), ScenarioError> {
-    if (0.0..=1.0).contains(&value) {
-        Ok(())
-    } else {
-        Err(check.error(
-            json_path,
-            format!("expected a probability between 0 and 1, got {value}"),
-        ))
-    }
-}
-
-pub(super) fn latency(
-    spec: &LatencySpec,
-    json_path: &str,
-    check: &Checker,
-) -> Result<LatencyDistribution, ScenarioError> {
-    Ok(match *spec {
-        LatencySpec::Constant(latency) => LatencyDistribution::Constant {
-            latency_us: latency.as_micros(),
-        },
-        LatencySpec::Uniform { min, max } => {
-            if min > max {
-                return Err(check.error(
-                    format!("{json_path}.uniform"),
-                    format!("`min` ({min}) is larger than `max` ({max})"),
-                ));
-            }
-            LatencyDistribution::Uniform {
-                min_us: min.as_micros(),
-                max_us: max.as_micros(),
-            }
-        }
-        LatencySpec::Exponential { mean } => LatencyDistribution::Exponential {
-            mean_us: mean.as_micros(),
-        },
-        LatencySpec::Normal { mean, std_dev } => LatencyDistribution::Normal {
-            mean_us: mean.as_micros(),
-            std_dev_us: std_dev.as_micros(),
-        },
     })
 }

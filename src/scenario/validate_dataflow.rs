@@ -2,10 +2,11 @@
 //! Flink's defaults and Flink's rules (e.g. unaligned checkpoints only with exactly-once and one
 //! checkpoint at a time).
 
+use super::checker::{Checker, check_probability, latency};
 use super::dataflow_file::*;
+use super::error::ScenarioError;
 use super::file::ScenarioFile;
-use super::validate::{Checker, check_probability, latency};
-use super::{DataflowModel, ScenarioError};
+use super::model::{DataflowModel, SavepointSchedule};
 use crate::checkpoint::{
     CheckpointConfig, DataflowVariant, SnapshotProtocol, StateBackend, StateConfig, StorageConfig,
 };
@@ -191,7 +192,7 @@ pub(super) fn validate(file: &ScenarioFile, label: &str) -> Result<DataflowModel
         savepoints: file
             .savepoints
             .iter()
-            .map(|s| super::SavepointSchedule {
+            .map(|s| SavepointSchedule {
                 at: SimTime::from_micros(s.at.as_micros()),
                 stop: s.stop,
             })

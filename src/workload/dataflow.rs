@@ -10,7 +10,7 @@ use crate::engine::{RngStreams, SimRng};
 use rand::{Rng, RngExt};
 use serde::Serialize;
 
-pub use super::keyed_state::KeyedState;
+pub use super::keyed_state::{KeyTotals, KeyedState};
 
 /// One record of the stream. 32 bytes; buffers hold hundreds of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -105,15 +105,6 @@ impl OperatorKind {
             OperatorKind::Sink(_) => "sink",
         }
     }
-}
-
-/// Per-key totals kept by keyed aggregations and sinks.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct KeyTotals {
-    /// Sum of values.
-    pub sum: i64,
-    /// Number of records.
-    pub count: u64,
 }
 
 /// The state of one operator instance. Keyed state iterates in key order, like a `BTreeMap`, so

@@ -17,10 +17,18 @@
 //!
 //! Keys are never removed: state only grows, as a running sum does.
 
-use super::dataflow::KeyTotals;
 use serde::{Serialize, Serializer};
 use std::fmt;
 use std::sync::Arc;
+
+/// Per-key totals kept by keyed aggregations and sinks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct KeyTotals {
+    /// Sum of values.
+    pub sum: i64,
+    /// Number of records.
+    pub count: u64,
+}
 
 /// Consecutive keys per page. 256 keeps pages few for dense keys (2000 keys: 8 pages) and still
 /// small when keys are spread over many subtasks (a page lists only the keys present).

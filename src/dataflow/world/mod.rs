@@ -39,7 +39,7 @@ mod task;
 mod task_loop;
 
 use crate::checkpoint::coordinator::AbortReason;
-use crate::dataflow::results::{ActivityChange, DataflowRun, RunDetail};
+use crate::dataflow::results::{DataflowRun, RunDetail};
 use crate::engine::{RngStreams, SimTime};
 use crate::scenario::DataflowModel;
 use event::Event;

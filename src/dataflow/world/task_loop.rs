@@ -9,8 +9,8 @@ use super::channel::Item;
 use super::event::Event;
 use super::state::World;
 use super::task::{Activity, Mail, Status};
-use crate::checkpoint::barrier::{self};
-use crate::dataflow::results::RunDetail;
+use crate::checkpoint::barrier;
+use crate::dataflow::results::{ActivityChange, RunDetail};
 use crate::engine::SimTime;
 use crate::topology::job::{DataChannelIndex, TaskIndex};
 use crate::workload::dataflow::{OperatorKind, Record, apply};
@@ -44,7 +44,7 @@ impl World<'_> {
         t.activity = activity;
         t.activity_since = now;
         if self.detail == RunDetail::Traced {
-            self.activity_log.push(super::ActivityChange {
+            self.activity_log.push(ActivityChange {
                 at_us: now.as_micros(),
                 task: task as u32,
                 activity,

@@ -1,0 +1,113 @@
+//! The report of a process-graph run: simulate, hand the event record and the snapshots to the
+//! oracle, name everything.
+
+use super::outcome::{Outcome, expected_failures};
+use super::process_graph_report::{
+    ChannelStateReport, IncompleteSnapshotReport, MessageReport, ProcessGraphReport,
+    ProcessStateReport, SnapshotReport,
+};
+use super::run_report::{CompletedRun, RawRun, RunReport};
+use crate::chandy_lamport;
+use crate::oracle::process_graph as pg_oracle;
+use crate::scenario::Scenario;
+
+pub(super) fn run_process_graph(
+    scenario: &Scenario,
+    model: &crate::scenario::ProcessGraphModel,
+    seed: u64,
+) -> CompletedRun {
+    let run = chandy_lamport::run(model, seed, model.variant);
+    let verdict = pg_oracle::check(
+        &model.graph,
+        run.trace.events(),
+        &run.snapshots,
+        &run.incomplete,
+    );
+    let graph = &model.graph;
+    let name = |p: usize| graph.processes[p].name.clone();
+    let snapshots = run
+        .snapshots
+        .iter()
+        .zip(verdict.snapshots.iter())
+        .map(|(snapshot, check)| SnapshotReport {
+            id: snapshot.id,
+            initiator: name(snapshot.initiator),
+            started_at_us: snapshot.started_at.as_micros(),
+            completed_at_us: snapshot.completed_at.as_micros(),
+            processes: snapshot
+                .process_tokens
+                .iter()
+                .enumerate()
+                .map(|(p, &tokens)| ProcessStateReport {
+                    process: name(p),
+                    tokens,
+                })
+                .collect(),
+            channels: snapshot
+                .channel_messages
+                .iter()
+                .map(|(c, messages)| ChannelStateReport {
+                    channel: graph.channel_name(*c),
+                    messages: messages
+                        .iter()
+                        .map(|m| MessageReport {
+                            message: m.message,
+                            tokens: m.tokens,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            invariants: check.checks.clone(),
+            occurred: check.occurred.clone(),
+        })
+        .collect();
+    let incomplete_snapshots = run
+        .incomplete
+        .iter()
+        .map(|i| IncompleteSnapshotReport {
+            id: i.id,
+            initiator: name(i.initiator),
+            started_at_us: i.started_at.as_micros(),
+            processes_not_recorded: i.processes_not_recorded.iter().map(|&p| name(p)).collect(),
+            channels_not_closed: i
+                .channels_not_closed
+                .iter()
+                .map(|&c| graph.channel_name(c))
+                .collect(),
+        })
+        .collect();
+    let report = RunReport {
+        scenario: scenario.name.clone(),
+        description: scenario.description.clone(),
+        seed,
+        digest: run.trace.digest().hex(),
+        end_time_us: run.end_time.as_micros(),
+        events_processed: run.events_processed,
+        recorded_events: run.trace.events().len(),
+        outcome: Outcome::judge(verdict.failed_invariants(), expected_failures(scenario)),
+        dataflow: None,
+        process_graph: Some(ProcessGraphReport {
+            protocol_variant: model.variant,
+            process_count: graph.processes.len(),
+            channel_count: graph.channels.len(),
+            application_messages: run.application_messages,
+            total_tokens: graph.total_initial_tokens(),
+            snapshots,
+            incomplete_snapshots,
+            completion: verdict.completion.clone(),
+            final_tokens: run
+                .final_tokens
+                .iter()
+                .enumerate()
+                .map(|(p, &tokens)| ProcessStateReport {
+                    process: name(p),
+                    tokens,
+                })
+                .collect(),
+        }),
+    };
+    CompletedRun {
+        report,
+        raw: RawRun::ProcessGraph(Box::new(run), graph.clone()),
+    }
+}
