@@ -1,7 +1,7 @@
 //! `snapsim check`: one scenario, many seeds, in parallel.
 //!
 //! Each seed is an independent, deterministic run (parallelism lives across runs, never inside
-//! one: DESIGN.md §3). The results come back in seed order whatever the thread timing, so the
+//! one). The results come back in seed order whatever the thread timing, so the
 //! output of a check is itself deterministic.
 
 use crate::report::{OutcomeStatus, run_scenario};

@@ -15,6 +15,15 @@
 //!                                                    many runs: check, sweep ─▶ plot, figures
 //! ```
 //!
+//! ## Protocols as state machines
+//! Every protocol is a small state machine that receives inputs and returns actions — a task's
+//! barrier handler ([`checkpoint::barrier`], one file per mode: aligned, unaligned,
+//! aligned-with-timeout, at-least-once, Chandy-Lamport markers, stop-the-world), the marker rules
+//! of a Chandy-Lamport process ([`chandy_lamport::process`]), the two-phase-commit and restore
+//! rules. The worlds ([`dataflow`], [`chandy_lamport`]) execute the actions with time, buffers and
+//! CPU; unit tests drive the machines directly. A protocol state machine never reads the world; the
+//! world never decides protocol. `ARCHITECTURE.md` has the map of every file.
+//!
 //! ## Layout
 //! - [`engine`]: virtual time, the (time, sequence) event queue, seeded per-component RNG streams,
 //!   latency distributions, the run digest. Knows nothing of snapshots.
@@ -22,14 +31,19 @@
 //!   network stack settings.
 //! - [`topology`]: the process graph, and the job graph expanded into subtasks, slots and key groups.
 //! - [`workload`]: what runs between snapshots: bank transfers, token passing, scripts; dataflow
-//!   sources; the external systems sinks write to (plain, idempotent, two-phase commit).
-//! - [`chandy_lamport`]: the marker algorithm, and the world that runs it on a process graph.
-//! - [`dataflow`]: a Flink job on the engine: task loop, network buffers and credits, barrier
-//!   handlers, snapshot phases, end of data, recovery.
-//! - [`checkpoint`]: the checkpoint coordinator, its Flink options, checkpoint metrics, savepoints.
-//! - [`fault`]: fault plans, restart strategies and failover (what happens when things fail).
-//! - [`trace`]: the event record — the only thing the oracle is allowed to read.
-//! - [`oracle`]: the invariants of DESIGN.md §5, each with a pass/fail and a reason.
+//!   sources and keyed state; the external systems sinks write to (plain, idempotent, two-phase
+//!   commit).
+//! - [`chandy_lamport`]: the marker rules of one process, and the world that runs them on a process
+//!   graph.
+//! - [`checkpoint`]: Flink's checkpoint mechanism — the barrier handlers, the checkpoint
+//!   coordinator, the commit and restore rules, their Flink options, checkpoint metrics,
+//!   savepoints.
+//! - [`dataflow`]: a Flink job on the engine (the world, one concept per file: task loop, network
+//!   buffers and credits, barriers, channel state, snapshot phases, coordinator, end of data,
+//!   faults, recovery), and what a run returns.
+//! - [`fault`]: fault plans and restart strategies (what happens when things fail).
+//! - [`trace`]: the event record — with the run's results, the only thing the oracle reads.
+//! - [`oracle`]: the invariants (listed in `ARCHITECTURE.md`), each with a pass/fail and a reason.
 //! - [`scenario`]: the JSON file format, validation, and error messages that name the JSON path.
 //! - [`report`]: one run end to end (simulate, check, summarise) and its text and JSON forms.
 //! - [`output`]: atomic writes of everything that lands in `output/`.

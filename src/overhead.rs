@@ -2,7 +2,7 @@
 //!
 //! Checkpointing too often wastes time writing checkpoints; too rarely wastes time redoing lost
 //! work after a failure. Two classic results give the interval that balances the two, and the
-//! simulated sweeps are drawn against them (DESIGN.md §6):
+//! simulated sweeps are drawn against them:
 //!
 //! - J. W. Young, "A first order approximation to the optimum checkpoint interval",
 //!   Communications of the ACM 17(9), 1974: τ_opt ≈ √(2δM).
@@ -131,7 +131,7 @@ mod tests {
         (value * scale).round() / scale
     }
 
-    /// (δ, R, M) → Daly's optimum, and Daly's overhead there (in %), as quoted in DESIGN.md §6.
+    /// (δ, R, M) → Daly's optimum, and Daly's overhead there (in %), as Daly's paper and its worked examples give them.
     const CHECK_VALUES: [(f64, f64, f64, f64, i32, f64, i32); 4] = [
         // δ, R, M, optimum, its decimals, overhead %, its decimals
         (1.0, 1.0, 100.0, 13.48, 2, 16.7, 1),

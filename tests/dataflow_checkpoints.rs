@@ -1,5 +1,6 @@
 //! Flink checkpointing on the simulated reference job: the trends measured on a real Flink 2.3
-//! cluster (`reference/flink-2.3-measured.md`), the coordinator's rules, and what each barrier
+//! MiniCluster on this kind of machine (runs A, B and C; the figures are in the tests below and in
+//! the book's fidelity table), the coordinator's rules, and what each barrier
 //! handler costs. These tests assert trends and orders of magnitude, not digits.
 
 use serde_json::{Value, json};

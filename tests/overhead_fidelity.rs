@@ -2,7 +2,7 @@
 //!
 //! The machine is `scenarios/chart-overhead-daly-machine.json`: one task, a stop-the-world
 //! checkpoint of fixed cost δ, a fixed restart cost R, exponential crashes with mean M — exactly
-//! the assumptions of Daly (2006). In three regimes, the check values of DESIGN.md §6 scaled to
+//! the assumptions of Daly (2006). In three regimes, the check values of `snapsim::overhead` scaled to
 //! 100 ms units (δ/M = 1/1000, 1/100, 1/10), the checkpoint interval is swept around Daly's optimum
 //! with 40 seeds per interval (common random numbers: the same crash times at every interval), and:
 //!
@@ -179,7 +179,7 @@ fn check(regime: Regime) {
 
 #[test]
 fn cheap_checkpoints_delta_a_thousandth_of_the_mtbf_match_daly() {
-    // DESIGN.md §6 (1, 0, 1000): τ* = 44.06, overhead 4.6 %.
+    // Daly's check value (1, 0, 1000): τ* = 44.06, overhead 4.6 %.
     check(Regime {
         name: "cheap",
         checkpoint_cost_s: 0.01,
@@ -190,7 +190,7 @@ fn cheap_checkpoints_delta_a_thousandth_of_the_mtbf_match_daly() {
 
 #[test]
 fn moderate_checkpoints_delta_a_hundredth_of_the_mtbf_match_daly() {
-    // DESIGN.md §6 (1, 1, 100): τ* = 13.48, overhead 16.7 %.
+    // Daly's check value (1, 1, 100): τ* = 13.48, overhead 16.7 %.
     check(Regime {
         name: "moderate",
         checkpoint_cost_s: 0.1,
@@ -201,7 +201,7 @@ fn moderate_checkpoints_delta_a_hundredth_of_the_mtbf_match_daly() {
 
 #[test]
 fn expensive_checkpoints_delta_a_tenth_of_the_mtbf_match_daly() {
-    // DESIGN.md §6 (10, 10, 100): τ* = 38.3, overhead 79 %.
+    // Daly's check value (10, 10, 100): τ* = 38.3, overhead 79 %.
     check(Regime {
         name: "expensive",
         checkpoint_cost_s: 1.0,

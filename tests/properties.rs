@@ -1,4 +1,4 @@
-//! Property-based tests: the invariants of DESIGN.md §5 over generated topologies, timings,
+//! Property-based tests: the oracle's invariants (listed in ARCHITECTURE.md) over generated topologies, timings,
 //! checkpoint settings and fault plans; determinism; liveness; and, for every deliberately broken
 //! protocol variant, proof that the oracle catches it within a bounded number of cases.
 //!

@@ -16,6 +16,11 @@
 //!
 //! The algorithm assumes reliable FIFO channels. Scenarios can break that on purpose (non-FIFO
 //! channels, loss), and the oracle then explains what went wrong.
+//!
+//! [`process`] holds the two rules as the state machine of one process (inputs: it initiates, a
+//! marker or a message arrives; actions: record the state, send markers, record a message, close a
+//! channel); the process-graph world (`simulation.rs`) runs them on the engine and assembles the
+//! global snapshot from every process's part.
 
 pub mod process;
 mod simulation;
@@ -102,7 +107,7 @@ pub struct IncompleteSnapshot {
 }
 
 /// How the algorithm is run. Anything but `Correct` is a deliberately broken variant for teaching:
-/// the oracle must catch it (DESIGN.md §5, last paragraph).
+/// the oracle must catch it (`tests/properties.rs` shows it does).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChandyLamportVariant {

@@ -113,7 +113,7 @@ impl StorageConfig {
 
 /// A deliberately broken version of the dataflow protocol, selectable in a scenario
 /// (`protocol_variant`) to show what each rule of the real one is for. The oracle must catch every
-/// one of them (DESIGN.md §5, last paragraph).
+/// one of them (`tests/properties.rs` shows it does).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DataflowVariant {

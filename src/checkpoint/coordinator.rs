@@ -2,8 +2,8 @@
 //! when it fails, and when too many failures fail the job.
 //!
 //! A pure state machine: the dataflow world feeds it timer ticks, acknowledgements and declines,
-//! and carries out what it decides (sending RPCs, scheduling timeouts). Semantics
-//! (`reference/flink-semantics.md` §1):
+//! and carries out what it decides (sending RPCs, scheduling timeouts). Semantics, as
+//! Flink's `CheckpointCoordinator`, `CheckpointRequestDecider` and `CheckpointFailureManager`:
 //! - ids start at 1; every trigger attempt uses a new one;
 //! - a periodic request runs only if fewer than `max-concurrent-checkpoints` are pending;
 //!   otherwise it waits and runs as soon as one finishes (`CheckpointRequestDecider` queues it);

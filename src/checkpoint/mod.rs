@@ -1,10 +1,10 @@
-//! Flink's checkpoint mechanism: settings, the coordinator on the job manager, and the metrics a
-//! checkpoint reports. The barrier handling inside tasks lives with the tasks, in
-//! [`crate::dataflow`].
-//!
-//! Semantics follow `reference/flink-semantics.md` (CheckpointCoordinator,
-//! CheckpointRequestDecider, CheckpointFailureManager, SingleCheckpointBarrierHandler,
-//! CheckpointBarrierTracker, SubtaskCheckpointCoordinatorImpl).
+//! Flink's checkpoint mechanism, as state machines the dataflow world drives: the barrier handlers
+//! of the tasks ([`barrier`]: `SingleCheckpointBarrierHandler`, `CheckpointBarrierTracker`), the
+//! checkpoint coordinator on the job manager ([`coordinator`]: `CheckpointCoordinator`,
+//! `CheckpointRequestDecider`, `CheckpointFailureManager`), when a two-phase-commit sink commits
+//! ([`two_phase_commit`]) and what a failover restores ([`restore`]); their settings with Flink's
+//! option names ([`config`]), the statistics a checkpoint reports ([`metrics`]), and savepoint
+//! files ([`savepoint`]).
 
 pub mod barrier;
 pub mod config;

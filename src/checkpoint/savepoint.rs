@@ -10,7 +10,7 @@
 //! cannot change.
 //!
 //! A plain savepoint sends no `notifyCheckpointComplete` (two-phase-commit sinks do not commit
-//! for it); stop-with-savepoint does, and then the job stops (`reference/flink-semantics.md`).
+//! for it); stop-with-savepoint does, and then the job stops (as Flink's `stop --savepointPath`).
 
 use crate::dataflow::CompletedCheckpoint;
 use crate::topology::job::{ExecutionGraph, JobGraph};

@@ -6,7 +6,7 @@
 //! instant run in the order they were scheduled — on every machine, every time. Randomness comes from
 //! [`RngStreams`]: one ChaCha8 stream per component, derived from the scenario seed and the
 //! component's name, so adding a component never shifts the random numbers another one draws
-//! (DESIGN.md §3, "common random numbers").
+//! ("common random numbers" when many runs are compared).
 //!
 //! The engine knows nothing about snapshots, Flink or charts; the worlds built on it do.
 

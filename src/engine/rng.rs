@@ -8,7 +8,7 @@ pub type SimRng = ChaCha8Rng;
 
 /// A stable 64-bit id for a component name (FNV-1a), used as its ChaCha stream number.
 ///
-/// Streams are keyed by *name* ("channel p->q", "source[0]", "faults/crash-1"), not by creation
+/// Streams are keyed by *name* (`"channel p->q"`, `"source[0]"`, `"faults/crash-1"`), not by creation
 /// order, so adding a channel or a fault does not shift the random numbers of any other component.
 pub fn stream_id(component: &str) -> u64 {
     let mut digest = super::Digest::default();

@@ -5,7 +5,7 @@ use std::fmt;
 
 /// An instant of virtual time, in integer microseconds since the start of the run.
 ///
-/// Integer time is a determinism rule (DESIGN.md §3): floats are never used as event keys, so the
+/// Integer time is a determinism rule: floats are never used as event keys, so the
 /// order of events cannot depend on rounding.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]

@@ -5,7 +5,7 @@
 //! distribution (a mean time between failures). Every fault has its own random stream, named
 //! after its position in the plan, so adding a fault never moves the others.
 //!
-//! Names and defaults follow Flink (`reference/flink-semantics.md`, Restart and Failover rows):
+//! Names and defaults follow Flink's restart strategies and failover strategies:
 //! `restart-strategy.type` none / fixed-delay / failure-rate / exponential-delay (the default when
 //! checkpointing is on: 1 s × 1.5 up to 1 min, jitter 0.1, reset after 1 h without failure);
 //! `jobmanager.execution.failover-strategy` full or region.

@@ -1,7 +1,8 @@
 //! Checkpoints under backpressure: how the checkpointing mode changes what a slow consumer does to
 //! checkpoint duration, start delay, alignment and persisted in-flight data
-//! (`reference/flink-2.3-measured.md`: aligned checkpoints take seconds of start delay under
-//! backpressure, unaligned ones stay short but persist the queued buffers).
+//! (as in the Flink 2.3 runs `tests/dataflow_checkpoints.rs` compares with: aligned checkpoints
+//! take seconds of start delay under backpressure, unaligned ones stay short but persist the
+//! queued buffers).
 //!
 //! One sweep per mode over the keyed operator's per-record cost (`job.operators.sum.cost`), the
 //! same seeds everywhere; each chart shows one metric, one line per mode, with the point where

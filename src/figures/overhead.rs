@@ -455,7 +455,7 @@ mod tests {
 
     #[test]
     fn the_theory_measures_intervals_from_trigger_to_trigger() {
-        // DESIGN.md §6 check value (1, 1, 100): Daly's τ* = 13.48, so the interval is 14.48.
+        // The check value (δ, R, M) = (1, 1, 100) of `crate::overhead`: Daly's τ* = 13.48, so the interval is 14.48.
         let theory = OverheadTheory {
             checkpoint_cost_s: 1.0,
             restart_cost_s: 1.0,

@@ -3,8 +3,7 @@
 //! A FIFO channel is a queue of messages with their arrival times. A message's arrival time is its
 //! send time plus a latency draw, but never earlier than the message ahead of it — that is what
 //! "first in, first out" means for a channel with variable delay. Only the *head* of each channel
-//! needs an event in the engine's queue, which keeps the heap small and FIFO order free
-//! (`reference/rust-notes.md` §1).
+//! needs an event in the engine's queue, which keeps the heap small and FIFO order free.
 //!
 //! A non-FIFO channel (an assumption breaker, for teaching) lets every message keep its own
 //! arrival time, so a later message may overtake an earlier one; each such message is an event of

@@ -1,4 +1,4 @@
-//! Invariants 5 and 8 of DESIGN.md §5 for Flink checkpoints on a dataflow.
+//! Invariants 5 (prefix consistency) and 8 (protocol rules) for Flink checkpoints on a dataflow.
 //!
 //! **Prefix consistency (5).** A completed checkpoint records, for every source subtask, the offset
 //! it had reached. The oracle regenerates each source's log up to that offset, pushes those

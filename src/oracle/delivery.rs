@@ -1,4 +1,4 @@
-//! Invariants 6 and 7 of DESIGN.md §5: what survives failures, checked against a failure-free
+//! Invariants 6 (exactly-once) and 7 (at-least-once): what survives failures, checked against a failure-free
 //! *golden* run of the same scenario (same seed, same settings, no faults).
 //!
 //! - **Exactly-once** (checkpointing EXACTLY_ONCE, and for the output a two-phase-commit or

@@ -5,8 +5,8 @@
 //! pass/fail *and* a sentence saying why — which channel, which message, expected versus recorded —
 //! because a learner needs the reason, not a red cross.
 //!
-//! The invariants are those of DESIGN.md §5; this module names them, and the submodules check them
-//! for each kind of system.
+//! The invariants (listed in `ARCHITECTURE.md`, with what each means) are named here; the submodules
+//! check them for each kind of system.
 
 pub mod dataflow;
 pub mod delivery;

@@ -1,4 +1,5 @@
-//! Invariants 1–4 of DESIGN.md §5 for Chandy-Lamport snapshots on a process graph.
+//! Invariants 1–4 (consistent cut, channel state, conservation, reachability) for Chandy-Lamport
+//! snapshots on a process graph.
 //!
 //! Notation used in the explanations and comments: `R(p)` is the position in the event record at
 //! which process `p` recorded its state for the snapshot being checked. An application event of

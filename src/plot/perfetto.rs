@@ -1,7 +1,7 @@
 //! Trace export: a run as Chrome trace-event JSON, which opens in Perfetto (ui.perfetto.dev) and
 //! in `chrome://tracing`, for zooming through a run interactively.
 //!
-//! Layout (`reference/rust-notes.md` §5): the job manager is one process with a track for the
+//! Layout: the job manager is one process with a track for the
 //! checkpoint coordinator (one slice per checkpoint, trigger → completion or abort) and one for
 //! recoveries (failure → every task running again). Each subtask is a process of its own with
 //! four tracks:

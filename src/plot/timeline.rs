@@ -1,7 +1,7 @@
 //! The checkpoint timeline: a Gantt chart of where each subtask spent a checkpoint.
 //!
 //! One row per subtask; along it, coloured bars for the phases of Flink's checkpoint details view
-//! (`reference/flink-semantics.md`): the *start delay* from the trigger until the first barrier
+//! (its web UI's per-subtask checkpoint statistics): the *start delay* from the trigger until the first barrier
 //! reached the task, the *alignment* while the task waited for the barrier on every input, the
 //! *synchronous* part of the snapshot (the task thread is paused), and the *asynchronous* part
 //! (the upload to checkpoint storage, off the task thread). The first three happen on the task

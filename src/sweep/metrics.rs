@@ -2,7 +2,7 @@
 //!
 //! Each run is reduced to a handful of named numbers (names carry their units: `_s`, `_ms`,
 //! `_bytes`). Dataflow runs report completion time, checkpoint durations and phases with Flink's
-//! meanings (`reference/flink-semantics.md` §3; a checkpoint's phase figure is the largest over its
+//! meanings (Flink's checkpoint statistics; a checkpoint's phase figure is the largest over its
 //! subtasks, and the run's figure is the mean over its completed checkpoints), sizes, failures and
 //! their downtime, throughput and latency. Process-graph (Chandy-Lamport) runs report snapshots
 //! and what their channel states held. A metric a run cannot have (no checkpoint completed, the

@@ -8,8 +8,7 @@
 //!
 //! **Common random numbers.** Every point runs the same seeds `0..S`, and every random stream of
 //! the simulator is keyed by (seed, component) — the fault plan's crash times, the sources' keys,
-//! the coordinator's first trigger — so two points differ only by the parameter, not by luck
-//! (DESIGN.md §3). Differences between neighbouring points are therefore far less noisy than the
+//! the coordinator's first trigger — so two points differ only by the parameter, not by luck. Differences between neighbouring points are therefore far less noisy than the
 //! points themselves.
 //!
 //! **Baseline.** For a bounded dataflow job, each point is also run without checkpointing and
@@ -18,7 +17,7 @@
 //! (the usual case: sweeping a checkpointing or fault setting) share one baseline.
 //!
 //! **Parallelism and interruption.** Runs are independent and deterministic, so they run on a
-//! rayon pool (DESIGN.md §3: parallelism across runs, never inside one); results are put back in
+//! rayon pool (parallelism across runs, never inside one); results are put back in
 //! (point, seed) order, so the output does not depend on thread timing. As each point finishes,
 //! the observer is told — the command line writes that point's file atomically and rewrites the
 //! CSV summaries, so Ctrl-C leaves every finished point's data intact ([`files`]).

@@ -99,7 +99,7 @@ impl ProcessGraph {
         seen
     }
 
-    /// Sum of all initial tokens: what conservation (DESIGN.md §5, invariant 3) compares against.
+    /// Sum of all initial tokens: what conservation (invariant 3 of the oracle) compares against.
     pub fn total_initial_tokens(&self) -> i64 {
         self.processes.iter().map(|p| p.initial_tokens).sum()
     }

@@ -1,7 +1,7 @@
 //! The streaming application: records, sources and operators, as pure functions.
 //!
 //! Everything here is deterministic and free of timing, so the oracle can run the same functions
-//! on the source prefixes recorded in a checkpoint and compare (DESIGN.md §5, invariant 5).
+//! on the source prefixes recorded in a checkpoint and compare (the oracle's invariant 5).
 //! Values are always 1 at the source and operators only add them up, so every piece of state is a
 //! sum that does not depend on the order records arrive in — which is what makes "the failure-free
 //! computation on these prefixes" a single, well-defined answer.

@@ -1,7 +1,7 @@
 //! What runs on the graph between snapshots: the application whose state is being recorded.
 //!
 //! The process-graph workloads move *tokens* (money in the bank example), a quantity the
-//! application conserves, so that a snapshot can be checked by adding it up (DESIGN.md §5,
+//! application conserves, so that a snapshot can be checked by adding it up (the oracle's
 //! invariant 3). The Chandy-Lamport paper's own examples (§2.2) are token systems.
 //!
 //! The streaming workloads (sources, operators, records) are in [`dataflow`].
