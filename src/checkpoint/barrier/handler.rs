@@ -60,6 +60,7 @@ struct RuleSet {
 }
 
 impl RuleSet {
+    /// The rules that align `alignment`'s checkpoint.
     fn of(self, alignment: &Alignment) -> &'static dyn AlignmentRules {
         if alignment.savepoint {
             self.savepoints.get()
@@ -121,6 +122,7 @@ impl BarrierHandler {
             .is_some_and(|a| a.checkpoint == checkpoint && !a.complete)
     }
 
+    /// Barrier `barrier` was read on `input`.
     fn barrier(&mut self, input: InputIndex, barrier: Barrier, actions: &mut Vec<Action>) {
         let checkpoint = barrier.checkpoint;
         if self.aborted.contains(&checkpoint) {
@@ -213,6 +215,7 @@ impl BarrierHandler {
         }
     }
 
+    /// The coordinator's trigger reached this task.
     fn trigger(&mut self, checkpoint: CheckpointId, savepoint: bool, actions: &mut Vec<Action>) {
         if self.aborted.contains(&checkpoint) {
             return;
@@ -236,6 +239,7 @@ impl BarrierHandler {
         self.check_all_in(actions);
     }
 
+    /// Aligned with timeout: the timer of `checkpoint` fired.
     fn alignment_timer_fired(&mut self, checkpoint: CheckpointId, actions: &mut Vec<Action>) {
         let Some(alignment) = self.alignment.as_mut() else {
             return;
@@ -247,6 +251,7 @@ impl BarrierHandler {
         self.check_all_in(actions);
     }
 
+    /// A cancellation marker of `checkpoint` was read.
     fn cancel_marker(&mut self, checkpoint: CheckpointId, actions: &mut Vec<Action>) {
         if self.aligning_checkpoint(checkpoint) {
             self.abandon(checkpoint, None, actions);
@@ -260,6 +265,7 @@ impl BarrierHandler {
         }
     }
 
+    /// `notifyCheckpointAborted(checkpoint)`.
     fn aborted(&mut self, checkpoint: CheckpointId, actions: &mut Vec<Action>) {
         if self.aligning_checkpoint(checkpoint) {
             self.abandon(checkpoint, None, actions);

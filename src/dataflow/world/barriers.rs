@@ -42,7 +42,13 @@ impl World<'_> {
             c.last_barrier_checkpoint = checkpoint;
             c.last_barrier_buffers_before = barrier.buffers_before;
         }
-        let timed_out = matches!(self.protocol_for(checkpoint), SnapshotProtocol::AlignedWithTimeout { timeout_us } if now.as_micros() >= barrier.trigger_us + timeout_us);
+        // Aligned with timeout: had the timeout passed since the trigger? (Flink's `isTimedOut`.)
+        let timed_out = match self.protocol_for(checkpoint) {
+            SnapshotProtocol::AlignedWithTimeout { timeout_us } => {
+                now.as_micros() >= barrier.trigger_us + timeout_us
+            }
+            _ => false,
+        };
         let input = barrier::Input::Barrier {
             input: self.channels[channel].input_position,
             barrier: barrier::Barrier {
@@ -55,6 +61,7 @@ impl World<'_> {
         self.barrier_input(now, task, input);
     }
 
+    /// A priority (unaligned) barrier is at the head of `channel`: it is read before any data.
     pub(super) fn take_priority_item(
         &mut self,
         now: SimTime,
@@ -263,6 +270,7 @@ impl World<'_> {
         );
     }
 
+    /// A cancellation marker of `checkpoint` was read: an upstream task gave it up.
     pub(super) fn on_cancel_marker(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
         self.barrier_input(now, task, barrier::Input::CancelMarker { checkpoint });
     }
@@ -285,6 +293,7 @@ impl World<'_> {
         self.try_finish(now, producer);
     }
 
+    /// `notifyCheckpointAborted`: the coordinator aborted `checkpoint`.
     pub(super) fn notify_aborted(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
         // A task whose data has ended may have been waiting only for this snapshot: the handler's
         // last action wakes it.

@@ -38,6 +38,7 @@ pub(super) struct BufferSlab {
 }
 
 impl BufferSlab {
+    /// A buffer for a slice numbered `sequence`: a recycled one when there is one.
     pub(super) fn allocate(&mut self, sequence: u64) -> BufferId {
         if let Some(id) = self.free.pop() {
             let buffer = &mut self.buffers[id as usize];
@@ -67,6 +68,7 @@ impl BufferSlab {
         }
     }
 
+    /// Gives a buffer back for reuse.
     pub(super) fn release(&mut self, id: BufferId) {
         self.free.push(id);
     }

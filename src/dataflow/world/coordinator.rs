@@ -69,6 +69,7 @@ impl World<'_> {
         }
     }
 
+    /// Tasks that must acknowledge a new checkpoint: every task still running.
     pub(super) fn tasks_to_ack(&self) -> Vec<TaskIndex> {
         (0..self.tasks.len())
             .filter(|&t| self.tasks[t].status != Status::Finished)
@@ -88,6 +89,9 @@ impl World<'_> {
             .collect()
     }
 
+    /// The periodic scheduler asks for a checkpoint (`from_timer`: the timer fired; otherwise a
+    /// queued request is retried): the coordinator decides to trigger it, queue it, or drop it for
+    /// `min-pause`.
     pub(super) fn periodic_request(&mut self, now: SimTime, from_timer: bool) {
         let tasks = self.tasks_to_ack();
         let Some(coordinator) = self.coordinator.as_mut() else {
@@ -149,6 +153,8 @@ impl World<'_> {
         }
     }
 
+    /// Checkpoint `id` is triggered: its statistics start, its timeout is set, and the trigger RPC
+    /// goes to the tasks without open inputs (or, stop-the-world, the sources are paused).
     pub(super) fn start_checkpoint(&mut self, now: SimTime, id: u64, is_savepoint: bool) {
         let tasks = self
             .coordinator
@@ -218,6 +224,7 @@ impl World<'_> {
         }
     }
 
+    /// A task's acknowledgement reaches the coordinator.
     pub(super) fn ack_arrive(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
         self.trace.push(DataflowEvent::AckReceived {
             time: now,
@@ -238,6 +245,9 @@ impl World<'_> {
         }
     }
 
+    /// Every task has acknowledged: the checkpoint is complete, older pending ones are subsumed,
+    /// and `notifyCheckpointComplete` goes to the tasks (unless notices are being lost, or it is a
+    /// plain savepoint).
     pub(super) fn checkpoint_completed(
         &mut self,
         now: SimTime,
@@ -319,6 +329,8 @@ impl World<'_> {
         }
     }
 
+    /// The coordinator aborts `checkpoint` (expired, declined, …); too many failures in a row fail
+    /// the job over.
     pub(super) fn abort_checkpoint(&mut self, now: SimTime, checkpoint: u64, reason: AbortReason) {
         let Some(coordinator) = self.coordinator.as_mut() else {
             return;
@@ -347,6 +359,7 @@ impl World<'_> {
         }
     }
 
+    /// Records an abort and tells every task (`notifyCheckpointAborted`).
     pub(super) fn record_abort(&mut self, now: SimTime, checkpoint: u64, reason: AbortReason) {
         self.trace.push(DataflowEvent::CheckpointAborted {
             time: now,
@@ -377,6 +390,7 @@ impl World<'_> {
         }
     }
 
+    /// The job fails for good: the restart strategy gave up.
     pub(super) fn fail_job(&mut self, now: SimTime, reason: String) {
         self.trace.push(DataflowEvent::JobFailed { time: now });
         self.status = JobStatus::Failed {

@@ -13,6 +13,8 @@ use crate::topology::job::{DataChannelIndex, TaskIndex};
 use crate::trace::DataflowEvent;
 
 impl World<'_> {
+    /// The task finishes: end of partition behind its last record, its consumers woken, the job
+    /// manager told.
     pub(super) fn finish_task(&mut self, now: SimTime, task: TaskIndex) {
         if self.tasks[task].status == Status::Finished {
             return;

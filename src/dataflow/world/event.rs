@@ -115,6 +115,7 @@ pub(super) enum Event {
 }
 
 impl Event {
+    /// The two words this event folds into the run's digest.
     pub(super) fn digest_words(&self) -> (u64, u64) {
         match *self {
             Event::SourceTick { task } => (1, u64::from(task)),

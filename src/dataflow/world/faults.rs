@@ -56,6 +56,7 @@ impl World<'_> {
         }
     }
 
+    /// The next random crash of one target, drawn from its own stream.
     pub(super) fn schedule_random_fault(&mut self, spec: usize, target: usize) {
         let random = &self.faults.plan.random[spec];
         // Each target of each entry has its own stream: adding a fault shifts no other.
@@ -73,6 +74,7 @@ impl World<'_> {
         );
     }
 
+    /// A random crash strikes, and the next one of the same target is scheduled.
     pub(super) fn random_fault(&mut self, now: SimTime, spec: usize, target: usize) {
         if self.stopped {
             return;
@@ -90,6 +92,7 @@ impl World<'_> {
         self.schedule_random_fault(spec, target);
     }
 
+    /// A scheduled fault strikes.
     pub(super) fn fault(&mut self, now: SimTime, index: usize) {
         let kind = self.faults.plan.scheduled[index].kind.clone();
         match kind {
@@ -187,6 +190,7 @@ impl World<'_> {
         now < self.faults.notices_lost_until
     }
 
+    /// Is the task running (not failed, cancelled, restoring or finished)?
     pub(super) fn is_running(&self, task: TaskIndex) -> bool {
         matches!(
             self.tasks[task].status,
@@ -194,6 +198,8 @@ impl World<'_> {
         )
     }
 
+    /// A task manager is lost: every subtask on it stops at once; the job manager notices after
+    /// `heartbeat.timeout`.
     pub(super) fn crash_task_manager(&mut self, now: SimTime, task_manager: u32) {
         let tasks: Vec<TaskIndex> = (0..self.tasks.len())
             .filter(|&t| self.graph.tasks[t].task_manager == task_manager)

@@ -7,6 +7,7 @@ use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus};
 use crate::dataflow::results::{DataflowRun, JobMetrics, JobStatus};
 
 impl World<'_> {
+    /// Closes the run's accounts and returns everything it produced.
     pub(super) fn finish(mut self) -> DataflowRun {
         let now = self.queue.now();
         // The flips below only close the time accounts; they are not activity.

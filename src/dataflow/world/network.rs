@@ -14,6 +14,8 @@ use crate::topology::job::{DataChannelIndex, Partitioner, TaskIndex};
 use crate::workload::dataflow::{Record, key_group, subtask_for_key_group};
 
 impl World<'_> {
+    /// Sends a record on every output edge, by the edge's partitioner (forward, hash by key group,
+    /// rebalance, broadcast).
     pub(super) fn emit(&mut self, now: SimTime, task: TaskIndex, record: Record) {
         for edge_index in 0..self.tasks[task].edges.len() {
             let edge = &self.tasks[task].edges[edge_index];
@@ -49,10 +51,13 @@ impl World<'_> {
         }
     }
 
+    /// A record's serialized size.
     pub(super) fn record_bytes(&self, record: &Record) -> u32 {
         self.record_bytes_of_source[record.source_task as usize]
     }
 
+    /// Serializes a record into the channel's current buffer, starting a new one from the output
+    /// pool if needed.
     pub(super) fn write_record(
         &mut self,
         now: SimTime,
@@ -110,6 +115,7 @@ impl World<'_> {
         }
     }
 
+    /// Makes everything written on the task's outputs visible (the buffer timeout).
     pub(super) fn flush_outputs(&mut self, now: SimTime, task: TaskIndex) {
         for index in 0..self.tasks[task].outputs.len() {
             let channel = self.tasks[task].outputs[index];
@@ -228,6 +234,8 @@ impl World<'_> {
         self.wake(producer);
     }
 
+    /// A remote channel out of credit asks its gate for a floating buffer; without one free it
+    /// waits in line.
     pub(super) fn request_floating(&mut self, now: SimTime, channel: DataChannelIndex) {
         let c = &mut self.channels[channel];
         if c.waiting_for_floating {
@@ -252,6 +260,7 @@ impl World<'_> {
         }
     }
 
+    /// The head of a remote channel's wire arrives at the receiver.
     pub(super) fn arrive(&mut self, channel: DataChannelIndex) {
         let (_, item, incarnation) = self.channels[channel]
             .in_transit

@@ -268,7 +268,7 @@ impl World<'_> {
                 None if finished_at_checkpoint.contains(&task) => RestoreAs::Finished,
                 snapshot => RestoreAs::Snapshot(snapshot),
             };
-            self.faults_restore_plan_insert(task, restore);
+            self.restore_plan.insert(task, restore);
             let download = if checkpoint_id.is_some() {
                 self.storage_transfer_us(now, bytes)
             } else {
@@ -282,10 +282,6 @@ impl World<'_> {
                 },
             );
         }
-    }
-
-    pub(super) fn faults_restore_plan_insert(&mut self, task: TaskIndex, restore: RestoreAs) {
-        self.restore_plan.insert(task, restore);
     }
 
     /// Puts persisted in-flight records back at the head of a channel, as full buffers.

@@ -108,6 +108,7 @@ impl World<'_> {
         );
     }
 
+    /// The size of the task's state, for the synchronous phase and the upload.
     pub(super) fn state_bytes(&self, task: TaskIndex) -> u64 {
         let t = &self.tasks[task];
         t.chain
@@ -125,6 +126,7 @@ impl World<'_> {
             .sum()
     }
 
+    /// How long the synchronous phase takes: a fixed part plus a part per MiB of state.
     pub(super) fn sync_duration_us(&self, task: TaskIndex) -> u64 {
         let state = &self.model.state;
         let bytes = self.state_bytes(task);
@@ -162,6 +164,8 @@ impl World<'_> {
         changed.min(full_bytes.max(16))
     }
 
+    /// The synchronous phase is over: the upload starts (or, with storage down, the snapshot
+    /// fails).
     pub(super) fn sync_done(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
         if self.tasks[task].syncing != Some(checkpoint) {
             return; // from an attempt that a failover cancelled
@@ -204,6 +208,8 @@ impl World<'_> {
         self.wake(task);
     }
 
+    /// Once the synchronous phase is over, the inputs are complete and no barrier is stuck in an
+    /// output, the channel state is uploaded.
     pub(super) fn maybe_upload_channel_state(
         &mut self,
         now: SimTime,
@@ -241,6 +247,7 @@ impl World<'_> {
         );
     }
 
+    /// Once state and channel state are uploaded, the task acknowledges the checkpoint.
     pub(super) fn maybe_acknowledge(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
         let ready = self.tasks[task]
             .snapshots

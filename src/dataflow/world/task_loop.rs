@@ -16,6 +16,7 @@ use crate::topology::job::{DataChannelIndex, TaskIndex};
 use crate::workload::dataflow::{OperatorKind, Record, apply};
 
 impl World<'_> {
+    /// Schedules the task to be reconsidered: something may let it make progress.
     pub(super) fn wake(&mut self, task: TaskIndex) {
         if !self.waking[task] {
             self.waking[task] = true;
@@ -23,6 +24,7 @@ impl World<'_> {
         }
     }
 
+    /// Lets every woken task make progress, in the order they were woken.
     pub(super) fn drain_wake(&mut self, now: SimTime) {
         while let Some(task) = self.wake.pop_front() {
             self.waking[task] = false;
@@ -30,6 +32,7 @@ impl World<'_> {
         }
     }
 
+    /// Accounts the time since the last change to what the task was doing, and notes the change.
     pub(super) fn set_activity(&mut self, now: SimTime, task: TaskIndex, activity: Activity) {
         let t = &mut self.tasks[task];
         if t.activity == activity {
@@ -219,6 +222,7 @@ impl World<'_> {
         true
     }
 
+    /// Queues `channel` among the task's inputs with something to read.
     pub(super) fn enqueue_poll(&mut self, task: TaskIndex, channel: DataChannelIndex) {
         if !self.channels[channel].in_poll_queue {
             self.channels[channel].in_poll_queue = true;
