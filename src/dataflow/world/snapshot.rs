@@ -63,25 +63,15 @@ impl World<'_> {
         self.tasks[task].snapshot_counter += 1;
         let counter = self.tasks[task].snapshot_counter;
         self.tasks[task].snapshot_epochs.insert(checkpoint, counter);
-        let progress = SnapshotInProgress {
-            snapshot,
-            stats: SubtaskCheckpointStats {
-                task: self.graph.tasks[task].name.clone(),
-                sync_duration_us: sync_us,
-                start_delay_us,
-                unaligned,
-                ..SubtaskCheckpointStats::default()
-            },
-            sync_end: None,
-            needs_channel_state: records_input,
-            channel_state_final: !records_input,
-            forgets_channel_state: forget_channel_state,
-            outputs_pending: 0,
-            state_uploaded: false,
-            channel_uploaded: false,
-            channel_upload_started: false,
-            state_bytes_uploaded: 0,
+        let stats = SubtaskCheckpointStats {
+            task: self.graph.tasks[task].name.clone(),
+            sync_duration_us: sync_us,
+            start_delay_us,
+            unaligned,
+            ..SubtaskCheckpointStats::default()
         };
+        let progress =
+            SnapshotInProgress::new(snapshot, stats, records_input, forget_channel_state);
         self.tasks[task].snapshots.insert(checkpoint, progress);
         sync_us
     }

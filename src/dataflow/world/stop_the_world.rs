@@ -4,7 +4,7 @@
 
 use super::event::Event;
 use super::state::World;
-use super::task::{Activity, SnapshotInProgress, Status};
+use super::task::{SnapshotInProgress, Status};
 use crate::checkpoint::barrier::StopTheWorldAction;
 use crate::checkpoint::metrics::SubtaskCheckpointStats;
 use crate::dataflow::results::TaskSnapshot;
@@ -90,42 +90,24 @@ impl World<'_> {
                 checkpoint,
                 unaligned: false,
             });
-            let progress = SnapshotInProgress {
-                snapshot: TaskSnapshot {
-                    task,
-                    operator_states: self.tasks[task].states.clone(),
-                    input_channel_state: Vec::new(),
-                    output_channel_state: Vec::new(),
-                    unaligned: false,
-                    pending_transactions: self.pre_commit(task, checkpoint),
-                },
-                stats: SubtaskCheckpointStats {
-                    task: self.graph.tasks[task].name.clone(),
-                    sync_duration_us: sync_us,
-                    start_delay_us: now.as_micros().saturating_sub(trigger_us),
-                    ..SubtaskCheckpointStats::default()
-                },
-                sync_end: None,
-                needs_channel_state: false,
-                channel_state_final: true,
-                forgets_channel_state: false,
-                outputs_pending: 0,
-                state_uploaded: false,
-                channel_uploaded: false,
-                channel_upload_started: false,
-                state_bytes_uploaded: 0,
+            let snapshot = TaskSnapshot {
+                task,
+                operator_states: self.tasks[task].states.clone(),
+                input_channel_state: Vec::new(),
+                output_channel_state: Vec::new(),
+                unaligned: false,
+                pending_transactions: self.pre_commit(task, checkpoint),
             };
+            let stats = SubtaskCheckpointStats {
+                task: self.graph.tasks[task].name.clone(),
+                sync_duration_us: sync_us,
+                start_delay_us: now.as_micros().saturating_sub(trigger_us),
+                ..SubtaskCheckpointStats::default()
+            };
+            let progress = SnapshotInProgress::new(snapshot, stats, false, false);
             self.tasks[task].snapshots.insert(checkpoint, progress);
-            self.tasks[task].status = Status::Sync;
-            self.tasks[task].syncing = Some(checkpoint);
-            self.set_activity(now, task, Activity::Busy);
-            self.queue.schedule_after(
-                sync_us,
-                Event::SyncDone {
-                    task: task as u32,
-                    checkpoint,
-                },
-            );
+            // Never the stop-with-savepoint one: savepoints are aligned, never stop-the-world.
+            self.start_sync_phase(now, task, (checkpoint, sync_us));
         }
     }
 

@@ -78,6 +78,32 @@ pub(super) struct SnapshotInProgress {
     pub(super) state_bytes_uploaded: u64,
 }
 
+impl SnapshotInProgress {
+    /// A snapshot just taken: nothing uploaded yet. With `channel_state`, its input side is
+    /// complete only once every barrier has arrived; `forgets_channel_state` (a broken variant)
+    /// drops what it should persist.
+    pub(super) fn new(
+        snapshot: TaskSnapshot,
+        stats: SubtaskCheckpointStats,
+        channel_state: bool,
+        forgets_channel_state: bool,
+    ) -> SnapshotInProgress {
+        SnapshotInProgress {
+            snapshot,
+            stats,
+            sync_end: None,
+            needs_channel_state: channel_state,
+            channel_state_final: !channel_state,
+            forgets_channel_state,
+            outputs_pending: 0,
+            state_uploaded: false,
+            channel_uploaded: false,
+            channel_upload_started: false,
+            state_bytes_uploaded: 0,
+        }
+    }
+}
+
 pub(super) struct Task {
     pub(super) chain: Vec<usize>,
     pub(super) costs: Vec<LatencyDistribution>,
