@@ -108,14 +108,17 @@ pub trait AlignmentRules {
         actions: &mut Vec<Action>,
     );
 
-    /// A barrier arrived on another input, and the snapshot is not taken yet.
+    /// A barrier arrived on another input, and the snapshot is not taken yet. Nothing, for the
+    /// modes that snapshot on the first barrier (each input's recording then stops at its own
+    /// barrier: the channel itself sees it).
     fn later_barrier(
         &self,
-        alignment: &mut Alignment,
-        input: InputIndex,
-        priority: bool,
-        actions: &mut Vec<Action>,
-    );
+        _alignment: &mut Alignment,
+        _input: InputIndex,
+        _priority: bool,
+        _actions: &mut Vec<Action>,
+    ) {
+    }
 
     /// Every open input has delivered the barrier or ended, and the snapshot is not taken yet.
     fn all_barriers_in(&self, alignment: &mut Alignment, actions: &mut Vec<Action>);

@@ -37,17 +37,6 @@ impl AlignmentRules for ChandyLamportMarkers {
         self.record(alignment, actions);
     }
 
-    /// Never called: the state was recorded on the first marker. A later marker closes its
-    /// channel's recording (the channel itself sees it).
-    fn later_barrier(
-        &self,
-        _alignment: &mut Alignment,
-        _input: InputIndex,
-        _priority: bool,
-        _actions: &mut Vec<Action>,
-    ) {
-    }
-
     /// Only reached without any marker: every producer had finished. Record now.
     fn all_barriers_in(&self, alignment: &mut Alignment, actions: &mut Vec<Action>) {
         self.record(alignment, actions);

@@ -29,17 +29,6 @@ impl AlignmentRules for Unaligned {
         alignment.snapshot_unaligned(actions);
     }
 
-    /// Never called: the snapshot was taken on the first barrier. Each input stops being
-    /// persisted at its own barrier (the channel itself sees it).
-    fn later_barrier(
-        &self,
-        _alignment: &mut Alignment,
-        _input: InputIndex,
-        _priority: bool,
-        _actions: &mut Vec<Action>,
-    ) {
-    }
-
     /// Only reached without any barrier: every producer had finished, and their end-of-partition
     /// markers were the barriers. Nothing is in flight, so the snapshot is an aligned one.
     fn all_barriers_in(&self, alignment: &mut Alignment, actions: &mut Vec<Action>) {
