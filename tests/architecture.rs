@@ -14,7 +14,9 @@
 //! - the oracle reads what happened (the record and the scenario), never a world's internals or a
 //!   protocol's private state, so a buggy protocol cannot hide its own bug;
 //! - the engine knows nothing of snapshots;
-//! - the worlds never look at the oracle, the reports or the charts.
+//! - the worlds never look at the oracle, the reports or the charts;
+//! - data flows one way, scenario → world → record → oracle → report: no stage depends on a later
+//!   one (a scenario may name the invariants it expects to fail).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -642,4 +644,20 @@ fn the_worlds_never_look_at_the_oracle_the_reports_or_the_charts() {
             || f.starts_with("sweep/")
     };
     assert_eq!(krate.dependencies(worlds, downstream), Vec::<String>::new());
+}
+
+#[test]
+fn data_flows_one_way_scenario_world_record_oracle_report() {
+    let krate = the_crate();
+    let world = |f: &str| f.starts_with("dataflow/world/") || f == "chandy_lamport/simulation.rs";
+    let record =
+        |f: &str| f == "trace.rs" || f == "dataflow/results.rs" || f == "chandy_lamport/mod.rs";
+    // A scenario names the invariants its lesson breaks: it may use their names, nothing else.
+    let oracle = |f: &str| f.starts_with("oracle/") && f != "oracle/invariant.rs";
+    let report = |f: &str| f.starts_with("report/");
+    let scenario = |f: &str| f.starts_with("scenario/");
+    let mut backwards = krate.dependencies(scenario, |f| world(f) || oracle(f) || report(f));
+    backwards.extend(krate.dependencies(record, |f| world(f) || oracle(f) || report(f)));
+    backwards.extend(krate.dependencies(|f| f.starts_with("oracle/"), report));
+    assert_eq!(backwards, Vec::<String>::new());
 }
