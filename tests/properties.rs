@@ -294,6 +294,23 @@ fn the_oracle_catches_every_broken_variant_within_a_bounded_number_of_cases() {
             ),
         ),
         (
+            "recording_past_the_barrier",
+            first_caught(
+                "variant-recording-past-the-barrier",
+                LIMIT,
+                generators::dataflow_scenario(),
+                |scenario| {
+                    scenario["checkpointing"] =
+                        json!({"interval": "30ms", "protocol": "chandy-lamport"});
+                    // One slot per task manager: channels between subtasks cross the network.
+                    scenario["cluster"] = json!({"task-managers": 4, "slots-per-task-manager": 1});
+                    heavy(scenario);
+                    variant("recording_past_the_barrier")(scenario);
+                },
+                &[Invariant::PrefixConsistency],
+            ),
+        ),
+        (
             "restore_from_pending",
             first_caught(
                 "variant-restore-from-pending",

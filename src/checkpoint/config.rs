@@ -134,11 +134,15 @@ pub enum DataflowVariant {
     CommitAtPreCommit,
     /// Recovery from the newest pending checkpoint instead of the latest completed one.
     RestoreFromPending,
+    /// An input channel keeps recording channel state until the task reads the barrier, not
+    /// until the barrier arrives: records behind an ordinary barrier queued at the receiver are
+    /// written into the checkpoint too.
+    RecordingPastTheBarrier,
 }
 
 impl DataflowVariant {
     /// Every variant, by the name scenario files use.
-    pub const ALL: [(&'static str, DataflowVariant); 6] = [
+    pub const ALL: [(&'static str, DataflowVariant); 7] = [
         ("correct", DataflowVariant::Correct),
         ("no_alignment", DataflowVariant::NoAlignment),
         (
@@ -151,5 +155,9 @@ impl DataflowVariant {
         ),
         ("commit_at_pre_commit", DataflowVariant::CommitAtPreCommit),
         ("restore_from_pending", DataflowVariant::RestoreFromPending),
+        (
+            "recording_past_the_barrier",
+            DataflowVariant::RecordingPastTheBarrier,
+        ),
     ];
 }

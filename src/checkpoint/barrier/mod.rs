@@ -25,6 +25,7 @@ pub mod alignment;
 pub mod at_least_once;
 pub mod broken;
 pub mod chandy_lamport_markers;
+pub mod channel_persister;
 pub mod handler;
 pub mod interface;
 pub mod stop_the_world;

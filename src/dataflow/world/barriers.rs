@@ -33,10 +33,8 @@ impl World<'_> {
             records_consumed: self.channels[channel].records_consumed,
         });
         let c = &mut self.channels[channel];
-        // The channel's own recording of this checkpoint ends at its barrier.
-        if c.persisting == Some(checkpoint) {
-            c.persisting = None;
-        }
+        // The channel's own recording of this checkpoint ends at its barrier, if not before.
+        c.recording.barrier_read(checkpoint);
         // Like Flink's input channels, each remembers where its newest barrier was in its stream.
         if checkpoint >= c.last_barrier_checkpoint {
             c.last_barrier_checkpoint = checkpoint;
@@ -160,9 +158,7 @@ impl World<'_> {
                 Action::StopPersisting { checkpoint } => {
                     for index in 0..self.tasks[task].inputs.len() {
                         let channel = self.tasks[task].inputs[index];
-                        if self.channels[channel].persisting == Some(checkpoint) {
-                            self.channels[channel].persisting = None;
-                        }
+                        self.channels[channel].recording.stop(checkpoint);
                     }
                 }
                 Action::StartAlignmentTimer { checkpoint } => {
@@ -286,7 +282,7 @@ impl World<'_> {
         channel: DataChannelIndex,
     ) {
         self.channels[channel].finished = true;
-        self.channels[channel].persisting = None;
+        self.channels[channel].recording.stop_all();
         let input = self.channels[channel].input_position;
         self.barrier_input(now, task, barrier::Input::EndOfPartition { input });
         let producer = self.channels[channel].from;

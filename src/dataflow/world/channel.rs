@@ -3,6 +3,7 @@
 //! markers, end of partition).
 
 use super::buffer::BufferId;
+use crate::checkpoint::barrier::channel_persister::InputChannelRecording;
 use crate::engine::SimTime;
 use crate::topology::job::TaskIndex;
 use std::collections::VecDeque;
@@ -66,8 +67,9 @@ pub(super) struct Channel {
     /// Aligned: barrier received, waiting for the other channels.
     pub(super) blocked: bool,
     pub(super) in_poll_queue: bool,
-    /// Recording pre-barrier data for this checkpoint (unaligned, Chandy-Lamport).
-    pub(super) persisting: Option<u64>,
+    /// The consumer's recording of pre-barrier data (unaligned, Chandy-Lamport), which ends when
+    /// the barrier arrives.
+    pub(super) recording: InputChannelRecording,
     /// The newest checkpoint whose barrier the consumer has read here, and the number of slices
     /// the sender had sent before it (remote channels: what in the receiver's queue is ahead of
     /// that barrier).

@@ -46,7 +46,13 @@ impl World<'_> {
                 }
             }
             if !barrier_arrived {
-                self.channels[channel].persisting = Some(checkpoint);
+                // A remote channel may have received its barrier already, unread in the queue.
+                let c = &self.channels[channel];
+                let arrived = !c.local
+                    && c.receiver.iter().any(
+                        |i| matches!(i, Item::Barrier(b) if b.checkpoint == checkpoint && !b.priority),
+                    );
+                self.channels[channel].recording.start(checkpoint, arrived);
             }
         }
     }

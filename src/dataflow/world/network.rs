@@ -288,7 +288,7 @@ impl World<'_> {
                 if c.exclusive_held < self.model.network.exclusive_buffers_per_channel {
                     c.exclusive_held += 1;
                 }
-                if let Some(checkpoint) = c.persisting {
+                if let Some(checkpoint) = c.recording.recording() {
                     let length = self.buffers.buffers[buffer as usize].records.len();
                     self.persist_records(consumer, checkpoint, channel, buffer, 0, length, false);
                 }
@@ -297,6 +297,12 @@ impl World<'_> {
             Item::Barrier(barrier) if barrier.priority => {
                 self.channels[channel].receiver.push_front(item);
                 self.priority_visible(consumer, channel, barrier.checkpoint);
+            }
+            Item::Barrier(barrier) => {
+                // What arrives behind it belongs after the checkpoint: the recording ends here.
+                let c = &mut self.channels[channel];
+                c.recording.barrier_arrived(barrier.checkpoint, false);
+                c.receiver.push_back(item);
             }
             _ => self.channels[channel].receiver.push_back(item),
         }
@@ -365,9 +371,9 @@ impl World<'_> {
         channel: DataChannelIndex,
         checkpoint: u64,
     ) {
-        if self.channels[channel].persisting == Some(checkpoint) {
-            self.channels[channel].persisting = None;
-        }
+        self.channels[channel]
+            .recording
+            .barrier_arrived(checkpoint, true);
         self.tasks[consumer].priority.push_back(channel);
         self.wake(consumer);
     }

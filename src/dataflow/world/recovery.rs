@@ -155,7 +155,7 @@ impl World<'_> {
         c.finished = false;
         c.blocked = false;
         c.in_poll_queue = false;
-        c.persisting = None;
+        c.recording.stop_all();
         c.last_barrier_checkpoint = 0;
         c.last_barrier_buffers_before = 0;
         for buffer in dropped {

@@ -6,6 +6,7 @@ use super::channel::Channel;
 use super::event::Event;
 use super::fault_state::{FaultState, RestoreAs};
 use super::task::{Activity, SourceRuntime, Status, Task};
+use crate::checkpoint::barrier::channel_persister::InputChannelRecording;
 use crate::checkpoint::barrier::{Action, StopTheWorld, TaskBarrierHandler};
 use crate::checkpoint::coordinator::Coordinator;
 use crate::checkpoint::metrics::CheckpointStats;
@@ -108,7 +109,9 @@ impl<'a> World<'a> {
                 finished: false,
                 blocked: false,
                 in_poll_queue: false,
-                persisting: None,
+                recording: InputChannelRecording::new(
+                    model.variant == DataflowVariant::RecordingPastTheBarrier,
+                ),
                 last_barrier_checkpoint: 0,
                 last_barrier_buffers_before: 0,
             })

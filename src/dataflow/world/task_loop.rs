@@ -213,7 +213,7 @@ impl World<'_> {
             }
             return fully_taken;
         }
-        if let Some(checkpoint) = self.channels[channel].persisting
+        if let Some(checkpoint) = self.channels[channel].recording.recording()
             && local
         {
             self.persist_records(task, checkpoint, channel, buffer, from, to, false);
