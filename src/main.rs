@@ -297,7 +297,12 @@ fn main() -> ExitCode {
             let mut all_valid = true;
             for file in &files {
                 match scenario::load_file(file) {
-                    Ok(scenario) => println!("ok: {} ({})", file.display(), scenario.name),
+                    Ok(scenario) => {
+                        println!("ok: {} ({})", file.display(), scenario.name);
+                        for warning in &scenario.warnings {
+                            eprintln!("warning: {warning}");
+                        }
+                    }
                     Err(error) => {
                         all_valid = false;
                         eprintln!("error: {error}");

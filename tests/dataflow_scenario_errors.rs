@@ -242,3 +242,56 @@ fn a_transaction_timeout_needs_a_two_phase_commit_sink() {
         "only applies to a two_phase_commit sink",
     );
 }
+
+/// Valid, but maybe not what it reads like: the warnings `validate` and `run` print.
+fn warnings_after(change: impl FnOnce(&mut Value)) -> Vec<String> {
+    let mut scenario = base();
+    change(&mut scenario);
+    parse_str(&scenario.to_string(), "job.json", "job")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .warnings
+}
+
+#[test]
+fn two_task_managers_whose_slots_hold_the_whole_job_are_warned_about() {
+    // The base job: parallelism 2, two task managers of two slots each.
+    let warnings = warnings_after(|_| {});
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("job.json: at `cluster`: task manager(s) 1 of 2 run no subtask")
+            && warnings[0].contains("set `slots-per-task-manager` to 1"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings_after(|s| s["cluster"] = json!({"task-managers": 2, "slots-per-task-manager": 1}))
+            .is_empty(),
+        "one slot each spreads the job"
+    );
+    assert!(
+        warnings_after(|s| s["cluster"] = json!({"task-managers": 2})).is_empty(),
+        "so does the default"
+    );
+    assert!(
+        warnings_after(|s| s["cluster"] = json!({"task-managers": 1})).is_empty(),
+        "one task manager holds everything, as meant"
+    );
+}
+
+#[test]
+fn two_task_managers_with_only_local_channels_are_warned_about() {
+    // Forward edges only: each pipeline stays on its own task manager.
+    let warnings = warnings_after(|s| {
+        s["job"]["operators"][1]["kind"] = json!("map");
+        s["job"]["operators"][1]["inputs"][0]["partitioner"] = json!("forward");
+        s["job"]["operators"][2]["parallelism"] = json!(2);
+        s["job"]["operators"][2]["inputs"][0]["partitioner"] = json!("forward");
+        s["cluster"] = json!({"task-managers": 2, "slots-per-task-manager": 1});
+    });
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("no channel crosses between them"),
+        "{}",
+        warnings[0]
+    );
+}

@@ -50,6 +50,7 @@ pub fn run_dataflow(scenario: &Scenario, model: &DataflowModel, seed: u64) -> Co
         events_processed: run.events_processed,
         recorded_events: run.trace.events().len(),
         outcome: Outcome::judge(failed, expected_failures(scenario)),
+        warnings: scenario.warnings.clone(),
         process_graph: None,
         dataflow: Some(DataflowReport {
             protocol: model

@@ -85,6 +85,7 @@ pub(super) fn run_process_graph(
         events_processed: run.events_processed,
         recorded_events: run.trace.events().len(),
         outcome: Outcome::judge(verdict.failed_invariants(), expected_failures(scenario)),
+        warnings: scenario.warnings.clone(),
         dataflow: None,
         process_graph: Some(ProcessGraphReport {
             protocol_variant: model.variant,

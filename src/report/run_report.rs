@@ -30,6 +30,9 @@ pub struct RunReport {
     pub recorded_events: usize,
     /// The overall verdict.
     pub outcome: Outcome,
+    /// What in the scenario may not mean what it reads (see `snapsim validate`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Process-graph results (Chandy-Lamport scenarios).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process_graph: Option<ProcessGraphReport>,

@@ -17,6 +17,12 @@ pub fn render(report: &RunReport) -> String {
     for line in wrap(&report.description, 96) {
         let _ = writeln!(out, "  {line}");
     }
+    for warning in &report.warnings {
+        for (index, line) in wrap(warning, 92).iter().enumerate() {
+            let lead = if index == 0 { "warning:" } else { "        " };
+            let _ = writeln!(out, "{lead} {line}");
+        }
+    }
     let _ = writeln!(out);
     if let Some(pg) = &report.process_graph {
         render_process_graph(&mut out, report, pg);

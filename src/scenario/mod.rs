@@ -21,6 +21,7 @@ mod model;
 mod size;
 mod validate;
 mod validate_dataflow;
+mod warnings;
 
 pub use duration::{DurationUs, parse_duration_us};
 pub use error::ScenarioError;

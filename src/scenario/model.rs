@@ -25,6 +25,8 @@ pub struct Scenario {
     pub expected_failures: Vec<String>,
     /// The system and what runs on it.
     pub model: Model,
+    /// What may not mean what it reads (each names the file and the JSON path).
+    pub warnings: Vec<String>,
 }
 
 /// The kinds of system a scenario can describe.

@@ -89,12 +89,17 @@ pub(super) fn validate(
         }
         Model::ProcessGraph(validate_process_graph(&file, &check)?)
     };
+    let warnings = match &model {
+        Model::Dataflow(model) => super::warnings::dataflow_warnings(model, label),
+        Model::ProcessGraph(_) => Vec::new(),
+    };
     Ok(Scenario {
         name,
         description: file.description,
         seed: file.seed,
         expected_failures: file.expected_failures,
         model,
+        warnings,
     })
 }
 
