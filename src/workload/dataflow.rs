@@ -174,16 +174,39 @@ fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Flink's key-group assignment: `murmurHash(key.hashCode()) % maxParallelism`
-/// (`KeyGroupRangeAssignment.assignToKeyGroup`). We use MurmurHash3's 32-bit finaliser on the key.
+/// Flink's key-group assignment (`KeyGroupRangeAssignment.assignToKeyGroup`):
+/// `murmurHash(key.hashCode()) % maxParallelism`, with the key as a Java `Integer` (whose hash code
+/// is its value). Together with [`subtask_for_key_group`] this splits keys between subtasks exactly
+/// as Flink does: keys 0..1000 over two subtasks of max parallelism 128 go 510 / 490.
 pub fn key_group(key: u32, max_parallelism: u32) -> u32 {
-    let mut h = key;
-    h ^= h >> 16;
-    h = h.wrapping_mul(0x85eb_ca6b);
-    h ^= h >> 13;
-    h = h.wrapping_mul(0xc2b2_ae35);
-    h ^= h >> 16;
-    h % max_parallelism
+    (flink_murmur_hash(key as i32) as u32) % max_parallelism
+}
+
+/// Flink's `MathUtils.murmurHash(int)`: MurmurHash3's mixing of one 32-bit word, its finaliser, and
+/// the result made non-negative (`Integer.MIN_VALUE` becomes 0). Java's `int` arithmetic wraps,
+/// as `wrapping_mul` does; `>>>` is the shift of the unsigned word.
+pub fn flink_murmur_hash(code: i32) -> i32 {
+    let mut code = code.wrapping_mul(0xcc9e_2d51_u32 as i32);
+    code = code.rotate_left(15);
+    code = code.wrapping_mul(0x1b87_3593);
+    code = code.rotate_left(13);
+    code = code.wrapping_mul(5).wrapping_add(0xe654_6b64_u32 as i32);
+    code ^= 4;
+    // bitMix: MurmurHash3's 32-bit finaliser.
+    let mut mixed = code as u32;
+    mixed ^= mixed >> 16;
+    mixed = mixed.wrapping_mul(0x85eb_ca6b);
+    mixed ^= mixed >> 13;
+    mixed = mixed.wrapping_mul(0xc2b2_ae35);
+    mixed ^= mixed >> 16;
+    let code = mixed as i32;
+    if code >= 0 {
+        code
+    } else if code != i32::MIN {
+        -code
+    } else {
+        0
+    }
 }
 
 /// Which subtask owns a key group (`computeOperatorIndexForKeyGroup`): `kg · P / maxP`.
@@ -200,9 +223,10 @@ pub fn key_group_range(subtask: u32, parallelism: u32, max_parallelism: u32) -> 
     (start as u32, end as u32)
 }
 
-/// Flink's default max parallelism: `min(max(roundUpToPowerOfTwo(1.5 · P), 128), 32768)`.
+/// Flink's default max parallelism (`KeyGroupRangeAssignment.computeDefaultMaxParallelism`):
+/// `min(max(roundUpToPowerOfTwo(P + P / 2), 128), 32768)`, with integer division.
 pub fn default_max_parallelism(parallelism: u32) -> u32 {
-    let scaled = (u64::from(parallelism) * 3).div_ceil(2).next_power_of_two();
+    let scaled = (u64::from(parallelism) + u64::from(parallelism) / 2).next_power_of_two();
     scaled.clamp(128, 32_768) as u32
 }
 
@@ -284,7 +308,44 @@ mod tests {
     fn default_max_parallelism_matches_flink() {
         assert_eq!(default_max_parallelism(1), 128);
         assert_eq!(default_max_parallelism(100), 256);
+        // 171 + 85 = 256 exactly: Flink's integer division keeps it at 256.
+        assert_eq!(default_max_parallelism(171), 256);
         assert_eq!(default_max_parallelism(100_000), 32_768);
+    }
+
+    /// The values Flink's documented algorithm gives, computed independently with Java's `int`
+    /// arithmetic (`MathUtils.murmurHash`, `KeyGroupRangeAssignment.computeKeyGroupForKeyHash` and
+    /// `computeOperatorIndexForKeyGroup`, for `Integer` keys): key → murmur hash → key group of 128
+    /// → subtask at parallelism 2 and 3.
+    #[test]
+    fn keys_go_to_the_key_groups_and_subtasks_flink_gives_them() {
+        let flink: [(u32, i32, u32, u32, u32); 10] = [
+            (0, 593_689_054, 94, 1, 2),
+            (1, 68_075_478, 86, 1, 2),
+            (2, 1_085_422_463, 127, 1, 2),
+            (3, 847_579_505, 113, 1, 2),
+            (7, 1_343_918_321, 113, 1, 2),
+            (42, 1_134_849_565, 29, 0, 0),
+            (500, 1_231_367_610, 58, 0, 1),
+            (999, 1_106_864_709, 69, 1, 1),
+            (123_456, 1_294_369_584, 48, 0, 1),
+            (2_147_483_647, 1_653_689_534, 62, 0, 1),
+        ];
+        for (key, hash, group, at_two, at_three) in flink {
+            assert_eq!(flink_murmur_hash(key as i32), hash, "key {key}");
+            assert_eq!(key_group(key, 128), group, "key {key}");
+            assert_eq!(subtask_for_key_group(group, 2, 128), at_two, "key {key}");
+            assert_eq!(subtask_for_key_group(group, 3, 128), at_three, "key {key}");
+        }
+        let split = (0..1000u32).fold([0; 2], |mut split, key| {
+            split[subtask_for_key_group(key_group(key, 128), 2, 128) as usize] += 1;
+            split
+        });
+        assert_eq!(
+            split,
+            [510, 490],
+            "1000 keys over two subtasks, as in Flink"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod dataflow;
 pub mod keyed_state;
+pub mod rate_limiter;
 pub mod sink;
 
 use crate::engine::SimTime;

@@ -355,7 +355,11 @@ impl World<'_> {
         t.uploads_since_full = 0;
         t.barriers = TaskBarrierHandler::new(self.protocol, self.model.variant, t.inputs.len());
         if let Some(source) = t.source.as_mut() {
-            source.next_emit_us = now.as_micros() as f64;
+            // A restarted source reader has a new rate limiter.
+            if let Some(limiter) = source.limiter.as_mut() {
+                limiter.restart(now.as_micros());
+            }
+            source.reserved_until_us = None;
             source.tick_scheduled = false;
         }
 

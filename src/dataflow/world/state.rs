@@ -20,6 +20,7 @@ use crate::scenario::DataflowModel;
 use crate::topology::job::{DataChannelIndex, ExecutionGraph, TaskIndex};
 use crate::trace::DataflowTrace;
 use crate::workload::dataflow::{OperatorKind, OperatorState, SourceLog};
+use crate::workload::rate_limiter::RateLimiter;
 use crate::workload::sink::ExternalSink;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -139,9 +140,11 @@ impl<'a> World<'a> {
                                 &format!("source-log/{}", vertex.name),
                                 config,
                             ),
-                            interval_us: config.rate_per_s.map(|rate| 1e6 / rate),
+                            limiter: config
+                                .rate_per_s
+                                .map(|rate| RateLimiter::per_second(rate, 0)),
+                            reserved_until_us: None,
                             keys: Vec::new(),
-                            next_emit_us: 0.0,
                             limit: config.records,
                             tick_scheduled: false,
                         })

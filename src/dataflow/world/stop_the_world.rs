@@ -117,11 +117,14 @@ impl World<'_> {
         self.flush_outputs(now, task);
     }
 
-    /// A source is told to go on, at its rate from now (no burst to catch up).
+    /// A source is told to go on, at its rate from now: the work lost during the pause is not
+    /// caught up (the machine of Young's and Daly's model stood still).
     pub(super) fn resume_source(&mut self, now: SimTime, task: TaskIndex) {
         self.tasks[task].paused = false;
         if let Some(source) = self.tasks[task].source.as_mut() {
-            source.next_emit_us = source.next_emit_us.max(now.as_micros() as f64);
+            if let Some(limiter) = source.limiter.as_mut() {
+                limiter.resume(now.as_micros(), source.reserved_until_us.take());
+            }
         }
         self.wake(task);
     }

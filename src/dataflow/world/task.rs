@@ -9,6 +9,7 @@ use crate::dataflow::results::{TaskMetrics, TaskSnapshot};
 use crate::engine::{LatencyDistribution, SimRng, SimTime};
 use crate::topology::job::{DataChannelIndex, OutputEdge};
 use crate::workload::dataflow::{OperatorState, Record, SourceLog};
+use crate::workload::rate_limiter::RateLimiter;
 use std::collections::{BTreeMap, VecDeque};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,8 +43,10 @@ pub(super) struct SourceRuntime {
     pub(super) log: SourceLog,
     /// The log as read so far: a rewound source reads the same keys again.
     pub(super) keys: Vec<u32>,
-    pub(super) interval_us: Option<f64>,
-    pub(super) next_emit_us: f64,
+    /// Rate-limited sources: the limiter, and the permit reserved for the next record (when it
+    /// may be used).
+    pub(super) limiter: Option<RateLimiter>,
+    pub(super) reserved_until_us: Option<u64>,
     pub(super) limit: Option<u64>,
     pub(super) tick_scheduled: bool,
 }

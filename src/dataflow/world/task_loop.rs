@@ -324,26 +324,29 @@ impl World<'_> {
             self.try_finish(now, task);
             return false;
         }
-        if let Some(interval) = source.interval_us {
-            if source.next_emit_us > now.as_micros() as f64 {
-                if !source.tick_scheduled {
-                    source.tick_scheduled = true;
-                    let at = SimTime::from_micros(source.next_emit_us.ceil() as u64);
-                    self.queue
-                        .schedule_at(at, Event::SourceTick { task: task as u32 });
-                }
-                self.set_activity(now, task, Activity::Idle);
-                return false;
-            }
-            // A rate limiter does not let a stalled source burst to catch up.
-            source.next_emit_us =
-                source.next_emit_us.max(now.as_micros() as f64 - interval) + interval;
-        }
+        // A source asks for its next record only when its output can take one.
         if !self.output_available(task) {
             self.set_activity(now, task, Activity::Backpressured);
             return false;
         }
         let source = self.tasks[task].source.as_mut().expect("source");
+        if let Some(limiter) = source.limiter.as_mut() {
+            let ticket = *source
+                .reserved_until_us
+                .get_or_insert_with(|| limiter.reserve(now.as_micros()));
+            if ticket > now.as_micros() {
+                if !source.tick_scheduled {
+                    source.tick_scheduled = true;
+                    self.queue.schedule_at(
+                        SimTime::from_micros(ticket),
+                        Event::SourceTick { task: task as u32 },
+                    );
+                }
+                self.set_activity(now, task, Activity::Idle);
+                return false;
+            }
+            source.reserved_until_us = None;
+        }
         while source.keys.len() as u64 <= offset {
             let (_, key) = source.log.next_key();
             source.keys.push(key);
