@@ -121,10 +121,10 @@ impl World<'_> {
     /// caught up (the machine of Young's and Daly's model stood still).
     pub(super) fn resume_source(&mut self, now: SimTime, task: TaskIndex) {
         self.tasks[task].paused = false;
-        if let Some(source) = self.tasks[task].source.as_mut() {
-            if let Some(limiter) = source.limiter.as_mut() {
-                limiter.resume(now.as_micros(), source.reserved_until_us.take());
-            }
+        if let Some(source) = self.tasks[task].source.as_mut()
+            && let Some(limiter) = source.limiter.as_mut()
+        {
+            limiter.resume(now.as_micros(), source.reserved_until_us.take());
         }
         self.wake(task);
     }
