@@ -3,7 +3,10 @@
 //!
 //! - **Exactly-once** (checkpointing EXACTLY_ONCE, and for the output a two-phase-commit or
 //!   idempotent sink): the final keyed state and the committed output equal the golden run's —
-//!   every record's effect once, none lost, none twice.
+//!   every record's effect once, none lost, none twice. An idempotent sink keeps it only when each
+//!   key's last write reaches it along one path (typically: fed by one keyed aggregation through a
+//!   forward or hash edge): otherwise one key's upserts arrive on several channels, and the last to
+//!   land depends on timing — replays or not. Such a sink promises at-least-once, and says why.
 //! - **At-least-once** (AT_LEAST_ONCE, or a plain sink): nothing the golden run produced is missing;
 //!   duplicates are expected, counted per key, and shown.
 //! - **No checkpointing**: no promise; losses and duplicates are reported as found.
@@ -16,6 +19,7 @@ use super::{Check, Invariant};
 use crate::checkpoint::SnapshotProtocol;
 use crate::dataflow::{DataflowRun, JobStatus};
 use crate::scenario::DataflowModel;
+use crate::topology::job::Partitioner;
 use crate::workload::dataflow::{KeyTotals, OperatorKind, OperatorState, SinkDelivery};
 use crate::workload::sink::{ExternalSink, TransactionState, Write};
 use serde::Serialize;
@@ -42,6 +46,9 @@ pub struct SinkDelivered {
     pub delivery: SinkDelivery,
     /// What this sink's configuration promises.
     pub promise: Promise,
+    /// Why it promises less than the checkpoint mode, if it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promise_limited_because: Option<String>,
     /// Records a read-committed reader saw in the golden run.
     pub golden_records: usize,
     /// Records a read-committed reader saw in this run.
@@ -168,13 +175,24 @@ pub fn check(model: &DataflowModel, run: &DataflowRun, golden: &DataflowRun) -> 
     let mut output_problems: Vec<(Promise, String)> = Vec::new();
     for (index, &operator) in sink_operators.iter().enumerate() {
         let (sink, golden_sink) = (&run.sinks[index], &golden.sinks[index]);
+        let last_write_determined = last_write_per_key_is_determined(model, operator);
         let promise = match (state_promise, sink.delivery) {
             (Promise::None, _) => Promise::None,
-            (Promise::ExactlyOnce, SinkDelivery::TwoPhaseCommit | SinkDelivery::Idempotent) => {
+            (Promise::ExactlyOnce, SinkDelivery::TwoPhaseCommit) => Promise::ExactlyOnce,
+            (Promise::ExactlyOnce, SinkDelivery::Idempotent) if last_write_determined => {
                 Promise::ExactlyOnce
             }
             _ => Promise::AtLeastOnce,
         };
+        let promise_limited_because = (state_promise == Promise::ExactlyOnce
+            && sink.delivery == SinkDelivery::Idempotent
+            && !last_write_determined)
+            .then(|| {
+                "an idempotent sink's table is exactly-once only when each key's last write reaches \
+                 it along one path; here one key's records arrive on several channels, so which \
+                 one lands last depends on timing (feed the sink from one keyed operator)"
+                    .to_string()
+            });
         let committed = sink.read_committed();
         let golden_committed = golden_sink.read_committed();
         let have = multiset(&committed);
@@ -283,6 +301,7 @@ pub fn check(model: &DataflowModel, run: &DataflowRun, golden: &DataflowRun) -> 
             sink: name.clone(),
             delivery: sink.delivery,
             promise,
+            promise_limited_because,
             golden_records: golden_committed.len(),
             committed_records: committed.len(),
             uncommitted_records: sink.read_uncommitted().len(),
@@ -403,4 +422,53 @@ pub fn check(model: &DataflowModel, run: &DataflowRun, golden: &DataflowRun) -> 
         checks,
         summary,
     }
+}
+
+/// Does each key's last write to `operator` come out the same in every schedule? The sink's table
+/// keeps the last upsert per key, so it is exactly-once only if the last record of each key reaches
+/// it along one path whose last element no interleaving can change:
+/// - a keyed aggregation's last output per key is the key's total, whatever order its inputs
+///   arrived in (each key lives on one subtask);
+/// - a stateless operator or sink with a single input keeps this if that input sends each key along
+///   one channel (forward, hash, or anything into one subtask);
+/// - several inputs, rebalance or broadcast into several subtasks, or a source of several subtasks
+///   (each emits every key) interleave one key's records from several channels, and the last to
+///   arrive depends on timing.
+fn last_write_per_key_is_determined(model: &DataflowModel, operator: usize) -> bool {
+    let op = &model.job.operators[operator];
+    match op.kind {
+        OperatorKind::KeyedAggregation { .. } => true,
+        OperatorKind::Filter { .. } => single_channel_input(model, operator, ordered_per_key),
+        _ => {
+            ordered_per_key(model, operator)
+                || single_channel_input(model, operator, last_write_per_key_is_determined)
+        }
+    }
+}
+
+/// Does `operator` emit each key's records from one subtask, in an order no schedule changes?
+fn ordered_per_key(model: &DataflowModel, operator: usize) -> bool {
+    let op = &model.job.operators[operator];
+    match op.kind {
+        OperatorKind::Source(_) => op.parallelism == 1,
+        _ => single_channel_input(model, operator, ordered_per_key),
+    }
+}
+
+/// Has `operator` exactly one input, which sends each key along one channel, from an operator for
+/// which `upstream` holds?
+fn single_channel_input(
+    model: &DataflowModel,
+    operator: usize,
+    upstream: fn(&DataflowModel, usize) -> bool,
+) -> bool {
+    let op = &model.job.operators[operator];
+    let [input] = op.inputs.as_slice() else {
+        return false;
+    };
+    let one_channel_per_key = match input.partitioner {
+        Partitioner::Forward | Partitioner::Hash => true,
+        Partitioner::Rebalance | Partitioner::Broadcast => op.parallelism == 1,
+    };
+    one_channel_per_key && upstream(model, input.from)
 }

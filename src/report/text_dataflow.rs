@@ -279,6 +279,9 @@ fn render_recovery(out: &mut String, df: &DataflowReport) {
                     String::new()
                 }
             );
+            if let Some(why) = &sink.promise_limited_because {
+                let _ = writeln!(out, "    (promise at-least-once: {why})");
+            }
             if !sink.duplicates_per_key.is_empty() {
                 let keys: Vec<String> = sink
                     .duplicates_per_key

@@ -74,19 +74,92 @@ pub fn process_graph() -> impl Strategy<Value = Value> {
         })
 }
 
-/// Checkpoint settings in every mode.
+/// The checkpointing modes and protocols, by the names the coverage test reports.
+pub const PROTOCOLS: [&str; 6] = [
+    "aligned",
+    "unaligned",
+    "aligned-timeout",
+    "at-least-once",
+    "chandy-lamport",
+    "stop-the-world",
+];
+
+/// Checkpoint settings in every mode, with the coordinator's options (min-pause, max concurrent,
+/// tolerable failures) varied too.
 pub fn checkpointing() -> impl Strategy<Value = Value> {
-    (0u8..6, 20u64..200, 1u64..50, 1u32..=3).prop_map(|(mode, interval, timeout, concurrent)| {
-        let interval = format!("{interval}ms");
-        match mode {
-            0 => json!({"interval": interval, "max-concurrent-checkpoints": concurrent}),
-            1 => json!({"interval": interval, "unaligned": true}),
-            2 => json!({"interval": interval, "unaligned": true, "aligned-checkpoint-timeout": format!("{timeout}ms")}),
-            3 => json!({"interval": interval, "mode": "AT_LEAST_ONCE", "max-concurrent-checkpoints": concurrent}),
-            4 => json!({"interval": interval, "protocol": "chandy-lamport"}),
-            _ => json!({"interval": interval, "protocol": "stop-the-world"}),
-        }
-    })
+    (0u8..6, 20u64..200, 1u64..50, 1u32..=3, 0u64..3, 0u32..3).prop_map(
+        |(mode, interval, timeout, concurrent, pause, tolerable)| {
+            let interval = format!("{interval}ms");
+            let mut settings = match mode {
+                0 => json!({"interval": interval, "max-concurrent-checkpoints": concurrent}),
+                1 => json!({"interval": interval, "unaligned": true}),
+                2 => json!({"interval": interval, "unaligned": true, "aligned-checkpoint-timeout": format!("{timeout}ms")}),
+                3 => json!({"interval": interval, "mode": "AT_LEAST_ONCE", "max-concurrent-checkpoints": concurrent}),
+                4 => json!({"interval": interval, "protocol": "chandy-lamport"}),
+                _ => json!({"interval": interval, "protocol": "stop-the-world"}),
+            };
+            if pause > 0 {
+                settings["min-pause"] = json!(format!("{}ms", pause * 10));
+            }
+            if tolerable > 0 {
+                settings["tolerable-failed-checkpoints"] = json!(tolerable);
+            }
+            settings
+        },
+    )
+}
+
+/// Which protocol a generated `checkpointing` section runs ([`PROTOCOLS`]).
+pub fn protocol_of(checkpointing: &Value) -> &'static str {
+    if checkpointing["protocol"] == json!("chandy-lamport") {
+        "chandy-lamport"
+    } else if checkpointing["protocol"] == json!("stop-the-world") {
+        "stop-the-world"
+    } else if checkpointing["mode"] == json!("AT_LEAST_ONCE") {
+        "at-least-once"
+    } else if !checkpointing["aligned-checkpoint-timeout"].is_null() {
+        "aligned-timeout"
+    } else if checkpointing["unaligned"] == json!(true) {
+        "unaligned"
+    } else {
+        "aligned"
+    }
+}
+
+/// The cluster layouts, by the names the coverage test reports.
+pub const LAYOUTS: [&str; 3] = [
+    "one task manager",
+    "one slot per task manager",
+    "several slots per task manager",
+];
+
+/// Every cluster layout the model distinguishes: one task manager (every channel local); one slot
+/// per task manager (subtasks of different indices talk over the network); a few slots each (some
+/// channels local, some remote, subtasks co-located); and the default slots for two or three task
+/// managers (which may leave one empty).
+pub fn cluster_layout() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(json!({"task-managers": 1, "slots-per-task-manager": 4})),
+        Just(json!({"task-managers": 4, "slots-per-task-manager": 1})),
+        Just(json!({"task-managers": 2, "slots-per-task-manager": 2})),
+        (2u32..=3).prop_map(|n| json!({"task-managers": n})),
+    ]
+}
+
+/// Which layout a generated `cluster` section is ([`LAYOUTS`]), given the job's largest
+/// parallelism.
+pub fn layout_of(cluster: &Value, largest_parallelism: u64) -> &'static str {
+    let task_managers = cluster["task-managers"].as_u64().unwrap_or(1);
+    let slots = cluster["slots-per-task-manager"]
+        .as_u64()
+        .unwrap_or_else(|| largest_parallelism.div_ceil(task_managers));
+    if task_managers == 1 {
+        LAYOUTS[0]
+    } else if slots == 1 {
+        LAYOUTS[1]
+    } else {
+        LAYOUTS[2]
+    }
 }
 
 /// One operator's random choices; `dataflow_job` turns them into a valid operator.
@@ -152,20 +225,24 @@ pub fn dataflow_job() -> impl Strategy<Value = Value> {
         })
 }
 
-/// A dataflow scenario without faults.
+/// A dataflow scenario without faults, in any cluster layout.
 pub fn dataflow_scenario() -> impl Strategy<Value = Value> {
-    (dataflow_job(), checkpointing(), 1u32..=2, any::<u64>()).prop_map(
-        |(job, checkpointing, task_managers, seed)| {
+    (
+        dataflow_job(),
+        checkpointing(),
+        cluster_layout(),
+        any::<u64>(),
+    )
+        .prop_map(|(job, checkpointing, cluster, seed)| {
             json!({
                 "name": "generated-dataflow",
                 "description": "generated by a property test",
                 "seed": seed,
                 "job": job,
-                "cluster": {"task-managers": task_managers, "slots-per-task-manager": 4},
+                "cluster": cluster,
                 "checkpointing": checkpointing,
             })
-        },
-    )
+        })
 }
 
 /// A fault plan: one or two task crashes at random moments, a fixed-delay restart.
@@ -206,4 +283,107 @@ pub fn dataflow_with_faults() -> impl Strategy<Value = Value> {
         }
         scenario
     })
+}
+
+/// The fault kinds, by the names the coverage test reports (`none`: a run without faults).
+pub const FAULT_KINDS: [&str; 11] = [
+    "none",
+    "task-crash",
+    "task-manager-crash",
+    "network-partition",
+    "latency-spike",
+    "straggler",
+    "storage-outage",
+    "storage-slowdown",
+    "decline-checkpoint",
+    "lose-completion-notices",
+    "random-crashes",
+];
+
+/// A scenario of any job, in any mode and layout, with up to three faults of any kind, sinks as
+/// the mode promises them (exactly-once: transactional or idempotent; at-least-once: plain), a
+/// restart strategy generous enough that the job always comes back, and either failover strategy.
+pub fn dataflow_anything() -> impl Strategy<Value = Value> {
+    (
+        dataflow_scenario(),
+        proptest::collection::vec((1u8..11, any::<u8>(), any::<u8>(), 20u64..400, 10u64..200, 2u8..10), 0..=3),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(mut scenario, faults, idempotent, full_failover)| {
+            let operators = scenario["job"]["operators"].as_array().unwrap().clone();
+            let task_managers = scenario["cluster"]["task-managers"].as_u64().unwrap_or(1);
+            let subtask_of = |operator: u8, subtask: u8| {
+                let operator = &operators[operator as usize % operators.len()];
+                json!({"operator": operator["name"], "subtask": subtask as u64 % operator["parallelism"].as_u64().unwrap()})
+            };
+            let mut scheduled = Vec::new();
+            let mut random = Vec::new();
+            for &(kind, operator, subtask, at, length, factor) in &faults {
+                let at = json!(format!("{at}ms"));
+                let length = format!("{length}ms");
+                let fault = match FAULT_KINDS[kind as usize] {
+                    "task-crash" => json!({"at": at, "task-crash": subtask_of(operator, subtask)}),
+                    "task-manager-crash" => json!({"at": at, "task-manager-crash": subtask as u64 % task_managers}),
+                    // A partition needs two task managers; with one, it becomes a latency spike.
+                    "network-partition" if task_managers >= 2 => json!({"at": at, "network-partition": {"between": [0, 1], "duration": length}}),
+                    "network-partition" | "latency-spike" => json!({"at": at, "latency-spike": {"extra": format!("{}ms", factor), "duration": length}}),
+                    "straggler" => {
+                        let mut target = subtask_of(operator, subtask);
+                        target["factor"] = json!(factor);
+                        target["duration"] = json!(length);
+                        json!({"at": at, "straggler": target})
+                    }
+                    "storage-outage" => json!({"at": at, "storage-outage": {"duration": length}}),
+                    "storage-slowdown" => json!({"at": at, "storage-slowdown": {"factor": factor, "duration": length}}),
+                    "decline-checkpoint" => json!({"at": at, "decline-checkpoint": subtask_of(operator, subtask)}),
+                    "lose-completion-notices" => json!({"at": at, "lose-completion-notices": {"duration": length}}),
+                    _ => {
+                        let mtbf = json!({"mtbf": format!("{}ms", 200 + 100 * u64::from(factor))});
+                        random.push(if subtask % 2 == 0 { json!({"task-crashes": mtbf}) } else { json!({"task-manager-crashes": mtbf}) });
+                        continue;
+                    }
+                };
+                scheduled.push(fault);
+            }
+            if !scheduled.is_empty() || !random.is_empty() {
+                scenario["faults"] = json!({"scheduled": scheduled, "random": random});
+                scenario["restart-strategy"] = json!({"type": "fixed-delay", "attempts": 1000, "delay": "20ms"});
+                if full_failover {
+                    scenario["failover-strategy"] = json!("full");
+                }
+            }
+            let at_least_once = scenario["checkpointing"]["mode"] == json!("AT_LEAST_ONCE");
+            let delivery = if at_least_once { "plain" } else if idempotent { "idempotent" } else { "two_phase_commit" };
+            for operator in scenario["job"]["operators"].as_array_mut().unwrap() {
+                if operator["kind"] == json!("sink") {
+                    operator["delivery"] = json!(delivery);
+                }
+            }
+            scenario
+        })
+}
+
+/// The fault kinds a generated scenario has ([`FAULT_KINDS`]; `none` if it has no fault).
+pub fn fault_kinds_of(scenario: &Value) -> Vec<&'static str> {
+    let mut kinds: Vec<&'static str> = Vec::new();
+    for fault in scenario["faults"]["scheduled"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(kind) = FAULT_KINDS.iter().find(|k| !fault[**k].is_null()) {
+            kinds.push(kind);
+        }
+    }
+    if scenario["faults"]["random"]
+        .as_array()
+        .is_some_and(|r| !r.is_empty())
+    {
+        kinds.push("random-crashes");
+    }
+    if kinds.is_empty() {
+        kinds.push("none");
+    }
+    kinds
 }

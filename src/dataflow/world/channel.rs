@@ -16,7 +16,8 @@ pub(super) struct Barrier {
     pub(super) trigger_us: u64,
     /// Overtakes data (unaligned).
     pub(super) priority: bool,
-    /// Data buffers the sender put on the channel before it.
+    /// Remote channels: the slices the sender sent before it, set when it leaves the sender (a
+    /// receiver's buffers numbered below it are ahead of it in the stream).
     pub(super) buffers_before: u64,
     /// Records the sender put on the channel before it.
     pub(super) records_before: u64,

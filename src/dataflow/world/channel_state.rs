@@ -26,19 +26,38 @@ impl World<'_> {
                 continue;
             }
             let barrier_arrived = !awaiting.contains(&position);
+            let mut barrier_queued = false;
             if !self.channels[channel].local {
+                let c = &self.channels[channel];
+                // The barrier may be waiting in the receiver's queue, unread: an ordinary one behind
+                // the data sent before it, or a priority one at the head, ahead of that data and
+                // of whatever arrived after it (sent after the sender's snapshot).
+                let queued_barrier = c.receiver.iter().find_map(|i| match i {
+                    Item::Barrier(b) if b.checkpoint == checkpoint => Some(b.buffers_before),
+                    _ => None,
+                });
+                barrier_queued = queued_barrier.is_some();
                 // Buffers the sender sent before the barrier are ahead of it: pre-barrier data.
+                // Buffers replayed from a restored checkpoint precede everything sent since.
                 let limit = if barrier_arrived {
-                    self.channels[channel].last_barrier_buffers_before
+                    c.last_barrier_buffers_before
                 } else {
-                    u64::MAX
+                    queued_barrier.unwrap_or(u64::MAX)
                 };
-                let queued: Vec<BufferId> = self.channels[channel]
+                let queued: Vec<BufferId> = c
                     .receiver
                     .iter()
-                    .take_while(|i| !matches!(i, Item::Barrier(b) if b.checkpoint == checkpoint && !b.priority))
-                    .filter_map(|i| if let Item::Data(b) = i { Some(*b) } else { None })
-                    .filter(|&b| self.buffers.buffers[b as usize].sequence < limit)
+                    .filter_map(|i| {
+                        if let Item::Data(b) = i {
+                            Some(*b)
+                        } else {
+                            None
+                        }
+                    })
+                    .filter(|&b| {
+                        let buffer = &self.buffers.buffers[b as usize];
+                        buffer.replayed || buffer.sequence < limit
+                    })
                     .collect();
                 for buffer in queued {
                     let length = self.buffers.buffers[buffer as usize].records.len();
@@ -46,13 +65,9 @@ impl World<'_> {
                 }
             }
             if !barrier_arrived {
-                // A remote channel may have received its barrier already, unread in the queue.
-                let c = &self.channels[channel];
-                let arrived = !c.local
-                    && c.receiver.iter().any(
-                        |i| matches!(i, Item::Barrier(b) if b.checkpoint == checkpoint && !b.priority),
-                    );
-                self.channels[channel].recording.start(checkpoint, arrived);
+                self.channels[channel]
+                    .recording
+                    .start(checkpoint, barrier_queued);
             }
         }
     }

@@ -191,11 +191,16 @@ impl World<'_> {
                     (Item::Data(slice), u64::from(bytes))
                 }
                 _ => {
-                    self.channels[channel].sender.pop_front();
-                    if let Item::Barrier(barrier) = head {
-                        self.barrier_left_sender(now, channel, barrier);
+                    let c = &mut self.channels[channel];
+                    c.sender.pop_front();
+                    let mut item = head;
+                    if let Item::Barrier(barrier) = &mut item {
+                        // Its place in the stream: the slices sent before it (an ordinary
+                        // barrier waited behind data that was sent after it was queued).
+                        barrier.buffers_before = c.slices_sent;
+                        self.barrier_left_sender(now, channel, *barrier);
                     }
-                    (head, 64)
+                    (item, 64)
                 }
             };
             let c = &self.channels[channel];
