@@ -295,3 +295,24 @@ fn two_task_managers_with_only_local_channels_are_warned_about() {
         warnings[0]
     );
 }
+
+#[test]
+fn hosts_and_runtime_costs_are_checked() {
+    let both = error_after(|s| {
+        s["cluster"]["mini-cluster"] = json!({"cores": 2});
+        s["cluster"]["taskmanager.cpu.cores"] = json!(4);
+    });
+    assert_error(&both, "cluster.mini-cluster", "not both");
+    let no_cores = error_after(|s| s["cluster"]["taskmanager.cpu.cores"] = json!(0));
+    assert_error(&no_cores, "cluster.taskmanager.cpu.cores", "between 1 and 4096");
+    let named = error_after(|s| s["runtime"] = json!({"framework-cost": "cheap"}));
+    assert_error(&named, "runtime.framework-cost", "\"free\"");
+    let long = error_after(|s| s["runtime"] = json!({"framework-cost": {"emit": "2s"}}));
+    assert_error(&long, "runtime.framework-cost.emit", "at most 1s");
+    // Flink's own key for the slots is accepted too.
+    let mut flink_key = base();
+    flink_key["cluster"] = json!({"task-managers": 2, "taskmanager.numberOfTaskSlots": 2,
+                                  "taskmanager.cpu.cores": 2});
+    flink_key["runtime"] = json!({"framework-cost": "free", "mailbox-delay": "0ms"});
+    parse_str(&flink_key.to_string(), "job.json", "job").unwrap();
+}

@@ -13,6 +13,7 @@
 //! [`results`] is what a run returns.
 
 pub mod results;
+pub mod runtime_cost;
 mod world;
 
 pub use results::{

@@ -98,9 +98,63 @@ pub struct ClusterSpec {
     /// Number of task managers (default 1).
     pub task_managers: Option<u32>,
     /// `taskmanager.numberOfTaskSlots` (default: the largest parallelism).
+    #[serde(alias = "taskmanager.numberOfTaskSlots")]
     pub slots_per_task_manager: Option<u32>,
+    /// `taskmanager.cpu.cores`: each task manager runs on a host of its own with this many cores.
+    #[serde(rename = "taskmanager.cpu.cores")]
+    pub cpu_cores: Option<u32>,
+    /// A MiniCluster: every task manager on one host with this many cores.
+    pub mini_cluster: Option<MiniClusterSpec>,
+    /// How long a busy subtask keeps a contended core (the OS time slice; default 3ms).
+    pub scheduling_quantum: Option<DurationUs>,
     /// One-way latency of a job manager ↔ task RPC (trigger, acknowledge, notify).
     pub rpc_latency: Option<DurationUs>,
+}
+
+/// `cluster.mini-cluster`: one host for the whole cluster.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MiniClusterSpec {
+    /// The host's cores.
+    pub cores: u32,
+}
+
+/// `runtime`: what Flink's runtime costs besides the user functions (calibrated defaults).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RuntimeSpec {
+    /// CPU time per record for each step; `"free"` for none at all.
+    pub framework_cost: Option<FrameworkCostSpec>,
+    /// From the trigger timestamp to the trigger RPCs leaving the coordinator.
+    pub trigger_preparation: Option<DurationUs>,
+    /// From a trigger RPC's arrival to the task seeing it in its mailbox.
+    pub mailbox_delay: Option<LatencySpec>,
+}
+
+/// `runtime.framework-cost`: per-record CPU time, step by step, or `"free"`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum FrameworkCostSpec {
+    /// `"free"`: no framework cost (only the user functions take time).
+    Named(String),
+    /// Each step's cost; an absent step keeps its default.
+    Steps(FrameworkStepsSpec),
+}
+
+/// The steps of `runtime.framework-cost`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FrameworkStepsSpec {
+    /// A source emits a record.
+    pub emit: Option<DurationUs>,
+    /// A chain's end serialises a record into a network buffer.
+    pub serialize: Option<DurationUs>,
+    /// A chain's head deserialises a record.
+    pub deserialize: Option<DurationUs>,
+    /// A keyed operator reads and writes the key's state.
+    pub state_access: Option<DurationUs>,
+    /// A sink writes a record.
+    pub sink: Option<DurationUs>,
 }
 
 /// `network`: Flink's network stack settings.

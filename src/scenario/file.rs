@@ -57,6 +57,8 @@ pub struct ScenarioFile {
     pub cluster: Option<super::dataflow_file::ClusterSpec>,
     /// Flink's network stack settings.
     pub network: Option<super::dataflow_file::NetworkSpec>,
+    /// What Flink's runtime costs besides the user functions.
+    pub runtime: Option<super::dataflow_file::RuntimeSpec>,
     /// `execution.checkpointing.*`; absent = checkpointing off.
     pub checkpointing: Option<super::dataflow_file::CheckpointingSpec>,
     /// State backend and snapshot cost.

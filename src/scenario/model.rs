@@ -68,6 +68,8 @@ pub struct DataflowModel {
     pub initial_state: Option<InitialState>,
     /// The protocol as Flink implements it, or a deliberately broken variant.
     pub variant: DataflowVariant,
+    /// What Flink's runtime costs besides the user functions.
+    pub runtime: crate::dataflow::runtime_cost::RuntimeCosts,
 }
 
 /// A savepoint the scenario asks for.

@@ -72,6 +72,7 @@ pub(super) fn validate(
         for (present, field) in [
             (file.cluster.is_some(), "cluster"),
             (file.network.is_some(), "network"),
+            (file.runtime.is_some(), "runtime"),
             (file.checkpointing.is_some(), "checkpointing"),
             (file.state.is_some(), "state"),
             (file.checkpoint_storage.is_some(), "checkpoint-storage"),

@@ -4,15 +4,18 @@
 
 use super::checker::{Checker, check_probability, latency};
 use super::dataflow_file::*;
+use super::duration::DurationUs;
 use super::error::ScenarioError;
 use super::file::ScenarioFile;
 use super::model::{DataflowModel, SavepointSchedule};
 use crate::checkpoint::{
     CheckpointConfig, DataflowVariant, SnapshotProtocol, StateBackend, StateConfig, StorageConfig,
 };
+use crate::dataflow::runtime_cost::{FrameworkCost, RuntimeCosts};
 use crate::engine::SimTime;
 use crate::fault::{FaultKind, FaultPlan, RandomFaults, RestartStrategy, ScheduledFault};
 use crate::net::dataflow::NetworkConfig;
+use crate::topology::host::{DEFAULT_SCHEDULING_QUANTUM_US, Hosts};
 use crate::topology::job::TaskIndex;
 use crate::topology::job::{Cluster, Input, JobGraph, Operator, Partitioner};
 use crate::workload::dataflow::{
@@ -53,10 +56,37 @@ pub(super) fn validate(file: &ScenarioFile, label: &str) -> Result<DataflowModel
             ),
         ));
     }
+    let hosts = match (cluster_spec.cpu_cores, &cluster_spec.mini_cluster) {
+        (Some(_), Some(_)) => {
+            return Err(check.error(
+                "cluster.mini-cluster",
+                "give either `taskmanager.cpu.cores` (a host per task manager) or `mini-cluster` (one host for all), not both",
+            ));
+        }
+        (Some(cores), None) => Hosts::OnePerTaskManager {
+            cores: cores_in_range(cores, "cluster.taskmanager.cpu.cores", &check)?,
+        },
+        (None, Some(mini)) => Hosts::MiniCluster {
+            cores: cores_in_range(mini.cores, "cluster.mini-cluster.cores", &check)?,
+        },
+        (None, None) => Hosts::Unlimited,
+    };
+    let scheduling_quantum_us = cluster_spec
+        .scheduling_quantum
+        .map_or(DEFAULT_SCHEDULING_QUANTUM_US, |q| q.as_micros());
+    if scheduling_quantum_us > 1_000_000 {
+        return Err(check.error(
+            "cluster.scheduling-quantum",
+            format!("expected at most 1s, got {scheduling_quantum_us}us"),
+        ));
+    }
     let cluster = Cluster {
         task_managers,
         slots_per_task_manager: slots,
+        hosts,
+        scheduling_quantum_us,
     };
+    let runtime = validate_runtime(file.runtime.as_ref(), &check)?;
 
     let mut network = NetworkConfig::flink_defaults();
     if let Some(rpc) = cluster_spec.rpc_latency {
@@ -199,7 +229,71 @@ pub(super) fn validate(file: &ScenarioFile, label: &str) -> Result<DataflowModel
             .collect(),
         initial_state: None,
         variant,
+        runtime,
     })
+}
+
+/// A host's cores: at least one, at most 4096.
+fn cores_in_range(cores: u32, path: &str, check: &Checker) -> Result<u32, ScenarioError> {
+    if cores == 0 || cores > 4096 {
+        Err(check.error(
+            path,
+            format!("expected between 1 and 4096 cores, got {cores}"),
+        ))
+    } else {
+        Ok(cores)
+    }
+}
+
+/// `runtime`: the calibrated defaults, with what the scenario overrides.
+fn validate_runtime(
+    spec: Option<&RuntimeSpec>,
+    check: &Checker,
+) -> Result<RuntimeCosts, ScenarioError> {
+    let mut runtime = RuntimeCosts::flink_2_3_two_cores();
+    let Some(spec) = spec else {
+        return Ok(runtime);
+    };
+    let at_most_a_second = |d: DurationUs, path: &str| -> Result<u64, ScenarioError> {
+        if d.as_micros() > 1_000_000 {
+            Err(check.error(path, format!("expected at most 1s, got {d}")))
+        } else {
+            Ok(d.as_micros())
+        }
+    };
+    match &spec.framework_cost {
+        None => {}
+        Some(FrameworkCostSpec::Named(name)) if name == "free" => {
+            runtime.framework = FrameworkCost::FREE;
+        }
+        Some(FrameworkCostSpec::Named(other)) => {
+            return Err(check.error(
+                "runtime.framework-cost",
+                format!("expected \"free\" or an object of steps (emit, serialize, deserialize, state-access, sink), got \"{other}\""),
+            ));
+        }
+        Some(FrameworkCostSpec::Steps(steps)) => {
+            let f = &mut runtime.framework;
+            for (value, slot, name) in [
+                (steps.emit, &mut f.emit_us, "emit"),
+                (steps.serialize, &mut f.serialize_us, "serialize"),
+                (steps.deserialize, &mut f.deserialize_us, "deserialize"),
+                (steps.state_access, &mut f.state_access_us, "state-access"),
+                (steps.sink, &mut f.sink_us, "sink"),
+            ] {
+                if let Some(value) = value {
+                    *slot = at_most_a_second(value, &format!("runtime.framework-cost.{name}"))?;
+                }
+            }
+        }
+    }
+    if let Some(d) = spec.trigger_preparation {
+        runtime.trigger_preparation_us = at_most_a_second(d, "runtime.trigger-preparation")?;
+    }
+    if let Some(delay) = &spec.mailbox_delay {
+        runtime.mailbox_delay = latency(delay, "runtime.mailbox-delay", check)?;
+    }
+    Ok(runtime)
 }
 
 fn validate_job(

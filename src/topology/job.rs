@@ -79,6 +79,10 @@ pub struct Cluster {
     pub task_managers: u32,
     /// Slots per task manager.
     pub slots_per_task_manager: u32,
+    /// The hosts they run on and their cores (see [`super::host`]).
+    pub hosts: super::host::Hosts,
+    /// How long a busy subtask keeps a contended core before the next waiting one gets it.
+    pub scheduling_quantum_us: u64,
 }
 
 /// One task: a chain of operators, one subtask index.
@@ -317,6 +321,8 @@ mod tests {
     #[test]
     fn the_sink_chains_to_the_keyed_sum_and_the_hash_edge_is_all_to_all() {
         let graph = reference_job().expand(&Cluster {
+            hosts: crate::topology::host::Hosts::Unlimited,
+            scheduling_quantum_us: 0,
             task_managers: 1,
             slots_per_task_manager: 2,
         });
@@ -337,6 +343,8 @@ mod tests {
     #[test]
     fn subtasks_fill_slots_then_task_managers() {
         let graph = reference_job().expand(&Cluster {
+            hosts: crate::topology::host::Hosts::Unlimited,
+            scheduling_quantum_us: 0,
             task_managers: 2,
             slots_per_task_manager: 1,
         });

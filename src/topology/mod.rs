@@ -7,6 +7,7 @@
 //! For Flink it is a *job graph* of operators that expands into an execution graph of subtasks and
 //! channels: see [`job`].
 
+pub mod host;
 pub mod job;
 
 use crate::engine::LatencyDistribution;

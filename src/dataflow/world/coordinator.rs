@@ -213,9 +213,18 @@ impl World<'_> {
             self.stop_the_world_action(now, action);
             return;
         }
+        // The coordinator prepares the checkpoint before it sends the trigger RPCs; each task
+        // sees the trigger once its thread picks up the mail.
+        let sent_us = self.model.runtime.trigger_preparation_us + rpc;
         for task in self.tasks_to_trigger() {
+            let t = &mut self.tasks[task];
+            let mailbox_us = self
+                .model
+                .runtime
+                .mailbox_delay
+                .sample_us(&mut t.mailbox_rng);
             self.queue.schedule_at(
-                now.after_us(rpc),
+                now.after_us(sent_us + mailbox_us),
                 Event::TriggerRpc {
                     task: task as u32,
                     checkpoint: id,

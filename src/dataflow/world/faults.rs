@@ -266,6 +266,8 @@ impl World<'_> {
     /// Stops a task: whatever it was doing is lost.
     pub(super) fn halt_task(&mut self, now: SimTime, task: TaskIndex, status: Status) {
         self.set_activity(now, task, Activity::Idle);
+        // Its thread is gone: its core (or its place in the run queue) goes to the next one.
+        self.release_core(task);
         // The slice being read is lost with the task.
         self.tasks[task].reading = None;
         if let Some((_, sink)) = self.tasks[task].sink {

@@ -25,11 +25,13 @@ mod buffer;
 mod channel;
 mod channel_state;
 mod coordinator;
+mod cpu;
 mod end_of_data;
 mod event;
 mod fault_state;
 mod faults;
 mod finish;
+mod host_cpu;
 mod network;
 mod recovery;
 mod snapshot;
@@ -66,6 +68,10 @@ pub fn run_with(model: &DataflowModel, seed: u64, detail: RunDetail) -> Dataflow
         world.trace.fold(now.as_micros() ^ a << 40, b);
         world.handle(now, event);
         world.drain_wake(now);
+        while !world.core_checks.is_empty() {
+            world.check_cores();
+            world.drain_wake(now);
+        }
         if world.stop_the_world.draining() {
             world.check_quiescent(now);
         }

@@ -5,6 +5,7 @@ use super::buffer::BufferSlab;
 use super::channel::Channel;
 use super::event::Event;
 use super::fault_state::{FaultState, RestoreAs};
+use super::host_cpu::HostCpu;
 use super::task::{Activity, SourceRuntime, Status, Task};
 use crate::checkpoint::barrier::channel_persister::InputChannelRecording;
 use crate::checkpoint::barrier::{Action, StopTheWorld, TaskBarrierHandler};
@@ -17,7 +18,7 @@ use crate::dataflow::results::{
 };
 use crate::engine::{EventQueue, RngStreams, SimTime};
 use crate::scenario::DataflowModel;
-use crate::topology::job::{DataChannelIndex, ExecutionGraph, TaskIndex};
+use crate::topology::job::{DataChannelIndex, ExecutionGraph, TaskIndex, TaskVertex};
 use crate::trace::DataflowTrace;
 use crate::workload::dataflow::{OperatorKind, OperatorState, SourceLog};
 use crate::workload::rate_limiter::RateLimiter;
@@ -36,6 +37,10 @@ pub(super) struct World<'a> {
     pub(super) floating_waiting: Vec<VecDeque<DataChannelIndex>>,
     pub(super) record_bytes_of_source: Vec<u32>,
     pub(super) wake: VecDeque<TaskIndex>,
+    /// The hosts' cores (empty: unlimited).
+    pub(super) hosts: Vec<HostCpu>,
+    /// Tasks that may hold a core with nothing to run, checked at the end of the instant.
+    pub(super) core_checks: Vec<TaskIndex>,
     pub(super) waking: Vec<bool>,
     pub(super) coordinator: Option<Coordinator>,
     pub(super) protocol: SnapshotProtocol,
@@ -219,6 +224,12 @@ impl<'a> World<'a> {
                     straggle_factor: 1.0,
                     straggling_until: SimTime::ZERO,
                     decline_next: false,
+                    framework_us: framework_cost_of(model, vertex),
+                    host: model.cluster.hosts.host_of(vertex.task_manager),
+                    core_held: false,
+                    quantum_used_us: 0,
+                    pending_work_us: None,
+                    mailbox_rng: streams.stream(&format!("task-mailbox/{}", vertex.name)),
                 }
             })
             .collect();
@@ -257,6 +268,10 @@ impl<'a> World<'a> {
             link_free_at: vec![SimTime::ZERO; task_managers * task_managers],
             record_bytes_of_source,
             wake: VecDeque::new(),
+            hosts: (0..model.cluster.hosts.count(model.cluster.task_managers))
+                .map(|_| HostCpu::new(model.cluster.hosts.cores().unwrap_or(u32::MAX)))
+                .collect(),
+            core_checks: Vec::new(),
             // Savepoints need a coordinator even without periodic checkpoints.
             coordinator: model
                 .checkpointing
@@ -304,4 +319,28 @@ impl<'a> World<'a> {
             graph,
         }
     }
+}
+
+/// The framework cost of one record through a task (see [`crate::dataflow::runtime_cost`]): a
+/// source head emits, any other head deserialises, each keyed operator accesses its state, each
+/// sink writes, and a chain with outputs serialises.
+fn framework_cost_of(model: &DataflowModel, vertex: &TaskVertex) -> u64 {
+    let cost = &model.runtime.framework;
+    let mut us = 0;
+    for (position, &operator) in vertex.chain.iter().enumerate() {
+        us += match model.job.operators[operator].kind {
+            OperatorKind::Source(_) => cost.emit_us,
+            _ if position == 0 => cost.deserialize_us,
+            _ => 0,
+        };
+        us += match model.job.operators[operator].kind {
+            OperatorKind::KeyedAggregation { .. } => cost.state_access_us,
+            OperatorKind::Sink(_) => cost.sink_us,
+            _ => 0,
+        };
+    }
+    if !vertex.outputs.is_empty() {
+        us += cost.serialize_us;
+    }
+    us
 }

@@ -166,4 +166,16 @@ pub(super) struct Task {
     pub(super) straggling_until: SimTime,
     /// Decline-checkpoint fault: the next snapshot is declined.
     pub(super) decline_next: bool,
+    /// CPU time per record that Flink's runtime adds to the user functions (framework cost).
+    pub(super) framework_us: u64,
+    /// The host whose cores it shares (`None`: unlimited cores).
+    pub(super) host: Option<usize>,
+    /// Holds one of its host's cores.
+    pub(super) core_held: bool,
+    /// Work done since it took its core, against the scheduling quantum.
+    pub(super) quantum_used_us: u64,
+    /// Waiting for a core, with this much work (0: to run its mailbox).
+    pub(super) pending_work_us: Option<u64>,
+    /// Its own stream for mailbox delays.
+    pub(super) mailbox_rng: SimRng,
 }

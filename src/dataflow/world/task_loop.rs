@@ -71,6 +71,9 @@ impl World<'_> {
             if self.stopped || !matches!(self.tasks[task].status, Status::Idle) {
                 return;
             }
+            if !self.tasks[task].mailbox.is_empty() && !self.core_for_mail(now, task) {
+                return; // a sleeping thread woken for a mail waits for a core
+            }
             if let Some(mail) = self.tasks[task].mailbox.pop_front() {
                 match mail {
                     Mail::Trigger { checkpoint } => self.triggered_at_task(now, task, checkpoint),
@@ -230,11 +233,12 @@ impl World<'_> {
         }
     }
 
-    /// Starts processing one record: free operators run at once, costly ones take virtual time.
+    /// Starts processing one record: its work (the user functions' cost and the framework cost)
+    /// takes virtual time on a core; work-free records run at once.
     pub(super) fn start_record(&mut self, now: SimTime, task: TaskIndex, record: Record) {
         self.tasks[task].metrics.records_in += 1;
         let t = &mut self.tasks[task];
-        let mut cost_us = 0;
+        let mut cost_us = t.framework_us;
         for index in 0..t.costs.len() {
             cost_us += t.costs[index].sample_us(&mut t.rng);
         }
@@ -244,17 +248,8 @@ impl World<'_> {
         if cost_us == 0 {
             self.run_chain(now, task, record);
         } else {
-            t.in_hand = Some(record);
-            t.status = Status::Busy;
-            let incarnation = t.incarnation;
-            self.set_activity(now, task, Activity::Busy);
-            self.queue.schedule_after(
-                cost_us,
-                Event::RecordDone {
-                    task: task as u32,
-                    incarnation,
-                },
-            );
+            self.tasks[task].in_hand = Some(record);
+            self.run_on_core(now, task, cost_us);
         }
     }
 
@@ -268,6 +263,7 @@ impl World<'_> {
             .take()
             .expect("a record was in hand");
         self.tasks[task].status = Status::Idle;
+        self.after_work(task);
         self.run_chain(now, task, record);
         self.wake(task);
     }
