@@ -304,7 +304,11 @@ fn hosts_and_runtime_costs_are_checked() {
     });
     assert_error(&both, "cluster.mini-cluster", "not both");
     let no_cores = error_after(|s| s["cluster"]["taskmanager.cpu.cores"] = json!(0));
-    assert_error(&no_cores, "cluster.taskmanager.cpu.cores", "between 1 and 4096");
+    assert_error(
+        &no_cores,
+        "cluster.taskmanager.cpu.cores",
+        "between 1 and 4096",
+    );
     let named = error_after(|s| s["runtime"] = json!({"framework-cost": "cheap"}));
     assert_error(&named, "runtime.framework-cost", "\"free\"");
     let long = error_after(|s| s["runtime"] = json!({"framework-cost": {"emit": "2s"}}));
