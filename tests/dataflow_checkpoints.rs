@@ -739,3 +739,51 @@ fn a_core_per_subtask_runs_exactly_like_unlimited_cores_and_fewer_slow_the_job()
         rate(&four)
     );
 }
+
+/// RocksDB's files, as an incremental checkpoint sees them (`chart-checkpoint-size.json`): each
+/// checkpoint uploads one new level-0 file of the keys changed since the last; the full size is
+/// every file referenced, old versions included, so it grows past the live state until a
+/// compaction (4 level-0 files) merges everything into one file, uploaded whole. Compression
+/// scales every file: values that compress to a quarter make a quarter of the bytes.
+#[test]
+fn incremental_rocksdb_uploads_new_sst_files_and_compression_shrinks_them() {
+    let with_compressibility = |ratio: f64| {
+        run_modified("chart-checkpoint-size.json", move |s| {
+            s["job"]["operators"][1]["state_compressibility"] = json!(ratio);
+        })
+    };
+    let sizes = |run: &CompletedRun| -> Vec<(u64, u64)> {
+        dataflow(run)
+            .checkpoints
+            .iter()
+            .filter(|c| c.status == CheckpointStatus::Completed)
+            .map(|c| (c.checkpointed_size, c.state_size))
+            .collect()
+    };
+    let whole = with_compressibility(1.0);
+    assert_all_invariants_hold(&whole);
+    let whole_sizes = sizes(&whole);
+    // Checkpoints 4, 8, 12, …: the compaction's file is uploaded whole, and is the whole state.
+    for (index, &(uploaded, full)) in whole_sizes.iter().enumerate() {
+        let id = index + 1;
+        if id % 4 == 0 || id == 1 {
+            assert_eq!(uploaded, full, "checkpoint {id} uploads every file it has");
+        } else {
+            assert!(
+                uploaded < full,
+                "checkpoint {id}: only the new file ({uploaded} of {full})"
+            );
+        }
+    }
+    // Between compactions the overlapping files make the full size grow faster than the live
+    // state: checkpoint 7 references more than the compaction at 8 leaves.
+    assert!(whole_sizes[6].1 > whole_sizes[7].1, "{whole_sizes:?}");
+    let quarter = with_compressibility(0.25);
+    for (&(u1, f1), &(u4, f4)) in whole_sizes.iter().zip(&sizes(&quarter)) {
+        // Source offsets (16 bytes per source subtask) are not compressed.
+        assert!(
+            u4 * 4 <= u1 + 200 && f4 * 4 <= f1 + 200,
+            "{u1} {f1} vs {u4} {f4}"
+        );
+    }
+}

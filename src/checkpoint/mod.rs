@@ -11,6 +11,7 @@ pub mod config;
 pub mod coordinator;
 pub mod metrics;
 pub mod restore;
+pub mod rocksdb_files;
 pub mod savepoint;
 pub mod two_phase_commit;
 

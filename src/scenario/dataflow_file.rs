@@ -61,6 +61,9 @@ pub struct OperatorSpec {
     // ---- keyed aggregation ----
     /// Bytes of keyed state per key.
     pub state_per_key: Option<Bytes>,
+    /// RocksDB's SST files compress this state to this fraction of its raw size (default 1.0:
+    /// incompressible; counters and repetitive values compress far better).
+    pub state_compressibility: Option<f64>,
     // ---- sinks ----
     /// `plain` (writes at once), `idempotent` (upsert by key) or `two_phase_commit`.
     pub delivery: Option<String>,

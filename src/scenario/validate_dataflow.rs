@@ -362,6 +362,17 @@ fn validate_job(
             op.kind != "keyed_aggregation" && op.state_per_key.is_some(),
             "state_per_key",
         )?;
+        not_for(
+            op.kind != "keyed_aggregation" && op.state_compressibility.is_some(),
+            "state_compressibility",
+        )?;
+        let state_compressibility = op.state_compressibility.unwrap_or(1.0);
+        if !(0.01..=1.0).contains(&state_compressibility) {
+            return Err(check.error(
+                format!("job.operators[{index}].state_compressibility"),
+                format!("expected a fraction between 0.01 and 1 (compressed bytes per raw byte), got {state_compressibility}"),
+            ));
+        }
         not_for(op.kind != "sink" && op.delivery.is_some(), "delivery")?;
         not_for(
             op.kind != "sink" && op.transaction_timeout.is_some(),
@@ -546,6 +557,7 @@ fn validate_job(
             inputs: Vec::new(),
             cost,
             chainable: op.chain.unwrap_or(true),
+            state_compressibility,
         });
     }
     // Topological order (Kahn), so inputs always come before their consumers; a cycle is an error.

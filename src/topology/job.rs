@@ -61,6 +61,8 @@ pub struct Operator {
     pub cost: Option<LatencyDistribution>,
     /// May this operator be chained to its input?
     pub chainable: bool,
+    /// Keyed state in RocksDB's SST files: compressed bytes per raw byte (1.0: incompressible).
+    pub state_compressibility: f64,
 }
 
 /// The job graph.
@@ -275,6 +277,7 @@ mod tests {
             inputs,
             cost: None,
             chainable: true,
+            state_compressibility: 1.0,
         }
     }
 

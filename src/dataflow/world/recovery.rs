@@ -11,7 +11,7 @@ use super::buffer::BufferId;
 use super::channel::Item;
 use super::event::Event;
 use super::fault_state::RestoreAs;
-use super::state::World;
+use super::state::{World, rocksdb_instances};
 use super::task::Status;
 use crate::checkpoint::barrier::TaskBarrierHandler;
 use crate::checkpoint::coordinator::AbortReason;
@@ -21,7 +21,7 @@ use crate::fault::RestartDecision;
 use crate::topology::job::{DataChannelIndex, TaskIndex};
 use crate::trace::DataflowEvent;
 use crate::workload::dataflow::{OperatorState, Record};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 impl World<'_> {
     /// The job manager learns of a failure: cancel the region, abort pending checkpoints, and ask
@@ -350,9 +350,8 @@ impl World<'_> {
         t.final_checkpoint_done = false;
         t.data_ended = false;
         t.finish_announced = false;
-        t.key_epochs = vec![BTreeMap::new(); chain_length];
-        t.confirmed_epoch = 0;
-        t.uploads_since_full = 0;
+        t.rocksdb = rocksdb_instances(self.model, &t.chain, &t.states);
+        t.rocksdb_snapshots.clear();
         t.barriers = TaskBarrierHandler::new(self.protocol, self.model.variant, t.inputs.len());
         if let Some(source) = t.source.as_mut() {
             // A restarted source reader has a new rate limiter.

@@ -6,10 +6,10 @@
 use super::event::Event;
 use super::state::World;
 use super::task::{Activity, SnapshotInProgress, Status};
-use crate::checkpoint::StateBackend;
 use crate::checkpoint::barrier::{self, SnapshotKind};
 use crate::checkpoint::coordinator::AbortReason;
 use crate::checkpoint::metrics::SubtaskCheckpointStats;
+use crate::checkpoint::rocksdb_files::IncrementalSnapshot;
 use crate::checkpoint::two_phase_commit::CommitAction;
 use crate::dataflow::results::TaskSnapshot;
 use crate::engine::SimTime;
@@ -60,9 +60,7 @@ impl World<'_> {
             .as_micros()
             .saturating_sub(self.trigger_us(checkpoint));
         let sync_us = self.sync_duration_us(task);
-        self.tasks[task].snapshot_counter += 1;
-        let counter = self.tasks[task].snapshot_counter;
-        self.tasks[task].snapshot_epochs.insert(checkpoint, counter);
+        self.snapshot_rocksdb(task, checkpoint);
         let stats = SubtaskCheckpointStats {
             task: self.graph.tasks[task].name.clone(),
             sync_duration_us: sync_us,
@@ -124,34 +122,49 @@ impl World<'_> {
             + (bytes as u128 * u128::from(state.sync_per_mb_us) / (1024 * 1024)) as u64
     }
 
-    /// Bytes the incremental backend uploads: keys changed since the last confirmed checkpoint,
-    /// or everything after `compaction-trigger` incremental uploads.
-    pub(super) fn incremental_bytes(&mut self, task: TaskIndex, full_bytes: u64) -> u64 {
-        let state = &self.model.state;
-        if !(state.incremental && state.backend == StateBackend::RocksDb) {
-            return full_bytes;
-        }
+    /// Incremental RocksDB: the snapshot flushes each keyed operator's memtable (and compacts, if
+    /// level 0 is full); what its files weigh is kept for the upload.
+    pub(super) fn snapshot_rocksdb(&mut self, task: TaskIndex, checkpoint: u64) {
         let t = &mut self.tasks[task];
-        if t.confirmed_epoch == 0 || t.uploads_since_full >= state.compaction_trigger {
-            t.uploads_since_full = 0;
-            return full_bytes;
+        if t.rocksdb.iter().all(Option::is_none) {
+            return;
         }
-        t.uploads_since_full += 1;
-        let base = t.confirmed_epoch;
-        let mut changed = 16;
-        for (position, &operator) in t.chain.iter().enumerate() {
-            if let OperatorKind::KeyedAggregation {
-                state_bytes_per_key,
-            } = self.model.job.operators[operator].kind
-            {
-                let keys = t.key_epochs[position]
-                    .values()
-                    .filter(|&&epoch| epoch >= base)
-                    .count() as u64;
-                changed += keys * u64::from(state_bytes_per_key);
-            }
+        let mut sizes = IncrementalSnapshot {
+            full_bytes: 0,
+            uploaded_bytes: 0,
+        };
+        for db in t.rocksdb.iter_mut().flatten() {
+            let snapshot = db.checkpoint(checkpoint);
+            sizes.full_bytes += snapshot.full_bytes;
+            sizes.uploaded_bytes += snapshot.uploaded_bytes;
         }
-        changed.min(full_bytes.max(16))
+        t.rocksdb_snapshots.insert(checkpoint, sizes);
+    }
+
+    /// A snapshot's full size and the bytes it uploads: with incremental RocksDB, the SST files it
+    /// references and the new ones among them (plus the other operators' state, whole); otherwise
+    /// the whole state, both.
+    pub(super) fn snapshot_sizes(&mut self, task: TaskIndex, checkpoint: u64) -> (u64, u64) {
+        let whole = self.state_bytes(task);
+        let Some(files) = self.tasks[task].rocksdb_snapshots.remove(&checkpoint) else {
+            return (whole, whole);
+        };
+        let t = &self.tasks[task];
+        let keyed_raw: u64 = t
+            .chain
+            .iter()
+            .enumerate()
+            .map(
+                |(position, &operator)| match self.model.job.operators[operator].kind {
+                    OperatorKind::KeyedAggregation {
+                        state_bytes_per_key,
+                    } => t.states[position].keyed.len() as u64 * u64::from(state_bytes_per_key),
+                    _ => 0,
+                },
+            )
+            .sum();
+        let other = whole - keyed_raw;
+        (files.full_bytes + other, files.uploaded_bytes + other)
     }
 
     /// The synchronous phase is over: the upload starts (or, with storage down, the snapshot
@@ -178,8 +191,7 @@ impl World<'_> {
             self.wake(task);
             return;
         }
-        let full = self.state_bytes(task);
-        let uploaded = self.incremental_bytes(task, full);
+        let (full, uploaded) = self.snapshot_sizes(task, checkpoint);
         let upload_us = self.storage_transfer_us(now, uploaded);
         if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
             progress.sync_end = Some(now);
@@ -292,10 +304,10 @@ impl World<'_> {
             return;
         }
         let t = &mut self.tasks[task];
-        if let Some(&epoch) = t.snapshot_epochs.get(&checkpoint) {
-            t.confirmed_epoch = t.confirmed_epoch.max(epoch);
+        for db in t.rocksdb.iter_mut().flatten() {
+            db.confirm(checkpoint);
         }
-        t.snapshot_epochs.retain(|&id, _| id > checkpoint);
+        t.rocksdb_snapshots.retain(|&id, _| id > checkpoint);
         // Two-phase commit: every pending transaction up to this checkpoint is committed.
         if let Some((_, sink)) = t.sink {
             let subtask = t.subtask;

@@ -11,8 +11,9 @@ use crate::checkpoint::barrier::channel_persister::InputChannelRecording;
 use crate::checkpoint::barrier::{Action, StopTheWorld, TaskBarrierHandler};
 use crate::checkpoint::coordinator::Coordinator;
 use crate::checkpoint::metrics::CheckpointStats;
+use crate::checkpoint::rocksdb_files::RocksDbFiles;
 use crate::checkpoint::two_phase_commit::CommitRule;
-use crate::checkpoint::{CheckpointConfig, DataflowVariant, SnapshotProtocol};
+use crate::checkpoint::{CheckpointConfig, DataflowVariant, SnapshotProtocol, StateBackend};
 use crate::dataflow::results::{
     ActivityChange, CompletedCheckpoint, JobStatus, RunDetail, TaskMetrics, TaskSnapshot,
 };
@@ -196,11 +197,8 @@ impl<'a> World<'a> {
                     barriers: TaskBarrierHandler::new(protocol, model.variant, vertex.inputs.len()),
                     alignment_windows: Vec::new(),
                     snapshots: BTreeMap::new(),
-                    key_epochs: vec![BTreeMap::new(); vertex.chain.len()],
-                    snapshot_counter: 0,
-                    snapshot_epochs: BTreeMap::new(),
-                    confirmed_epoch: 0,
-                    uploads_since_full: 0,
+                    rocksdb: Vec::new(),
+                    rocksdb_snapshots: BTreeMap::new(),
                     paused: false,
                     finish_announced: false,
                     subtask: vertex.subtask,
@@ -253,6 +251,9 @@ impl<'a> World<'a> {
             for (task, states) in initial.task_states.iter().enumerate() {
                 tasks[task].states = states.clone();
             }
+        }
+        for task in &mut tasks {
+            task.rocksdb = rocksdb_instances(model, &task.chain, &task.states);
         }
         let task_count = tasks.len();
         World {
@@ -343,4 +344,38 @@ fn framework_cost_of(model: &DataflowModel, vertex: &TaskVertex) -> u64 {
         us += cost.serialize_us;
     }
     us
+}
+
+/// Incremental RocksDB instances for a chain's keyed operators, holding `states` (restored state
+/// is rewritten into the memtable, so the first checkpoint uploads it all). Empty unless the
+/// backend is RocksDB with incremental checkpoints.
+pub(super) fn rocksdb_instances(
+    model: &DataflowModel,
+    chain: &[usize],
+    states: &[OperatorState],
+) -> Vec<Option<RocksDbFiles>> {
+    let state = &model.state;
+    if !(state.incremental && state.backend == StateBackend::RocksDb) {
+        return Vec::new();
+    }
+    chain
+        .iter()
+        .zip(states)
+        .map(|(&operator, operator_state)| {
+            let op = &model.job.operators[operator];
+            let OperatorKind::KeyedAggregation {
+                state_bytes_per_key,
+            } = op.kind
+            else {
+                return None;
+            };
+            let mut db = RocksDbFiles::new(
+                state_bytes_per_key,
+                op.state_compressibility,
+                state.compaction_trigger,
+            );
+            operator_state.keyed.keys().for_each(|&key| db.write(key));
+            Some(db)
+        })
+        .collect()
 }

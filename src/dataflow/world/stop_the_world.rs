@@ -83,7 +83,7 @@ impl World<'_> {
                 continue;
             }
             let sync_us = self.sync_duration_us(task);
-            self.tasks[task].snapshot_counter += 1;
+            self.snapshot_rocksdb(task, checkpoint);
             self.trace.push(DataflowEvent::SnapshotTaken {
                 time: now,
                 task: task as u32,

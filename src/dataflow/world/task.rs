@@ -5,6 +5,7 @@
 use super::buffer::BufferId;
 use crate::checkpoint::barrier::TaskBarrierHandler;
 use crate::checkpoint::metrics::SubtaskCheckpointStats;
+use crate::checkpoint::rocksdb_files::{IncrementalSnapshot, RocksDbFiles};
 use crate::dataflow::results::{TaskMetrics, TaskSnapshot};
 use crate::engine::{LatencyDistribution, SimRng, SimTime};
 use crate::topology::job::{DataChannelIndex, OutputEdge};
@@ -135,13 +136,11 @@ pub(super) struct Task {
     /// The alignments in progress, for their statistics.
     pub(super) alignment_windows: Vec<AlignmentWindow>,
     pub(super) snapshots: BTreeMap<u64, SnapshotInProgress>,
-    /// Incremental backend: per chained operator, the snapshot counter at each key's last change.
-    pub(super) key_epochs: Vec<BTreeMap<u32, u64>>,
-    pub(super) snapshot_counter: u64,
-    /// The snapshot counter at each checkpoint's snapshot (for the incremental base).
-    pub(super) snapshot_epochs: BTreeMap<u64, u64>,
-    pub(super) confirmed_epoch: u64,
-    pub(super) uploads_since_full: u32,
+    /// Incremental RocksDB: per chained operator, its SST files (`None`: not keyed, or not
+    /// incremental).
+    pub(super) rocksdb: Vec<Option<RocksDbFiles>>,
+    /// What each snapshot's files weigh, from the snapshot to its upload.
+    pub(super) rocksdb_snapshots: BTreeMap<u64, IncrementalSnapshot>,
     /// Stop-the-world: the sources are paused.
     pub(super) paused: bool,
     pub(super) finish_announced: bool,

@@ -271,14 +271,12 @@ impl World<'_> {
     /// Applies the chain's operators to a record and emits what comes out of the last one.
     pub(super) fn run_chain(&mut self, now: SimTime, task: TaskIndex, record: Record) {
         let mut current = Some(record);
-        let incremental = self.model.state.incremental;
         for position in 0..self.tasks[task].chain.len() {
             let Some(record) = current else { break };
             let operator = self.tasks[task].chain[position];
             let kind = &self.model.job.operators[operator].kind;
-            if incremental && matches!(kind, OperatorKind::KeyedAggregation { .. }) {
-                let epoch = self.tasks[task].snapshot_counter;
-                self.tasks[task].key_epochs[position].insert(record.key, epoch);
+            if let Some(Some(db)) = self.tasks[task].rocksdb.get_mut(position) {
+                db.write(record.key);
             }
             if let Some((sink_position, sink)) = self.tasks[task].sink
                 && sink_position == position
