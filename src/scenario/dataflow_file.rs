@@ -8,6 +8,10 @@
 //! | `checkpointing` | `execution.checkpointing.*` (`interval`, `mode`, `min-pause`, `max-concurrent-checkpoints`, `timeout`, `tolerable-failed-checkpoints`, `num-retained`, `aligned-checkpoint-timeout`, `unaligned.enabled` → `unaligned`, `incremental` → `state.incremental`) |
 //! | `network` | `taskmanager.memory.segment-size`, `execution.buffer-timeout.interval` → `buffer-timeout`, `taskmanager.network.memory.*` |
 //! | `state` | `state.backend.type` → `backend` |
+//! | `cluster` | `taskmanager.numberOfTaskSlots` (or `slots-per-task-manager`), `taskmanager.cpu.cores` |
+//!
+//! `runtime` (framework cost, trigger preparation, mailbox delay) has no Flink key: it is what
+//! Flink's runtime costs on the machine, not a setting.
 //!
 //! The job graph itself has no Flink configuration (it is code in a real job) and uses snake_case.
 
