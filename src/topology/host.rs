@@ -12,7 +12,8 @@
 //! one record at a time; a subtask that holds a core keeps it across records for up to a
 //! *scheduling quantum* while others wait (the OS time slice: Linux's CFS/EEVDF slices are a few
 //! milliseconds), then goes to the back of the host's run queue. No preemption inside a record, no
-//! priorities, no JobManager or network threads, no garbage collection.
+//! priorities, no JobManager or network threads, no garbage collection; a snapshot's synchronous
+//! phase, its upload and the writing of channel state take their time without taking a core.
 
 use serde::Serialize;
 
