@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 use snapsim::checkpoint::metrics::CheckpointStatus;
 use snapsim::dataflow::JobStatus;
+use snapsim::oracle::delivery::Promise;
 use snapsim::report::DataflowReport;
 use snapsim::report::{CompletedRun, run_scenario};
 use snapsim::scenario::parse_str;
@@ -503,28 +504,20 @@ fn an_idempotent_sink_is_exactly_once_only_when_each_keys_last_write_has_one_pat
             .expect("a fault, so a delivery check");
         delivery.sinks[0].clone()
     };
-    let one_path = {
-        let v = job(false);
-        run_scenario(&parse_str(&v.to_string(), "one.json", "test").unwrap(), 1)
+    let run = |second_input: bool| {
+        let text = job(second_input).to_string();
+        run_scenario(&parse_str(&text, "idempotent.json", "test").unwrap(), 1)
     };
+    let one_path = run(false);
     assert_all_invariants_hold(&one_path);
     let sink = sink_of(&one_path);
-    assert_eq!(
-        sink.promise,
-        snapsim::oracle::delivery::Promise::ExactlyOnce
-    );
+    assert_eq!(sink.promise, Promise::ExactlyOnce);
     assert!(sink.promise_limited_because.is_none());
 
-    let two_paths = {
-        let v = job(true);
-        run_scenario(&parse_str(&v.to_string(), "two.json", "test").unwrap(), 1)
-    };
+    let two_paths = run(true);
     assert_all_invariants_hold(&two_paths);
     let sink = sink_of(&two_paths);
-    assert_eq!(
-        sink.promise,
-        snapsim::oracle::delivery::Promise::AtLeastOnce
-    );
+    assert_eq!(sink.promise, Promise::AtLeastOnce);
     assert!(
         sink.promise_limited_because
             .as_deref()

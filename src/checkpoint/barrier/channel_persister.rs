@@ -59,122 +59,74 @@ impl ChannelStatePersister {
     }
 }
 
-/// Broken, for teaching (`protocol_variant: recording_past_the_barrier`): the channel keeps
-/// recording until the task *reads* the barrier. On a channel between task managers, records that
-/// arrive behind an ordinary barrier while it waits in the receiver's queue — sent after the
-/// sender's snapshot — are written into the checkpoint too, and would be replayed twice after a
-/// restore: Chandy-Lamport markers and aligned-with-timeout checkpoints across task managers then
-/// hold records beyond their prefix, and the oracle says which.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct RecordingPastTheBarrier {
-    recording: Option<CheckpointId>,
-}
-
-impl RecordingPastTheBarrier {
-    /// The checkpoint being recorded.
-    pub fn recording(&self) -> Option<CheckpointId> {
-        self.recording
-    }
-
-    /// Starts recording — even when the barrier has already arrived.
-    pub fn start(&mut self, checkpoint: CheckpointId, _barrier_arrived: bool) {
-        self.recording = Some(checkpoint);
-    }
-
-    /// An arriving ordinary barrier is not noticed; only a priority one stops the recording.
-    pub fn barrier_arrived(&mut self, checkpoint: CheckpointId, priority: bool) {
-        if priority {
-            self.stop(checkpoint);
-        }
-    }
-
-    /// Reading the barrier stops the recording, too late.
-    pub fn barrier_read(&mut self, checkpoint: CheckpointId) {
-        self.stop(checkpoint);
-    }
-
-    /// The recording of `checkpoint` ends.
-    pub fn stop(&mut self, checkpoint: CheckpointId) {
-        if self.recording == Some(checkpoint) {
-            self.recording = None;
-        }
-    }
-
-    /// Nothing is recorded any more.
-    pub fn stop_all(&mut self) {
-        self.recording = None;
-    }
-}
-
-/// The recording rule an input channel runs: Flink's, or the broken one.
+/// The recording rule an input channel runs: Flink's, or one that is broken for teaching.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum InputChannelRecording {
+pub enum RecordingRule {
     /// Flink's: the recording ends when the barrier arrives.
-    Sound(ChannelStatePersister),
-    /// Broken: it ends only when the barrier is read.
-    RecordingPastTheBarrier(RecordingPastTheBarrier),
+    Sound,
+    /// Broken (`protocol_variant: recording_past_the_barrier`): the channel keeps recording until
+    /// the task *reads* the barrier, and starts even when the barrier has already arrived. On a
+    /// channel between task managers, records that arrive behind an ordinary barrier while it waits
+    /// in the receiver's queue — sent after the sender's snapshot — are written into the checkpoint
+    /// too, and would be replayed twice after a restore: Chandy-Lamport markers and
+    /// aligned-with-timeout checkpoints across task managers then hold records beyond their
+    /// prefix, and the oracle says which. Only a priority barrier, which is read at once, still
+    /// stops it in time.
+    PastTheBarrier,
+}
+
+/// An input channel's recording under its rule: the broken rule differs from Flink's only in when
+/// a recording starts and what an arriving barrier does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct InputChannelRecording {
+    persister: ChannelStatePersister,
+    rule: RecordingRule,
 }
 
 impl InputChannelRecording {
     /// A channel recording nothing yet, under the sound rule or the broken one.
     pub fn new(past_the_barrier: bool) -> InputChannelRecording {
-        if past_the_barrier {
-            InputChannelRecording::RecordingPastTheBarrier(RecordingPastTheBarrier::default())
-        } else {
-            InputChannelRecording::Sound(ChannelStatePersister::default())
+        InputChannelRecording {
+            persister: ChannelStatePersister::default(),
+            rule: if past_the_barrier {
+                RecordingRule::PastTheBarrier
+            } else {
+                RecordingRule::Sound
+            },
         }
     }
 
     /// See [`ChannelStatePersister::recording`].
     pub fn recording(&self) -> Option<CheckpointId> {
-        match self {
-            InputChannelRecording::Sound(p) => p.recording(),
-            InputChannelRecording::RecordingPastTheBarrier(p) => p.recording(),
-        }
+        self.persister.recording()
     }
 
-    /// See [`ChannelStatePersister::start`].
+    /// See [`ChannelStatePersister::start`]; the broken rule starts even after the barrier.
     pub fn start(&mut self, checkpoint: CheckpointId, barrier_arrived: bool) {
-        match self {
-            InputChannelRecording::Sound(p) => p.start(checkpoint, barrier_arrived),
-            InputChannelRecording::RecordingPastTheBarrier(p) => {
-                p.start(checkpoint, barrier_arrived)
-            }
-        }
+        let arrived = barrier_arrived && self.rule == RecordingRule::Sound;
+        self.persister.start(checkpoint, arrived);
     }
 
-    /// See [`ChannelStatePersister::barrier_arrived`].
+    /// See [`ChannelStatePersister::barrier_arrived`]; the broken rule notices only a priority one.
     pub fn barrier_arrived(&mut self, checkpoint: CheckpointId, priority: bool) {
-        match self {
-            InputChannelRecording::Sound(p) => p.barrier_arrived(checkpoint, priority),
-            InputChannelRecording::RecordingPastTheBarrier(p) => {
-                p.barrier_arrived(checkpoint, priority)
-            }
+        if priority || self.rule == RecordingRule::Sound {
+            self.persister.barrier_arrived(checkpoint, priority);
         }
     }
 
     /// See [`ChannelStatePersister::barrier_read`].
     pub fn barrier_read(&mut self, checkpoint: CheckpointId) {
-        match self {
-            InputChannelRecording::Sound(p) => p.barrier_read(checkpoint),
-            InputChannelRecording::RecordingPastTheBarrier(p) => p.barrier_read(checkpoint),
-        }
+        self.persister.barrier_read(checkpoint);
     }
 
     /// See [`ChannelStatePersister::stop`].
     pub fn stop(&mut self, checkpoint: CheckpointId) {
-        match self {
-            InputChannelRecording::Sound(p) => p.stop(checkpoint),
-            InputChannelRecording::RecordingPastTheBarrier(p) => p.stop(checkpoint),
-        }
+        self.persister.stop(checkpoint);
     }
 
     /// See [`ChannelStatePersister::stop_all`].
     pub fn stop_all(&mut self) {
-        match self {
-            InputChannelRecording::Sound(p) => p.stop_all(),
-            InputChannelRecording::RecordingPastTheBarrier(p) => p.stop_all(),
-        }
+        self.persister.stop_all();
     }
 }
 
@@ -219,7 +171,7 @@ mod tests {
 
     #[test]
     fn the_broken_channel_records_past_an_arrived_barrier_until_it_is_read() {
-        let mut channel = RecordingPastTheBarrier::default();
+        let mut channel = InputChannelRecording::new(true);
         channel.start(3, true);
         assert_eq!(
             channel.recording(),

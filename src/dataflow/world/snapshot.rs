@@ -98,20 +98,21 @@ impl World<'_> {
 
     /// The size of the task's state, for the synchronous phase and the upload.
     pub(super) fn state_bytes(&self, task: TaskIndex) -> u64 {
-        let t = &self.tasks[task];
-        t.chain
-            .iter()
-            .enumerate()
-            .map(
-                |(position, &operator)| match self.model.job.operators[operator].kind {
-                    OperatorKind::Source(_) => 16,
-                    OperatorKind::KeyedAggregation {
-                        state_bytes_per_key,
-                    } => t.states[position].keyed.len() as u64 * u64::from(state_bytes_per_key),
-                    _ => 0,
-                },
-            )
+        (0..self.tasks[task].chain.len())
+            .map(|position| self.operator_state_bytes(task, position))
             .sum()
+    }
+
+    /// The size of one chained operator's state: a source's offset, a keyed operator's keys.
+    fn operator_state_bytes(&self, task: TaskIndex, position: usize) -> u64 {
+        let t = &self.tasks[task];
+        match self.model.job.operators[t.chain[position]].kind {
+            OperatorKind::Source(_) => 16,
+            OperatorKind::KeyedAggregation {
+                state_bytes_per_key,
+            } => t.states[position].keyed.len() as u64 * u64::from(state_bytes_per_key),
+            _ => 0,
+        }
     }
 
     /// How long the synchronous phase takes: a fixed part plus a part per MiB of state.
@@ -149,19 +150,10 @@ impl World<'_> {
         let Some(files) = self.tasks[task].rocksdb_snapshots.remove(&checkpoint) else {
             return (whole, whole);
         };
-        let t = &self.tasks[task];
-        let keyed_raw: u64 = t
-            .chain
-            .iter()
-            .enumerate()
-            .map(
-                |(position, &operator)| match self.model.job.operators[operator].kind {
-                    OperatorKind::KeyedAggregation {
-                        state_bytes_per_key,
-                    } => t.states[position].keyed.len() as u64 * u64::from(state_bytes_per_key),
-                    _ => 0,
-                },
-            )
+        // The operators without RocksDB instances (a source's offset) upload their state whole.
+        let keyed_raw: u64 = (0..self.tasks[task].chain.len())
+            .filter(|&position| matches!(self.tasks[task].rocksdb.get(position), Some(Some(_))))
+            .map(|position| self.operator_state_bytes(task, position))
             .sum();
         let other = whole - keyed_raw;
         (files.full_bytes + other, files.uploaded_bytes + other)
