@@ -704,11 +704,13 @@ fn run_b_fixes_the_framework_cost_and_the_shared_cores_are_why() {
     );
 }
 
-/// Where cores are plentiful, the host model changes nothing: a MiniCluster with a core per subtask
-/// runs event for event like unlimited cores (the same digest). With one core the subtasks queue for
-/// it, and the job slows.
+/// Where cores are plentiful, the host model changes nothing: a MiniCluster with a core for every
+/// thread — four task threads, up to two snapshot writers each, the JobManager's — runs event for
+/// event like unlimited cores (the same digest). With a core per subtask only, the snapshot writers
+/// and the JobManager wait for the busy task threads, so the checkpoints take longer. With one core
+/// the subtasks queue for it, and the job slows.
 #[test]
-fn a_core_per_subtask_runs_exactly_like_unlimited_cores_and_fewer_slow_the_job() {
+fn a_core_for_every_thread_runs_exactly_like_unlimited_cores_and_fewer_slow_the_job() {
     let with_cores = |cores: Option<u64>| {
         run_modified("flink-reference-b-aligned-backpressure.json", move |s| {
             let cluster = s["cluster"].as_object_mut().unwrap();
@@ -720,8 +722,24 @@ fn a_core_per_subtask_runs_exactly_like_unlimited_cores_and_fewer_slow_the_job()
         })
     };
     let unlimited = with_cores(None);
+    let thirteen = with_cores(Some(13));
+    assert_eq!(unlimited.report.digest, thirteen.report.digest);
     let four = with_cores(Some(4));
-    assert_eq!(unlimited.report.digest, four.report.digest);
+    assert_ne!(unlimited.report.digest, four.report.digest);
+    let after_the_barrier = |run: &CompletedRun| -> u64 {
+        dataflow(run)
+            .checkpoints
+            .iter()
+            .filter(|c| c.status == CheckpointStatus::Completed)
+            .map(|c| c.end_to_end_duration_us.unwrap_or(0) - c.start_delay_us)
+            .sum()
+    };
+    assert!(
+        after_the_barrier(&four) > after_the_barrier(&unlimited),
+        "writers wait for a core: {} vs {} µs",
+        after_the_barrier(&four),
+        after_the_barrier(&unlimited)
+    );
     let one = with_cores(Some(1));
     assert_all_invariants_hold(&one);
     let rate = |run: &CompletedRun| dataflow(run).metrics.sink_records_per_s;

@@ -136,6 +136,8 @@ pub struct RuntimeSpec {
     pub trigger_preparation: Option<DurationUs>,
     /// From a trigger RPC's arrival to the task seeing it in its mailbox.
     pub mailbox_delay: Option<LatencySpec>,
+    /// A snapshot writer's CPU time per MiB it copies.
+    pub snapshot_write_cost_per_mib: Option<DurationUs>,
 }
 
 /// `runtime.framework-cost`: per-record CPU time, step by step, or `"free"`.

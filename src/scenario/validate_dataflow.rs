@@ -293,6 +293,10 @@ fn validate_runtime(
     if let Some(delay) = &spec.mailbox_delay {
         runtime.mailbox_delay = latency(delay, "runtime.mailbox-delay", check)?;
     }
+    if let Some(d) = spec.snapshot_write_cost_per_mib {
+        runtime.snapshot_write_us_per_mib =
+            at_most_a_second(d, "runtime.snapshot-write-cost-per-mib")?;
+    }
     Ok(runtime)
 }
 

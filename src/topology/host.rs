@@ -12,8 +12,12 @@
 //! one record at a time; a subtask that holds a core keeps it across records for up to a
 //! *scheduling quantum* while others wait (the OS time slice: Linux's CFS/EEVDF slices are a few
 //! milliseconds), then goes to the back of the host's run queue. No preemption inside a record, no
-//! priorities, no JobManager or network threads, no garbage collection; a snapshot's synchronous
-//! phase, its upload and the writing of channel state take their time without taking a core.
+//! priorities, no network threads, no garbage collection. Besides the task threads, two kinds of
+//! thread need a core: a snapshot's writers (its asynchronous part copies the operator state and
+//! the channel state into the checkpoint stream; the storage transfer itself takes no core), and,
+//! in a MiniCluster, the JobManager's thread that takes each acknowledgement. A snapshot's
+//! synchronous phase takes its time without a core of its own (it runs on the task thread, which
+//! is not otherwise busy then).
 
 use serde::Serialize;
 
@@ -48,6 +52,15 @@ impl Hosts {
         }
     }
 
+    /// The host the JobManager shares with task managers: a MiniCluster's one host (in a real
+    /// cluster the JobManager has a machine of its own).
+    pub fn job_manager_host(&self) -> Option<usize> {
+        match self {
+            Hosts::MiniCluster { .. } => Some(0),
+            Hosts::Unlimited | Hosts::OnePerTaskManager { .. } => None,
+        }
+    }
+
     /// Cores of each host (`None`: unlimited).
     pub fn cores(&self) -> Option<u32> {
         match *self {
@@ -77,6 +90,10 @@ mod tests {
         );
         let cluster = Hosts::OnePerTaskManager { cores: 4 };
         assert_eq!((cluster.count(3), cluster.host_of(2)), (3, Some(2)));
+        assert_eq!(
+            (mini.job_manager_host(), cluster.job_manager_host()),
+            (Some(0), None)
+        );
         assert_eq!(
             (Hosts::Unlimited.count(3), Hosts::Unlimited.host_of(0)),
             (0, None)

@@ -233,7 +233,8 @@ impl World<'_> {
         }
     }
 
-    /// A task's acknowledgement reaches the coordinator.
+    /// The JobManager's thread takes a task's acknowledgement: the coordinator counts it (Flink's
+    /// acknowledgement timestamp is taken here).
     pub(super) fn ack_arrive(&mut self, now: SimTime, task: TaskIndex, checkpoint: u64) {
         self.trace.push(DataflowEvent::AckReceived {
             time: now,

@@ -11,6 +11,7 @@
 //! it must be exactly deterministic.
 
 use super::event::Event;
+use super::host_cpu::{Runner, SnapshotWrite};
 use super::state::World;
 use super::task::{Activity, Status};
 use crate::engine::SimTime;
@@ -34,7 +35,76 @@ impl World<'_> {
             self.schedule_record_done(task, work_us);
         } else {
             self.tasks[task].pending_work_us = Some(work_us);
-            self.hosts[host].run_queue.push_back(task);
+            self.hosts[host].run_queue.push_back(Runner::Task(task));
+        }
+    }
+
+    /// A snapshot writer thread copies a snapshot's bytes into its checkpoint stream (Flink's
+    /// `AsyncCheckpointRunnable` for operator state, the `ChannelStateWriter` for channel state):
+    /// CPU work on the task's host, waiting in the run queue like any thread when the cores are
+    /// busy. `WriteCopied` when it is done; then the storage transfer runs without a core.
+    pub(super) fn run_writer(&mut self, write: SnapshotWrite) {
+        let Some(host) = self.tasks[write.task].host else {
+            self.schedule_write_copied(write);
+            return;
+        };
+        if self.take_core(host) {
+            self.schedule_write_copied(write);
+        } else {
+            self.hosts[host].run_queue.push_back(Runner::Writer(write));
+        }
+    }
+
+    fn schedule_write_copied(&mut self, write: SnapshotWrite) {
+        self.queue.schedule_after(
+            write.work_us,
+            Event::WriteCopied {
+                task: write.task as u32,
+                checkpoint: write.checkpoint,
+                channel_state: write.channel_state,
+            },
+        );
+    }
+
+    /// An acknowledgement reaches the JobManager: its thread takes it at once, or, in a
+    /// MiniCluster whose cores are all busy, once it gets a core.
+    pub(super) fn take_ack(&mut self, task: TaskIndex, checkpoint: u64) {
+        let Some(host) = self.model.cluster.hosts.job_manager_host() else {
+            self.schedule_ack_taken(task, checkpoint);
+            return;
+        };
+        if self.take_core(host) {
+            self.schedule_ack_taken(task, checkpoint);
+        } else {
+            self.hosts[host]
+                .run_queue
+                .push_back(Runner::AckTaker { task, checkpoint });
+        }
+    }
+
+    fn schedule_ack_taken(&mut self, task: TaskIndex, checkpoint: u64) {
+        self.queue.schedule_after(
+            0,
+            Event::AckTaken {
+                task: task as u32,
+                checkpoint,
+            },
+        );
+    }
+
+    /// The JobManager's thread has taken an acknowledgement: it gives its core back.
+    pub(super) fn ack_taker_done(&mut self) {
+        if let Some(host) = self.model.cluster.hosts.job_manager_host() {
+            self.hosts[host].busy -= 1;
+            self.grant_cores(host);
+        }
+    }
+
+    /// A snapshot writer has copied its bytes: it gives its core back.
+    pub(super) fn writer_done(&mut self, task: TaskIndex) {
+        if let Some(host) = self.tasks[task].host {
+            self.hosts[host].busy -= 1;
+            self.grant_cores(host);
         }
     }
 
@@ -57,7 +127,7 @@ impl World<'_> {
         t.pending_work_us = Some(0);
         t.status = Status::Busy;
         self.set_activity(now, task, Activity::Busy);
-        self.hosts[host].run_queue.push_back(task);
+        self.hosts[host].run_queue.push_back(Runner::Task(task));
         false
     }
 
@@ -112,11 +182,24 @@ impl World<'_> {
         self.grant_cores(host);
     }
 
-    /// Free cores go to the waiting tasks, first come first served.
+    /// Free cores go to the waiting threads, first come first served.
     fn grant_cores(&mut self, host: usize) {
         while self.hosts[host].busy < self.hosts[host].cores {
-            let Some(task) = self.hosts[host].run_queue.pop_front() else {
+            let Some(runner) = self.hosts[host].run_queue.pop_front() else {
                 return;
+            };
+            let task = match runner {
+                Runner::Task(task) => task,
+                Runner::Writer(write) => {
+                    self.take_core(host);
+                    self.schedule_write_copied(write);
+                    continue;
+                }
+                Runner::AckTaker { task, checkpoint } => {
+                    self.take_core(host);
+                    self.schedule_ack_taken(task, checkpoint);
+                    continue;
+                }
             };
             let Some(work_us) = self.tasks[task].pending_work_us.take() else {
                 continue; // it stopped waiting (a failure)

@@ -35,6 +35,12 @@ pub(super) enum Event {
         task: u32,
         checkpoint: u64,
     },
+    /// A snapshot writer thread has copied its bytes (operator state, or channel state).
+    WriteCopied {
+        task: u32,
+        checkpoint: u64,
+        channel_state: bool,
+    },
     TriggerRpc {
         task: u32,
         checkpoint: u64,
@@ -48,6 +54,11 @@ pub(super) enum Event {
         checkpoint: u64,
     },
     AckArrive {
+        task: u32,
+        checkpoint: u64,
+    },
+    /// The JobManager's thread takes an acknowledgement that has arrived.
+    AckTaken {
         task: u32,
         checkpoint: u64,
     },
@@ -137,6 +148,7 @@ impl Event {
             Event::NotifyComplete { task, checkpoint } => (10 | u64::from(task) << 8, checkpoint),
             Event::NotifyAborted { task, checkpoint } => (11 | u64::from(task) << 8, checkpoint),
             Event::AckArrive { task, checkpoint } => (12 | u64::from(task) << 8, checkpoint),
+            Event::AckTaken { task, checkpoint } => (31 | u64::from(task) << 8, checkpoint),
 
             Event::PeriodicTrigger { generation } => (14, generation),
             Event::CheckpointTimeout { checkpoint } => (15, checkpoint),
@@ -160,6 +172,14 @@ impl Event {
             Event::Retransmit { channel } => (27, u64::from(channel)),
             Event::SavepointTrigger { index } => (28, u64::from(index)),
             Event::DeclineArrive { checkpoint, reason } => (29 | (reason as u64) << 8, checkpoint),
+            Event::WriteCopied {
+                task,
+                checkpoint,
+                channel_state,
+            } => (
+                30 | u64::from(channel_state) << 8 | u64::from(task) << 9,
+                checkpoint,
+            ),
         }
     }
 }

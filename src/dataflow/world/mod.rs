@@ -142,6 +142,11 @@ impl World<'_> {
             Event::ChannelStateUploaded { task, checkpoint } => {
                 self.channel_state_uploaded(now, task as usize, checkpoint)
             }
+            Event::WriteCopied {
+                task,
+                checkpoint,
+                channel_state,
+            } => self.write_copied(now, task as usize, checkpoint, channel_state),
             Event::TriggerRpc { task, checkpoint } => {
                 self.trigger_rpc_arrived(now, task as usize, checkpoint)
             }
@@ -151,7 +156,9 @@ impl World<'_> {
             Event::NotifyAborted { task, checkpoint } => {
                 self.notify_aborted(now, task as usize, checkpoint)
             }
-            Event::AckArrive { task, checkpoint } => {
+            Event::AckArrive { task, checkpoint } => self.take_ack(task as usize, checkpoint),
+            Event::AckTaken { task, checkpoint } => {
+                self.ack_taker_done();
                 self.ack_arrive(now, task as usize, checkpoint)
             }
 

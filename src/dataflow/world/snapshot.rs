@@ -4,6 +4,7 @@
 //! coordinator, and what the completion notice does (two-phase commit, the incremental base).
 
 use super::event::Event;
+use super::host_cpu::SnapshotWrite;
 use super::state::World;
 use super::task::{Activity, SnapshotInProgress, Status};
 use crate::checkpoint::barrier::{self, SnapshotKind};
@@ -184,19 +185,11 @@ impl World<'_> {
             return;
         }
         let (full, uploaded) = self.snapshot_sizes(task, checkpoint);
-        let upload_us = self.storage_transfer_us(now, uploaded);
         if let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) {
             progress.sync_end = Some(now);
             progress.state_bytes_uploaded = uploaded;
             progress.stats.state_size = full;
-            let at = now.after_us(upload_us);
-            self.queue.schedule_at(
-                at,
-                Event::StateUploaded {
-                    task: task as u32,
-                    checkpoint,
-                },
-            );
+            self.start_writer(task, checkpoint, false, uploaded);
         }
         self.maybe_upload_channel_state(now, task, checkpoint);
         self.wake(task);
@@ -210,11 +203,6 @@ impl World<'_> {
         task: TaskIndex,
         checkpoint: u64,
     ) {
-        let persisted = self.tasks[task]
-            .snapshots
-            .get(&checkpoint)
-            .map_or(0, |p| p.stats.persisted_data);
-        let upload_us = self.storage_transfer_us(now, persisted);
         let Some(progress) = self.tasks[task].snapshots.get_mut(&checkpoint) else {
             return;
         };
@@ -231,14 +219,51 @@ impl World<'_> {
             self.maybe_acknowledge(now, task, checkpoint);
             return;
         }
-        let at = now.after_us(upload_us);
-        self.queue.schedule_at(
-            at,
+        let persisted = progress.stats.persisted_data;
+        self.start_writer(task, checkpoint, true, persisted);
+    }
+
+    /// A snapshot writer thread starts copying `bytes` of the snapshot (see
+    /// [`World::run_writer`]).
+    fn start_writer(&mut self, task: TaskIndex, checkpoint: u64, channel_state: bool, bytes: u64) {
+        let work_us = self.model.runtime.snapshot_write_us(bytes);
+        self.run_writer(SnapshotWrite {
+            task,
+            checkpoint,
+            channel_state,
+            work_us,
+        });
+    }
+
+    /// A snapshot writer has copied its bytes: it frees its core, and the storage transfer runs.
+    pub(super) fn write_copied(
+        &mut self,
+        now: SimTime,
+        task: TaskIndex,
+        checkpoint: u64,
+        channel_state: bool,
+    ) {
+        self.writer_done(task);
+        let bytes = self.tasks[task].snapshots.get(&checkpoint).map_or(0, |p| {
+            if channel_state {
+                p.stats.persisted_data
+            } else {
+                p.state_bytes_uploaded
+            }
+        });
+        let at = now.after_us(self.storage_transfer_us(now, bytes));
+        let event = if channel_state {
             Event::ChannelStateUploaded {
                 task: task as u32,
                 checkpoint,
-            },
-        );
+            }
+        } else {
+            Event::StateUploaded {
+                task: task as u32,
+                checkpoint,
+            }
+        };
+        self.queue.schedule_at(at, event);
     }
 
     /// Once state and channel state are uploaded, the task acknowledges the checkpoint.

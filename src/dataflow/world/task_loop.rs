@@ -71,8 +71,10 @@ impl World<'_> {
             if self.stopped || !matches!(self.tasks[task].status, Status::Idle) {
                 return;
             }
-            if !self.tasks[task].mailbox.is_empty() && !self.core_for_mail(now, task) {
-                return; // a sleeping thread woken for a mail waits for a core
+            let woken_for =
+                !self.tasks[task].mailbox.is_empty() || !self.tasks[task].priority.is_empty();
+            if woken_for && !self.core_for_mail(now, task) {
+                return; // a sleeping thread woken for a mail or a priority barrier waits for a core
             }
             if let Some(mail) = self.tasks[task].mailbox.pop_front() {
                 match mail {
