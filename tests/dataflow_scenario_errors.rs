@@ -313,10 +313,17 @@ fn hosts_and_runtime_costs_are_checked() {
     assert_error(&named, "runtime.framework-cost", "\"free\"");
     let long = error_after(|s| s["runtime"] = json!({"framework-cost": {"emit": "2s"}}));
     assert_error(&long, "runtime.framework-cost.emit", "at most 1s");
+    let slow_writer = error_after(|s| s["runtime"] = json!({"snapshot-write-cost-per-mib": "5s"}));
+    assert_error(
+        &slow_writer,
+        "runtime.snapshot-write-cost-per-mib",
+        "at most 1s",
+    );
     // Flink's own key for the slots is accepted too.
     let mut flink_key = base();
     flink_key["cluster"] = json!({"task-managers": 2, "taskmanager.numberOfTaskSlots": 2,
                                   "taskmanager.cpu.cores": 2});
-    flink_key["runtime"] = json!({"framework-cost": "free", "mailbox-delay": "0ms"});
+    flink_key["runtime"] = json!({"framework-cost": "free", "mailbox-delay": "0ms",
+                                  "snapshot-write-cost-per-mib": "2ms"});
     parse_str(&flink_key.to_string(), "job.json", "job").unwrap();
 }
