@@ -45,6 +45,8 @@
 //! - [`trace`]: the event record — with the run's results, the only thing the oracle reads.
 //! - [`oracle`]: the invariants (listed in `ARCHITECTURE.md`), each with a pass/fail and a reason.
 //! - [`scenario`]: the JSON file format, validation, and error messages that name the JSON path.
+//! - [`expectation`]: what a scenario's lesson must show (its `expect` list), checked after the
+//!   oracle.
 //! - [`report`]: one run end to end (simulate, check, summarise) and its text and JSON forms.
 //! - [`output`]: atomic writes of everything that lands in `output/`.
 //! - [`check`]: many seeds of one scenario in parallel (`snapsim check`).
@@ -60,6 +62,7 @@ pub mod check;
 pub mod checkpoint;
 pub mod dataflow;
 pub mod engine;
+pub mod expectation;
 pub mod fault;
 pub mod figures;
 pub mod net;

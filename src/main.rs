@@ -242,6 +242,14 @@ fn main() -> ExitCode {
                 results.len() - failing.len(),
                 results.len()
             );
+            if !scenario.expectations.is_empty() {
+                println!(
+                    "{} of {} seeds also showed the lesson (its expect list, written for seed {})",
+                    results.iter().filter(|r| r.shows_the_lesson()).count(),
+                    results.len(),
+                    scenario.seed
+                );
+            }
             if failing.is_empty() {
                 ExitCode::SUCCESS
             } else {

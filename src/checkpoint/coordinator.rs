@@ -30,8 +30,9 @@ pub enum AbortReason {
     CheckpointDeclined,
     /// A newer checkpoint completed first.
     CheckpointSubsumed,
-    /// The job failed or was restarted while it was pending.
-    JobFailover,
+    /// The job failed or was restarted while it was pending (`JOB_FAILOVER_REGION`: the
+    /// failover region restarting aborts every pending checkpoint).
+    JobFailoverRegion,
     /// An upload to checkpoint storage failed.
     IoException,
     /// A newer checkpoint reached the task while it was still aligning this one

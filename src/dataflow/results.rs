@@ -185,6 +185,9 @@ pub struct DataflowRun {
     pub sinks: Vec<ExternalSink>,
     /// Every failure and the recovery from it.
     pub recoveries: Vec<RecoveryStats>,
+    /// Completion notices (`notifyCheckpointComplete`) a lost-notices fault swallowed, one per
+    /// checkpoint whose notices never reached the tasks.
+    pub completion_notices_lost: u64,
     /// Every change of a task's activity, in time order ([`RunDetail::Traced`] only; empty
     /// otherwise).
     pub activity: Vec<ActivityChange>,

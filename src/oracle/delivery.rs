@@ -55,8 +55,12 @@ pub struct SinkDelivered {
     pub committed_records: usize,
     /// Records a read-uncommitted reader saw in this run (everything written).
     pub uncommitted_records: usize,
-    /// Extra copies seen by a read-committed reader.
+    /// Extra copies seen by a read-committed reader (for an idempotent sink: upserts of a key
+    /// replayed over an earlier write of the same record — overwrites, invisible in its table).
     pub duplicates: u64,
+    /// Extra copies seen by a read-uncommitted reader (everything written, aborted transactions
+    /// included).
+    pub uncommitted_duplicates: u64,
     /// Golden records a read-committed reader never saw.
     pub lost: u64,
     /// Duplicates per key (the ten keys with most).
@@ -297,6 +301,11 @@ pub fn check(model: &DataflowModel, run: &DataflowRun, golden: &DataflowRun) -> 
             .iter()
             .filter(|t| matches!(t.state, TransactionState::Committed { .. }))
             .count();
+        let everything = sink.read_uncommitted();
+        let uncommitted_duplicates = multiset(&everything)
+            .iter()
+            .map(|(id, &count)| count.saturating_sub(want.get(id).copied().unwrap_or(0)))
+            .sum();
         sinks.push(SinkDelivered {
             sink: name.clone(),
             delivery: sink.delivery,
@@ -304,8 +313,9 @@ pub fn check(model: &DataflowModel, run: &DataflowRun, golden: &DataflowRun) -> 
             promise_limited_because,
             golden_records: golden_committed.len(),
             committed_records: committed.len(),
-            uncommitted_records: sink.read_uncommitted().len(),
+            uncommitted_records: everything.len(),
             duplicates,
+            uncommitted_duplicates,
             lost,
             duplicates_per_key: by_key,
             transactions_aborted,

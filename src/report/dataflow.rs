@@ -69,6 +69,7 @@ pub fn run_dataflow(scenario: &Scenario, model: &DataflowModel, seed: u64) -> Co
             checks: verdict.checkpoints,
             protocol_rules: verdict.protocol_rules,
             recoveries: run.recoveries.clone(),
+            completion_notices_lost: run.completion_notices_lost,
             delivery,
         }),
     };

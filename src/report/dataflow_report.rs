@@ -70,6 +70,8 @@ pub struct DataflowReport {
     pub protocol_rules: Check,
     /// Every failure and the recovery from it.
     pub recoveries: Vec<RecoveryStats>,
+    /// Checkpoints whose completion notices a lost-notices fault swallowed.
+    pub completion_notices_lost: u64,
     /// Invariants 6 and 7 against the failure-free run (only when the scenario has faults).
     pub delivery: Option<DeliveryVerdict>,
 }

@@ -23,12 +23,21 @@ pub use process_graph_report::{
 };
 pub use run_report::{CompletedRun, RawRun, RunReport};
 
+use crate::expectation;
 use crate::scenario::{Model, Scenario};
 
 /// Simulates `scenario` with `seed`, checks every snapshot, and builds the report.
+/// Then checks the scenario's expectations against what the run showed.
 pub fn run_scenario(scenario: &Scenario, seed: u64) -> CompletedRun {
-    match &scenario.model {
+    let mut run = match &scenario.model {
         Model::ProcessGraph(model) => process_graph::run_process_graph(scenario, model, seed),
         Model::Dataflow(model) => dataflow::run_dataflow(scenario, model, seed),
-    }
+    };
+    let results = scenario
+        .expectations
+        .iter()
+        .map(|e| expectation::evaluate(e, &run))
+        .collect();
+    run.report.outcome = run.report.outcome.clone().with_expectations(results);
+    run
 }

@@ -1,6 +1,7 @@
 //! The verdict on a run: which invariants failed, against what the scenario declared it expects
 //! to fail (a teaching scenario that breaks an assumption on purpose).
 
+use crate::expectation::ExpectationResult;
 use crate::oracle::Invariant;
 use crate::scenario::Scenario;
 use serde::Serialize;
@@ -18,6 +19,9 @@ pub enum OutcomeStatus {
     Failed,
     /// The scenario expected an invariant to fail, and it held: the teaching point was not shown.
     ExpectedFailureMissing,
+    /// The invariants did what the scenario says, but the run did not show what its `expect`
+    /// list claims: the lesson was not shown.
+    LessonNotShown,
 }
 
 /// Overall result of a run.
@@ -29,6 +33,9 @@ pub struct Outcome {
     pub failed_invariants: Vec<Invariant>,
     /// Invariants the scenario declared as expected to fail.
     pub expected_failures: Vec<Invariant>,
+    /// The scenario's expectations, each with what the run showed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expectations: Vec<ExpectationResult>,
 }
 
 impl Outcome {
@@ -47,7 +54,18 @@ impl Outcome {
             status,
             failed_invariants: failed.into_iter().collect(),
             expected_failures: expected.into_iter().collect(),
+            expectations: Vec::new(),
         }
+    }
+
+    /// Adds the verdicts on the scenario's expectations: a run whose invariants did what the
+    /// scenario says but that misses an expectation has not shown its lesson.
+    pub fn with_expectations(mut self, results: Vec<ExpectationResult>) -> Outcome {
+        if self.is_success() && results.iter().any(|r| !r.held) {
+            self.status = OutcomeStatus::LessonNotShown;
+        }
+        self.expectations = results;
+        self
     }
 
     /// True when the run did what the scenario says it should (exit status 0).

@@ -31,6 +31,30 @@ pub fn render(report: &RunReport) -> String {
         super::text_dataflow::render(&mut out, report, df);
     }
     let _ = writeln!(out);
+    if !report.outcome.expectations.is_empty() {
+        let _ = writeln!(out, "lesson:");
+        for result in &report.outcome.expectations {
+            let line = if result.held {
+                format!("{} {} ({})", mark(true), result.expectation, result.actual)
+            } else {
+                format!(
+                    "{} {} — but {}",
+                    mark(false),
+                    result.expectation,
+                    result.actual
+                )
+            };
+            for (index, text) in wrap(&line, 96).iter().enumerate() {
+                let lead = if index == 0 { "  " } else { "      " };
+                let _ = writeln!(out, "{lead}{text}");
+            }
+            if let Some(why) = &result.why {
+                for text in wrap(why, 92) {
+                    let _ = writeln!(out, "      {text}");
+                }
+            }
+        }
+    }
     let names = |list: &[crate::oracle::Invariant]| {
         list.iter().map(|i| i.name()).collect::<Vec<_>>().join(", ")
     };
@@ -42,13 +66,34 @@ pub fn render(report: &RunReport) -> String {
             names(&outcome.failed_invariants)
         ),
         OutcomeStatus::Failed => format!("FAILED — {} failed", names(&outcome.failed_invariants)),
+        OutcomeStatus::LessonNotShown => {
+            let missed: Vec<&str> = outcome
+                .expectations
+                .iter()
+                .filter(|r| !r.held)
+                .map(|r| r.expectation.as_str())
+                .collect();
+            format!(
+                "LESSON NOT SHOWN — the invariants did what this scenario says, but it expects {}",
+                missed.join("; ")
+            )
+        }
         OutcomeStatus::ExpectedFailureMissing => format!(
             "UNEXPECTED PASS — the scenario expects {} to fail, but only [{}] did",
             names(&outcome.expected_failures),
             names(&outcome.failed_invariants)
         ),
     };
-    let _ = writeln!(out, "result: {verdict}");
+    let shown = outcome.expectations.len();
+    let lesson = if outcome.is_success() && shown > 0 {
+        format!(
+            " · the lesson showed ({shown} expectation{} held)",
+            if shown == 1 { "" } else { "s" }
+        )
+    } else {
+        String::new()
+    };
+    let _ = writeln!(out, "result: {verdict}{lesson}");
     out
 }
 

@@ -29,6 +29,9 @@ pub struct ScenarioFile {
     /// assumption). The run then succeeds only if exactly these fail.
     #[serde(default)]
     pub expected_failures: Vec<String>,
+    /// What the lesson must show, checked after the oracle (see [`crate::expectation`]).
+    #[serde(default)]
+    pub expect: Vec<crate::expectation::ExpectationSpec>,
     /// A deliberately broken protocol variant to run instead of the real one (teaching only).
     pub protocol_variant: Option<String>,
 

@@ -23,6 +23,8 @@ pub struct Scenario {
     pub seed: u64,
     /// Invariant names this scenario is meant to break.
     pub expected_failures: Vec<String>,
+    /// What the lesson must show (its `expect` list).
+    pub expectations: Vec<crate::expectation::Expectation>,
     /// The system and what runs on it.
     pub model: Model,
     /// What may not mean what it reads (each names the file and the JSON path).

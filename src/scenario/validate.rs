@@ -6,6 +6,7 @@ use super::file::*;
 use super::model::{Model, ProcessGraphModel, Scenario};
 use crate::chandy_lamport::{ChandyLamportVariant, SnapshotSchedule};
 use crate::engine::{LatencyDistribution, SimTime};
+use crate::expectation::{self, FactKind};
 use crate::oracle::Invariant;
 use crate::topology::{ChannelConfig, Process, ProcessGraph, ProcessIndex};
 use crate::workload::{ProcessWorkload, ScriptedAction, ScriptedActionKind};
@@ -94,11 +95,34 @@ pub(super) fn validate(
         Model::Dataflow(model) => super::warnings::dataflow_warnings(model, label),
         Model::ProcessGraph(_) => Vec::new(),
     };
+    let (kind, operators) = match &model {
+        Model::Dataflow(model) => (
+            FactKind::Dataflow,
+            model
+                .job
+                .operators
+                .iter()
+                .map(|o| {
+                    let is_sink =
+                        matches!(o.kind, crate::workload::dataflow::OperatorKind::Sink(_));
+                    (o.name.clone(), o.parallelism, is_sink)
+                })
+                .collect(),
+        ),
+        Model::ProcessGraph(_) => (FactKind::ProcessGraph, Vec::new()),
+    };
+    let mut expectations = Vec::with_capacity(file.expect.len());
+    for (index, spec) in file.expect.iter().enumerate() {
+        let expectation = expectation::validate(spec, kind, &operators)
+            .map_err(|(field, message)| check.error(format!("expect[{index}].{field}"), message))?;
+        expectations.push(expectation);
+    }
     Ok(Scenario {
         name,
         description: file.description,
         seed: file.seed,
         expected_failures: file.expected_failures,
+        expectations,
         model,
         warnings,
     })

@@ -305,6 +305,11 @@ impl World<'_> {
         // A lost-notices fault swallows notifyCheckpointComplete on its way to the tasks. A plain
         // savepoint sends none at all (sinks do not commit for it); stop-with-savepoint does.
         let stopping = self.stopping_with == Some(checkpoint);
+        let sends_notices = !is_savepoint || stopping;
+        let swallowed = sends_notices && self.notices_lost(now);
+        if swallowed {
+            self.completion_notices_lost += 1;
+        }
         let lost = self.notices_lost(now) || (is_savepoint && !stopping);
         if stopping {
             // The job stops once the tasks have heard (and committed).

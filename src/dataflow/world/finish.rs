@@ -74,6 +74,7 @@ impl World<'_> {
         }
         DataflowRun {
             recoveries,
+            completion_notices_lost: self.completion_notices_lost,
             activity: activity_changes,
             sinks: std::mem::take(&mut self.sinks),
             trace: self.trace,

@@ -81,7 +81,7 @@ impl World<'_> {
         }
         if let Some(coordinator) = self.coordinator.as_mut() {
             for id in coordinator.abort_all() {
-                self.record_abort(now, id, AbortReason::JobFailover);
+                self.record_abort(now, id, AbortReason::JobFailoverRegion);
             }
         }
         self.stop_the_world.reset();

@@ -72,6 +72,8 @@ pub(super) struct World<'a> {
     pub(super) restore_plan: BTreeMap<TaskIndex, RestoreAs>,
     /// Stop-with-savepoint in progress: the savepoint's id.
     pub(super) stopping_with: Option<u64>,
+    /// `notifyCheckpointComplete` notices a lost-notices fault swallowed (one per checkpoint).
+    pub(super) completion_notices_lost: u64,
     /// The run's seed (`--seed`, or a sweep's or `check`'s seed), from which every stream derives.
     pub(super) seed: u64,
     /// What the run keeps beyond statistics (see [`RunDetail`]).
@@ -290,6 +292,7 @@ impl<'a> World<'a> {
                 })
                 .map(Coordinator::new),
             stopping_with: None,
+            completion_notices_lost: 0,
             seed,
             detail,
             activity_log: Vec::new(),

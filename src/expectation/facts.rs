@@ -1,0 +1,348 @@
+//! What each fact is in a finished run: read from the report, and — for where a subtask was when
+//! a failure struck — from the run's event record.
+
+use super::{Expectation, ExpectationResult, Fact, FactName, FactValue};
+use crate::checkpoint::metrics::CheckpointStatus;
+use crate::dataflow::{DataflowRun, JobStatus};
+use crate::report::{CompletedRun, DataflowReport, ProcessGraphReport, RawRun};
+use crate::scenario::DataflowModel;
+use crate::trace::{DataflowEvent, ProcessEvent};
+use crate::workload::dataflow::OperatorKind;
+use crate::workload::sink::TransactionState;
+use std::collections::BTreeMap;
+
+/// Checks one expectation against a finished run.
+pub fn evaluate(expectation: &Expectation, run: &CompletedRun) -> ExpectationResult {
+    let value = fact_value(&expectation.fact, run);
+    let (held, actual) = match value {
+        Ok(value) => (
+            expectation.comparison.holds(&value),
+            format!("it is {value}"),
+        ),
+        Err(missing) => (false, missing),
+    };
+    ExpectationResult {
+        expectation: expectation.to_string(),
+        why: expectation.why.clone(),
+        held,
+        actual,
+    }
+}
+
+/// The fact's value, or why the run does not have it.
+fn fact_value(fact: &Fact, run: &CompletedRun) -> Result<FactValue, String> {
+    let report = &run.report;
+    match (&report.dataflow, &report.process_graph, &run.raw) {
+        (Some(df), _, RawRun::Dataflow(raw, model)) => dataflow_fact(fact, df, raw, model),
+        (_, Some(pg), RawRun::ProcessGraph(raw, _)) => process_graph_fact(fact, pg, raw),
+        _ => Err("the run has no results of this kind".to_string()),
+    }
+}
+
+fn number(n: impl Into<f64>) -> Result<FactValue, String> {
+    Ok(FactValue::Number(n.into()))
+}
+
+fn text(t: impl Into<String>) -> Result<FactValue, String> {
+    Ok(FactValue::Text(t.into()))
+}
+
+fn dataflow_fact(
+    fact: &Fact,
+    df: &DataflowReport,
+    raw: &DataflowRun,
+    model: &DataflowModel,
+) -> Result<FactValue, String> {
+    let checkpoint = |id: u64| {
+        df.checkpoints.iter().find(|c| c.id == id).ok_or_else(|| {
+            format!(
+                "checkpoint {id} never started ({} did)",
+                df.checkpoints.len()
+            )
+        })
+    };
+    let sinks = || {
+        let delivery = df.delivery.as_ref().ok_or_else(|| {
+            "the scenario has no faults, so there is no failure-free run to compare the sinks with"
+                .to_string()
+        })?;
+        Ok::<_, String>(
+            delivery
+                .sinks
+                .iter()
+                .filter(|s| fact.sink.as_ref().is_none_or(|name| &s.sink == name))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let completed = || {
+        df.checkpoints
+            .iter()
+            .filter(|c| c.status == CheckpointStatus::Completed)
+    };
+    let ms = |us: u64| us as f64 / 1000.0;
+    match fact.name {
+        FactName::CheckpointsTriggered => number(df.counts.triggered as f64),
+        FactName::CheckpointsCompleted => number(df.counts.completed as f64),
+        FactName::CheckpointsFailed => number(
+            df.checkpoints
+                .iter()
+                .filter(|c| c.status == CheckpointStatus::Failed)
+                .filter(|c| {
+                    fact.reason
+                        .as_ref()
+                        .is_none_or(|r| c.failure_reason.as_ref() == Some(r))
+                })
+                .count() as f64,
+        ),
+        FactName::SavepointsCompleted => {
+            number(completed().filter(|c| c.is_savepoint).count() as f64)
+        }
+        FactName::CheckpointStatus => {
+            let c = checkpoint(fact.checkpoint.expect("validated"))?;
+            text(match c.status {
+                CheckpointStatus::Completed => "COMPLETED",
+                CheckpointStatus::Failed => "FAILED",
+                CheckpointStatus::InProgress => "IN_PROGRESS",
+            })
+        }
+        FactName::CheckpointFailureReason => {
+            let c = checkpoint(fact.checkpoint.expect("validated"))?;
+            text(
+                c.failure_reason
+                    .clone()
+                    .unwrap_or_else(|| "none".to_string()),
+            )
+        }
+        FactName::CompletionNoticesLost => number(df.completion_notices_lost as f64),
+        FactName::JobStatus => text(match df.status {
+            JobStatus::Running => "RUNNING",
+            JobStatus::Finished { .. } => "FINISHED",
+            JobStatus::Failed { .. } => "FAILED",
+            JobStatus::Stopped { .. } => "STOPPED",
+        }),
+        FactName::Failures => number(df.recoveries.len() as f64),
+        FactName::Restarts => number(
+            df.recoveries
+                .iter()
+                .filter(|r| r.restarted_at_us.is_some())
+                .count() as f64,
+        ),
+        FactName::CheckpointRestored => {
+            let recovery = df
+                .recoveries
+                .get(fact.failure as usize - 1)
+                .ok_or_else(|| format!("there were {} failures", df.recoveries.len()))?;
+            number(recovery.checkpoint_restored.unwrap_or(0) as f64)
+        }
+        FactName::RecordsReadAgain => number(
+            df.recoveries
+                .iter()
+                .map(|r| r.records_reprocessed)
+                .sum::<u64>() as f64,
+        ),
+        FactName::PhaseAtFailure => phase_at_failure(fact, df, raw, model),
+        FactName::RemoteChannels => number((df.channel_count - df.local_channel_count) as f64),
+        FactName::LocalChannels => number(df.local_channel_count as f64),
+        FactName::MedianEndToEndMs => number(df.summary.end_to_end_ms),
+        FactName::MedianAlignmentMs => number(df.summary.alignment_ms),
+        FactName::MedianStartDelayMs => number(df.summary.start_delay_ms),
+        FactName::MedianPersistedKib => number(df.summary.persisted_kib),
+        FactName::MedianEffectiveIntervalMs => number(df.summary.effective_interval_ms),
+        FactName::MaxAlignmentMs => number(
+            df.checkpoints
+                .iter()
+                .map(|c| ms(c.alignment_duration_us))
+                .fold(0.0, f64::max),
+        ),
+        FactName::MaxEndToEndMs => number(
+            completed()
+                .filter_map(|c| c.end_to_end_duration_us)
+                .map(ms)
+                .fold(0.0, f64::max),
+        ),
+        FactName::SinkRecordsPerS => number(df.metrics.sink_records_per_s),
+        FactName::LatencyP50Ms => number(ms(df.metrics.latency_p50_us)),
+        FactName::MaxBackpressuredPercent => number(
+            df.metrics
+                .tasks
+                .iter()
+                .map(|t| {
+                    let total = t.busy_us + t.backpressured_us + t.idle_us;
+                    if total == 0 {
+                        0.0
+                    } else {
+                        100.0 * t.backpressured_us as f64 / total as f64
+                    }
+                })
+                .fold(0.0, f64::max),
+        ),
+        FactName::CommittedDuplicates => {
+            number(sinks()?.iter().map(|s| s.duplicates).sum::<u64>() as f64)
+        }
+        FactName::UncommittedDuplicates => number(
+            sinks()?
+                .iter()
+                .map(|s| s.uncommitted_duplicates)
+                .sum::<u64>() as f64,
+        ),
+        FactName::LostRecords => number(sinks()?.iter().map(|s| s.lost).sum::<u64>() as f64),
+        FactName::TransactionsCommitted => number(
+            sinks()?
+                .iter()
+                .map(|s| s.transactions_committed)
+                .sum::<usize>() as f64,
+        ),
+        FactName::TransactionsAborted => number(
+            sinks()?
+                .iter()
+                .map(|s| s.transactions_aborted)
+                .sum::<usize>() as f64,
+        ),
+        FactName::LargestCommitBatch => {
+            let sink_operators: Vec<&str> = model
+                .job
+                .operators
+                .iter()
+                .filter(|o| matches!(o.kind, OperatorKind::Sink(_)))
+                .map(|o| o.name.as_str())
+                .collect();
+            let mut batches: BTreeMap<(usize, u32, u64), u64> = BTreeMap::new();
+            for (index, sink) in raw.sinks.iter().enumerate() {
+                if fact
+                    .sink
+                    .as_deref()
+                    .is_some_and(|name| sink_operators.get(index) != Some(&name))
+                {
+                    continue;
+                }
+                for transaction in &sink.transactions {
+                    if let TransactionState::Committed { at_us } = transaction.state {
+                        *batches
+                            .entry((index, transaction.subtask, at_us))
+                            .or_default() += 1;
+                    }
+                }
+            }
+            number(batches.values().copied().max().unwrap_or(0) as f64)
+        }
+        FactName::SnapshotsCompleted
+        | FactName::SnapshotsIncomplete
+        | FactName::SnapshotsNeverOccurred
+        | FactName::MessagesSent
+        | FactName::MessagesLost
+        | FactName::MarkersLost
+        | FactName::InFlightTokensRecorded => Err("a process-graph fact".to_string()),
+    }
+}
+
+/// Where the subtask stood in the newest checkpoint pending at the failure's instant, read from
+/// the event record: its barriers received, its snapshot taken, its acknowledgement received.
+fn phase_at_failure(
+    fact: &Fact,
+    df: &DataflowReport,
+    raw: &DataflowRun,
+    model: &DataflowModel,
+) -> Result<FactValue, String> {
+    let recovery = df
+        .recoveries
+        .get(fact.failure as usize - 1)
+        .ok_or_else(|| format!("there were {} failures", df.recoveries.len()))?;
+    let at = recovery.failed_at_us;
+    let (operator, index) = fact.task.as_ref().expect("validated");
+    let operator_index = model.job.operators.iter().position(|o| &o.name == operator);
+    let task = raw
+        .graph
+        .tasks
+        .iter()
+        .position(|t| operator_index.is_some_and(|o| t.chain.contains(&o)) && t.subtask == *index)
+        .ok_or_else(|| format!("no subtask {operator}[{index}] runs"))?;
+    let events = raw.trace.events();
+    let until = events.iter().take_while(|e| e.time().as_micros() <= at);
+    // The newest checkpoint triggered by then and not yet over.
+    let mut pending: Option<u64> = None;
+    for event in until.clone() {
+        match *event {
+            DataflowEvent::CheckpointTriggered { checkpoint, .. } => pending = Some(checkpoint),
+            DataflowEvent::CheckpointCompleted { checkpoint, .. }
+            | DataflowEvent::CheckpointAborted { checkpoint, .. }
+                if pending == Some(checkpoint) =>
+            {
+                pending = None
+            }
+            _ => {}
+        }
+    }
+    let Some(checkpoint) = pending else {
+        return text("running");
+    };
+    let inputs = &raw.graph.tasks[task].inputs;
+    let mut barriers = 0;
+    let mut snapshotted = false;
+    let mut acknowledged = false;
+    for event in until {
+        match *event {
+            DataflowEvent::BarrierReceived {
+                channel,
+                checkpoint: c,
+                ..
+            } if c == checkpoint && inputs.contains(&(channel as usize)) => barriers += 1,
+            DataflowEvent::SnapshotTaken {
+                task: t,
+                checkpoint: c,
+                ..
+            } if c == checkpoint && t as usize == task => snapshotted = true,
+            DataflowEvent::AckReceived {
+                task: t,
+                checkpoint: c,
+                ..
+            } if c == checkpoint && t as usize == task => acknowledged = true,
+            _ => {}
+        }
+    }
+    let phase = if acknowledged {
+        "acknowledged"
+    } else if snapshotted {
+        "snapshotting"
+    } else if barriers > 0 {
+        "aligning"
+    } else if inputs.is_empty() {
+        "waiting for the trigger of"
+    } else {
+        "waiting for the first barrier of"
+    };
+    text(format!("{phase} checkpoint {checkpoint}"))
+}
+
+fn process_graph_fact(
+    fact: &Fact,
+    pg: &ProcessGraphReport,
+    raw: &crate::chandy_lamport::ProcessGraphRun,
+) -> Result<FactValue, String> {
+    let count = |f: &dyn Fn(&ProcessEvent) -> bool| {
+        raw.trace.events().iter().filter(|e| f(e)).count() as f64
+    };
+    match fact.name {
+        FactName::SnapshotsCompleted => number(pg.snapshots.len() as f64),
+        FactName::SnapshotsIncomplete => number(pg.incomplete_snapshots.len() as f64),
+        FactName::SnapshotsNeverOccurred => {
+            number(pg.snapshots.iter().filter(|s| !s.occurred.occurred).count() as f64)
+        }
+        FactName::MessagesSent => number(pg.application_messages as f64),
+        FactName::MessagesLost => number(count(&|e| matches!(e, ProcessEvent::Lost { .. }))),
+        FactName::MarkersLost => number(count(&|e| matches!(e, ProcessEvent::MarkerLost { .. }))),
+        FactName::InFlightTokensRecorded => number(
+            pg.snapshots
+                .iter()
+                .map(|s| {
+                    s.channels
+                        .iter()
+                        .flat_map(|c| c.messages.iter())
+                        .map(|m| m.tokens)
+                        .sum::<i64>()
+                })
+                .max()
+                .unwrap_or(0) as f64,
+        ),
+        _ => Err("a dataflow fact".to_string()),
+    }
+}

@@ -1,0 +1,614 @@
+//! Lesson expectations: what a scenario's lesson must show, stated as data in its `expect` list
+//! and checked by `snapsim run` after the oracle.
+//!
+//! The oracle says whether the protocol kept its promises; an expectation says whether the run
+//! showed what the scenario's description claims — "a completion notice is lost", "the crash hits
+//! `sum[0]` while it aligns checkpoint 4", "a read-uncommitted reader sees duplicates". A run that
+//! keeps every invariant but misses its lesson fails, naming the expectation and what happened
+//! instead.
+//!
+//! The vocabulary is small on purpose: a **fact** — a named number or word the run's report
+//! establishes ([`FactName`]), with a **selector** where the fact is about one checkpoint, task,
+//! sink or failure — and one **comparison** (`is`, `at-least`, `at-most`, `more-than`,
+//! `less-than`). An optional `why` says what the learner should notice.
+//!
+//! ```json
+//! "expect": [
+//!   {"fact": "completion-notices-lost", "at-least": 1},
+//!   {"fact": "phase-at-failure", "task": "sum[0]", "is": "aligning checkpoint 4"},
+//!   {"fact": "uncommitted-duplicates", "more-than": 0, "why": "aborted transactions were visible"}
+//! ]
+//! ```
+
+mod facts;
+
+pub use facts::evaluate;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One expectation as a scenario file writes it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ExpectationSpec {
+    /// The fact's name (see [`FactName::ALL`]).
+    pub fact: String,
+    /// Selector: a checkpoint id.
+    pub checkpoint: Option<u64>,
+    /// Selector: a subtask, `operator[index]` (for example `sum[0]`).
+    pub task: Option<String>,
+    /// Selector: a sink operator's name (default: every sink together).
+    pub sink: Option<String>,
+    /// Selector: a checkpoint failure reason (Flink's `CheckpointFailureReason` name).
+    pub reason: Option<String>,
+    /// Selector: which failure, counting from 1 (default 1).
+    pub failure: Option<u32>,
+    /// The fact equals this number or word.
+    pub is: Option<serde_json::Value>,
+    /// The fact is at least this.
+    pub at_least: Option<f64>,
+    /// The fact is at most this.
+    pub at_most: Option<f64>,
+    /// The fact is more than this.
+    pub more_than: Option<f64>,
+    /// The fact is less than this.
+    pub less_than: Option<f64>,
+    /// What the learner should notice (printed beside the verdict).
+    pub why: Option<String>,
+}
+
+/// Which kind of scenario a fact is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FactKind {
+    /// A Flink job.
+    Dataflow,
+    /// A Chandy-Lamport process graph.
+    ProcessGraph,
+}
+
+/// A selector a fact takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Selector {
+    /// `checkpoint` (required).
+    Checkpoint,
+    /// `task` (required).
+    Task,
+    /// `sink` (optional).
+    Sink,
+    /// `reason` (optional).
+    Reason,
+    /// `failure` (optional, default 1).
+    Failure,
+}
+
+macro_rules! facts {
+    ($($variant:ident $name:literal $kind:ident $text:literal [$($selector:ident),*] $about:literal;)*) => {
+        /// Every fact an expectation can name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+        pub enum FactName { $(#[doc = $about] $variant,)* }
+
+        impl FactName {
+            /// Every fact, in the order the documentation lists them.
+            pub const ALL: &'static [FactName] = &[$(FactName::$variant,)*];
+
+            /// The name a scenario file uses.
+            pub fn name(self) -> &'static str {
+                match self { $(FactName::$variant => $name,)* }
+            }
+
+            /// What the fact is.
+            pub fn about(self) -> &'static str {
+                match self { $(FactName::$variant => $about,)* }
+            }
+
+            /// Dataflow or process graph.
+            pub fn kind(self) -> FactKind {
+                match self { $(FactName::$variant => FactKind::$kind,)* }
+            }
+
+            /// Is the fact a word (compared with `is` only) rather than a number?
+            pub fn is_text(self) -> bool {
+                match self { $(FactName::$variant => $text,)* }
+            }
+
+            /// The selectors it takes.
+            pub fn selectors(self) -> &'static [Selector] {
+                match self { $(FactName::$variant => &[$(Selector::$selector),*],)* }
+            }
+        }
+    };
+}
+
+facts! {
+    CheckpointsTriggered "checkpoints-triggered" Dataflow false [] "checkpoints (and savepoints) the coordinator started";
+    CheckpointsCompleted "checkpoints-completed" Dataflow false [] "checkpoints (and savepoints) that completed";
+    CheckpointsFailed "checkpoints-failed" Dataflow false [Reason] "checkpoints that failed, optionally only those of one `reason`";
+    SavepointsCompleted "savepoints-completed" Dataflow false [] "savepoints that completed";
+    CheckpointStatus "checkpoint-status" Dataflow true [Checkpoint] "COMPLETED, FAILED or IN_PROGRESS, as Flink's history shows it";
+    CheckpointFailureReason "checkpoint-failure-reason" Dataflow true [Checkpoint] "why the checkpoint failed (Flink's `CheckpointFailureReason`), or `none`";
+    CompletionNoticesLost "completion-notices-lost" Dataflow false [] "checkpoints whose `notifyCheckpointComplete` never reached the tasks";
+    JobStatus "job-status" Dataflow true [] "RUNNING, FINISHED, FAILED or STOPPED at the end of the run";
+    Failures "failures" Dataflow false [] "failures (a crash, a lost task manager, a failover after failed checkpoints)";
+    Restarts "restarts" Dataflow false [] "failures the restart strategy restarted the job after";
+    CheckpointRestored "checkpoint-restored" Dataflow false [Failure] "the checkpoint the job restored after a failure (0: from the beginning)";
+    RecordsReadAgain "records-read-again" Dataflow false [] "source records read a second time after restores";
+    PhaseAtFailure "phase-at-failure" Dataflow true [Task, Failure] "where a subtask was in the checkpoint pending when a failure struck: `running` (none pending), `waiting for the trigger of checkpoint N`, `waiting for the first barrier of checkpoint N`, `aligning checkpoint N`, `snapshotting checkpoint N` or `acknowledged checkpoint N`";
+    RemoteChannels "remote-channels" Dataflow false [] "channels between task managers";
+    LocalChannels "local-channels" Dataflow false [] "channels within a task manager";
+    MedianEndToEndMs "median-end-to-end-ms" Dataflow false [] "median end-to-end duration of the steady-state checkpoints (ms)";
+    MedianAlignmentMs "median-alignment-ms" Dataflow false [] "median alignment of the steady-state checkpoints (ms)";
+    MedianStartDelayMs "median-start-delay-ms" Dataflow false [] "median start delay of the steady-state checkpoints (ms)";
+    MedianPersistedKib "median-persisted-kib" Dataflow false [] "median in-flight data persisted by the steady-state checkpoints (KiB)";
+    MedianEffectiveIntervalMs "median-effective-interval-ms" Dataflow false [] "median time between triggers of completed checkpoints (ms)";
+    MaxAlignmentMs "max-alignment-ms" Dataflow false [] "the longest alignment of any checkpoint (ms)";
+    MaxEndToEndMs "max-end-to-end-ms" Dataflow false [] "the longest end-to-end duration of a completed checkpoint (ms)";
+    SinkRecordsPerS "sink-records-per-s" Dataflow false [] "mean records per second reaching the sinks";
+    LatencyP50Ms "latency-p50-ms" Dataflow false [] "median source-to-sink latency (ms)";
+    MaxBackpressuredPercent "max-backpressured-percent" Dataflow false [] "the largest share of the run any subtask spent backpressured (%)";
+    CommittedDuplicates "committed-duplicates" Dataflow false [Sink] "extra copies a read-committed reader sees, against the failure-free run";
+    UncommittedDuplicates "uncommitted-duplicates" Dataflow false [Sink] "extra copies a read-uncommitted reader sees (aborted transactions included)";
+    LostRecords "lost-records" Dataflow false [Sink] "records of the failure-free run a read-committed reader never sees";
+    TransactionsCommitted "transactions-committed" Dataflow false [Sink] "two-phase-commit transactions committed";
+    TransactionsAborted "transactions-aborted" Dataflow false [Sink] "two-phase-commit transactions aborted";
+    LargestCommitBatch "largest-commit-batch" Dataflow false [Sink] "the most transactions one sink subtask committed at one instant (after lost notices, the next one commits every pending transaction at once)";
+    SnapshotsCompleted "snapshots-completed" ProcessGraph false [] "Chandy-Lamport snapshots that completed";
+    SnapshotsIncomplete "snapshots-incomplete" ProcessGraph false [] "snapshots that never completed (a lost marker, the run ending)";
+    SnapshotsNeverOccurred "snapshots-never-occurred" ProcessGraph false [] "completed snapshots whose recorded state is not a state the run passed through";
+    MessagesSent "messages-sent" ProcessGraph false [] "application messages sent";
+    MessagesLost "messages-lost" ProcessGraph false [] "application messages a lossy channel dropped";
+    MarkersLost "markers-lost" ProcessGraph false [] "markers a lossy channel dropped";
+    InFlightTokensRecorded "in-flight-tokens-recorded" ProcessGraph false [] "the most tokens any completed snapshot recorded in channel state";
+}
+
+/// A value a fact takes or an expectation compares with.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum FactValue {
+    /// A count or a measurement.
+    Number(f64),
+    /// A status, a reason, a phase.
+    Text(String),
+}
+
+impl fmt::Display for FactValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FactValue::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => write!(f, "{n:.0}"),
+            FactValue::Number(n) => write!(f, "{n:.2}"),
+            FactValue::Text(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+/// How the fact must compare.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Comparison {
+    /// Equal.
+    Is(FactValue),
+    /// ≥.
+    AtLeast(f64),
+    /// ≤.
+    AtMost(f64),
+    /// >.
+    MoreThan(f64),
+    /// <.
+    LessThan(f64),
+}
+
+impl Comparison {
+    /// Does `value` satisfy it? Numbers compare as numbers; a word equals only the same word.
+    pub fn holds(&self, value: &FactValue) -> bool {
+        match (self, value) {
+            (Comparison::Is(FactValue::Number(want)), FactValue::Number(have)) => {
+                (want - have).abs() < 1e-9
+            }
+            (Comparison::Is(FactValue::Text(want)), FactValue::Text(have)) => want == have,
+            (Comparison::AtLeast(bound), FactValue::Number(have)) => have >= bound,
+            (Comparison::AtMost(bound), FactValue::Number(have)) => have <= bound,
+            (Comparison::MoreThan(bound), FactValue::Number(have)) => have > bound,
+            (Comparison::LessThan(bound), FactValue::Number(have)) => have < bound,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Comparison {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let number = |n: f64| FactValue::Number(n).to_string();
+        match self {
+            Comparison::Is(value) => write!(f, "is {value}"),
+            Comparison::AtLeast(n) => write!(f, "≥ {}", number(*n)),
+            Comparison::AtMost(n) => write!(f, "≤ {}", number(*n)),
+            Comparison::MoreThan(n) => write!(f, "> {}", number(*n)),
+            Comparison::LessThan(n) => write!(f, "< {}", number(*n)),
+        }
+    }
+}
+
+/// A fact with its selectors filled in.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Fact {
+    /// Which fact.
+    pub name: FactName,
+    /// `checkpoint` selector.
+    pub checkpoint: Option<u64>,
+    /// `task` selector: operator name and subtask index.
+    pub task: Option<(String, u32)>,
+    /// `sink` selector.
+    pub sink: Option<String>,
+    /// `reason` selector.
+    pub reason: Option<String>,
+    /// `failure` selector (1-based).
+    pub failure: u32,
+}
+
+impl fmt::Display for Fact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.name.name())?;
+        if let Some(id) = self.checkpoint {
+            write!(f, " of checkpoint {id}")?;
+        }
+        if let Some((operator, index)) = &self.task {
+            write!(f, " of {operator}[{index}]")?;
+        }
+        if let Some(sink) = &self.sink {
+            write!(f, " at sink {sink}")?;
+        }
+        if let Some(reason) = &self.reason {
+            write!(f, " ({reason})")?;
+        }
+        if self.name.selectors().contains(&Selector::Failure) {
+            write!(f, " at failure {}", self.failure)?;
+        }
+        Ok(())
+    }
+}
+
+/// A checked-ready expectation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Expectation {
+    /// What is looked at.
+    pub fact: Fact,
+    /// How it must compare.
+    pub comparison: Comparison,
+    /// What the learner should notice.
+    pub why: Option<String>,
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.fact, self.comparison)
+    }
+}
+
+/// The verdict on one expectation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExpectationResult {
+    /// The expectation, as a sentence (`completion-notices-lost ≥ 1`).
+    pub expectation: String,
+    /// What the learner should notice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// Did the run show it?
+    pub held: bool,
+    /// What the run showed instead (or as well).
+    pub actual: String,
+}
+
+/// Turns the file's spec into an expectation for a scenario of `kind`; `Err` names the field and
+/// what was expected. `operators` lists the job's operators with their parallelism and whether
+/// each is a sink (empty for process graphs).
+pub fn validate(
+    spec: &ExpectationSpec,
+    kind: FactKind,
+    operators: &[(String, u32, bool)],
+) -> Result<Expectation, (&'static str, String)> {
+    let Some(name) = FactName::ALL
+        .iter()
+        .copied()
+        .find(|f| f.name() == spec.fact)
+    else {
+        let known: Vec<&str> = FactName::ALL
+            .iter()
+            .filter(|f| f.kind() == kind)
+            .map(|f| f.name())
+            .collect();
+        return Err((
+            "fact",
+            format!(
+                "unknown fact \"{}\": expected one of {}",
+                spec.fact,
+                known.join(", ")
+            ),
+        ));
+    };
+    if name.kind() != kind {
+        let about = match name.kind() {
+            FactKind::Dataflow => "dataflow (Flink) scenarios",
+            FactKind::ProcessGraph => "process-graph (Chandy-Lamport) scenarios",
+        };
+        return Err(("fact", format!("\"{}\" is a fact of {about}", spec.fact)));
+    }
+    let allowed = name.selectors();
+    for (present, selector, field) in [
+        (
+            spec.checkpoint.is_some(),
+            Selector::Checkpoint,
+            "checkpoint",
+        ),
+        (spec.task.is_some(), Selector::Task, "task"),
+        (spec.sink.is_some(), Selector::Sink, "sink"),
+        (spec.reason.is_some(), Selector::Reason, "reason"),
+        (spec.failure.is_some(), Selector::Failure, "failure"),
+    ] {
+        if present && !allowed.contains(&selector) {
+            return Err((field, format!("\"{}\" takes no `{field}`", spec.fact)));
+        }
+    }
+    if allowed.contains(&Selector::Checkpoint) && spec.checkpoint.is_none() {
+        return Err((
+            "checkpoint",
+            format!("\"{}\" needs a `checkpoint` id", spec.fact),
+        ));
+    }
+    let task = match &spec.task {
+        Some(task) => Some(parse_task(task, operators)?),
+        None if allowed.contains(&Selector::Task) => {
+            return Err((
+                "task",
+                format!("\"{}\" needs a `task`, like \"sum[0]\"", spec.fact),
+            ));
+        }
+        None => None,
+    };
+    if let Some(sink) = &spec.sink
+        && !operators
+            .iter()
+            .any(|(op, _, is_sink)| op == sink && *is_sink)
+    {
+        let sinks: Vec<&str> = operators
+            .iter()
+            .filter(|(_, _, is_sink)| *is_sink)
+            .map(|(op, _, _)| op.as_str())
+            .collect();
+        return Err((
+            "sink",
+            format!(
+                "no sink \"{sink}\" in this job: expected one of {}",
+                sinks.join(", ")
+            ),
+        ));
+    }
+    if let Some(reason) = &spec.reason
+        && !FAILURE_REASONS.contains(&reason.as_str())
+    {
+        return Err((
+            "reason",
+            format!(
+                "unknown failure reason \"{reason}\": expected one of {}",
+                FAILURE_REASONS.join(", ")
+            ),
+        ));
+    }
+    if spec.failure == Some(0) {
+        return Err(("failure", "failures count from 1".to_string()));
+    }
+    let mut comparisons = Vec::new();
+    if let Some(value) = &spec.is {
+        let value = match value {
+            serde_json::Value::Number(n) if !name.is_text() => {
+                FactValue::Number(n.as_f64().unwrap_or(f64::NAN))
+            }
+            serde_json::Value::String(s) if name.is_text() => FactValue::Text(s.clone()),
+            _ if name.is_text() => {
+                return Err((
+                    "is",
+                    format!("\"{}\" is a word: expected a string", spec.fact),
+                ));
+            }
+            _ => {
+                return Err((
+                    "is",
+                    format!("\"{}\" is a number: expected a number", spec.fact),
+                ));
+            }
+        };
+        comparisons.push(("is", Comparison::Is(value)));
+    }
+    for (bound, field, make) in [
+        (
+            spec.at_least,
+            "at-least",
+            Comparison::AtLeast as fn(f64) -> Comparison,
+        ),
+        (spec.at_most, "at-most", Comparison::AtMost),
+        (spec.more_than, "more-than", Comparison::MoreThan),
+        (spec.less_than, "less-than", Comparison::LessThan),
+    ] {
+        if let Some(bound) = bound {
+            if name.is_text() {
+                return Err((
+                    field_name(field),
+                    format!("\"{}\" is a word: compare it with `is`", spec.fact),
+                ));
+            }
+            if !bound.is_finite() {
+                return Err((field_name(field), "expected a finite number".to_string()));
+            }
+            comparisons.push((field, make(bound)));
+        }
+    }
+    match comparisons.len() {
+        0 => Err((
+            "fact",
+            format!(
+                "\"{}\" needs one comparison: is, at-least, at-most, more-than or less-than",
+                spec.fact
+            ),
+        )),
+        1 => Ok(Expectation {
+            fact: Fact {
+                name,
+                checkpoint: spec.checkpoint,
+                task,
+                sink: spec.sink.clone(),
+                reason: spec.reason.clone(),
+                failure: spec.failure.unwrap_or(1),
+            },
+            comparison: comparisons.pop().expect("one").1,
+            why: spec.why.clone(),
+        }),
+        _ => Err((
+            field_name(comparisons[1].0),
+            "one comparison per expectation (write two expectations for a range)".to_string(),
+        )),
+    }
+}
+
+fn field_name(field: &str) -> &'static str {
+    match field {
+        "is" => "is",
+        "at-least" => "at-least",
+        "at-most" => "at-most",
+        "more-than" => "more-than",
+        _ => "less-than",
+    }
+}
+
+/// `operator[index]`, with the operator in the job and the index below its parallelism.
+fn parse_task(
+    task: &str,
+    operators: &[(String, u32, bool)],
+) -> Result<(String, u32), (&'static str, String)> {
+    let bad = || {
+        (
+            "task",
+            format!("expected a subtask as operator[index], like \"sum[0]\", got \"{task}\""),
+        )
+    };
+    let (operator, rest) = task.split_once('[').ok_or_else(bad)?;
+    let index: u32 = rest
+        .strip_suffix(']')
+        .and_then(|i| i.parse().ok())
+        .ok_or_else(bad)?;
+    let Some((_, parallelism, _)) = operators.iter().find(|(op, _, _)| op == operator) else {
+        let names: Vec<&str> = operators.iter().map(|(op, _, _)| op.as_str()).collect();
+        return Err((
+            "task",
+            format!(
+                "no operator \"{operator}\" in this job: expected one of {}",
+                names.join(", ")
+            ),
+        ));
+    };
+    if index >= *parallelism {
+        return Err((
+            "task",
+            format!("{operator} has parallelism {parallelism}: no subtask {index}"),
+        ));
+    }
+    Ok((operator.to_string(), index))
+}
+
+/// The failure reasons the model reports (Flink's `CheckpointFailureReason` names).
+pub const FAILURE_REASONS: &[&str] = &[
+    "CHECKPOINT_EXPIRED",
+    "CHECKPOINT_DECLINED",
+    "CHECKPOINT_SUBSUMED",
+    "JOB_FAILOVER_REGION",
+    "IO_EXCEPTION",
+    "CHECKPOINT_DECLINED_SUBSUMED",
+    "CHECKPOINT_DECLINED_TASK_CLOSING",
+    "CHECKPOINT_COORDINATOR_SHUTDOWN",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> Vec<(String, u32, bool)> {
+        vec![
+            ("source".into(), 2, false),
+            ("sum".into(), 2, false),
+            ("sink".into(), 2, true),
+        ]
+    }
+
+    fn spec(json: serde_json::Value) -> ExpectationSpec {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn an_expectation_reads_as_a_sentence() {
+        let e = validate(
+            &spec(
+                serde_json::json!({"fact": "phase-at-failure", "task": "sum[0]",
+                                     "is": "aligning checkpoint 4"}),
+            ),
+            FactKind::Dataflow,
+            &job(),
+        )
+        .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "phase-at-failure of sum[0] at failure 1 is aligning checkpoint 4"
+        );
+        let e = validate(
+            &spec(serde_json::json!({"fact": "completion-notices-lost", "at-least": 1})),
+            FactKind::Dataflow,
+            &job(),
+        )
+        .unwrap();
+        assert_eq!(e.to_string(), "completion-notices-lost ≥ 1");
+    }
+
+    #[test]
+    fn mistakes_name_the_field_and_what_was_expected() {
+        let error = |json: serde_json::Value| {
+            validate(&spec(json), FactKind::Dataflow, &job()).unwrap_err()
+        };
+        assert_eq!(
+            error(serde_json::json!({"fact": "notices", "is": 1})).0,
+            "fact"
+        );
+        let (field, message) =
+            error(serde_json::json!({"fact": "phase-at-failure", "task": "avg[0]", "is": "x"}));
+        assert_eq!(field, "task");
+        assert!(message.contains("source, sum, sink"), "{message}");
+        let (field, message) =
+            error(serde_json::json!({"fact": "failures", "at-least": 1, "at-most": 3}));
+        assert_eq!(field, "at-most");
+        assert!(message.contains("one comparison"), "{message}");
+        assert_eq!(
+            error(serde_json::json!({"fact": "job-status", "at-least": 1})).0,
+            "at-least"
+        );
+        assert_eq!(
+            error(serde_json::json!({"fact": "checkpoint-status", "is": "COMPLETED"})).0,
+            "checkpoint"
+        );
+        assert_eq!(
+            error(serde_json::json!({"fact": "snapshots-completed", "is": 1})).0,
+            "fact"
+        );
+        assert_eq!(
+            error(serde_json::json!({"fact": "checkpoints-failed", "reason": "TIMEOUT", "is": 1}))
+                .0,
+            "reason"
+        );
+    }
+
+    #[test]
+    fn comparisons_hold_only_for_values_of_their_kind() {
+        let number = FactValue::Number(3.0);
+        assert!(Comparison::AtLeast(3.0).holds(&number));
+        assert!(!Comparison::MoreThan(3.0).holds(&number));
+        assert!(Comparison::Is(FactValue::Number(3.0)).holds(&number));
+        assert!(!Comparison::Is(FactValue::Text("3".into())).holds(&number));
+        assert!(
+            Comparison::Is(FactValue::Text("FAILED".into()))
+                .holds(&FactValue::Text("FAILED".into()))
+        );
+    }
+}
