@@ -113,6 +113,8 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// List the facts a scenario's `expect` list can name, with their selectors.
+    Facts,
 }
 
 /// Exit status when an invariant failed unexpectedly.
@@ -300,6 +302,10 @@ fn main() -> ExitCode {
                     ExitCode::from(EXIT_BAD_INPUT)
                 }
             }
+        }
+        Command::Facts => {
+            print!("{}", snapsim::expectation::vocabulary());
+            ExitCode::SUCCESS
         }
         Command::Validate { files } => {
             let mut all_valid = true;

@@ -113,6 +113,24 @@ fn dataflow_fact(
                     .unwrap_or_else(|| "none".to_string()),
             )
         }
+        FactName::CheckpointEndToEndMs => {
+            let c = checkpoint(fact.checkpoint.expect("validated"))?;
+            let e2e = c
+                .end_to_end_duration_us
+                .ok_or_else(|| format!("checkpoint {} never completed", c.id))?;
+            number(ms(e2e))
+        }
+        FactName::CheckpointStartDelayMs => number(ms(checkpoint(
+            fact.checkpoint.expect("validated"),
+        )?
+        .start_delay_us)),
+        FactName::CheckpointAlignmentMs => number(ms(checkpoint(
+            fact.checkpoint.expect("validated"),
+        )?
+        .alignment_duration_us)),
+        FactName::CheckpointPersistedKib => {
+            number(checkpoint(fact.checkpoint.expect("validated"))?.persisted_data as f64 / 1024.0)
+        }
         FactName::CompletionNoticesLost => number(df.completion_notices_lost as f64),
         FactName::JobStatus => text(match df.status {
             JobStatus::Running => "RUNNING",
@@ -134,6 +152,16 @@ fn dataflow_fact(
                 .ok_or_else(|| format!("there were {} failures", df.recoveries.len()))?;
             number(recovery.checkpoint_restored.unwrap_or(0) as f64)
         }
+        FactName::DowntimeMs => {
+            let recovery = df
+                .recoveries
+                .get(fact.failure as usize - 1)
+                .ok_or_else(|| format!("there were {} failures", df.recoveries.len()))?;
+            let downtime = recovery
+                .downtime_us
+                .ok_or_else(|| "the job never ran again".to_string())?;
+            number(ms(downtime))
+        }
         FactName::RecordsReadAgain => number(
             df.recoveries
                 .iter()
@@ -152,6 +180,18 @@ fn dataflow_fact(
             df.checkpoints
                 .iter()
                 .map(|c| ms(c.alignment_duration_us))
+                .fold(0.0, f64::max),
+        ),
+        FactName::MaxStartDelayMs => number(
+            df.checkpoints
+                .iter()
+                .map(|c| ms(c.start_delay_us))
+                .fold(0.0, f64::max),
+        ),
+        FactName::MaxPersistedKib => number(
+            df.checkpoints
+                .iter()
+                .map(|c| c.persisted_data as f64 / 1024.0)
                 .fold(0.0, f64::max),
         ),
         FactName::MaxEndToEndMs => number(

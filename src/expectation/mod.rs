@@ -126,11 +126,16 @@ facts! {
     SavepointsCompleted "savepoints-completed" Dataflow false [] "savepoints that completed";
     CheckpointStatus "checkpoint-status" Dataflow true [Checkpoint] "COMPLETED, FAILED or IN_PROGRESS, as Flink's history shows it";
     CheckpointFailureReason "checkpoint-failure-reason" Dataflow true [Checkpoint] "why the checkpoint failed (Flink's `CheckpointFailureReason`), or `none`";
+    CheckpointEndToEndMs "checkpoint-end-to-end-ms" Dataflow false [Checkpoint] "the checkpoint's end-to-end duration, trigger to last acknowledgement (ms)";
+    CheckpointStartDelayMs "checkpoint-start-delay-ms" Dataflow false [Checkpoint] "the checkpoint's largest start delay over its subtasks (ms)";
+    CheckpointAlignmentMs "checkpoint-alignment-ms" Dataflow false [Checkpoint] "the checkpoint's largest alignment over its subtasks (ms)";
+    CheckpointPersistedKib "checkpoint-persisted-kib" Dataflow false [Checkpoint] "in-flight data the checkpoint persisted (KiB)";
     CompletionNoticesLost "completion-notices-lost" Dataflow false [] "checkpoints whose `notifyCheckpointComplete` never reached the tasks";
     JobStatus "job-status" Dataflow true [] "RUNNING, FINISHED, FAILED or STOPPED at the end of the run";
     Failures "failures" Dataflow false [] "failures (a crash, a lost task manager, a failover after failed checkpoints)";
     Restarts "restarts" Dataflow false [] "failures the restart strategy restarted the job after";
     CheckpointRestored "checkpoint-restored" Dataflow false [Failure] "the checkpoint the job restored after a failure (0: from the beginning)";
+    DowntimeMs "downtime-ms" Dataflow false [Failure] "from a failure to every restarted task running again (ms)";
     RecordsReadAgain "records-read-again" Dataflow false [] "source records read a second time after restores";
     PhaseAtFailure "phase-at-failure" Dataflow true [Task, Failure] "where a subtask was in the checkpoint pending when a failure struck: `running` (none pending), `waiting for the trigger of checkpoint N`, `waiting for the first barrier of checkpoint N`, `aligning checkpoint N`, `snapshotting checkpoint N` or `acknowledged checkpoint N`";
     RemoteChannels "remote-channels" Dataflow false [] "channels between task managers";
@@ -141,6 +146,8 @@ facts! {
     MedianPersistedKib "median-persisted-kib" Dataflow false [] "median in-flight data persisted by the steady-state checkpoints (KiB)";
     MedianEffectiveIntervalMs "median-effective-interval-ms" Dataflow false [] "median time between triggers of completed checkpoints (ms)";
     MaxAlignmentMs "max-alignment-ms" Dataflow false [] "the longest alignment of any checkpoint (ms)";
+    MaxStartDelayMs "max-start-delay-ms" Dataflow false [] "the longest start delay of any checkpoint (ms)";
+    MaxPersistedKib "max-persisted-kib" Dataflow false [] "the most in-flight data any checkpoint persisted (KiB)";
     MaxEndToEndMs "max-end-to-end-ms" Dataflow false [] "the longest end-to-end duration of a completed checkpoint (ms)";
     SinkRecordsPerS "sink-records-per-s" Dataflow false [] "mean records per second reaching the sinks";
     LatencyP50Ms "latency-p50-ms" Dataflow false [] "median source-to-sink latency (ms)";
@@ -158,6 +165,44 @@ facts! {
     MessagesLost "messages-lost" ProcessGraph false [] "application messages a lossy channel dropped";
     MarkersLost "markers-lost" ProcessGraph false [] "markers a lossy channel dropped";
     InFlightTokensRecorded "in-flight-tokens-recorded" ProcessGraph false [] "the most tokens any completed snapshot recorded in channel state";
+}
+
+/// The vocabulary as `snapsim facts` prints it: every fact, its selectors and what it is.
+pub fn vocabulary() -> String {
+    let mut out = String::from(
+        "An expectation: {\"fact\": NAME, [selectors], one of \"is\" / \"at-least\" / \"at-most\" / \"more-than\" / \"less-than\", optional \"why\"}\n",
+    );
+    for (kind, title) in [
+        (FactKind::Dataflow, "Dataflow (Flink) scenarios"),
+        (
+            FactKind::ProcessGraph,
+            "Process-graph (Chandy-Lamport) scenarios",
+        ),
+    ] {
+        out.push_str(&format!("\n{title}:\n"));
+        for fact in FactName::ALL.iter().filter(|f| f.kind() == kind) {
+            let selectors: Vec<&str> = fact
+                .selectors()
+                .iter()
+                .map(|s| match s {
+                    Selector::Checkpoint => "checkpoint",
+                    Selector::Task => "task",
+                    Selector::Sink => "[sink]",
+                    Selector::Reason => "[reason]",
+                    Selector::Failure => "[failure]",
+                })
+                .collect();
+            let value = if fact.is_text() { "word" } else { "number" };
+            out.push_str(&format!(
+                "  {:<28} {:<7} {:<20} {}\n",
+                fact.name(),
+                value,
+                selectors.join(" "),
+                fact.about()
+            ));
+        }
+    }
+    out
 }
 
 /// A value a fact takes or an expectation compares with.
