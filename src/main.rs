@@ -122,6 +122,16 @@ const EXIT_INVARIANT_FAILED: u8 = 1;
 /// Exit status for bad input or an I/O problem.
 const EXIT_BAD_INPUT: u8 = 2;
 
+/// The first scripted send the run refused (the sender held too little), if any: the scenario is
+/// wrong, and nothing is written.
+fn refused_send(completed: &snapsim::report::CompletedRun) -> Option<String> {
+    completed
+        .report
+        .process_graph
+        .as_ref()
+        .and_then(|pg| pg.refused_sends.first().cloned())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -165,6 +175,10 @@ fn main() -> ExitCode {
             }
             let seed = seed.unwrap_or(scenario.seed);
             let completed = run_scenario(&scenario, seed);
+            if let Some(error) = refused_send(&completed) {
+                eprintln!("error: {}: {error}", file.display());
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
             if json {
                 match serde_json::to_string_pretty(&completed.report) {
                     Ok(text) => println!("{text}"),
@@ -312,6 +326,18 @@ fn main() -> ExitCode {
             for file in &files {
                 match scenario::load_file(file) {
                     Ok(scenario) => {
+                        // A script's balances depend on when its transfers arrive: run it to
+                        // see that no send overdraws (scripts are small).
+                        let scripted = matches!(&scenario.model, scenario::Model::ProcessGraph(m)
+                            if matches!(m.workload, snapsim::workload::ProcessWorkload::Scripted(_)));
+                        if scripted
+                            && let Some(error) =
+                                refused_send(&run_scenario(&scenario, scenario.seed))
+                        {
+                            all_valid = false;
+                            eprintln!("error: {}: {error}", file.display());
+                            continue;
+                        }
                         println!("ok: {} ({})", file.display(), scenario.name);
                         for warning in &scenario.warnings {
                             eprintln!("warning: {warning}");

@@ -15,7 +15,12 @@ use snapsim::scenario::parse_str;
 fn run_modified(file: &str, change: impl FnOnce(&mut Value)) -> CompletedRun {
     let path = format!("{}/scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
     let mut value: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let original = value.clone();
     change(&mut value);
+    if value != original {
+        // The file's `expect` list is its own lesson; a changed job teaches something else.
+        value.as_object_mut().unwrap().remove("expect");
+    }
     let scenario = parse_str(&value.to_string(), file, "test").unwrap_or_else(|e| panic!("{e}"));
     run_scenario(&scenario, scenario.seed)
 }

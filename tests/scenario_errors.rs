@@ -239,3 +239,69 @@ fn garbage_never_panics() {
         let _ = parse_str(text, "garbage.json", "garbage");
     }
 }
+
+/// A transfer moves tokens: none or fewer is not a transfer.
+#[test]
+fn a_scripted_send_of_zero_or_negative_tokens_is_rejected() {
+    for tokens in [0, -5] {
+        let text = format!(
+            r#"{{"description": "d", "processes": [{{"name": "p", "tokens": 5}}, "q"],
+              "channels": [{{"from": "p", "to": "q"}}, {{"from": "q", "to": "p"}}],
+              "workload": {{"scripted": [{{"at": "1ms", "send": {{"from": "p", "to": "q", "tokens": {tokens}}}}}]}}}}"#
+        );
+        assert_mentions(
+            &error_of(&text),
+            &[
+                "workload.scripted[0].send.tokens",
+                "positive number of tokens",
+            ],
+        );
+    }
+}
+
+/// A process holding nothing cannot send 5: the run refuses the send and names the action, unless
+/// the scenario says the overdraft is the point (`"overdraw": true`).
+#[test]
+fn a_scripted_send_cannot_overdraw_an_account_unless_it_says_so() {
+    let script = |overdraw: &str| {
+        format!(
+            r#"{{"description": "d", "processes": ["p", "q"], "initial_tokens": 0,
+              "channels": [{{"from": "p", "to": "q"}}, {{"from": "q", "to": "p"}}],
+              "workload": {{"scripted": [{{"at": "1ms", "send": {{"from": "p", "to": "q", "tokens": 5{overdraw}}}}}]}}}}"#
+        )
+    };
+    let scenario = parse_str(&script(""), "overdraw.json", "overdraw").unwrap();
+    let run = snapsim::report::run_scenario(&scenario, scenario.seed);
+    let refused = &run.report.process_graph.as_ref().unwrap().refused_sends;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].contains("workload.scripted[0]") && refused[0].contains("holds 0"),
+        "{}",
+        refused[0]
+    );
+    let on_purpose = parse_str(&script(r#", "overdraw": true"#), "o.json", "o").unwrap();
+    let run = snapsim::report::run_scenario(&on_purpose, on_purpose.seed);
+    let pg = run.report.process_graph.as_ref().unwrap();
+    assert!(pg.refused_sends.is_empty());
+    assert_eq!(pg.final_tokens[0].tokens, -5, "the overdraft happened");
+}
+
+/// An expectation's mistakes name the expectation's field.
+#[test]
+fn a_mistaken_expectation_names_its_field() {
+    let with = |expect: &str| BASE.replacen('{', &format!("{{\"expect\": [{expect}],"), 1);
+    assert_mentions(
+        &error_of(&with(r#"{"fact": "snapshots-done", "is": 1}"#)),
+        &["expect[0].fact", "unknown fact", "snapshots-completed"],
+    );
+    assert_mentions(
+        &error_of(&with(r#"{"fact": "checkpoints-completed", "is": 1}"#)),
+        &["expect[0].fact", "dataflow (Flink) scenarios"],
+    );
+    assert_mentions(
+        &error_of(&with(
+            r#"{"fact": "snapshots-failing", "invariant": "fifo", "is": 1}"#,
+        )),
+        &["expect[0].invariant", "conservation"],
+    );
+}

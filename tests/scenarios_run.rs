@@ -1,8 +1,9 @@
 //! Every scenario in `scenarios/` runs, does what it says (passes, or fails exactly as it
-//! declares), and is deterministic: two runs give the same digest.
+//! declares), shows the facts its lesson claims (its `expect` list), and is deterministic: two
+//! runs give the same digest.
 
-use snapsim::report::run_scenario;
-use snapsim::scenario::load_file;
+use snapsim::report::{OutcomeStatus, run_scenario};
+use snapsim::scenario::{load_file, parse_str};
 use std::path::PathBuf;
 
 fn scenario_files() -> Vec<PathBuf> {
@@ -21,6 +22,11 @@ fn scenario_files() -> Vec<PathBuf> {
 fn every_scenario_is_deterministic_and_does_what_it_declares() {
     for file in scenario_files() {
         let scenario = load_file(&file).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !scenario.expectations.is_empty(),
+            "{} states no facts its lesson must show (an `expect` list)",
+            file.display()
+        );
         let first = run_scenario(&scenario, scenario.seed);
         let second = run_scenario(&scenario, scenario.seed);
         assert_eq!(
@@ -48,4 +54,37 @@ fn a_different_seed_gives_a_different_run() {
     let a = run_scenario(&scenario, 1);
     let b = run_scenario(&scenario, 2);
     assert_ne!(a.report.digest, b.report.digest);
+}
+
+/// A lesson that does not happen is caught: the lost-notice scenario as it first shipped — its
+/// notices lost in a window where no checkpoint completed (the job was backpressured, so
+/// checkpoints took seconds) — keeps every invariant, but loses no notice, and its `expect` list
+/// says so.
+#[test]
+fn a_scenario_whose_lesson_does_not_happen_fails_and_says_what_happened() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/flink-lost-completion-notice.json"
+    );
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    value["job"]["operators"][0]["rate_per_s"] = serde_json::json!(10000);
+    value["job"]["operators"][0]["records"] = serde_json::json!(60000);
+    let scenario = parse_str(&value.to_string(), "as-shipped.json", "as-shipped").unwrap();
+    let run = run_scenario(&scenario, scenario.seed);
+    let outcome = &run.report.outcome;
+    assert_eq!(
+        outcome.failed_invariants,
+        vec![],
+        "the invariants still hold"
+    );
+    assert_eq!(outcome.status, OutcomeStatus::LessonNotShown);
+    let missed: Vec<_> = outcome.expectations.iter().filter(|e| !e.held).collect();
+    assert!(
+        missed
+            .iter()
+            .any(|e| e.expectation.starts_with("completion-notices-lost") && e.actual == "it is 0"),
+        "{missed:?}"
+    );
+    assert!(!outcome.is_success(), "run exits non-zero");
 }

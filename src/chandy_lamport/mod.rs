@@ -25,7 +25,7 @@
 pub mod process;
 mod simulation;
 
-pub use simulation::{ProcessGraphRun, run};
+pub use simulation::{ProcessGraphRun, RefusedSend, run};
 
 use crate::engine::SimTime;
 use crate::topology::{ChannelIndex, ProcessIndex};

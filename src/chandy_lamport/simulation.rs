@@ -68,6 +68,24 @@ pub struct ProcessGraphRun {
     pub application_messages: u64,
     /// Mean number of events waiting in the engine's heap (for the benchmark's ceiling).
     pub mean_pending_events: f64,
+    /// Scripted sends refused because the sender held fewer tokens than it was to send.
+    pub refused_sends: Vec<RefusedSend>,
+}
+
+/// A scripted send of more tokens than the sender held (and not marked `overdraw`): refused, so
+/// that no balance goes negative unless the scenario says so.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RefusedSend {
+    /// Position of the action in the script.
+    pub action: usize,
+    /// When it was due (µs).
+    pub at_us: u64,
+    /// The sender.
+    pub process: ProcessIndex,
+    /// Tokens it was to send.
+    pub tokens: i64,
+    /// Tokens it held.
+    pub balance: i64,
 }
 
 struct ChannelRuntime {
@@ -118,6 +136,7 @@ struct World<'a> {
     trace: ProcessTrace,
     next_message: MessageId,
     transfers_sent: u64,
+    refused_sends: Vec<RefusedSend>,
     /// Reused for the actions of each marker-rules input.
     marker_actions: Vec<MarkerAction>,
 }
@@ -180,6 +199,7 @@ pub fn run(model: &ProcessGraphModel, seed: u64, variant: ChandyLamportVariant) 
         completed: Vec::new(),
         trace: ProcessTrace::with_capacity(trace_capacity),
         next_message: 0,
+        refused_sends: Vec::new(),
         transfers_sent: 0,
         marker_actions: Vec::new(),
         incoming,
@@ -388,7 +408,22 @@ impl World<'_> {
                 channel,
                 tokens,
                 latency_us,
-            } => self.send_transfer(now, channel, tokens, latency_us),
+                overdraw,
+            } => {
+                let process = self.channels[channel].from;
+                let balance = self.processes[process].tokens;
+                if tokens > balance && !overdraw {
+                    self.refused_sends.push(RefusedSend {
+                        action: index,
+                        at_us: now.as_micros(),
+                        process,
+                        tokens,
+                        balance,
+                    });
+                    return;
+                }
+                self.send_transfer(now, channel, tokens, latency_us)
+            }
             ScriptedActionKind::Snapshot { initiator } => self.initiate(now, initiator),
         }
     }
@@ -701,6 +736,7 @@ impl World<'_> {
             events_processed: self.queue.popped_total(),
             mean_pending_events: self.queue.mean_pending(),
             application_messages: self.next_message,
+            refused_sends: self.refused_sends,
             final_tokens: self.processes.iter().map(|p| p.tokens).collect(),
             trace: self.trace,
             snapshots: self.completed,

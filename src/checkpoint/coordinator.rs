@@ -105,9 +105,16 @@ pub struct Coordinator {
 impl Coordinator {
     /// A coordinator with these settings and no history.
     pub fn new(config: CheckpointConfig) -> Coordinator {
+        Coordinator::continuing_after(config, 0)
+    }
+
+    /// A coordinator for a job restored from checkpoint or savepoint `restored_id`: like Flink's
+    /// (whose checkpoint id counter is restored with the job), its first checkpoint is
+    /// `restored_id + 1`.
+    pub fn continuing_after(config: CheckpointConfig, restored_id: u64) -> Coordinator {
         Coordinator {
             config,
-            next_id: 1,
+            next_id: restored_id + 1,
             pending: BTreeMap::new(),
             request_queued: false,
             last_completion: None,

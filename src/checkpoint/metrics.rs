@@ -15,6 +15,24 @@ pub enum CheckpointStatus {
     Failed,
 }
 
+/// How far a subtask got with a checkpoint that ended without its acknowledgement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubtaskProgress {
+    /// The subtask acknowledged the checkpoint.
+    Acknowledged,
+    /// It took its snapshot; the upload or the acknowledgement was still on its way.
+    SnapshotTaken,
+    /// It had received barriers on some inputs and was waiting for the rest.
+    Aligning,
+    /// No barrier (for a source: no trigger) had reached it yet.
+    NoBarrierYet,
+    /// The subtask had finished (its input ended) before the checkpoint reached it.
+    Finished,
+    /// The subtask was not running (failed, cancelled or restoring).
+    NotRunning,
+}
+
 /// One subtask's part of a checkpoint.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SubtaskCheckpointStats {
@@ -42,6 +60,10 @@ pub struct SubtaskCheckpointStats {
     pub start_delay_us: u64,
     /// `unaligned_checkpoint`.
     pub unaligned: bool,
+    /// Where it stood when the checkpoint ended, if it did not acknowledge (failed and
+    /// unfinished checkpoints only; `None` otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<SubtaskProgress>,
 }
 
 /// One checkpoint, as the checkpoint history shows it.

@@ -172,6 +172,27 @@ pub struct InitialState {
     pub task_states: Vec<Vec<OperatorState>>,
     /// Uids in the savepoint that the new job does not have (dropped with allow-non-restored-state).
     pub dropped_uids: Vec<String>,
+    /// What happened to each operator of the new job.
+    pub operators: Vec<OperatorRestore>,
+}
+
+/// How one operator of the job was restored from a savepoint (Flink matches operators by uid).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OperatorRestore {
+    /// The operator's name in the job.
+    pub operator: String,
+    /// Its uid.
+    pub uid: String,
+    /// Did the savepoint have state for this uid? (`false`: the operator starts empty.)
+    pub matched: bool,
+    /// Parallelism in the savepoint, if matched.
+    pub saved_parallelism: Option<u32>,
+    /// Parallelism now.
+    pub parallelism: u32,
+    /// Keys whose state was restored.
+    pub keys: usize,
+    /// Key groups whose owning subtask index changed (a rescale moves them).
+    pub key_groups_moved: u32,
 }
 
 /// Maps a savepoint onto a job: by uid, redistributing keyed state by key group.
@@ -263,10 +284,39 @@ pub fn restore_into(
             }
         }
     }
+    let operators = job
+        .operators
+        .iter()
+        .enumerate()
+        .map(|(index, operator)| {
+            let saved = by_operator.get(&index);
+            let key_groups_moved = saved.map_or(0, |saved| {
+                if matches!(operator.kind, OperatorKind::Source(_)) {
+                    return 0;
+                }
+                (0..job.max_parallelism)
+                    .filter(|&kg| {
+                        subtask_for_key_group(kg, saved.parallelism, job.max_parallelism)
+                            != subtask_for_key_group(kg, operator.parallelism, job.max_parallelism)
+                    })
+                    .count() as u32
+            });
+            OperatorRestore {
+                operator: operator.name.clone(),
+                uid: operator.uid.clone(),
+                matched: saved.is_some(),
+                saved_parallelism: saved.map(|s| s.parallelism),
+                parallelism: operator.parallelism,
+                keys: saved.map_or(0, |s| s.subtasks.iter().map(|t| t.keyed.len()).sum()),
+                key_groups_moved,
+            }
+        })
+        .collect();
     Ok(InitialState {
         source: source.into(),
         savepoint_id: savepoint.savepoint_id,
         task_states,
         dropped_uids,
+        operators,
     })
 }

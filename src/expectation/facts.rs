@@ -8,7 +8,7 @@ use crate::report::{CompletedRun, DataflowReport, ProcessGraphReport, RawRun};
 use crate::scenario::DataflowModel;
 use crate::trace::{DataflowEvent, ProcessEvent};
 use crate::workload::dataflow::OperatorKind;
-use crate::workload::sink::TransactionState;
+use crate::workload::sink::{ExternalSink, TransactionState};
 use std::collections::BTreeMap;
 
 /// Checks one expectation against a finished run.
@@ -131,6 +131,12 @@ fn dataflow_fact(
         FactName::CheckpointPersistedKib => {
             number(checkpoint(fact.checkpoint.expect("validated"))?.persisted_data as f64 / 1024.0)
         }
+        FactName::CheckpointCheckpointedKib => number(
+            checkpoint(fact.checkpoint.expect("validated"))?.checkpointed_size as f64 / 1024.0,
+        ),
+        FactName::CheckpointFullSizeKib => {
+            number(checkpoint(fact.checkpoint.expect("validated"))?.state_size as f64 / 1024.0)
+        }
         FactName::CompletionNoticesLost => number(df.completion_notices_lost as f64),
         FactName::JobStatus => text(match df.status {
             JobStatus::Running => "RUNNING",
@@ -162,6 +168,13 @@ fn dataflow_fact(
                 .ok_or_else(|| "the job never ran again".to_string())?;
             number(ms(downtime))
         }
+        FactName::TasksRestarted => {
+            let recovery = df
+                .recoveries
+                .get(fact.failure as usize - 1)
+                .ok_or_else(|| format!("there were {} failures", df.recoveries.len()))?;
+            number(recovery.tasks_restarted as f64)
+        }
         FactName::RecordsReadAgain => number(
             df.recoveries
                 .iter()
@@ -169,6 +182,19 @@ fn dataflow_fact(
                 .sum::<u64>() as f64,
         ),
         FactName::PhaseAtFailure => phase_at_failure(fact, df, raw, model),
+        FactName::OperatorsRestored
+        | FactName::OperatorsStartedEmpty
+        | FactName::KeyGroupsMoved => {
+            let restore = df.restored_from.as_ref().ok_or_else(|| {
+                "the job did not start from a savepoint (run it with --from-savepoint)".to_string()
+            })?;
+            let ops = &restore.operators;
+            number(match fact.name {
+                FactName::OperatorsRestored => ops.iter().filter(|o| o.matched).count() as f64,
+                FactName::OperatorsStartedEmpty => ops.iter().filter(|o| !o.matched).count() as f64,
+                _ => ops.iter().map(|o| f64::from(o.key_groups_moved)).sum(),
+            })
+        }
         FactName::RemoteChannels => number((df.channel_count - df.local_channel_count) as f64),
         FactName::LocalChannels => number(df.local_channel_count as f64),
         FactName::MedianEndToEndMs => number(df.summary.end_to_end_ms),
@@ -201,6 +227,21 @@ fn dataflow_fact(
                 .fold(0.0, f64::max),
         ),
         FactName::SinkRecordsPerS => number(df.metrics.sink_records_per_s),
+        FactName::RecordsEmitted => number(df.metrics.records_emitted as f64),
+        FactName::FinishedAtS => match df.status {
+            JobStatus::Running => Err("the job was still running at the end".to_string()),
+            JobStatus::Finished { at_us }
+            | JobStatus::Failed { at_us, .. }
+            | JobStatus::Stopped { at_us, .. } => number(at_us as f64 / 1e6),
+        },
+        FactName::AllDataProcessedS => {
+            let at = df
+                .metrics
+                .all_data_processed_us
+                .ok_or_else(|| "the job never processed all its input".to_string())?;
+            number(at as f64 / 1e6)
+        }
+        FactName::LatencyMaxMs => number(ms(df.metrics.latency_max_us)),
         FactName::LatencyP50Ms => number(ms(df.metrics.latency_p50_us)),
         FactName::MaxBackpressuredPercent => number(
             df.metrics
@@ -226,35 +267,15 @@ fn dataflow_fact(
                 .sum::<u64>() as f64,
         ),
         FactName::LostRecords => number(sinks()?.iter().map(|s| s.lost).sum::<u64>() as f64),
-        FactName::TransactionsCommitted => number(
-            sinks()?
-                .iter()
-                .map(|s| s.transactions_committed)
-                .sum::<usize>() as f64,
-        ),
-        FactName::TransactionsAborted => number(
-            sinks()?
-                .iter()
-                .map(|s| s.transactions_aborted)
-                .sum::<usize>() as f64,
-        ),
+        FactName::TransactionsCommitted => number(count_transactions(fact, raw, model, |t| {
+            matches!(t, TransactionState::Committed { .. })
+        })),
+        FactName::TransactionsAborted => number(count_transactions(fact, raw, model, |t| {
+            matches!(t, TransactionState::Aborted { .. })
+        })),
         FactName::LargestCommitBatch => {
-            let sink_operators: Vec<&str> = model
-                .job
-                .operators
-                .iter()
-                .filter(|o| matches!(o.kind, OperatorKind::Sink(_)))
-                .map(|o| o.name.as_str())
-                .collect();
             let mut batches: BTreeMap<(usize, u32, u64), u64> = BTreeMap::new();
-            for (index, sink) in raw.sinks.iter().enumerate() {
-                if fact
-                    .sink
-                    .as_deref()
-                    .is_some_and(|name| sink_operators.get(index) != Some(&name))
-                {
-                    continue;
-                }
+            for (index, sink) in selected_sinks(fact, raw, model) {
                 for transaction in &sink.transactions {
                     if let TransactionState::Committed { at_us } = transaction.state {
                         *batches
@@ -267,12 +288,46 @@ fn dataflow_fact(
         }
         FactName::SnapshotsCompleted
         | FactName::SnapshotsIncomplete
+        | FactName::SnapshotsFailing
         | FactName::SnapshotsNeverOccurred
         | FactName::MessagesSent
         | FactName::MessagesLost
         | FactName::MarkersLost
         | FactName::InFlightTokensRecorded => Err("a process-graph fact".to_string()),
     }
+}
+
+/// The external systems of the sinks the fact is about (all, or the one its `sink` names), with
+/// their index.
+fn selected_sinks<'a>(
+    fact: &'a Fact,
+    raw: &'a DataflowRun,
+    model: &'a DataflowModel,
+) -> impl Iterator<Item = (usize, &'a ExternalSink)> + 'a {
+    let names: Vec<&str> = model
+        .job
+        .operators
+        .iter()
+        .filter(|o| matches!(o.kind, OperatorKind::Sink(_)))
+        .map(|o| o.name.as_str())
+        .collect();
+    raw.sinks.iter().enumerate().filter(move |(index, _)| {
+        fact.sink
+            .as_deref()
+            .is_none_or(|name| names.get(*index) == Some(&name))
+    })
+}
+
+fn count_transactions(
+    fact: &Fact,
+    raw: &DataflowRun,
+    model: &DataflowModel,
+    counts: impl Fn(&TransactionState) -> bool,
+) -> f64 {
+    selected_sinks(fact, raw, model)
+        .flat_map(|(_, sink)| sink.transactions.iter())
+        .filter(|t| counts(&t.state))
+        .count() as f64
 }
 
 /// Where the subtask stood in the newest checkpoint pending at the failure's instant, read from

@@ -43,6 +43,8 @@ pub struct ExpectationSpec {
     pub reason: Option<String>,
     /// Selector: which failure, counting from 1 (default 1).
     pub failure: Option<u32>,
+    /// Selector: an invariant's name (`conservation`, `consistent_cut`…).
+    pub invariant: Option<String>,
     /// The fact equals this number or word.
     pub is: Option<serde_json::Value>,
     /// The fact is at least this.
@@ -79,6 +81,8 @@ pub enum Selector {
     Reason,
     /// `failure` (optional, default 1).
     Failure,
+    /// `invariant` (required): an invariant's name.
+    Invariant,
 }
 
 macro_rules! facts {
@@ -130,14 +134,20 @@ facts! {
     CheckpointStartDelayMs "checkpoint-start-delay-ms" Dataflow false [Checkpoint] "the checkpoint's largest start delay over its subtasks (ms)";
     CheckpointAlignmentMs "checkpoint-alignment-ms" Dataflow false [Checkpoint] "the checkpoint's largest alignment over its subtasks (ms)";
     CheckpointPersistedKib "checkpoint-persisted-kib" Dataflow false [Checkpoint] "in-flight data the checkpoint persisted (KiB)";
+    CheckpointCheckpointedKib "checkpoint-checkpointed-kib" Dataflow false [Checkpoint] "bytes the checkpoint uploaded (incremental: only what changed), KiB";
+    CheckpointFullSizeKib "checkpoint-full-size-kib" Dataflow false [Checkpoint] "the checkpoint's full size, every file it references (KiB)";
     CompletionNoticesLost "completion-notices-lost" Dataflow false [] "checkpoints whose `notifyCheckpointComplete` never reached the tasks";
     JobStatus "job-status" Dataflow true [] "RUNNING, FINISHED, FAILED or STOPPED at the end of the run";
     Failures "failures" Dataflow false [] "failures (a crash, a lost task manager, a failover after failed checkpoints)";
     Restarts "restarts" Dataflow false [] "failures the restart strategy restarted the job after";
     CheckpointRestored "checkpoint-restored" Dataflow false [Failure] "the checkpoint the job restored after a failure (0: from the beginning)";
     DowntimeMs "downtime-ms" Dataflow false [Failure] "from a failure to every restarted task running again (ms)";
+    TasksRestarted "tasks-restarted" Dataflow false [Failure] "tasks the failure's recovery cancelled and restarted";
     RecordsReadAgain "records-read-again" Dataflow false [] "source records read a second time after restores";
     PhaseAtFailure "phase-at-failure" Dataflow true [Task, Failure] "where a subtask was in the checkpoint pending when a failure struck: `running` (none pending), `waiting for the trigger of checkpoint N`, `waiting for the first barrier of checkpoint N`, `aligning checkpoint N`, `snapshotting checkpoint N` or `acknowledged checkpoint N`";
+    OperatorsRestored "operators-restored" Dataflow false [] "operators that found their uid's state in the savepoint the job started from";
+    OperatorsStartedEmpty "operators-started-empty" Dataflow false [] "operators whose uid the savepoint did not have: they start with no state";
+    KeyGroupsMoved "key-groups-moved" Dataflow false [] "key groups whose owning subtask changed at the restore (a rescale), over all keyed operators";
     RemoteChannels "remote-channels" Dataflow false [] "channels between task managers";
     LocalChannels "local-channels" Dataflow false [] "channels within a task manager";
     MedianEndToEndMs "median-end-to-end-ms" Dataflow false [] "median end-to-end duration of the steady-state checkpoints (ms)";
@@ -150,6 +160,10 @@ facts! {
     MaxPersistedKib "max-persisted-kib" Dataflow false [] "the most in-flight data any checkpoint persisted (KiB)";
     MaxEndToEndMs "max-end-to-end-ms" Dataflow false [] "the longest end-to-end duration of a completed checkpoint (ms)";
     SinkRecordsPerS "sink-records-per-s" Dataflow false [] "mean records per second reaching the sinks";
+    RecordsEmitted "records-emitted" Dataflow false [] "records the sources emitted (replays included)";
+    FinishedAtS "finished-at-s" Dataflow false [] "when the job finished, stopped or failed (s of virtual time)";
+    AllDataProcessedS "all-data-processed-s" Dataflow false [] "when a bounded job had processed all its input (s), before its final checkpoint";
+    LatencyMaxMs "latency-max-ms" Dataflow false [] "the largest source-to-sink latency (ms)";
     LatencyP50Ms "latency-p50-ms" Dataflow false [] "median source-to-sink latency (ms)";
     MaxBackpressuredPercent "max-backpressured-percent" Dataflow false [] "the largest share of the run any subtask spent backpressured (%)";
     CommittedDuplicates "committed-duplicates" Dataflow false [Sink] "extra copies a read-committed reader sees, against the failure-free run";
@@ -160,6 +174,7 @@ facts! {
     LargestCommitBatch "largest-commit-batch" Dataflow false [Sink] "the most transactions one sink subtask committed at one instant (after lost notices, the next one commits every pending transaction at once)";
     SnapshotsCompleted "snapshots-completed" ProcessGraph false [] "Chandy-Lamport snapshots that completed";
     SnapshotsIncomplete "snapshots-incomplete" ProcessGraph false [] "snapshots that never completed (a lost marker, the run ending)";
+    SnapshotsFailing "snapshots-failing" ProcessGraph false [Invariant] "completed snapshots on which the invariant failed";
     SnapshotsNeverOccurred "snapshots-never-occurred" ProcessGraph false [] "completed snapshots whose recorded state is not a state the run passed through";
     MessagesSent "messages-sent" ProcessGraph false [] "application messages sent";
     MessagesLost "messages-lost" ProcessGraph false [] "application messages a lossy channel dropped";
@@ -190,6 +205,7 @@ pub fn vocabulary() -> String {
                     Selector::Sink => "[sink]",
                     Selector::Reason => "[reason]",
                     Selector::Failure => "[failure]",
+                    Selector::Invariant => "invariant",
                 })
                 .collect();
             let value = if fact.is_text() { "word" } else { "number" };
@@ -286,6 +302,8 @@ pub struct Fact {
     pub reason: Option<String>,
     /// `failure` selector (1-based).
     pub failure: u32,
+    /// `invariant` selector.
+    pub invariant: Option<String>,
 }
 
 impl fmt::Display for Fact {
@@ -302,6 +320,9 @@ impl fmt::Display for Fact {
         }
         if let Some(reason) = &self.reason {
             write!(f, " ({reason})")?;
+        }
+        if let Some(invariant) = &self.invariant {
+            write!(f, " ({invariant})")?;
         }
         if self.name.selectors().contains(&Selector::Failure) {
             write!(f, " at failure {}", self.failure)?;
@@ -386,6 +407,7 @@ pub fn validate(
         (spec.sink.is_some(), Selector::Sink, "sink"),
         (spec.reason.is_some(), Selector::Reason, "reason"),
         (spec.failure.is_some(), Selector::Failure, "failure"),
+        (spec.invariant.is_some(), Selector::Invariant, "invariant"),
     ] {
         if present && !allowed.contains(&selector) {
             return Err((field, format!("\"{}\" takes no `{field}`", spec.fact)));
@@ -435,6 +457,26 @@ pub fn validate(
                 FAILURE_REASONS.join(", ")
             ),
         ));
+    }
+    if allowed.contains(&Selector::Invariant) {
+        match &spec.invariant {
+            None => {
+                return Err((
+                    "invariant",
+                    format!("\"{}\" needs an `invariant`", spec.fact),
+                ));
+            }
+            Some(name) if crate::oracle::Invariant::from_name(name).is_none() => {
+                return Err((
+                    "invariant",
+                    format!(
+                        "unknown invariant \"{name}\": expected one of {}",
+                        crate::oracle::Invariant::ALL.map(|i| i.name()).join(", ")
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
     }
     if spec.failure == Some(0) {
         return Err(("failure", "failures count from 1".to_string()));
@@ -500,6 +542,7 @@ pub fn validate(
                 sink: spec.sink.clone(),
                 reason: spec.reason.clone(),
                 failure: spec.failure.unwrap_or(1),
+                invariant: spec.invariant.clone(),
             },
             comparison: comparisons.pop().expect("one").1,
             why: spec.why.clone(),
@@ -642,6 +685,24 @@ mod tests {
                 .0,
             "reason"
         );
+    }
+
+    #[test]
+    fn every_failure_reason_the_model_reports_can_be_expected() {
+        use crate::checkpoint::coordinator::AbortReason::*;
+        for reason in [
+            CheckpointExpired,
+            CheckpointDeclined,
+            CheckpointSubsumed,
+            JobFailoverRegion,
+            IoException,
+            CheckpointDeclinedSubsumed,
+            CheckpointDeclinedTaskClosing,
+            CheckpointCoordinatorShutdown,
+        ] {
+            let name = serde_json::to_value(reason).unwrap();
+            assert!(FAILURE_REASONS.contains(&name.as_str().unwrap()), "{name}");
+        }
     }
 
     #[test]

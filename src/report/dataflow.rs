@@ -1,7 +1,7 @@
 //! The report of a dataflow run: simulate, run the oracle (and, when the scenario has faults, the
 //! failure-free golden run to compare delivery against), and assemble the report.
 
-use super::dataflow_report::{CheckpointCounts, DataflowReport, summarize};
+use super::dataflow_report::{CheckpointCounts, DataflowReport, InitialStateSummary, summarize};
 use super::outcome::{Outcome, expected_failures};
 use super::run_report::{CompletedRun, RawRun, RunReport};
 use crate::checkpoint::metrics::CheckpointStatus;
@@ -70,6 +70,12 @@ pub fn run_dataflow(scenario: &Scenario, model: &DataflowModel, seed: u64) -> Co
             protocol_rules: verdict.protocol_rules,
             recoveries: run.recoveries.clone(),
             completion_notices_lost: run.completion_notices_lost,
+            restored_from: model.initial_state.as_ref().map(|i| InitialStateSummary {
+                source: i.source.clone(),
+                savepoint_id: i.savepoint_id,
+                operators: i.operators.clone(),
+                dropped_uids: i.dropped_uids.clone(),
+            }),
             delivery,
         }),
     };

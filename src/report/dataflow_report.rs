@@ -2,6 +2,7 @@
 //! steady-state medians, job metrics, recoveries, and the oracle's verdicts.
 
 use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus};
+use crate::checkpoint::savepoint::OperatorRestore;
 use crate::dataflow::{JobMetrics, JobStatus, RecoveryStats};
 use crate::oracle::Check;
 use crate::oracle::dataflow::CheckpointCheck;
@@ -41,6 +42,19 @@ pub struct CheckpointSummary {
     pub effective_interval_ms: f64,
 }
 
+/// A savepoint restore, as the report shows it (the restored state itself is left out).
+#[derive(Clone, Debug, Serialize)]
+pub struct InitialStateSummary {
+    /// The savepoint file.
+    pub source: String,
+    /// Its id: the job's checkpoint ids continue after it.
+    pub savepoint_id: u64,
+    /// Per operator of the job: matched by uid, or starting empty; key groups moved.
+    pub operators: Vec<OperatorRestore>,
+    /// Uids whose state was dropped (`--allow-non-restored-state`).
+    pub dropped_uids: Vec<String>,
+}
+
 /// Everything a dataflow run reports.
 #[derive(Clone, Debug, Serialize)]
 pub struct DataflowReport {
@@ -72,6 +86,9 @@ pub struct DataflowReport {
     pub recoveries: Vec<RecoveryStats>,
     /// Checkpoints whose completion notices a lost-notices fault swallowed.
     pub completion_notices_lost: u64,
+    /// The savepoint the job started from, and what each operator got from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restored_from: Option<InitialStateSummary>,
     /// Invariants 6 and 7 against the failure-free run (only when the scenario has faults).
     pub delivery: Option<DeliveryVerdict>,
 }

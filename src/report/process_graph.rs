@@ -96,6 +96,20 @@ pub(super) fn run_process_graph(
             snapshots,
             incomplete_snapshots,
             completion: verdict.completion.clone(),
+            refused_sends: run
+                .refused_sends
+                .iter()
+                .map(|r| {
+                    format!(
+                        "at `workload.scripted[{}]`: {} is to send {} token(s) at {} but holds {}; a transfer cannot overdraw an account (write \"overdraw\": true in the send to break that assumption on purpose)",
+                        r.action,
+                        name(r.process),
+                        r.tokens,
+                        crate::engine::SimTime::from_micros(r.at_us),
+                        r.balance
+                    )
+                })
+                .collect(),
             final_tokens: run
                 .final_tokens
                 .iter()

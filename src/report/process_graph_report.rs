@@ -88,6 +88,10 @@ pub struct ProcessGraphReport {
     pub incomplete_snapshots: Vec<IncompleteSnapshotReport>,
     /// Did every started snapshot complete?
     pub completion: Check,
+    /// Scripted sends refused because the sender held too little, each naming the action: an
+    /// error in the scenario.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused_sends: Vec<String>,
     /// Tokens per process at the end of the run.
     pub final_tokens: Vec<ProcessStateReport>,
 }

@@ -34,7 +34,14 @@ pub fn render(report: &RunReport) -> String {
     if !report.outcome.expectations.is_empty() {
         let _ = writeln!(out, "lesson:");
         for result in &report.outcome.expectations {
-            let line = if result.held {
+            let restates = result
+                .actual
+                .strip_prefix("it is ")
+                .is_some_and(|value| result.expectation.ends_with(&format!(" is {value}")));
+            let line = if result.held && restates {
+                // `… is 3` held: "it is 3" says nothing more.
+                format!("{} {}", mark(true), result.expectation)
+            } else if result.held {
                 format!("{} {} ({})", mark(true), result.expectation, result.actual)
             } else {
                 format!(

@@ -4,10 +4,11 @@
 
 use super::dataflow_report::DataflowReport;
 use super::run_report::RunReport;
-use super::text_format::{format_bytes, format_ms, mark};
-use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus};
+use super::text_format::{format_bytes, format_ms, format_seconds, mark, wrap};
+use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus, SubtaskProgress};
 use crate::dataflow::JobStatus;
 use crate::engine::SimTime;
+use crate::workload::dataflow::SinkDelivery;
 use std::fmt::Write;
 
 const HISTORY_ROWS_AT_EACH_END: usize = 8;
@@ -29,15 +30,18 @@ pub(super) fn render(out: &mut String, report: &RunReport, df: &DataflowReport) 
     let interval = df.interval_us.map_or("checkpointing off".to_string(), |i| {
         format!("interval {}", format_ms(i))
     });
-    let _ = writeln!(
-        out,
-        "job: {} tasks ({}), {} channels ({} local) · checkpoints: {} · {interval}",
+    let job = format!(
+        "job: {} tasks ({}), {} channels ({} local, {} remote) · checkpoints: {} · {interval}",
         df.tasks.len(),
         df.tasks.join(", "),
         df.channel_count,
         df.local_channel_count,
+        df.channel_count - df.local_channel_count,
         df.protocol
     );
+    for (index, line) in wrap(&job, 98).iter().enumerate() {
+        let _ = writeln!(out, "{}{line}", if index == 0 { "" } else { "  " });
+    }
     let _ = writeln!(
         out,
         "run: {} virtual · {} events · {status}",
@@ -45,14 +49,45 @@ pub(super) fn render(out: &mut String, report: &RunReport, df: &DataflowReport) 
         report.events_processed
     );
     let _ = writeln!(out, "digest: {}", report.digest);
+    if let Some(restore) = &df.restored_from {
+        let _ = writeln!(
+            out,
+            "restored from {} (savepoint {}; checkpoint ids continue at {}):",
+            restore.source,
+            restore.savepoint_id,
+            restore.savepoint_id + 1
+        );
+        for op in &restore.operators {
+            let what = match op.saved_parallelism {
+                None => "no state in the savepoint for its uid: starts empty".to_string(),
+                Some(saved) if op.keys > 0 => format!(
+                    "matched by uid, {} keys, parallelism {saved} → {}, {} of the key groups moved to another subtask",
+                    op.keys, op.parallelism, op.key_groups_moved
+                ),
+                Some(saved) => format!("matched by uid, parallelism {saved} → {}", op.parallelism),
+            };
+            let line = format!("{} (uid \"{}\"): {what}", op.operator, op.uid);
+            for (index, text) in wrap(&line, 94).iter().enumerate() {
+                let _ = writeln!(out, "{}{text}", if index == 0 { "  " } else { "      " });
+            }
+        }
+        for uid in &restore.dropped_uids {
+            let _ = writeln!(
+                out,
+                "  uid \"{uid}\": in the savepoint, not in the job: its state is dropped (--allow-non-restored-state)"
+            );
+        }
+    }
     let _ = writeln!(out);
     if !df.checkpoints.is_empty() {
         let _ = writeln!(out, "Checkpoint history");
         let _ = writeln!(
             out,
-            "  {:>4}  {:<11} {:>10} {:>9} {:>11} {:>12} {:>11} {:>11} {:>9} {:>11} {:>8} {:>8}  unaligned",
+            "  {:>4}  {:<10} {:<11} {:>5} {:>9} {:>9} {:>11} {:>12} {:>11} {:>11} {:>9} {:>11} {:>8} {:>8}  unaligned",
             "ID",
+            "type",
             "status",
+            "acked",
             "trigger",
             "e2e",
             "full size",
@@ -89,14 +124,13 @@ pub(super) fn render(out: &mut String, report: &RunReport, df: &DataflowReport) 
         if s.checkpoints > 0 {
             let _ = writeln!(
                 out,
-                "  median of {} steady-state checkpoints: end-to-end {:.0}ms · alignment {:.1}ms · start delay {:.1}ms · persisted {:.0} KiB · full size {:.0} KiB · effective interval {:.0}ms",
-                s.checkpoints,
-                s.end_to_end_ms,
-                s.alignment_ms,
-                s.start_delay_ms,
-                s.persisted_kib,
-                s.state_kib,
-                s.effective_interval_ms
+                "  median of {} steady-state checkpoints: end-to-end {:.0}ms · alignment {:.1}ms · start delay {:.1}ms",
+                s.checkpoints, s.end_to_end_ms, s.alignment_ms, s.start_delay_ms,
+            );
+            let _ = writeln!(
+                out,
+                "    persisted {:.0} KiB · full size {:.0} KiB · effective interval {:.0}ms",
+                s.persisted_kib, s.state_kib, s.effective_interval_ms
             );
         }
         let _ = writeln!(out);
@@ -177,22 +211,23 @@ pub(super) fn render(out: &mut String, report: &RunReport, df: &DataflowReport) 
 
 fn render_row(out: &mut String, c: &CheckpointStats) {
     let status = match c.status {
-        CheckpointStatus::Completed => {
-            if c.is_savepoint {
-                "SAVEPOINT"
-            } else {
-                "COMPLETED"
-            }
-        }
+        CheckpointStatus::Completed => "COMPLETED",
         CheckpointStatus::Failed => "FAILED",
         CheckpointStatus::InProgress => "IN_PROGRESS",
     };
+    let kind = if c.is_savepoint {
+        "savepoint"
+    } else {
+        "checkpoint"
+    };
     let _ = writeln!(
         out,
-        "  {:>4}  {:<11} {:>10} {:>9} {:>11} {:>12} {:>11} {:>11} {:>9} {:>11} {:>8} {:>8}  {}{}",
+        "  {:>4}  {:<10} {:<11} {:>5} {:>9} {:>9} {:>11} {:>12} {:>11} {:>11} {:>9} {:>11} {:>8} {:>8}  {}{}",
         c.id,
+        kind,
         status,
-        SimTime::from_micros(c.trigger_timestamp_us).to_string(),
+        format!("{}/{}", c.num_acknowledged_subtasks, c.num_subtasks),
+        format_seconds(c.trigger_timestamp_us),
         c.end_to_end_duration_us.map_or("-".into(), format_ms),
         format_bytes(c.state_size),
         format_bytes(c.checkpointed_size),
@@ -207,13 +242,53 @@ fn render_row(out: &mut String, c: &CheckpointStats) {
             .as_ref()
             .map_or(String::new(), |r| format!("  ({r})"))
     );
+    if c.status != CheckpointStatus::Completed {
+        // The row aggregates only the subtasks that acknowledged; say where the others stood.
+        let waiting: Vec<String> = c
+            .subtasks
+            .iter()
+            .filter(|s| {
+                s.progress
+                    .is_some_and(|p| p != SubtaskProgress::Acknowledged)
+            })
+            .map(|s| {
+                let at = match s.progress {
+                    Some(SubtaskProgress::SnapshotTaken) => "snapshot taken".to_string(),
+                    Some(SubtaskProgress::Aligning) => {
+                        format!(
+                            "aligning (first barrier after {})",
+                            format_ms(s.start_delay_us)
+                        )
+                    }
+                    Some(SubtaskProgress::NoBarrierYet) => "no barrier yet".to_string(),
+                    Some(SubtaskProgress::Finished) => "finished".to_string(),
+                    _ => "not running".to_string(),
+                };
+                format!("{} {at}", s.task)
+            })
+            .collect();
+        if !waiting.is_empty() {
+            let line = format!("not acknowledged: {}", waiting.join(" · "));
+            for text in wrap(&line, 92) {
+                let _ = writeln!(out, "        {text}");
+            }
+        }
+    }
+}
+
+/// A value as the JSON report and the scenario files spell it (`two_phase_commit`).
+fn json_name(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }
 
 fn render_recovery(out: &mut String, df: &DataflowReport) {
     if !df.recoveries.is_empty() {
         let _ = writeln!(out, "\nFailures and recovery");
         for (index, r) in df.recoveries.iter().enumerate() {
-            let at = |us: u64| SimTime::from_micros(us).to_string();
+            let at = format_seconds;
             let _ = writeln!(
                 out,
                 "  {}. {} at {}; noticed at {}",
@@ -259,16 +334,24 @@ fn render_recovery(out: &mut String, df: &DataflowReport) {
             "\nWhat readers saw (compared with the same run without faults)"
         );
         for sink in &delivery.sinks {
-            let _ = writeln!(
-                out,
-                "  sink {} ({:?}, promise {:?}): read-committed {} · read-uncommitted {} · failure-free run {} · duplicates {} · lost {}{}",
+            // An idempotent sink's replayed upserts overwrite a key with the value it already
+            // had: a reader of its table never sees them twice.
+            let extra = if sink.delivery == SinkDelivery::Idempotent {
+                format!(
+                    "overwrites {} (replayed upserts, not visible twice)",
+                    sink.duplicates
+                )
+            } else {
+                format!("duplicates {}", sink.duplicates)
+            };
+            let line = format!(
+                "sink {} ({}, promise {}): read-committed {} · read-uncommitted {} · failure-free run {} · {extra} · lost {}{}",
                 sink.sink,
-                sink.delivery,
-                sink.promise,
+                json_name(&sink.delivery),
+                json_name(&sink.promise),
                 sink.committed_records,
                 sink.uncommitted_records,
                 sink.golden_records,
-                sink.duplicates,
                 sink.lost,
                 if sink.transactions_committed + sink.transactions_aborted > 0 {
                     format!(
@@ -279,6 +362,9 @@ fn render_recovery(out: &mut String, df: &DataflowReport) {
                     String::new()
                 }
             );
+            for (index, text) in wrap(&line, 96).iter().enumerate() {
+                let _ = writeln!(out, "{}{text}", if index == 0 { "  " } else { "    " });
+            }
             if let Some(why) = &sink.promise_limited_because {
                 let _ = writeln!(out, "    (promise at-least-once: {why})");
             }
@@ -288,7 +374,12 @@ fn render_recovery(out: &mut String, df: &DataflowReport) {
                     .iter()
                     .map(|(k, n)| format!("key {k}: {n}"))
                     .collect();
-                let _ = writeln!(out, "    duplicates per key: {}", keys.join(", "));
+                let label = if sink.delivery == SinkDelivery::Idempotent {
+                    "overwrites"
+                } else {
+                    "duplicates"
+                };
+                let _ = writeln!(out, "    {label} per key: {}", keys.join(", "));
             }
         }
         for check in &delivery.checks {

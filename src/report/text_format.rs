@@ -28,6 +28,12 @@ pub fn format_ms(duration_us: u64) -> String {
     }
 }
 
+/// A moment of virtual time in seconds, always with millisecond precision (one format for a
+/// column of trigger times).
+pub fn format_seconds(at_us: u64) -> String {
+    format!("{:.3}s", at_us as f64 / 1e6)
+}
+
 /// Greedy word wrap.
 pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();

@@ -268,6 +268,10 @@ pub struct SendSpec {
     pub tokens: i64,
     /// This message's latency, overriding the channel's.
     pub latency: Option<DurationUs>,
+    /// Send even if the sender holds fewer tokens (its balance goes negative): an assumption
+    /// breaker, on purpose.
+    #[serde(default)]
+    pub overdraw: bool,
 }
 
 /// When a process initiates snapshots.

@@ -381,10 +381,20 @@ fn validate_process_graph(
                         let from = resolve(format!("{path}.send.from"), &send.from)?;
                         let to = resolve(format!("{path}.send.to"), &send.to)?;
                         let channel = channel_between(format!("{path}.send"), from, to)?;
+                        if send.tokens <= 0 {
+                            return Err(check.error(
+                                format!("{path}.send.tokens"),
+                                format!(
+                                    "a transfer moves a positive number of tokens, got {}",
+                                    send.tokens
+                                ),
+                            ));
+                        }
                         ScriptedActionKind::Send {
                             channel,
                             tokens: send.tokens,
                             latency_us: send.latency.map(|l| l.as_micros()),
+                            overdraw: send.overdraw,
                         }
                     }
                     (None, Some(initiator)) => {

@@ -50,10 +50,12 @@ pub struct ScriptedAction {
 #[serde(rename_all = "snake_case")]
 pub enum ScriptedActionKind {
     /// Send `tokens` on `channel`; `latency_us` overrides the channel's latency for this message.
+    /// Unless `overdraw` says it is meant to, a send of more than the sender holds is refused.
     Send {
         channel: ChannelIndex,
         tokens: i64,
         latency_us: Option<u64>,
+        overdraw: bool,
     },
     /// Start a new snapshot at `initiator`.
     Snapshot { initiator: ProcessIndex },

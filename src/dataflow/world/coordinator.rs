@@ -7,7 +7,9 @@ use super::state::World;
 use super::task::Status;
 use crate::checkpoint::SnapshotProtocol;
 use crate::checkpoint::coordinator::{AbortReason, AckOutcome, TriggerDecision};
-use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus, SubtaskCheckpointStats};
+use crate::checkpoint::metrics::{
+    CheckpointStats, CheckpointStatus, SubtaskCheckpointStats, SubtaskProgress,
+};
 use crate::dataflow::results::{CompletedCheckpoint, JobStatus, RunDetail};
 use crate::engine::SimTime;
 use crate::topology::job::TaskIndex;
@@ -382,6 +384,7 @@ impl World<'_> {
             reason,
         });
         self.acked_snapshots.remove(&checkpoint);
+        self.note_subtask_progress(checkpoint);
         if let Some(stats) = self.stats.get_mut(&checkpoint) {
             stats.status = CheckpointStatus::Failed;
             stats.aggregate();
@@ -402,6 +405,45 @@ impl World<'_> {
                     checkpoint,
                 },
             );
+        }
+    }
+
+    /// A checkpoint ends without every acknowledgement: notes where each subtask that did not
+    /// acknowledge stood — snapshot taken, aligning (with its start delay), no barrier yet, or not
+    /// running — so the history tells which subtasks held it up.
+    pub(super) fn note_subtask_progress(&mut self, checkpoint: u64) {
+        let Some(trigger_us) = self.stats.get(&checkpoint).map(|s| s.trigger_timestamp_us) else {
+            return;
+        };
+        for task in 0..self.tasks.len() {
+            let t = &self.tasks[task];
+            let (progress, first_barrier) = if t.status == Status::Finished {
+                (SubtaskProgress::Finished, None)
+            } else if !self.is_running(task) {
+                (SubtaskProgress::NotRunning, None)
+            } else if t.snapshots.contains_key(&checkpoint) {
+                (SubtaskProgress::SnapshotTaken, None)
+            } else if let Some(w) = t
+                .alignment_windows
+                .iter()
+                .find(|w| w.checkpoint == checkpoint)
+            {
+                (SubtaskProgress::Aligning, Some(w.first_barrier_at))
+            } else {
+                (SubtaskProgress::NoBarrierYet, None)
+            };
+            let Some(stats) = self.stats.get_mut(&checkpoint) else {
+                return;
+            };
+            let subtask = &mut stats.subtasks[task];
+            if subtask.ack_timestamp_us.is_some() {
+                subtask.progress = Some(SubtaskProgress::Acknowledged);
+                continue;
+            }
+            subtask.progress = Some(progress);
+            if let Some(at) = first_barrier {
+                subtask.start_delay_us = at.as_micros().saturating_sub(trigger_us);
+            }
         }
     }
 

@@ -54,6 +54,15 @@ impl World<'_> {
             latency_max_us,
             tasks: self.tasks.iter().map(|t| t.metrics.clone()).collect(),
         };
+        let unfinished: Vec<u64> = self
+            .stats
+            .values()
+            .filter(|s| s.status == CheckpointStatus::InProgress)
+            .map(|s| s.id)
+            .collect();
+        for id in unfinished {
+            self.note_subtask_progress(id);
+        }
         let mut checkpoints: Vec<CheckpointStats> =
             std::mem::take(&mut self.stats).into_values().collect();
         let terminal = !matches!(self.status, JobStatus::Running);

@@ -208,6 +208,11 @@ impl World<'_> {
                 .iter()
                 .filter(|&&t| self.tasks[t].source.is_some())
                 .map(|&t| {
+                    if finished_at_checkpoint.contains(&t) {
+                        // A source that had finished by the checkpoint stays finished: it reads
+                        // nothing again.
+                        return self.tasks[t].states[0].offset;
+                    }
                     snapshots
                         .iter()
                         .find(|s| s.task == t)

@@ -290,7 +290,10 @@ impl<'a> World<'a> {
                         num_retained: 1,
                     })
                 })
-                .map(Coordinator::new),
+                .map(|config| {
+                    let restored = model.initial_state.as_ref().map_or(0, |i| i.savepoint_id);
+                    Coordinator::continuing_after(config, restored)
+                }),
             stopping_with: None,
             completion_notices_lost: 0,
             seed,
