@@ -803,3 +803,60 @@ fn incremental_rocksdb_uploads_new_sst_files_and_compression_shrinks_them() {
         );
     }
 }
+
+/// Retention (`flink-retention-incremental.json`): `num-retained` newest completed checkpoints are
+/// kept, older ones discarded. Their files are deleted once no retained checkpoint references them,
+/// so every byte uploaded is, at the end, either still in use or deleted — once — and keeping more
+/// checkpoints keeps more storage.
+#[test]
+fn retention_keeps_the_newest_checkpoints_and_deletes_a_shared_file_once_nobody_needs_it() {
+    let with_retained = |n: u32| {
+        run_modified("flink-retention-incremental.json", move |s| {
+            s["checkpointing"]["num-retained"] = json!(n);
+        })
+    };
+    let mut in_use = Vec::new();
+    for n in [1, 3, 5] {
+        let run = with_retained(n);
+        assert_all_invariants_hold(&run);
+        let report = dataflow(&run);
+        let completed: Vec<_> = report
+            .checkpoints
+            .iter()
+            .filter(|c| c.status == CheckpointStatus::Completed)
+            .collect();
+        let retained: Vec<u64> = completed
+            .iter()
+            .filter(|c| c.discarded_at_us.is_none())
+            .map(|c| c.id)
+            .collect();
+        let newest = completed.last().unwrap().id;
+        assert_eq!(
+            retained,
+            ((newest + 1 - u64::from(n))..=newest).collect::<Vec<_>>(),
+            "the {n} newest are retained"
+        );
+        let uploaded: u64 = completed.iter().map(|c| c.checkpointed_size).sum();
+        let freed: u64 = completed.iter().filter_map(|c| c.freed_bytes).sum();
+        let still = completed.last().unwrap().storage_in_use_bytes.unwrap();
+        assert_eq!(
+            uploaded,
+            freed + still,
+            "every uploaded byte is in use or deleted, once"
+        );
+        // Shared files count once: far less than the retained checkpoints' full sizes added up.
+        let full_sizes: u64 = completed
+            .iter()
+            .filter(|c| retained.contains(&c.id))
+            .map(|c| c.state_size)
+            .sum();
+        if n > 1 {
+            assert!(still < full_sizes / 2, "{still} vs {full_sizes}");
+        }
+        in_use.push(still);
+    }
+    assert!(
+        in_use[0] <= in_use[1] && in_use[1] < in_use[2],
+        "more retained, more storage: {in_use:?}"
+    );
+}

@@ -105,6 +105,17 @@ pub struct CheckpointStats {
     pub num_acknowledged_subtasks: u32,
     /// Why it failed, if it did.
     pub failure_reason: Option<String>,
+    /// Checkpoint storage in use when it completed: every retained checkpoint's own files, and
+    /// each shared RocksDB file once (bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_in_use_bytes: Option<u64>,
+    /// When it was discarded because `num-retained` newer checkpoints had completed (µs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discarded_at_us: Option<u64>,
+    /// Bytes its discarding deleted: its own files and the shared files no retained checkpoint
+    /// references any more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freed_bytes: Option<u64>,
     /// Per subtask.
     pub subtasks: Vec<SubtaskCheckpointStats>,
 }

@@ -30,12 +30,15 @@ pub struct SstFile {
 }
 
 /// What one checkpoint of a RocksDB instance weighs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IncrementalSnapshot {
     /// Every file the checkpoint references: Flink's full checkpoint data size.
     pub full_bytes: u64,
     /// The files it uploads: Flink's checkpointed data size.
     pub uploaded_bytes: u64,
+    /// The files it references, `(id, bytes)`: shared with other checkpoints that reference them
+    /// too (Flink's shared state registry keeps a file while any retained checkpoint does).
+    pub files: Vec<(u64, u64)>,
 }
 
 /// A keyed operator's RocksDB instance: memtable, level 0 and level 1.
@@ -111,10 +114,12 @@ impl RocksDbFiles {
             .map(|f| f.bytes)
             .sum();
         let ids = files.iter().map(|f| f.id).collect();
+        let referenced = files.iter().map(|f| (f.id, f.bytes)).collect();
         self.pending.insert(checkpoint, ids);
         IncrementalSnapshot {
             full_bytes,
             uploaded_bytes,
+            files: referenced,
         }
     }
 

@@ -137,6 +137,32 @@ fn dataflow_fact(
         FactName::CheckpointFullSizeKib => {
             number(checkpoint(fact.checkpoint.expect("validated"))?.state_size as f64 / 1024.0)
         }
+        FactName::CheckpointsRetained => number(
+            completed()
+                .filter(|c| !c.is_savepoint && c.discarded_at_us.is_none())
+                .count() as f64,
+        ),
+        FactName::CheckpointsDiscarded => number(
+            df.checkpoints
+                .iter()
+                .filter(|c| c.discarded_at_us.is_some())
+                .count() as f64,
+        ),
+        FactName::StorageInUseKib => number(
+            df.checkpoints
+                .iter()
+                .rev()
+                .find_map(|c| c.storage_in_use_bytes)
+                .unwrap_or(0) as f64
+                / 1024.0,
+        ),
+        FactName::StorageFreedKib => number(
+            df.checkpoints
+                .iter()
+                .filter_map(|c| c.freed_bytes)
+                .sum::<u64>() as f64
+                / 1024.0,
+        ),
         FactName::CompletionNoticesLost => number(df.completion_notices_lost as f64),
         FactName::JobStatus => text(match df.status {
             JobStatus::Running => "RUNNING",

@@ -136,6 +136,10 @@ facts! {
     CheckpointPersistedKib "checkpoint-persisted-kib" Dataflow false [Checkpoint] "in-flight data the checkpoint persisted (KiB)";
     CheckpointCheckpointedKib "checkpoint-checkpointed-kib" Dataflow false [Checkpoint] "bytes the checkpoint uploaded (incremental: only what changed), KiB";
     CheckpointFullSizeKib "checkpoint-full-size-kib" Dataflow false [Checkpoint] "the checkpoint's full size, every file it references (KiB)";
+    CheckpointsRetained "checkpoints-retained" Dataflow false [] "completed checkpoints still kept at the end (`num-retained`)";
+    CheckpointsDiscarded "checkpoints-discarded" Dataflow false [] "completed checkpoints discarded because newer ones were retained";
+    StorageInUseKib "storage-in-use-kib" Dataflow false [] "checkpoint storage the retained checkpoints hold at the end, shared files once (KiB)";
+    StorageFreedKib "storage-freed-kib" Dataflow false [] "bytes deleted by discarding checkpoints, shared files only once no retained checkpoint needs them (KiB)";
     CompletionNoticesLost "completion-notices-lost" Dataflow false [] "checkpoints whose `notifyCheckpointComplete` never reached the tasks";
     JobStatus "job-status" Dataflow true [] "RUNNING, FINISHED, FAILED or STOPPED at the end of the run";
     Failures "failures" Dataflow false [] "failures (a crash, a lost task manager, a failover after failed checkpoints)";

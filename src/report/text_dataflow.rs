@@ -120,6 +120,36 @@ pub(super) fn render(out: &mut String, report: &RunReport, df: &DataflowReport) 
             "  {} triggered · {} completed · {} failed · {} in progress",
             counts.triggered, counts.completed, counts.failed, counts.in_progress
         );
+        let retained: Vec<String> = df
+            .checkpoints
+            .iter()
+            .filter(|c| {
+                c.status == CheckpointStatus::Completed
+                    && !c.is_savepoint
+                    && c.discarded_at_us.is_none()
+            })
+            .map(|c| c.id.to_string())
+            .collect();
+        let discarded = df
+            .checkpoints
+            .iter()
+            .filter(|c| c.discarded_at_us.is_some());
+        let freed: u64 = discarded.clone().filter_map(|c| c.freed_bytes).sum();
+        let in_use = df
+            .checkpoints
+            .iter()
+            .rev()
+            .find_map(|c| c.storage_in_use_bytes);
+        if let Some(in_use) = in_use {
+            let _ = writeln!(
+                out,
+                "  retained: {} · discarded: {} (deleting {}) · checkpoint storage in use: {}",
+                retained.join(", "),
+                discarded.count(),
+                format_bytes(freed),
+                format_bytes(in_use)
+            );
+        }
         let s = &df.summary;
         if s.checkpoints > 0 {
             let _ = writeln!(

@@ -14,6 +14,7 @@ use crate::dataflow::results::{CompletedCheckpoint, JobStatus, RunDetail};
 use crate::engine::SimTime;
 use crate::topology::job::TaskIndex;
 use crate::trace::DataflowEvent;
+use std::collections::BTreeMap;
 
 impl World<'_> {
     /// A savepoint: always triggered (it bypasses max-concurrent-checkpoints), never subsumed.
@@ -190,6 +191,9 @@ impl World<'_> {
                 num_subtasks: tasks as u32,
                 num_acknowledged_subtasks: 0,
                 failure_reason: None,
+                storage_in_use_bytes: None,
+                discarded_at_us: None,
+                freed_bytes: None,
                 subtasks: self
                     .graph
                     .tasks
@@ -291,6 +295,7 @@ impl World<'_> {
             completed_at: now,
             tasks,
         });
+        self.retain(now, checkpoint, is_savepoint);
         if !is_savepoint {
             let superseded = self.newest_restorable.replace(self.completed.len() - 1);
             if self.detail == RunDetail::Statistics
@@ -384,6 +389,7 @@ impl World<'_> {
             reason,
         });
         self.acked_snapshots.remove(&checkpoint);
+        self.checkpoint_storage.remove(&checkpoint);
         self.note_subtask_progress(checkpoint);
         if let Some(stats) = self.stats.get_mut(&checkpoint) {
             stats.status = CheckpointStatus::Failed;
@@ -405,6 +411,57 @@ impl World<'_> {
                     checkpoint,
                 },
             );
+        }
+    }
+
+    /// Retention (`state.checkpoints.num-retained`, Flink's `CompletedCheckpointStore`): a completed
+    /// checkpoint joins the retained ones; the oldest beyond the limit is discarded, deleting its
+    /// own files and the shared RocksDB files no retained checkpoint references any more. A
+    /// savepoint belongs to the user: it is neither retained nor discarded here, and its files are
+    /// its own. Only a retained checkpoint can be restored (the newest always is).
+    pub(super) fn retain(&mut self, now: SimTime, checkpoint: u64, is_savepoint: bool) {
+        if is_savepoint {
+            self.checkpoint_storage.remove(&checkpoint);
+            return;
+        }
+        self.retained.push_back(checkpoint);
+        let limit = self
+            .model
+            .checkpointing
+            .as_ref()
+            .map_or(1, |c| c.num_retained.max(1)) as usize;
+        while self.retained.len() > limit {
+            let old = self.retained.pop_front().expect("over the limit");
+            let storage = self.checkpoint_storage.remove(&old).unwrap_or_default();
+            let still_referenced = |file: &(u64, u64)| {
+                self.retained.iter().any(|id| {
+                    self.checkpoint_storage
+                        .get(id)
+                        .is_some_and(|s| s.shared_files.contains_key(file))
+                })
+            };
+            let freed = storage.exclusive_bytes
+                + storage
+                    .shared_files
+                    .iter()
+                    .filter(|(file, _)| !still_referenced(file))
+                    .map(|(_, bytes)| bytes)
+                    .sum::<u64>();
+            if let Some(stats) = self.stats.get_mut(&old) {
+                stats.discarded_at_us = Some(now.as_micros());
+                stats.freed_bytes = Some(freed);
+            }
+        }
+        let mut shared: BTreeMap<(u64, u64), u64> = BTreeMap::new();
+        let mut exclusive = 0;
+        for id in &self.retained {
+            if let Some(storage) = self.checkpoint_storage.get(id) {
+                exclusive += storage.exclusive_bytes;
+                shared.extend(storage.shared_files.iter().map(|(k, v)| (*k, *v)));
+            }
+        }
+        if let Some(stats) = self.stats.get_mut(&checkpoint) {
+            stats.storage_in_use_bytes = Some(exclusive + shared.values().sum::<u64>());
         }
     }
 

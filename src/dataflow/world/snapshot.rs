@@ -131,14 +131,19 @@ impl World<'_> {
         if t.rocksdb.iter().all(Option::is_none) {
             return;
         }
-        let mut sizes = IncrementalSnapshot {
-            full_bytes: 0,
-            uploaded_bytes: 0,
-        };
-        for db in t.rocksdb.iter_mut().flatten() {
+        let mut sizes = IncrementalSnapshot::default();
+        for (position, db) in t.rocksdb.iter_mut().enumerate() {
+            let Some(db) = db else { continue };
             let snapshot = db.checkpoint(checkpoint);
             sizes.full_bytes += snapshot.full_bytes;
             sizes.uploaded_bytes += snapshot.uploaded_bytes;
+            // File ids are unique within one instance: the chain position tells instances apart.
+            sizes.files.extend(
+                snapshot
+                    .files
+                    .iter()
+                    .map(|&(id, bytes)| ((position as u64) << 48 | id, bytes)),
+            );
         }
         t.rocksdb_snapshots.insert(checkpoint, sizes);
     }
@@ -149,6 +154,9 @@ impl World<'_> {
     pub(super) fn snapshot_sizes(&mut self, task: TaskIndex, checkpoint: u64) -> (u64, u64) {
         let whole = self.state_bytes(task);
         let Some(files) = self.tasks[task].rocksdb_snapshots.remove(&checkpoint) else {
+            if let Some(p) = self.tasks[task].snapshots.get_mut(&checkpoint) {
+                p.exclusive_bytes = whole;
+            }
             return (whole, whole);
         };
         // The operators without RocksDB instances (a source's offset) upload their state whole.
@@ -157,6 +165,10 @@ impl World<'_> {
             .map(|position| self.operator_state_bytes(task, position))
             .sum();
         let other = whole - keyed_raw;
+        if let Some(p) = self.tasks[task].snapshots.get_mut(&checkpoint) {
+            p.exclusive_bytes = other;
+            p.shared_files = files.files.clone();
+        }
         (files.full_bytes + other, files.uploaded_bytes + other)
     }
 
@@ -279,6 +291,14 @@ impl World<'_> {
             .snapshots
             .remove(&checkpoint)
             .expect("ready");
+        let storage = self.checkpoint_storage.entry(checkpoint).or_default();
+        storage.exclusive_bytes += progress.exclusive_bytes + progress.stats.persisted_data;
+        storage.shared_files.extend(
+            progress
+                .shared_files
+                .iter()
+                .map(|&(file, bytes)| ((task as u64, file), bytes)),
+        );
         let sync_end = progress.sync_end.expect("uploaded after sync");
         progress.stats.async_duration_us = now.since_us(sync_end);
         progress.stats.checkpointed_size =

@@ -6,7 +6,7 @@ use super::channel::Channel;
 use super::event::Event;
 use super::fault_state::{FaultState, RestoreAs};
 use super::host_cpu::HostCpu;
-use super::task::{Activity, SourceRuntime, Status, Task};
+use super::task::{Activity, CheckpointStorage, SourceRuntime, Status, Task};
 use crate::checkpoint::barrier::channel_persister::InputChannelRecording;
 use crate::checkpoint::barrier::{Action, StopTheWorld, TaskBarrierHandler};
 use crate::checkpoint::coordinator::Coordinator;
@@ -74,6 +74,10 @@ pub(super) struct World<'a> {
     pub(super) stopping_with: Option<u64>,
     /// `notifyCheckpointComplete` notices a lost-notices fault swallowed (one per checkpoint).
     pub(super) completion_notices_lost: u64,
+    /// What each acknowledged or completed checkpoint keeps in storage, until it is discarded.
+    pub(super) checkpoint_storage: BTreeMap<u64, CheckpointStorage>,
+    /// Completed checkpoints kept (`state.checkpoints.num-retained`), oldest first.
+    pub(super) retained: VecDeque<u64>,
     /// The run's seed (`--seed`, or a sweep's or `check`'s seed), from which every stream derives.
     pub(super) seed: u64,
     /// What the run keeps beyond statistics (see [`RunDetail`]).
@@ -296,6 +300,8 @@ impl<'a> World<'a> {
                 }),
             stopping_with: None,
             completion_notices_lost: 0,
+            checkpoint_storage: BTreeMap::new(),
+            retained: VecDeque::new(),
             seed,
             detail,
             activity_log: Vec::new(),

@@ -62,8 +62,21 @@ pub(super) struct AlignmentWindow {
     pub(super) processed_bytes: u64,
 }
 
+/// What one checkpoint keeps in checkpoint storage, over all its subtasks: files of its own, and
+/// RocksDB files it shares with other checkpoints, `((task, file), bytes)`.
+#[derive(Default)]
+pub(super) struct CheckpointStorage {
+    pub(super) exclusive_bytes: u64,
+    pub(super) shared_files: BTreeMap<(u64, u64), u64>,
+}
+
 /// A snapshot this task has taken and not yet acknowledged.
 pub(super) struct SnapshotInProgress {
+    /// Bytes only this checkpoint's files hold (all of a full snapshot; the non-RocksDB part of
+    /// an incremental one).
+    pub(super) exclusive_bytes: u64,
+    /// The RocksDB files it references, `(chain position << 48 | file id, bytes)`.
+    pub(super) shared_files: Vec<(u64, u64)>,
     pub(super) snapshot: TaskSnapshot,
     pub(super) stats: SubtaskCheckpointStats,
     pub(super) sync_end: Option<SimTime>,
@@ -93,6 +106,8 @@ impl SnapshotInProgress {
         forgets_channel_state: bool,
     ) -> SnapshotInProgress {
         SnapshotInProgress {
+            exclusive_bytes: 0,
+            shared_files: Vec::new(),
             snapshot,
             stats,
             sync_end: None,
