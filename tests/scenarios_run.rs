@@ -88,3 +88,63 @@ fn a_scenario_whose_lesson_does_not_happen_fails_and_says_what_happened() {
     );
     assert!(!outcome.is_success(), "run exits non-zero");
 }
+
+/// Every fact of the vocabulary is wired to the run it is about: evaluated on a shipped run of its
+/// kind, no fact answers that it belongs to the other kind.
+#[test]
+fn every_fact_is_evaluated_by_the_runs_of_its_kind() {
+    use snapsim::expectation::{ExpectationSpec, FactKind, FactName, evaluate, validate};
+    for (file, kind, operators) in [
+        (
+            "flink-crash-during-alignment.json",
+            FactKind::Dataflow,
+            vec![
+                ("source".to_string(), 2, false),
+                ("sum".to_string(), 2, false),
+                ("sink".to_string(), 2, true),
+            ],
+        ),
+        (
+            "cl-non-fifo-breaks-conservation.json",
+            FactKind::ProcessGraph,
+            vec![],
+        ),
+    ] {
+        let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios")).join(file);
+        let scenario = load_file(&path).unwrap();
+        let run = run_scenario(&scenario, scenario.seed);
+        for fact in FactName::ALL.iter().filter(|f| f.kind() == kind) {
+            let spec = ExpectationSpec {
+                fact: fact.name().to_string(),
+                checkpoint: fact
+                    .selectors()
+                    .contains(&snapsim::expectation::Selector::Checkpoint)
+                    .then_some(1),
+                task: fact
+                    .selectors()
+                    .contains(&snapsim::expectation::Selector::Task)
+                    .then(|| "sum[0]".to_string()),
+                invariant: fact
+                    .selectors()
+                    .contains(&snapsim::expectation::Selector::Invariant)
+                    .then(|| "conservation".to_string()),
+                is: Some(if fact.is_text() {
+                    serde_json::json!("x")
+                } else {
+                    serde_json::json!(0)
+                }),
+                ..ExpectationSpec::default()
+            };
+            let expectation = validate(&spec, kind, &operators)
+                .unwrap_or_else(|e| panic!("{}: {e:?}", fact.name()));
+            let result = evaluate(&expectation, &run);
+            assert!(
+                !result.actual.contains("a dataflow fact")
+                    && !result.actual.contains("a process-graph fact"),
+                "{file}: {}: {}",
+                fact.name(),
+                result.actual
+            );
+        }
+    }
+}

@@ -445,6 +445,19 @@ fn process_graph_fact(
     match fact.name {
         FactName::SnapshotsCompleted => number(pg.snapshots.len() as f64),
         FactName::SnapshotsIncomplete => number(pg.incomplete_snapshots.len() as f64),
+        FactName::SnapshotsFailing => {
+            let invariant = fact.invariant.as_deref().expect("validated");
+            number(
+                pg.snapshots
+                    .iter()
+                    .filter(|s| {
+                        s.invariants
+                            .iter()
+                            .any(|c| c.invariant.name() == invariant && !c.passed)
+                    })
+                    .count() as f64,
+            )
+        }
         FactName::SnapshotsNeverOccurred => {
             number(pg.snapshots.iter().filter(|s| !s.occurred.occurred).count() as f64)
         }
