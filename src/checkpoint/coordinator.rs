@@ -46,6 +46,26 @@ pub enum AbortReason {
 }
 
 impl AbortReason {
+    /// Every reason the model reports.
+    pub const ALL: [AbortReason; 8] = [
+        AbortReason::CheckpointExpired,
+        AbortReason::CheckpointDeclined,
+        AbortReason::CheckpointSubsumed,
+        AbortReason::JobFailoverRegion,
+        AbortReason::IoException,
+        AbortReason::CheckpointDeclinedSubsumed,
+        AbortReason::CheckpointDeclinedTaskClosing,
+        AbortReason::CheckpointCoordinatorShutdown,
+    ];
+
+    /// Flink's `CheckpointFailureReason` name, as the report writes it.
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    }
+
     /// Does this failure count towards `tolerable-failed-checkpoints`?
     pub fn counts_as_failure(self) -> bool {
         matches!(

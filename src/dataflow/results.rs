@@ -132,6 +132,19 @@ pub struct TaskMetrics {
     pub records_in: u64,
 }
 
+impl TaskMetrics {
+    /// Share of the task's accounted time spent backpressured (0 when nothing was accounted):
+    /// Flink's `backPressuredTimeMsPerSecond` over the whole run.
+    pub fn backpressured_fraction(&self) -> f64 {
+        let total = self.busy_us + self.backpressured_us + self.idle_us;
+        if total == 0 {
+            0.0
+        } else {
+            self.backpressured_us as f64 / total as f64
+        }
+    }
+}
+
 /// Job-level figures.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct JobMetrics {

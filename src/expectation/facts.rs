@@ -273,14 +273,7 @@ fn dataflow_fact(
             df.metrics
                 .tasks
                 .iter()
-                .map(|t| {
-                    let total = t.busy_us + t.backpressured_us + t.idle_us;
-                    if total == 0 {
-                        0.0
-                    } else {
-                        100.0 * t.backpressured_us as f64 / total as f64
-                    }
-                })
+                .map(|t| 100.0 * t.backpressured_fraction())
                 .fold(0.0, f64::max),
         ),
         FactName::CommittedDuplicates => {

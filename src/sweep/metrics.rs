@@ -298,14 +298,7 @@ impl RunMetrics {
         let backpressured = job
             .tasks
             .iter()
-            .map(|t| {
-                let total = t.busy_us + t.backpressured_us + t.idle_us;
-                if total == 0 {
-                    0.0
-                } else {
-                    t.backpressured_us as f64 / total as f64
-                }
-            })
+            .map(|t| t.backpressured_fraction())
             .fold(0.0, f64::max);
         metrics.set("backpressured_fraction_max", backpressured);
         metrics.set("events_processed", run.events_processed as f64);

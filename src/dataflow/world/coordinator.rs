@@ -395,12 +395,7 @@ impl World<'_> {
             stats.status = CheckpointStatus::Failed;
             stats.aggregate();
             stats.end_to_end_duration_us = Some(now.as_micros() - stats.trigger_timestamp_us);
-            stats.failure_reason = Some(
-                serde_json::to_value(reason)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default(),
-            );
+            stats.failure_reason = Some(reason.name());
         }
         let rpc = self.model.network.rpc_latency_us;
         for task in 0..self.tasks.len() {

@@ -3,6 +3,7 @@
 
 use super::state::World;
 use super::task::Activity;
+use crate::checkpoint::coordinator::AbortReason;
 use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus};
 use crate::dataflow::results::{DataflowRun, JobMetrics, JobStatus};
 
@@ -72,7 +73,7 @@ impl World<'_> {
                 if terminal {
                     // The job is over: Flink's coordinator shuts down and discards what is pending.
                     stats.status = CheckpointStatus::Failed;
-                    stats.failure_reason = Some("CHECKPOINT_COORDINATOR_SHUTDOWN".into());
+                    stats.failure_reason = Some(AbortReason::CheckpointCoordinatorShutdown.name());
                 }
             }
         }
