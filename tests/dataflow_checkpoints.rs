@@ -29,6 +29,16 @@ fn dataflow(run: &CompletedRun) -> &DataflowReport {
     run.report.dataflow.as_ref().expect("a dataflow run")
 }
 
+/// (uploaded, full size) of every completed checkpoint, in order.
+fn sizes(run: &CompletedRun) -> Vec<(u64, u64)> {
+    dataflow(run)
+        .checkpoints
+        .iter()
+        .filter(|c| c.status == CheckpointStatus::Completed)
+        .map(|c| (c.checkpointed_size, c.state_size))
+        .collect()
+}
+
 fn assert_all_invariants_hold(run: &CompletedRun) {
     assert!(run.report.outcome.is_success(), "{:?}", run.report.outcome);
     assert!(
@@ -304,14 +314,6 @@ fn incremental_checkpoints_upload_less_than_the_full_state() {
         v["state"] = json!({"backend": "rocksdb"})
     });
     let incremental = run_modified("flink-skewed-keys.json", |_| {});
-    let sizes = |run: &CompletedRun| -> Vec<(u64, u64)> {
-        dataflow(run)
-            .checkpoints
-            .iter()
-            .filter(|c| c.status == CheckpointStatus::Completed)
-            .map(|c| (c.checkpointed_size, c.state_size))
-            .collect()
-    };
     assert!(
         sizes(&full)
             .iter()
@@ -767,14 +769,6 @@ fn incremental_rocksdb_uploads_new_sst_files_and_compression_shrinks_them() {
         run_modified("chart-checkpoint-size.json", move |s| {
             s["job"]["operators"][1]["state_compressibility"] = json!(ratio);
         })
-    };
-    let sizes = |run: &CompletedRun| -> Vec<(u64, u64)> {
-        dataflow(run)
-            .checkpoints
-            .iter()
-            .filter(|c| c.status == CheckpointStatus::Completed)
-            .map(|c| (c.checkpointed_size, c.state_size))
-            .collect()
     };
     let whole = with_compressibility(1.0);
     assert_all_invariants_hold(&whole);

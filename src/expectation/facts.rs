@@ -3,7 +3,7 @@
 
 use super::{Expectation, ExpectationResult, Fact, FactName, FactValue};
 use crate::checkpoint::metrics::CheckpointStatus;
-use crate::dataflow::{DataflowRun, JobStatus};
+use crate::dataflow::{DataflowRun, JobStatus, RecoveryStats};
 use crate::report::{CompletedRun, DataflowReport, ProcessGraphReport, RawRun};
 use crate::scenario::DataflowModel;
 use crate::trace::{DataflowEvent, ProcessEvent};
@@ -178,27 +178,18 @@ fn dataflow_fact(
                 .count() as f64,
         ),
         FactName::CheckpointRestored => {
-            let recovery = df
-                .recoveries
-                .get(fact.failure as usize - 1)
-                .ok_or_else(|| format!("there were {} failures", df.recoveries.len()))?;
+            let recovery = nth_failure(fact, df)?;
             number(recovery.checkpoint_restored.unwrap_or(0) as f64)
         }
         FactName::DowntimeMs => {
-            let recovery = df
-                .recoveries
-                .get(fact.failure as usize - 1)
-                .ok_or_else(|| format!("there were {} failures", df.recoveries.len()))?;
+            let recovery = nth_failure(fact, df)?;
             let downtime = recovery
                 .downtime_us
                 .ok_or_else(|| "the job never ran again".to_string())?;
             number(ms(downtime))
         }
         FactName::TasksRestarted => {
-            let recovery = df
-                .recoveries
-                .get(fact.failure as usize - 1)
-                .ok_or_else(|| format!("there were {} failures", df.recoveries.len()))?;
+            let recovery = nth_failure(fact, df)?;
             number(recovery.tasks_restarted as f64)
         }
         FactName::RecordsReadAgain => number(
@@ -316,6 +307,13 @@ fn dataflow_fact(
     }
 }
 
+/// The failure the fact's `failure` selector names (counting from 1).
+fn nth_failure<'a>(fact: &Fact, df: &'a DataflowReport) -> Result<&'a RecoveryStats, String> {
+    df.recoveries
+        .get(fact.failure as usize - 1)
+        .ok_or_else(|| format!("there were {} failures", df.recoveries.len()))
+}
+
 /// The external systems of the sinks the fact is about (all, or the one its `sink` names), with
 /// their index.
 fn selected_sinks<'a>(
@@ -357,10 +355,7 @@ fn phase_at_failure(
     raw: &DataflowRun,
     model: &DataflowModel,
 ) -> Result<FactValue, String> {
-    let recovery = df
-        .recoveries
-        .get(fact.failure as usize - 1)
-        .ok_or_else(|| format!("there were {} failures", df.recoveries.len()))?;
+    let recovery = nth_failure(fact, df)?;
     let at = recovery.failed_at_us;
     let (operator, index) = fact.task.as_ref().expect("validated");
     let operator_index = model.job.operators.iter().position(|o| &o.name == operator);

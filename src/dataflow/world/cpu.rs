@@ -95,16 +95,14 @@ impl World<'_> {
     /// The JobManager's thread has taken an acknowledgement: it gives its core back.
     pub(super) fn ack_taker_done(&mut self) {
         if let Some(host) = self.model.cluster.hosts.job_manager_host() {
-            self.hosts[host].busy -= 1;
-            self.grant_cores(host);
+            self.free_core(host);
         }
     }
 
     /// A snapshot writer has copied its bytes: it gives its core back.
     pub(super) fn writer_done(&mut self, task: TaskIndex) {
         if let Some(host) = self.tasks[task].host {
-            self.hosts[host].busy -= 1;
-            self.grant_cores(host);
+            self.free_core(host);
         }
     }
 
@@ -178,6 +176,11 @@ impl World<'_> {
         let t = &mut self.tasks[task];
         t.core_held = false;
         t.quantum_used_us = 0;
+        self.free_core(host);
+    }
+
+    /// A thread gives its core back: the next waiting thread gets it.
+    fn free_core(&mut self, host: usize) {
         self.hosts[host].busy -= 1;
         self.grant_cores(host);
     }
