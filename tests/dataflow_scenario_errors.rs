@@ -243,6 +243,30 @@ fn a_transaction_timeout_needs_a_two_phase_commit_sink() {
     );
 }
 
+#[test]
+fn high_availability_names_one_of_flinks_types() {
+    let message = error_after(|s| s["cluster"]["high-availability"] = json!("etcd"));
+    assert_error(
+        &message,
+        "cluster.high-availability",
+        "expected \"none\", \"zookeeper\" or \"kubernetes\"",
+    );
+}
+
+#[test]
+fn a_mini_cluster_cannot_lose_its_job_manager_alone() {
+    let message = error_after(|s| {
+        s["cluster"]["mini-cluster"] = json!({"cores": 2});
+        s["faults"]["scheduled"][0] =
+            json!({"at": "200ms", "job-manager-crash": {"restart-after": "1s"}});
+    });
+    assert_error(
+        &message,
+        "faults.scheduled[0].job-manager-crash",
+        "one process",
+    );
+}
+
 /// Valid, but maybe not what it reads like: the warnings `validate` and `run` print.
 fn warnings_after(change: impl FnOnce(&mut Value)) -> Vec<String> {
     let mut scenario = base();

@@ -9,6 +9,7 @@ use snapsim::oracle::Invariant;
 use snapsim::report::DataflowReport;
 use snapsim::report::{CompletedRun, OutcomeStatus, run_scenario};
 use snapsim::scenario::{Model, Scenario, parse_str, start_from_savepoint};
+use snapsim::trace::DataflowEvent;
 use snapsim::workload::sink::TransactionState;
 
 fn scenario_value(file: &str) -> Value {
@@ -563,4 +564,69 @@ fn a_plain_savepoint_commits_nothing_and_stop_with_savepoint_commits_and_stops()
         open, 0,
         "stop-with-savepoint commits everything before stopping at {at_us}"
     );
+}
+
+#[test]
+fn a_job_manager_failure_with_high_availability_resumes_from_the_latest_checkpoint() {
+    // The restart strategy is `none`: a JobManager failover is not a task failure, it is not asked.
+    let run = run_modified("flink-job-manager-failure-ha.json", |v| {
+        v["restart-strategy"] = json!({"type": "none"});
+    });
+    let report = dataflow(&run);
+    assert!(matches!(report.status, JobStatus::Finished { .. }));
+    let recovery = &report.recoveries[0];
+    assert_eq!(recovery.failed_at_us, 4_500_000);
+    assert_eq!(
+        recovery.detected_at_us, 9_500_000,
+        "the task managers notice after heartbeat.timeout (5 s)"
+    );
+    assert_eq!(
+        recovery.restarted_at_us,
+        Some(12_500_000),
+        "the new JobManager recovers the job as soon as it runs"
+    );
+    assert_eq!(recovery.checkpoint_restored, Some(5));
+    // While the JobManager is dead, nothing is triggered and no acknowledgement is taken.
+    let raw = run.dataflow_run();
+    let coordinator_activity = raw.trace.events().iter().filter(|e| {
+        let at = e.time().as_micros();
+        (4_500_000..12_500_000).contains(&at)
+            && matches!(
+                e,
+                DataflowEvent::CheckpointTriggered { .. } | DataflowEvent::AckReceived { .. }
+            )
+    });
+    assert_eq!(coordinator_activity.count(), 0);
+    assert!(check_of(&run, Invariant::ExactlyOnce).passed);
+}
+
+#[test]
+fn a_checkpoint_pending_when_the_job_manager_dies_never_completes() {
+    // Checkpoint 5 is triggered at 4.233 s and needs about 30 ms: the crash lands in between.
+    let run = run_modified("flink-job-manager-failure-ha.json", |v| {
+        v["faults"]["scheduled"][0]["at"] = json!("4240ms");
+    });
+    let report = dataflow(&run);
+    let five = report.checkpoints.iter().find(|c| c.id == 5).unwrap();
+    assert_eq!(
+        five.failure_reason.as_deref(),
+        Some("CHECKPOINT_COORDINATOR_SHUTDOWN")
+    );
+    assert_eq!(report.recoveries[0].checkpoint_restored, Some(4));
+    assert!(check_of(&run, Invariant::ExactlyOnce).passed);
+}
+
+#[test]
+fn without_high_availability_a_job_manager_failure_loses_the_job() {
+    let run = run_modified("flink-job-manager-failure-no-ha.json", |_| {});
+    let report = dataflow(&run);
+    match &report.status {
+        JobStatus::Failed { at_us, reason } => {
+            assert_eq!(*at_us, 9_500_000, "when the task managers give up");
+            assert!(reason.contains("no high availability"), "{reason}");
+            assert!(reason.contains("checkpoint 5"), "{reason}");
+        }
+        other => panic!("expected FAILED, got {other:?}"),
+    }
+    assert_eq!(report.recoveries[0].restarted_at_us, None);
 }

@@ -8,7 +8,7 @@ use crate::report::{CompletedRun, DataflowReport, ProcessGraphReport, RawRun};
 use crate::scenario::DataflowModel;
 use crate::trace::{DataflowEvent, ProcessEvent};
 use crate::workload::dataflow::OperatorKind;
-use crate::workload::sink::{ExternalSink, TransactionState};
+use crate::workload::sink::{AbortCause, ExternalSink, TransactionState};
 use std::collections::BTreeMap;
 
 /// Checks one expectation against a finished run.
@@ -282,6 +282,15 @@ fn dataflow_fact(
         })),
         FactName::TransactionsAborted => number(count_transactions(fact, raw, model, |t| {
             matches!(t, TransactionState::Aborted { .. })
+        })),
+        FactName::TransactionsTimedOut => number(count_transactions(fact, raw, model, |t| {
+            matches!(
+                t,
+                TransactionState::Aborted {
+                    reason: AbortCause::TransactionTimeout,
+                    ..
+                }
+            )
         })),
         FactName::LargestCommitBatch => {
             let mut batches: BTreeMap<(usize, u32, u64), u64> = BTreeMap::new();

@@ -176,6 +176,7 @@ facts! {
     LostRecords "lost-records" Dataflow false [Sink] "records of the failure-free run a read-committed reader never sees";
     TransactionsCommitted "transactions-committed" Dataflow false [Sink] "two-phase-commit transactions committed";
     TransactionsAborted "transactions-aborted" Dataflow false [Sink] "two-phase-commit transactions aborted";
+    TransactionsTimedOut "transactions-timed-out" Dataflow false [Sink] "two-phase-commit transactions the external system aborted because they outlived `transaction_timeout` (Kafka's `transaction.timeout.ms`)";
     LargestCommitBatch "largest-commit-batch" Dataflow false [Sink] "the most transactions one sink subtask committed at one instant (after lost notices, the next one commits every pending transaction at once)";
     SnapshotsCompleted "snapshots-completed" ProcessGraph false [] "Chandy-Lamport snapshots that completed";
     SnapshotsIncomplete "snapshots-incomplete" ProcessGraph false [] "snapshots that never completed (a lost marker, the run ending)";

@@ -47,6 +47,33 @@ pub enum FaultKind {
     DeclineCheckpoint { task: TaskIndex },
     /// `notifyCheckpointComplete` messages are lost for a while (sinks miss their commit signal).
     LoseCompletionNotices { duration_us: u64 },
+    /// The JobManager process dies: no checkpoint is triggered or completed, acknowledgements go
+    /// nowhere; the task managers notice after `heartbeat.timeout` and fail the job's tasks. A new
+    /// JobManager process is running `restart_after_us` later (Kubernetes or YARN restarting it);
+    /// with high availability it recovers the job from the latest completed checkpoint, without
+    /// it the job is gone.
+    JobManagerCrash { restart_after_us: u64 },
+}
+
+/// `high-availability.type`: where a JobManager keeps what a successor needs to recover its jobs
+/// (the job graph, the completed-checkpoint store, the checkpoint id counter).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HighAvailability {
+    /// `NONE` (Flink's default): a JobManager failure fails every running job for good.
+    #[default]
+    None,
+    /// ZooKeeper leader election and metadata.
+    ZooKeeper,
+    /// Kubernetes leader election (a lease) and ConfigMaps.
+    Kubernetes,
+}
+
+impl HighAvailability {
+    /// Is there anything for a new JobManager to recover from?
+    pub fn is_enabled(self) -> bool {
+        self != HighAvailability::None
+    }
 }
 
 /// A fault at a fixed time.
@@ -83,6 +110,8 @@ pub struct FaultPlan {
     /// Broken variant for teaching: restore from the newest *pending* checkpoint instead of the
     /// latest completed one.
     pub restore_from_pending: bool,
+    /// `high-availability.type`: decides what a JobManager failure does to the job.
+    pub high_availability: HighAvailability,
 }
 
 impl FaultPlan {
@@ -95,6 +124,7 @@ impl FaultPlan {
             restart,
             region_failover: true,
             restore_from_pending: false,
+            high_availability: HighAvailability::None,
         }
     }
 

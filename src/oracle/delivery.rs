@@ -21,7 +21,7 @@ use crate::dataflow::{DataflowRun, JobStatus};
 use crate::scenario::DataflowModel;
 use crate::topology::job::Partitioner;
 use crate::workload::dataflow::{KeyTotals, OperatorKind, OperatorState, SinkDelivery};
-use crate::workload::sink::{ExternalSink, TransactionState, Write};
+use crate::workload::sink::{AbortCause, ExternalSink, TransactionState, Write};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -69,6 +69,9 @@ pub struct SinkDelivered {
     pub transactions_aborted: usize,
     /// Transactions committed (two-phase commit).
     pub transactions_committed: usize,
+    /// Of the aborted transactions, those the external system aborted by its transaction timeout
+    /// (their records are lost if a checkpoint held them).
+    pub transactions_timed_out: usize,
 }
 
 /// The verdict on what survived the run's failures.
@@ -301,6 +304,19 @@ pub fn check(model: &DataflowModel, run: &DataflowRun, golden: &DataflowRun) -> 
             .iter()
             .filter(|t| matches!(t.state, TransactionState::Committed { .. }))
             .count();
+        let transactions_timed_out = sink
+            .transactions
+            .iter()
+            .filter(|t| {
+                matches!(
+                    t.state,
+                    TransactionState::Aborted {
+                        reason: AbortCause::TransactionTimeout,
+                        ..
+                    }
+                )
+            })
+            .count();
         let everything = sink.read_uncommitted();
         let uncommitted_duplicates = multiset(&everything)
             .iter()
@@ -320,6 +336,7 @@ pub fn check(model: &DataflowModel, run: &DataflowRun, golden: &DataflowRun) -> 
             duplicates_per_key: by_key,
             transactions_aborted,
             transactions_committed,
+            transactions_timed_out,
         });
     }
 

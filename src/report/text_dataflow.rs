@@ -130,6 +130,11 @@ pub(super) fn render(out: &mut String, report: &RunReport, df: &DataflowReport) 
             })
             .map(|c| c.id.to_string())
             .collect();
+        let retained = match retained.len() {
+            0 => "none".to_string(),
+            1 => format!("checkpoint {}", retained[0]),
+            _ => format!("checkpoints {}", retained.join(", ")),
+        };
         let discarded = df
             .checkpoints
             .iter()
@@ -144,7 +149,7 @@ pub(super) fn render(out: &mut String, report: &RunReport, df: &DataflowReport) 
             let _ = writeln!(
                 out,
                 "  retained: {} · discarded: {} (deleting {}) · checkpoint storage in use: {}",
-                retained.join(", "),
+                retained,
                 discarded.count(),
                 format_bytes(freed),
                 format_bytes(in_use)
@@ -385,8 +390,13 @@ fn render_recovery(out: &mut String, df: &DataflowReport) {
                 sink.lost,
                 if sink.transactions_committed + sink.transactions_aborted > 0 {
                     format!(
-                        " · transactions committed {} / aborted {}",
-                        sink.transactions_committed, sink.transactions_aborted
+                        " · transactions committed {} / aborted {}{}",
+                        sink.transactions_committed,
+                        sink.transactions_aborted,
+                        match sink.transactions_timed_out {
+                            0 => String::new(),
+                            n => format!(" ({n} by the transaction timeout)"),
+                        }
                     )
                 } else {
                     String::new()

@@ -116,6 +116,9 @@ pub struct ClusterSpec {
     pub scheduling_quantum: Option<DurationUs>,
     /// One-way latency of a job manager ↔ task RPC (trigger, acknowledge, notify).
     pub rpc_latency: Option<DurationUs>,
+    /// `high-availability.type`: `none` (default), `zookeeper` or `kubernetes`.
+    #[serde(alias = "high-availability.type")]
+    pub high_availability: Option<String>,
 }
 
 /// `cluster.mini-cluster`: one host for the whole cluster.
@@ -268,6 +271,14 @@ pub struct ScheduledFaultSpec {
     pub storage_slowdown: Option<SlowdownSpec>,
     pub decline_checkpoint: Option<SubtaskSpec>,
     pub lose_completion_notices: Option<DurationOnlySpec>,
+    pub job_manager_crash: Option<JobManagerCrashSpec>,
+}
+
+/// `{"restart-after": "10s"}`: when a new JobManager process is running again.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct JobManagerCrashSpec {
+    pub restart_after: DurationUs,
 }
 
 /// `{"between": [0, 1], "duration": "2s"}`

@@ -13,7 +13,9 @@ use crate::checkpoint::{
 };
 use crate::dataflow::runtime_cost::{FrameworkCost, RuntimeCosts};
 use crate::engine::SimTime;
-use crate::fault::{FaultKind, FaultPlan, RandomFaults, RestartStrategy, ScheduledFault};
+use crate::fault::{
+    FaultKind, FaultPlan, HighAvailability, RandomFaults, RestartStrategy, ScheduledFault,
+};
 use crate::net::dataflow::NetworkConfig;
 use crate::topology::host::{DEFAULT_SCHEDULING_QUANTUM_US, Hosts};
 use crate::topology::job::TaskIndex;
@@ -742,6 +744,25 @@ fn validate_faults(
     };
     // The broken recovery variant lives with the failover logic.
     plan.restore_from_pending = file.protocol_variant.as_deref() == Some("restore_from_pending");
+    plan.high_availability = match file
+        .cluster
+        .as_ref()
+        .and_then(|c| c.high_availability.as_deref())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("none") => HighAvailability::None,
+        Some("zookeeper") => HighAvailability::ZooKeeper,
+        Some("kubernetes") => HighAvailability::Kubernetes,
+        Some(other) => {
+            return Err(check.error(
+                "cluster.high-availability",
+                format!(
+                    "unknown high-availability type \"{other}\": expected \"none\", \"zookeeper\" or \"kubernetes\""
+                ),
+            ));
+        }
+    };
     let Some(spec) = &file.faults else {
         return Ok(plan);
     };
@@ -875,10 +896,21 @@ fn validate_faults(
                 duration_us: lost.duration.as_micros(),
             });
         }
+        if let Some(crash) = &fault.job_manager_crash {
+            if cluster.hosts.job_manager_host().is_some() {
+                return Err(check.error(
+                    format!("{path}.job-manager-crash"),
+                    "a MiniCluster runs the JobManager and its task managers in one process: it cannot lose the JobManager alone (drop `cluster.mini-cluster`)",
+                ));
+            }
+            kinds.push(FaultKind::JobManagerCrash {
+                restart_after_us: crash.restart_after.as_micros(),
+            });
+        }
         if kinds.len() != 1 {
             return Err(check.error(
                 path,
-                "each scheduled fault needs exactly one kind: task-crash, task-manager-crash, network-partition, latency-spike, straggler, storage-outage, storage-slowdown, decline-checkpoint or lose-completion-notices",
+                "each scheduled fault needs exactly one kind: task-crash, task-manager-crash, network-partition, latency-spike, straggler, storage-outage, storage-slowdown, decline-checkpoint, lose-completion-notices or job-manager-crash",
             ));
         }
         plan.scheduled.push(ScheduledFault {

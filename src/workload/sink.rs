@@ -43,7 +43,35 @@ pub enum TransactionState {
     /// Visible to read-committed readers.
     Committed { at_us: u64 },
     /// Discarded; its records are never visible to read-committed readers.
-    Aborted { at_us: u64, reason: String },
+    Aborted { at_us: u64, reason: AbortCause },
+}
+
+/// Why a transaction was aborted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AbortCause {
+    /// The external system aborted it: it stayed open longer than the transaction timeout
+    /// (Kafka's `transaction.timeout.ms`); a commit that comes later fails and its records are lost.
+    TransactionTimeout,
+    /// A restore aborted it: it was not part of the restored checkpoint, and its records are
+    /// replayed from the restored offsets.
+    NotInRestoredCheckpoint,
+    /// The run ended before any checkpoint committed it.
+    NeverCommitted,
+}
+
+impl std::fmt::Display for AbortCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AbortCause::TransactionTimeout => {
+                "transaction timeout: aborted by the external system before the commit came"
+            }
+            AbortCause::NotInRestoredCheckpoint => {
+                "aborted on restore: not part of the restored checkpoint"
+            }
+            AbortCause::NeverCommitted => "never committed before the end of the run",
+        })
+    }
 }
 
 /// A transaction of a two-phase-commit sink.
@@ -158,20 +186,16 @@ impl ExternalSink {
 
     /// Commits one transaction — unless the external system has already timed it out.
     pub fn commit(&mut self, id: u64, now_us: u64) {
-        let timeout = self.transaction_timeout_us;
+        let timeout_us = self.transaction_timeout_us;
         let transaction = &mut self.transactions[id as usize];
-        match transaction.state {
-            TransactionState::Committed { .. } | TransactionState::Aborted { .. } => {}
-            _ => {
-                if timeout.is_some_and(|t| now_us > transaction.opened_at_us + t) {
-                    transaction.state = TransactionState::Aborted {
-                        at_us: transaction.opened_at_us + timeout.unwrap_or(0),
-                        reason: "transaction timeout: aborted by the external system before the commit came".into(),
-                    };
-                } else {
-                    transaction.state = TransactionState::Committed { at_us: now_us };
-                }
-            }
+        if is_unfinished(&transaction.state) {
+            transaction.state = match timed_out_at_us(transaction, timeout_us, now_us) {
+                Some(at_us) => TransactionState::Aborted {
+                    at_us,
+                    reason: AbortCause::TransactionTimeout,
+                },
+                None => TransactionState::Committed { at_us: now_us },
+            };
         }
     }
 
@@ -182,20 +206,18 @@ impl ExternalSink {
             self.commit(id, now_us);
         }
         self.open.remove(&subtask);
+        let timeout_us = self.transaction_timeout_us;
         for transaction in self
             .transactions
             .iter_mut()
-            .filter(|t| t.subtask == subtask)
+            .filter(|t| t.subtask == subtask && is_unfinished(&t.state))
         {
-            if matches!(
-                transaction.state,
-                TransactionState::Open | TransactionState::PreCommitted { .. }
-            ) {
-                transaction.state = TransactionState::Aborted {
-                    at_us: now_us,
-                    reason: "aborted on restore: not part of the restored checkpoint".into(),
-                };
-            }
+            abort(
+                transaction,
+                timeout_us,
+                now_us,
+                AbortCause::NotInRestoredCheckpoint,
+            );
         }
     }
 
@@ -207,15 +229,10 @@ impl ExternalSink {
 
     /// At the end of the run: transactions still open or pending are never committed.
     pub fn close(&mut self, now_us: u64) {
+        let timeout_us = self.transaction_timeout_us;
         for transaction in &mut self.transactions {
-            if matches!(
-                transaction.state,
-                TransactionState::Open | TransactionState::PreCommitted { .. }
-            ) {
-                transaction.state = TransactionState::Aborted {
-                    at_us: now_us,
-                    reason: "never committed before the end of the run".into(),
-                };
+            if is_unfinished(&transaction.state) {
+                abort(transaction, timeout_us, now_us, AbortCause::NeverCommitted);
             }
         }
         self.open.clear();
@@ -249,6 +266,35 @@ impl ExternalSink {
         }
         table
     }
+}
+
+/// Open or pre-committed: neither committed nor aborted yet.
+fn is_unfinished(state: &TransactionState) -> bool {
+    matches!(
+        state,
+        TransactionState::Open | TransactionState::PreCommitted { .. }
+    )
+}
+
+/// When the external system aborted the transaction by its timeout, if that instant has passed.
+fn timed_out_at_us(transaction: &Transaction, timeout_us: Option<u64>, now_us: u64) -> Option<u64> {
+    let at_us = transaction.opened_at_us.saturating_add(timeout_us?);
+    (at_us < now_us).then_some(at_us)
+}
+
+/// Aborts an unfinished transaction for `cause` now — or, if the external system's timeout struck
+/// first, at that instant for the timeout.
+fn abort(transaction: &mut Transaction, timeout_us: Option<u64>, now_us: u64, cause: AbortCause) {
+    transaction.state = match timed_out_at_us(transaction, timeout_us, now_us) {
+        Some(at_us) => TransactionState::Aborted {
+            at_us,
+            reason: AbortCause::TransactionTimeout,
+        },
+        None => TransactionState::Aborted {
+            at_us: now_us,
+            reason: cause,
+        },
+    };
 }
 
 #[cfg(test)]
@@ -309,8 +355,45 @@ mod tests {
         sink.pre_commit(0, 1);
         sink.commit_up_to(0, 1, 500);
         assert!(sink.read_committed().is_empty());
+        assert_eq!(
+            sink.transactions[0].state,
+            TransactionState::Aborted {
+                at_us: 100,
+                reason: AbortCause::TransactionTimeout
+            },
+            "the broker aborted it at open + timeout, long before the commit came"
+        );
+    }
+
+    #[test]
+    fn an_outage_longer_than_the_timeout_loses_what_the_restored_checkpoint_holds() {
+        // Pre-committed for checkpoint 1, then the job is down until 1000 µs: the restore asks
+        // for the commit of a transaction the broker aborted at 100 µs.
+        let mut sink = ExternalSink::new(SinkDelivery::TwoPhaseCommit, Some(100));
+        sink.write(0, record(0), 0);
+        let pending = sink.pre_commit(0, 1);
+        sink.write(0, record(1), 20);
+        sink.crash(0);
+        sink.restore(0, &pending, 1000);
         assert!(
-            matches!(&sink.transactions[0].state, TransactionState::Aborted { reason, .. } if reason.contains("timeout"))
+            sink.read_committed().is_empty(),
+            "checkpoint 1's records are lost"
+        );
+        let causes: Vec<_> = sink
+            .transactions
+            .iter()
+            .map(|t| match &t.state {
+                TransactionState::Aborted { reason, .. } => Some(*reason),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            causes,
+            [
+                Some(AbortCause::TransactionTimeout),
+                Some(AbortCause::TransactionTimeout)
+            ],
+            "both timed out before the restore could commit or abort them"
         );
     }
 

@@ -383,6 +383,22 @@ impl World<'_> {
 
     /// Records an abort and tells every task (`notifyCheckpointAborted`).
     pub(super) fn record_abort(&mut self, now: SimTime, checkpoint: u64, reason: AbortReason) {
+        self.mark_aborted(now, checkpoint, reason);
+        let rpc = self.model.network.rpc_latency_us;
+        for task in 0..self.tasks.len() {
+            self.queue.schedule_at(
+                now.after_us(rpc),
+                Event::NotifyAborted {
+                    task: task as u32,
+                    checkpoint,
+                },
+            );
+        }
+    }
+
+    /// Records an abort in the trace and the history, telling no task (a JobManager that died
+    /// sends nothing).
+    pub(super) fn mark_aborted(&mut self, now: SimTime, checkpoint: u64, reason: AbortReason) {
         self.trace.push(DataflowEvent::CheckpointAborted {
             time: now,
             checkpoint,
@@ -396,16 +412,6 @@ impl World<'_> {
             stats.aggregate();
             stats.end_to_end_duration_us = Some(now.as_micros() - stats.trigger_timestamp_us);
             stats.failure_reason = Some(reason.name());
-        }
-        let rpc = self.model.network.rpc_latency_us;
-        for task in 0..self.tasks.len() {
-            self.queue.schedule_at(
-                now.after_us(rpc),
-                Event::NotifyAborted {
-                    task: task as u32,
-                    checkpoint,
-                },
-            );
         }
     }
 

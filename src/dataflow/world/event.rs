@@ -123,9 +123,34 @@ pub(super) enum Event {
         checkpoint: u64,
         reason: AbortReason,
     },
+    /// The task managers notice their JobManager is gone (`heartbeat.timeout`) and fail its tasks.
+    JobManagerLostNoticed {
+        epoch: u64,
+    },
+    /// A new JobManager process is running (it recovers the job only with high availability).
+    JobManagerRestarted {
+        epoch: u64,
+    },
 }
 
 impl Event {
+    /// Handled by the JobManager (its RPC endpoint, its timers): lost while it is down. RPCs it
+    /// sent before it died (triggers, notices) still arrive.
+    pub(super) fn needs_the_job_manager(&self) -> bool {
+        matches!(
+            self,
+            Event::AckArrive { .. }
+                | Event::AckTaken { .. }
+                | Event::PeriodicTrigger { .. }
+                | Event::CheckpointTimeout { .. }
+                | Event::TaskFinishedRpc { .. }
+                | Event::FailureDetected { .. }
+                | Event::Restart { .. }
+                | Event::SavepointTrigger { .. }
+                | Event::DeclineArrive { .. }
+        )
+    }
+
     /// The two words this event folds into the run's digest.
     pub(super) fn digest_words(&self) -> (u64, u64) {
         match *self {
@@ -172,6 +197,8 @@ impl Event {
             Event::Retransmit { channel } => (27, u64::from(channel)),
             Event::SavepointTrigger { index } => (28, u64::from(index)),
             Event::DeclineArrive { checkpoint, reason } => (29 | (reason as u64) << 8, checkpoint),
+            Event::JobManagerLostNoticed { epoch } => (32, epoch),
+            Event::JobManagerRestarted { epoch } => (33, epoch),
             Event::WriteCopied {
                 task,
                 checkpoint,

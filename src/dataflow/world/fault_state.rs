@@ -28,6 +28,17 @@ pub(super) struct FaultState {
     /// Which checkpoint a restart restores.
     pub(super) restore_rule: RestoreRule,
     pub(super) recoveries: Vec<RecoveryStats>,
+    /// The JobManager is down: since when, and whether the task managers have noticed.
+    pub(super) job_manager_down: Option<JobManagerDown>,
+    /// Counts JobManager crashes (a stale notice or restart of an earlier one is ignored).
+    pub(super) job_manager_epoch: u64,
+}
+
+/// A JobManager failure in progress.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct JobManagerDown {
+    /// The task managers have failed the job's tasks.
+    pub(super) tasks_cancelled: bool,
 }
 
 impl FaultState {
@@ -52,6 +63,8 @@ impl FaultState {
                 RestoreRule::LatestCompleted
             },
             recoveries: Vec::new(),
+            job_manager_down: None,
+            job_manager_epoch: 0,
         }
     }
 }

@@ -139,6 +139,9 @@ impl World<'_> {
             FaultKind::LoseCompletionNotices { duration_us } => {
                 self.faults.notices_lost_until = now.after_us(duration_us)
             }
+            FaultKind::JobManagerCrash { restart_after_us } => {
+                self.crash_job_manager(now, restart_after_us)
+            }
         }
     }
 

@@ -32,6 +32,7 @@ mod fault_state;
 mod faults;
 mod finish;
 mod host_cpu;
+mod job_manager;
 mod network;
 mod recovery;
 mod snapshot;
@@ -124,6 +125,13 @@ impl World<'_> {
 
     /// Hands an event to the concept it belongs to.
     fn handle(&mut self, now: SimTime, event: Event) {
+        if self.job_manager_is_down() && event.needs_the_job_manager() {
+            // Nothing reaches a dead JobManager; its timers died with it.
+            if matches!(event, Event::AckTaken { .. }) {
+                self.ack_taker_done();
+            }
+            return;
+        }
         match event {
             Event::SourceTick { task } => self.source_tick(task as usize),
             Event::RecordDone { task, incarnation } => {
@@ -194,6 +202,8 @@ impl World<'_> {
             Event::DeclineArrive { checkpoint, reason } => {
                 self.abort_checkpoint(now, checkpoint, reason)
             }
+            Event::JobManagerLostNoticed { epoch } => self.job_manager_lost_noticed(now, epoch),
+            Event::JobManagerRestarted { epoch } => self.job_manager_restarted(now, epoch),
         }
     }
 }

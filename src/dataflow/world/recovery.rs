@@ -84,31 +84,7 @@ impl World<'_> {
                 self.record_abort(now, id, AbortReason::JobFailoverRegion);
             }
         }
-        self.stop_the_world.reset();
-        let offsets_at_failure: u64 = affected
-            .iter()
-            .filter(|&&t| self.tasks[t].source.is_some())
-            .map(|&t| self.tasks[t].states[0].offset)
-            .sum();
-        for &t in &affected {
-            if self.tasks[t].status != Status::Failed {
-                self.halt_task(now, t, Status::Canceled);
-            } else {
-                self.tasks[t].status = Status::Canceled;
-            }
-        }
-        for channel in 0..self.channels.len() {
-            if affected.contains(&self.channels[channel].to)
-                || affected.contains(&self.channels[channel].from)
-            {
-                self.reset_channel(channel);
-            }
-        }
-        for &t in &affected {
-            self.tasks[t].pool_used = 0;
-            self.floating_free[t] = self.model.network.floating_buffers_per_gate;
-            self.floating_waiting[t].clear();
-        }
+        let offsets_at_failure = self.cancel_tasks(now, &affected);
         if let Some(stats) = self.faults.recoveries.last_mut() {
             stats.records_reprocessed = offsets_at_failure;
         }
@@ -125,6 +101,37 @@ impl World<'_> {
                 );
             }
         }
+    }
+
+    /// Cancels `affected` where they stand and drops everything in flight to or from them.
+    /// Returns the sum of their sources' offsets (what a restore will rewind from).
+    pub(super) fn cancel_tasks(&mut self, now: SimTime, affected: &[TaskIndex]) -> u64 {
+        self.stop_the_world.reset();
+        let offsets_at_failure: u64 = affected
+            .iter()
+            .filter(|&&t| self.tasks[t].source.is_some())
+            .map(|&t| self.tasks[t].states[0].offset)
+            .sum();
+        for &t in affected {
+            if self.tasks[t].status != Status::Failed {
+                self.halt_task(now, t, Status::Canceled);
+            } else {
+                self.tasks[t].status = Status::Canceled;
+            }
+        }
+        for channel in 0..self.channels.len() {
+            if affected.contains(&self.channels[channel].to)
+                || affected.contains(&self.channels[channel].from)
+            {
+                self.reset_channel(channel);
+            }
+        }
+        for &t in affected {
+            self.tasks[t].pool_used = 0;
+            self.floating_free[t] = self.model.network.floating_buffers_per_gate;
+            self.floating_waiting[t].clear();
+        }
+        offsets_at_failure
     }
 
     /// Drops everything in flight on a channel.
