@@ -7,7 +7,7 @@ use crate::dataflow::{DataflowRun, JobStatus, RecoveryStats};
 use crate::report::{CompletedRun, DataflowReport, ProcessGraphReport, RawRun};
 use crate::scenario::DataflowModel;
 use crate::trace::{DataflowEvent, ProcessEvent};
-use crate::workload::dataflow::OperatorKind;
+use crate::workload::dataflow::{OperatorKind, SinkDelivery};
 use crate::workload::sink::{AbortCause, ExternalSink, TransactionState};
 use std::collections::BTreeMap;
 
@@ -292,6 +292,18 @@ fn dataflow_fact(
                 }
             )
         })),
+        FactName::PartFilesFinished | FactName::PartFilesDiscarded => {
+            let files = selected_sinks(fact, raw, model)
+                .filter(|(_, sink)| sink.delivery == SinkDelivery::File)
+                .map(|(_, sink)| sink.part_files(""));
+            number(files.fold(0, |n, f| {
+                n + if fact.name == FactName::PartFilesFinished {
+                    f.finished
+                } else {
+                    f.discarded
+                }
+            }) as f64)
+        }
         FactName::LargestCommitBatch => {
             let mut batches: BTreeMap<(usize, u32, u64), u64> = BTreeMap::new();
             for (index, sink) in selected_sinks(fact, raw, model) {

@@ -177,6 +177,8 @@ facts! {
     TransactionsCommitted "transactions-committed" Dataflow false [Sink] "two-phase-commit transactions committed";
     TransactionsAborted "transactions-aborted" Dataflow false [Sink] "two-phase-commit transactions aborted";
     TransactionsTimedOut "transactions-timed-out" Dataflow false [Sink] "two-phase-commit transactions the external system aborted because they outlived `transaction_timeout` (Kafka's `transaction.timeout.ms`)";
+    PartFilesFinished "part-files-finished" Dataflow false [Sink] "a file sink's part files renamed to finished (visible) when their checkpoint completed";
+    PartFilesDiscarded "part-files-discarded" Dataflow false [Sink] "a file sink's in-progress part files a restore threw away (begun after the restored checkpoint)";
     LargestCommitBatch "largest-commit-batch" Dataflow false [Sink] "the most transactions one sink subtask committed at one instant (after lost notices, the next one commits every pending transaction at once)";
     SnapshotsCompleted "snapshots-completed" ProcessGraph false [] "Chandy-Lamport snapshots that completed";
     SnapshotsIncomplete "snapshots-incomplete" ProcessGraph false [] "snapshots that never completed (a lost marker, the run ending)";

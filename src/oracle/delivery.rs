@@ -139,14 +139,23 @@ fn describe_write(run: &DataflowRun, sink: &ExternalSink, write: &Write) -> Stri
     );
     if let Some(id) = write.transaction {
         let transaction = &sink.transactions[id as usize];
+        let (container, committed, aborted) = if sink.delivery == SinkDelivery::File {
+            (
+                format!("part file {}", sink.part_file_name(id)),
+                "finished",
+                "discarded",
+            )
+        } else {
+            (format!("transaction {id}"), "committed", "aborted")
+        };
         text += &match &transaction.state {
             TransactionState::Committed { at_us } => {
-                format!(" in transaction {id}, committed at {at_us}us")
+                format!(" in {container}, {committed} at {at_us}us")
             }
             TransactionState::Aborted { at_us, reason } => {
-                format!(" in transaction {id}, aborted at {at_us}us ({reason})")
+                format!(" in {container}, {aborted} at {at_us}us ({reason})")
             }
-            other => format!(" in transaction {id} ({other:?})"),
+            other => format!(" in {container} ({other:?})"),
         };
     }
     text
@@ -185,7 +194,9 @@ pub fn check(model: &DataflowModel, run: &DataflowRun, golden: &DataflowRun) -> 
         let last_write_determined = last_write_per_key_is_determined(model, operator);
         let promise = match (state_promise, sink.delivery) {
             (Promise::None, _) => Promise::None,
-            (Promise::ExactlyOnce, SinkDelivery::TwoPhaseCommit) => Promise::ExactlyOnce,
+            (Promise::ExactlyOnce, SinkDelivery::TwoPhaseCommit | SinkDelivery::File) => {
+                Promise::ExactlyOnce
+            }
             (Promise::ExactlyOnce, SinkDelivery::Idempotent) if last_write_determined => {
                 Promise::ExactlyOnce
             }
@@ -266,10 +277,7 @@ pub fn check(model: &DataflowModel, run: &DataflowRun, golden: &DataflowRun) -> 
                 ),
             ));
         }
-        if duplicates > 0
-            && promise == Promise::ExactlyOnce
-            && sink.delivery == SinkDelivery::TwoPhaseCommit
-        {
+        if duplicates > 0 && promise == Promise::ExactlyOnce && sink.delivery.is_transactional() {
             let write = first_duplicate.expect("counted");
             let original = committed
                 .iter()

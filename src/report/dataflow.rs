@@ -6,9 +6,12 @@ use super::outcome::{Outcome, expected_failures};
 use super::run_report::{CompletedRun, RawRun, RunReport};
 use crate::checkpoint::metrics::CheckpointStatus;
 use crate::dataflow;
+use crate::dataflow::DataflowRun;
 use crate::oracle::dataflow::{self as df_oracle};
 use crate::oracle::delivery;
 use crate::scenario::{DataflowModel, Scenario};
+use crate::workload::dataflow::{OperatorKind, SinkDelivery};
+use crate::workload::sink::PartFiles;
 
 /// Runs a dataflow scenario, checks it, and builds the report.
 pub fn run_dataflow(scenario: &Scenario, model: &DataflowModel, seed: u64) -> CompletedRun {
@@ -77,10 +80,24 @@ pub fn run_dataflow(scenario: &Scenario, model: &DataflowModel, seed: u64) -> Co
                 dropped_uids: i.dropped_uids.clone(),
             }),
             delivery,
+            part_files: part_files(model, &run),
         }),
     };
     CompletedRun {
         report,
         raw: RawRun::Dataflow(Box::new(run), Box::new(model.clone())),
     }
+}
+
+/// The part files of every file sink, named by its operator.
+fn part_files(model: &DataflowModel, run: &DataflowRun) -> Vec<PartFiles> {
+    model
+        .job
+        .operators
+        .iter()
+        .filter(|o| matches!(o.kind, OperatorKind::Sink(_)))
+        .zip(&run.sinks)
+        .filter(|(_, sink)| sink.delivery == SinkDelivery::File)
+        .map(|(operator, sink)| sink.part_files(&operator.name))
+        .collect()
 }

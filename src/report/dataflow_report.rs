@@ -7,6 +7,7 @@ use crate::dataflow::{JobMetrics, JobStatus, RecoveryStats};
 use crate::oracle::Check;
 use crate::oracle::dataflow::CheckpointCheck;
 use crate::oracle::delivery::DeliveryVerdict;
+use crate::workload::sink::PartFiles;
 use serde::Serialize;
 
 /// How many checkpoints ended how.
@@ -91,6 +92,8 @@ pub struct DataflowReport {
     pub restored_from: Option<InitialStateSummary>,
     /// Invariants 6 and 7 against the failure-free run (only when the scenario has faults).
     pub delivery: Option<DeliveryVerdict>,
+    /// Every file sink's part files.
+    pub part_files: Vec<PartFiles>,
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

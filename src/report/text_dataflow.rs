@@ -9,6 +9,7 @@ use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus, SubtaskProgr
 use crate::dataflow::JobStatus;
 use crate::engine::SimTime;
 use crate::workload::dataflow::SinkDelivery;
+use crate::workload::sink::AbortCause;
 use std::fmt::Write;
 
 const HISTORY_ROWS_AT_EACH_END: usize = 8;
@@ -235,6 +236,7 @@ pub(super) fn render(out: &mut String, report: &RunReport, df: &DataflowReport) 
             }
         }
     }
+    render_part_files(out, df);
     render_recovery(out, df);
     let _ = writeln!(
         out,
@@ -319,6 +321,51 @@ fn json_name(value: &impl serde::Serialize) -> String {
         .unwrap_or_default()
 }
 
+/// A file sink's part files: how many ended in each state, and a few lives.
+fn render_part_files(out: &mut String, df: &DataflowReport) {
+    for files in &df.part_files {
+        let _ = writeln!(
+            out,
+            "\nPart files of sink \"{}\" (rolled at every checkpoint; readers see finished files only)",
+            files.sink
+        );
+        let _ = writeln!(
+            out,
+            "  {} finished · {} discarded · {} pending and {} in progress at the end",
+            files.finished, files.discarded, files.pending_at_end, files.in_progress_at_end
+        );
+        for file in &files.examples {
+            let mut life = format!("in-progress {}", format_seconds(file.in_progress_at_us));
+            if let (Some(at), Some(checkpoint)) = (file.pending_at_us, file.checkpoint) {
+                life += &format!(
+                    " → pending {} (checkpoint {checkpoint})",
+                    format_seconds(at)
+                );
+            }
+            if let Some(at) = file.finished_at_us {
+                life += &format!(" → finished {}", format_seconds(at));
+            }
+            match (file.discarded_at_us, file.discarded_because) {
+                (Some(at), Some(AbortCause::NotInRestoredCheckpoint)) => {
+                    life += &format!(
+                        " → discarded {} (begun after the restored checkpoint: its records are replayed into a new part file)",
+                        format_seconds(at)
+                    )
+                }
+                (Some(at), Some(cause)) => {
+                    life += &format!(" → discarded {} ({cause})", format_seconds(at))
+                }
+                (None, Some(_)) => life += " → still unfinished when the run ended",
+                _ => {}
+            }
+            let line = format!("{} ({} records): {life}", file.name, file.records);
+            for (index, text) in wrap(&line, 96).iter().enumerate() {
+                let _ = writeln!(out, "{}{text}", if index == 0 { "  " } else { "      " });
+            }
+        }
+    }
+}
+
 fn render_recovery(out: &mut String, df: &DataflowReport) {
     if !df.recoveries.is_empty() {
         let _ = writeln!(out, "\nFailures and recovery");
@@ -388,7 +435,12 @@ fn render_recovery(out: &mut String, df: &DataflowReport) {
                 sink.uncommitted_records,
                 sink.golden_records,
                 sink.lost,
-                if sink.transactions_committed + sink.transactions_aborted > 0 {
+                if sink.delivery == SinkDelivery::File {
+                    format!(
+                        " · part files finished {} / discarded {}",
+                        sink.transactions_committed, sink.transactions_aborted
+                    )
+                } else if sink.transactions_committed + sink.transactions_aborted > 0 {
                     format!(
                         " · transactions committed {} / aborted {}{}",
                         sink.transactions_committed,

@@ -460,10 +460,11 @@ fn validate_job(
                     None | Some("plain") => SinkDelivery::Plain,
                     Some("idempotent") => SinkDelivery::Idempotent,
                     Some("two_phase_commit") => SinkDelivery::TwoPhaseCommit,
+                    Some("file") => SinkDelivery::File,
                     Some(other) => {
                         return Err(check.error(
                             path("delivery"),
-                            format!("unknown delivery \"{other}\": expected plain, idempotent or two_phase_commit"),
+                            format!("unknown delivery \"{other}\": expected plain, idempotent, two_phase_commit or file"),
                         ));
                     }
                 };

@@ -82,6 +82,20 @@ pub enum SinkDelivery {
     /// A transaction per checkpoint, committed on `notifyCheckpointComplete`
     /// (`TwoPhaseCommitSinkFunction`): readers with read-committed isolation see each record once.
     TwoPhaseCommit,
+    /// Flink's `FileSink` with a bulk format (`OnCheckpointRollingPolicy`): records go into the
+    /// subtask's in-progress part file; at each checkpoint it is closed and becomes pending; on
+    /// `notifyCheckpointComplete` the pending files up to that checkpoint are renamed to finished,
+    /// the only files a reader of the directory sees. On restore, the restored checkpoint's pending
+    /// files are finished and in-progress files begun after it are discarded. A two-phase commit
+    /// with part files for transactions, and no timeout: a file never expires.
+    File,
+}
+
+impl SinkDelivery {
+    /// Writes go into a transaction (or part file) committed when a checkpoint completes.
+    pub fn is_transactional(self) -> bool {
+        matches!(self, SinkDelivery::TwoPhaseCommit | SinkDelivery::File)
+    }
 }
 
 /// A sink's settings.

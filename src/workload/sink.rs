@@ -12,6 +12,10 @@
 //!   open longer than the transaction timeout is aborted by the external system, and a later commit
 //!   of it fails — its records are lost, as with Kafka's `transaction.timeout.ms` (FLINK-23839).
 //!
+//! - **file** (Flink's `FileSink`, bulk formats): the same protocol with part files for
+//!   transactions — in-progress (open), pending (pre-committed at a checkpoint), finished
+//!   (committed: renamed to its visible name); a part file never times out.
+//!
 //! Readers see either the committed data (`read_committed`, Kafka's isolation level) or everything
 //! written (`read_uncommitted`).
 
@@ -89,6 +93,47 @@ pub struct Transaction {
     pub writes: u64,
     /// The checkpoint it was pre-committed for.
     pub checkpoint: Option<u64>,
+    /// When it was pre-committed (a part file: closed and pending).
+    pub pre_committed_at_us: Option<u64>,
+}
+
+/// A file sink's part files at the end of a run (Flink's `FileSink`: in-progress → pending →
+/// finished; only finished files are visible to a reader of the output directory).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PartFiles {
+    /// The sink operator.
+    pub sink: String,
+    /// Renamed to their visible name when their checkpoint completed (or at a restore).
+    pub finished: usize,
+    /// In-progress files a restore threw away (begun after the restored checkpoint).
+    pub discarded: usize,
+    /// Closed at a checkpoint that had not completed when the run ended.
+    pub pending_at_end: usize,
+    /// Still being written when the run ended.
+    pub in_progress_at_end: usize,
+    /// The lives of a few of them.
+    pub examples: Vec<PartFile>,
+}
+
+/// One part file's life.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PartFile {
+    /// `part-<subtask>-<counter>`.
+    pub name: String,
+    /// Records written into it.
+    pub records: u64,
+    /// Opened (in-progress) at the subtask's first record after the previous checkpoint (µs).
+    pub in_progress_at_us: u64,
+    /// Closed and pending at this subtask's snapshot (µs).
+    pub pending_at_us: Option<u64>,
+    /// The checkpoint it became pending in.
+    pub checkpoint: Option<u64>,
+    /// Renamed to its finished name (µs).
+    pub finished_at_us: Option<u64>,
+    /// Thrown away (µs).
+    pub discarded_at_us: Option<u64>,
+    /// Why it never finished.
+    pub discarded_because: Option<AbortCause>,
 }
 
 /// The external system behind one sink operator.
@@ -125,7 +170,7 @@ impl ExternalSink {
 
     /// A sink subtask writes a record.
     pub fn write(&mut self, subtask: u32, record: Record, now_us: u64) {
-        let transaction = (self.delivery == SinkDelivery::TwoPhaseCommit).then(|| {
+        let transaction = self.delivery.is_transactional().then(|| {
             let id = match self.open.get(&subtask) {
                 Some(&id) => id,
                 None => {
@@ -137,6 +182,7 @@ impl ExternalSink {
                         state: TransactionState::Open,
                         writes: 0,
                         checkpoint: None,
+                        pre_committed_at_us: None,
                     });
                     self.open.insert(subtask, id);
                     id
@@ -157,10 +203,12 @@ impl ExternalSink {
 
     /// At the snapshot of `checkpoint`: the open transaction (if any) is pre-committed. Returns every
     /// transaction of this subtask still waiting for a commit — what goes into the snapshot.
-    pub fn pre_commit(&mut self, subtask: u32, checkpoint: u64) -> Vec<u64> {
+    pub fn pre_commit(&mut self, subtask: u32, checkpoint: u64, now_us: u64) -> Vec<u64> {
         if let Some(id) = self.open.remove(&subtask) {
-            self.transactions[id as usize].state = TransactionState::PreCommitted { checkpoint };
-            self.transactions[id as usize].checkpoint = Some(checkpoint);
+            let transaction = &mut self.transactions[id as usize];
+            transaction.state = TransactionState::PreCommitted { checkpoint };
+            transaction.checkpoint = Some(checkpoint);
+            transaction.pre_committed_at_us = Some(now_us);
         }
         self.transactions
             .iter()
@@ -258,6 +306,74 @@ impl ExternalSink {
         self.writes.iter().collect()
     }
 
+    /// A file sink's name for a part file: `part-<subtask>-<counter>`, the counter counting the
+    /// subtask's part files from 0 (Flink: `part-<uid>-<subtask>-<counter>`).
+    pub fn part_file_name(&self, id: u64) -> String {
+        let transaction = &self.transactions[id as usize];
+        let counter = self.transactions[..id as usize]
+            .iter()
+            .filter(|t| t.subtask == transaction.subtask)
+            .count();
+        format!("part-{}-{counter}", transaction.subtask)
+    }
+
+    /// The part files of a file sink at the end of the run: how many ended in each state, and the
+    /// life of a few (the first finished ones, and every discarded or unfinished one up to a limit).
+    pub fn part_files(&self, sink: &str) -> PartFiles {
+        let mut files = PartFiles {
+            sink: sink.to_string(),
+            finished: 0,
+            discarded: 0,
+            pending_at_end: 0,
+            in_progress_at_end: 0,
+            examples: Vec::new(),
+        };
+        let (mut finished_shown, mut others_shown) = (0, 0);
+        for transaction in &self.transactions {
+            let (finished_at_us, discarded) = match &transaction.state {
+                TransactionState::Committed { at_us } => (Some(*at_us), None),
+                TransactionState::Aborted { at_us, reason } => (None, Some((*at_us, *reason))),
+                TransactionState::Open | TransactionState::PreCommitted { .. } => (None, None),
+            };
+            let show = match discarded {
+                None => {
+                    files.finished += 1;
+                    finished_shown += 1;
+                    finished_shown <= 3
+                }
+                Some((_, AbortCause::NeverCommitted)) => {
+                    if transaction.pre_committed_at_us.is_some() {
+                        files.pending_at_end += 1;
+                    } else {
+                        files.in_progress_at_end += 1;
+                    }
+                    others_shown += 1;
+                    others_shown <= 5
+                }
+                Some(_) => {
+                    files.discarded += 1;
+                    others_shown += 1;
+                    others_shown <= 5
+                }
+            };
+            if show {
+                files.examples.push(PartFile {
+                    name: self.part_file_name(transaction.id),
+                    records: transaction.writes,
+                    in_progress_at_us: transaction.opened_at_us,
+                    pending_at_us: transaction.pre_committed_at_us,
+                    checkpoint: transaction.checkpoint,
+                    finished_at_us,
+                    discarded_at_us: discarded
+                        .filter(|(_, cause)| *cause != AbortCause::NeverCommitted)
+                        .map(|(at, _)| at),
+                    discarded_because: discarded.map(|(_, cause)| cause),
+                });
+            }
+        }
+        files
+    }
+
     /// The table an idempotent sink leaves: the last value written for each key.
     pub fn upserted(&self) -> BTreeMap<u32, i64> {
         let mut table = BTreeMap::new();
@@ -315,10 +431,10 @@ mod tests {
     fn readers_see_only_committed_transactions_and_a_missed_notice_is_made_up_by_the_next() {
         let mut sink = ExternalSink::new(SinkDelivery::TwoPhaseCommit, None);
         sink.write(0, record(0), 10);
-        assert_eq!(sink.pre_commit(0, 1), vec![0]);
+        assert_eq!(sink.pre_commit(0, 1, 0), vec![0]);
         sink.write(0, record(1), 20);
         assert_eq!(
-            sink.pre_commit(0, 2),
+            sink.pre_commit(0, 2, 0),
             vec![0, 1],
             "checkpoint 1's notice was lost: still pending"
         );
@@ -336,7 +452,7 @@ mod tests {
     fn restore_commits_what_the_checkpoint_holds_and_aborts_the_rest() {
         let mut sink = ExternalSink::new(SinkDelivery::TwoPhaseCommit, None);
         sink.write(0, record(0), 10);
-        let pending = sink.pre_commit(0, 1);
+        let pending = sink.pre_commit(0, 1, 0);
         sink.write(0, record(1), 20); // after the checkpoint: replayed after the restore
         sink.crash(0);
         sink.restore(0, &pending, 30);
@@ -352,7 +468,7 @@ mod tests {
     fn a_transaction_outliving_its_timeout_is_lost_when_finally_committed() {
         let mut sink = ExternalSink::new(SinkDelivery::TwoPhaseCommit, Some(100));
         sink.write(0, record(0), 0);
-        sink.pre_commit(0, 1);
+        sink.pre_commit(0, 1, 0);
         sink.commit_up_to(0, 1, 500);
         assert!(sink.read_committed().is_empty());
         assert_eq!(
@@ -371,7 +487,7 @@ mod tests {
         // for the commit of a transaction the broker aborted at 100 µs.
         let mut sink = ExternalSink::new(SinkDelivery::TwoPhaseCommit, Some(100));
         sink.write(0, record(0), 0);
-        let pending = sink.pre_commit(0, 1);
+        let pending = sink.pre_commit(0, 1, 0);
         sink.write(0, record(1), 20);
         sink.crash(0);
         sink.restore(0, &pending, 1000);
@@ -394,6 +510,37 @@ mod tests {
                 Some(AbortCause::TransactionTimeout)
             ],
             "both timed out before the restore could commit or abort them"
+        );
+    }
+
+    #[test]
+    fn a_file_sinks_part_files_go_in_progress_pending_finished_or_are_discarded() {
+        let mut sink = ExternalSink::new(SinkDelivery::File, None);
+        sink.write(0, record(0), 10);
+        let pending = sink.pre_commit(0, 1, 20);
+        sink.commit_up_to(0, 1, 30); // part-0-0 finished
+        sink.write(0, record(1), 40);
+        let pending_2 = sink.pre_commit(0, 2, 50); // part-0-1 pending for checkpoint 2
+        sink.write(0, record(2), 60); // part-0-2 in progress
+        sink.crash(0);
+        sink.restore(0, &pending_2, 70); // restore checkpoint 2: part-0-1 finished, part-0-2 gone
+        assert_eq!(pending, [0]);
+        let files = sink.part_files("sink");
+        assert_eq!((files.finished, files.discarded), (2, 1));
+        let names: Vec<&str> = files.examples.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["part-0-0", "part-0-1", "part-0-2"]);
+        assert_eq!(files.examples[1].pending_at_us, Some(50));
+        assert_eq!(files.examples[1].finished_at_us, Some(70));
+        assert_eq!(files.examples[2].discarded_at_us, Some(70));
+        let visible: Vec<u64> = sink
+            .read_committed()
+            .iter()
+            .map(|w| w.record.offset)
+            .collect();
+        assert_eq!(
+            visible,
+            [0, 1],
+            "a reader of finished files never sees part-0-2"
         );
     }
 

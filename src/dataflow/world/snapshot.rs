@@ -16,7 +16,7 @@ use crate::dataflow::results::TaskSnapshot;
 use crate::engine::SimTime;
 use crate::topology::job::TaskIndex;
 use crate::trace::DataflowEvent;
-use crate::workload::dataflow::{OperatorKind, SinkDelivery};
+use crate::workload::dataflow::OperatorKind;
 
 impl World<'_> {
     /// Takes this task's snapshot of `checkpoint` (Flink's `SubtaskCheckpointCoordinator`, step
@@ -373,7 +373,7 @@ impl World<'_> {
         let Some((_, sink)) = self.tasks[task].sink else {
             return Vec::new();
         };
-        if self.sinks[sink].delivery != SinkDelivery::TwoPhaseCommit {
+        if !self.sinks[sink].delivery.is_transactional() {
             return Vec::new();
         }
         let subtask = self.tasks[task].subtask;
@@ -381,7 +381,8 @@ impl World<'_> {
         for action in self.commit_rule.snapshot(checkpoint) {
             match action {
                 CommitAction::PreCommit { checkpoint } => {
-                    pending = self.sinks[sink].pre_commit(subtask, checkpoint);
+                    let now_us = self.queue.now().as_micros();
+                    pending = self.sinks[sink].pre_commit(subtask, checkpoint, now_us);
                 }
                 CommitAction::CommitUpTo { checkpoint } => {
                     let now_us = self.queue.now().as_micros();
