@@ -47,6 +47,8 @@
 //! - [`scenario`]: the JSON file format, validation, and error messages that name the JSON path.
 //! - [`expectation`]: what a scenario's lesson must show (its `expect` list), checked after the
 //!   oracle.
+//! - [`deployment`]: a scenario that starts from another scenario's savepoint (upgrades, rescales,
+//!   blue-green), run and mapped when it is loaded.
 //! - [`report`]: one run end to end (simulate, check, summarise) and its text and JSON forms.
 //! - [`output`]: atomic writes of everything that lands in `output/`.
 //! - [`check`]: many seeds of one scenario in parallel (`snapsim check`).
@@ -61,6 +63,7 @@ pub mod chandy_lamport;
 pub mod check;
 pub mod checkpoint;
 pub mod dataflow;
+pub mod deployment;
 pub mod engine;
 pub mod expectation;
 pub mod fault;

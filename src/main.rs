@@ -152,7 +152,7 @@ fn main() -> ExitCode {
                 Some(Ok(window)) => Some(window),
                 None => None,
             };
-            let mut scenario = match scenario::load_file(&file) {
+            let mut scenario = match snapsim::deployment::load(&file) {
                 Ok(scenario) => scenario,
                 Err(error) => {
                     eprintln!("error: {error}");
@@ -217,7 +217,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Check { file, seeds, jobs } => {
-            let scenario = match scenario::load_file(&file) {
+            let scenario = match snapsim::deployment::load(&file) {
                 Ok(scenario) => scenario,
                 Err(error) => {
                     eprintln!("error: {error}");
@@ -324,7 +324,7 @@ fn main() -> ExitCode {
         Command::Validate { files } => {
             let mut all_valid = true;
             for file in &files {
-                match scenario::load_file(file) {
+                match snapsim::deployment::load(file) {
                     Ok(scenario) => {
                         // A script's balances depend on when its transfers arrive: run it to
                         // see that no send overdraws (scripts are small).
@@ -379,7 +379,7 @@ fn sweep_command(
         Err(error) => return fail(format!("{label}: cannot read the file: {error}")),
     };
     // The scenario must be valid as it stands before any of its fields is varied.
-    if let Err(error) = scenario::load_file(file) {
+    if let Err(error) = snapsim::deployment::load(file) {
         return fail(error.to_string());
     }
     let document: serde_json::Value = match serde_json::from_str(&text) {
@@ -577,7 +577,7 @@ fn diagram_command(
         eprintln!("error: {message}");
         ExitCode::from(EXIT_BAD_INPUT)
     };
-    let scenario = match scenario::load_file(file) {
+    let scenario = match snapsim::deployment::load(file) {
         Ok(scenario) => scenario,
         Err(error) => return fail(error.to_string()),
     };

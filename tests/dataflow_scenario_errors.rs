@@ -267,6 +267,32 @@ fn a_mini_cluster_cannot_lose_its_job_manager_alone() {
     );
 }
 
+#[test]
+fn a_savepoint_the_named_scenario_never_takes_is_refused_with_the_ones_it_does() {
+    let mut scenario = base();
+    scenario["faults"] = json!({"scheduled": []});
+    scenario["start-from-savepoint"] =
+        json!({"scenario": "flink-savepoint-v1.json", "savepoint": 7});
+    let label = format!("{}/scenarios/job.json", env!("CARGO_MANIFEST_DIR"));
+    let message = match snapsim::deployment::parse(&scenario.to_string(), &label, "job") {
+        Ok(_) => panic!("expected an error"),
+        Err(error) => error.to_string(),
+    };
+    assert!(
+        message.contains("at `start-from-savepoint.savepoint`")
+            && message.contains("its savepoints are 6, 12"),
+        "{message}"
+    );
+    scenario["start-from-savepoint"] = json!({"scenario": "no-such-file.json", "savepoint": 6});
+    let message = snapsim::deployment::parse(&scenario.to_string(), &label, "job")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("at `start-from-savepoint.scenario`") && message.contains("cannot read"),
+        "{message}"
+    );
+}
+
 /// Valid, but maybe not what it reads like: the warnings `validate` and `run` print.
 fn warnings_after(change: impl FnOnce(&mut Value)) -> Vec<String> {
     let mut scenario = base();

@@ -8,7 +8,7 @@ use snapsim::dataflow::JobStatus;
 use snapsim::oracle::Invariant;
 use snapsim::report::DataflowReport;
 use snapsim::report::{CompletedRun, OutcomeStatus, run_scenario};
-use snapsim::scenario::{Model, Scenario, parse_str, start_from_savepoint};
+use snapsim::scenario::{Model, Scenario, start_from_savepoint};
 use snapsim::trace::DataflowEvent;
 use snapsim::workload::sink::TransactionState;
 
@@ -17,8 +17,11 @@ fn scenario_value(file: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
+/// Parses a scenario as if it were a file in `scenarios/` (a `start-from-savepoint` names its
+/// neighbour there).
 fn scenario(value: &Value) -> Scenario {
-    parse_str(&value.to_string(), "test.json", "test").unwrap_or_else(|e| panic!("{e}"))
+    let label = format!("{}/scenarios/test.json", env!("CARGO_MANIFEST_DIR"));
+    snapsim::deployment::parse(&value.to_string(), &label, "test").unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn run_modified(file: &str, change: impl FnOnce(&mut Value)) -> CompletedRun {
@@ -31,6 +34,16 @@ fn run_modified(file: &str, change: impl FnOnce(&mut Value)) -> CompletedRun {
     }
     let scenario = scenario(&value);
     run_scenario(&scenario, scenario.seed)
+}
+
+/// A savepoint scenario as a file for `--from-savepoint`: without its own `start-from-savepoint`
+/// and without the lesson that depends on it.
+fn for_a_savepoint_file(file: &str) -> Value {
+    let mut value = scenario_value(file);
+    let object = value.as_object_mut().unwrap();
+    object.remove("start-from-savepoint");
+    object.remove("expect");
+    value
 }
 
 fn dataflow(run: &CompletedRun) -> &DataflowReport {
@@ -381,7 +394,7 @@ fn final_keyed_state(
 #[test]
 fn rescaling_from_a_savepoint_keeps_every_keys_state() {
     let savepoint = stop_savepoint();
-    let value = scenario_value("flink-savepoint-v2-rescale.json");
+    let value = for_a_savepoint_file("flink-savepoint-v2-rescale.json");
     let mut restored = scenario(&value);
     start_from_savepoint(&mut restored, &savepoint, "v1", false).unwrap();
     let Model::Dataflow(model) = &restored.model else {
@@ -439,7 +452,9 @@ fn rescaling_from_a_savepoint_keeps_every_keys_state() {
 
 #[test]
 fn upgrade_migration_and_ab_tests_start_from_one_savepoint() {
-    let savepoint = stop_savepoint();
+    // Each file names v1's stop savepoint (`start-from-savepoint`): loading it runs v1 and maps the
+    // savepoint onto the job — the same state as the savepoint file v1 writes.
+    let from_file = stop_savepoint();
     let mut finals = Vec::new();
     for file in [
         "flink-savepoint-v2-upgrade.json",
@@ -447,15 +462,28 @@ fn upgrade_migration_and_ab_tests_start_from_one_savepoint() {
         "flink-savepoint-ab-a-aligned.json",
         "flink-savepoint-ab-b-unaligned.json",
     ] {
-        let mut restored = scenario(&scenario_value(file));
-        start_from_savepoint(&mut restored, &savepoint, "v1", false)
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let value = scenario_value(file);
+        let restored = scenario(&value);
+        let mut by_hand = scenario(&value);
+        start_from_savepoint(&mut by_hand, &from_file, "v1", false).unwrap();
+        let initial = |s: &Scenario| match &s.model {
+            Model::Dataflow(model) => model.initial_state.as_ref().unwrap().task_states.clone(),
+            Model::ProcessGraph(_) => unreachable!(),
+        };
+        assert_eq!(initial(&restored), initial(&by_hand), "{file}");
         let run = run_scenario(&restored, restored.seed);
         assert!(
             run.report.outcome.is_success(),
             "{file}: {:?}",
             run.report.outcome
         );
+        let handover = dataflow(&run)
+            .restored_from
+            .as_ref()
+            .and_then(|r| r.handover.as_ref())
+            .expect("the previous job is known");
+        assert!(handover.previous_stopped, "{file}: v1 stopped with it");
+        assert_eq!(handover.previous_commits_after_savepoint, 0, "{file}");
         finals.push(final_keyed_state(&run, "sum"));
     }
     assert_eq!(
@@ -469,10 +497,39 @@ fn upgrade_migration_and_ab_tests_start_from_one_savepoint() {
 }
 
 #[test]
+fn a_savepoint_taken_while_the_job_runs_on_is_produced_twice_by_a_job_started_from_it() {
+    // Blue (v1) takes savepoint 6 at 5 s and runs on until its stop at 10 s; green starts from 6.
+    let green = run_modified("flink-deploy-blue-green.json", |_| {});
+    let handover = dataflow(&green)
+        .restored_from
+        .as_ref()
+        .and_then(|r| r.handover.clone())
+        .expect("the previous job is known");
+    assert!(!handover.previous_stopped);
+    // Every record blue read, it committed (it stopped with a savepoint that committed); the
+    // ones before savepoint 6's offsets are exactly those green does not produce again.
+    let blue = run_modified("flink-savepoint-v1.json", |_| {});
+    let raw = blue.dataflow_run();
+    let committed = raw.sinks[0].read_committed().len() as u64;
+    let six = raw.completed.iter().find(|c| c.id == 6).unwrap();
+    let offsets_at_six: u64 = six
+        .tasks
+        .iter()
+        .filter(|s| raw.graph.tasks[s.task].name.starts_with("source"))
+        .map(|s| s.operator_states[0].offset)
+        .sum();
+    assert_eq!(
+        handover.previous_commits_after_savepoint,
+        committed - offsets_at_six
+    );
+    assert!(handover.previous_commits_after_savepoint > 30_000);
+}
+
+#[test]
 fn incompatible_savepoints_are_refused_with_a_reason() {
     let savepoint = stop_savepoint();
     let refuse = |change: &dyn Fn(&mut Value), allow: bool| -> String {
-        let mut value = scenario_value("flink-savepoint-v2-rescale.json");
+        let mut value = for_a_savepoint_file("flink-savepoint-v2-rescale.json");
         change(&mut value);
         let mut target = scenario(&value);
         start_from_savepoint(&mut target, &savepoint, "v1.json", allow).unwrap_err()
@@ -491,7 +548,7 @@ fn incompatible_savepoints_are_refused_with_a_reason() {
         message.contains("uid \"sum\"") && message.contains("--allow-non-restored-state"),
         "{message}"
     );
-    let mut value = scenario_value("flink-savepoint-v2-rescale.json");
+    let mut value = for_a_savepoint_file("flink-savepoint-v2-rescale.json");
     dropped(&mut value);
     let mut target = scenario(&value);
     start_from_savepoint(&mut target, &savepoint, "v1.json", true).expect("allowed to drop it");

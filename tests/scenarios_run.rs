@@ -2,8 +2,9 @@
 //! declares), shows the facts its lesson claims (its `expect` list), and is deterministic: two
 //! runs give the same digest.
 
+use snapsim::deployment::load as load_file;
 use snapsim::report::{OutcomeStatus, run_scenario};
-use snapsim::scenario::{load_file, parse_str};
+use snapsim::scenario::parse_str;
 use std::path::PathBuf;
 
 fn scenario_files() -> Vec<PathBuf> {

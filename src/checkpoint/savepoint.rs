@@ -172,6 +172,8 @@ pub struct InitialState {
     pub task_states: Vec<Vec<OperatorState>>,
     /// Uids in the savepoint that the new job does not have (dropped with allow-non-restored-state).
     pub dropped_uids: Vec<String>,
+    /// The job that took the savepoint, when a scenario names it (`start-from-savepoint`).
+    pub handover: Option<Handover>,
     /// What happened to each operator of the new job.
     pub operators: Vec<OperatorRestore>,
 }
@@ -318,5 +320,21 @@ pub fn restore_into(
         task_states,
         dropped_uids,
         operators,
+        handover: None,
     })
+}
+
+/// What the job that took the savepoint did after it — what a deployment from the savepoint
+/// (blue-green, canary, A/B) has to reckon with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Handover {
+    /// The scenario that took the savepoint.
+    pub previous_scenario: String,
+    /// It stopped with this savepoint (stop-with-savepoint) rather than running on.
+    pub previous_stopped: bool,
+    /// Records its sinks committed (read-committed) from after the savepoint's source offsets:
+    /// this job reads them again, so with both jobs writing to one sink a reader sees them twice.
+    pub previous_commits_after_savepoint: u64,
+    /// When the previous job's run ended (µs).
+    pub previous_ended_at_us: u64,
 }

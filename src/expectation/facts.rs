@@ -203,7 +203,7 @@ fn dataflow_fact(
         | FactName::OperatorsStartedEmpty
         | FactName::KeyGroupsMoved => {
             let restore = df.restored_from.as_ref().ok_or_else(|| {
-                "the job did not start from a savepoint (run it with --from-savepoint)".to_string()
+                "the job did not start from a savepoint (`start-from-savepoint`, or run it with --from-savepoint)".to_string()
             })?;
             let ops = &restore.operators;
             number(match fact.name {
@@ -211,6 +211,25 @@ fn dataflow_fact(
                 FactName::OperatorsStartedEmpty => ops.iter().filter(|o| !o.matched).count() as f64,
                 _ => ops.iter().map(|o| f64::from(o.key_groups_moved)).sum(),
             })
+        }
+        FactName::PreviousJobCommitsAfterSavepoint | FactName::PreviousJobStopped => {
+            let handover = df
+                .restored_from
+                .as_ref()
+                .and_then(|r| r.handover.as_ref())
+                .ok_or_else(|| {
+                    "the job does not start from another scenario's savepoint (`start-from-savepoint`)"
+                        .to_string()
+                })?;
+            if fact.name == FactName::PreviousJobStopped {
+                text(if handover.previous_stopped {
+                    "yes"
+                } else {
+                    "no"
+                })
+            } else {
+                number(handover.previous_commits_after_savepoint as f64)
+            }
         }
         FactName::RemoteChannels => number((df.channel_count - df.local_channel_count) as f64),
         FactName::LocalChannels => number(df.local_channel_count as f64),

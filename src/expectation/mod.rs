@@ -152,6 +152,8 @@ facts! {
     PhaseAtFailure "phase-at-failure" Dataflow true [Task, Failure] "where a subtask was in the checkpoint pending when a failure struck: `running` (none pending), `waiting for the trigger of checkpoint N`, `waiting for the first barrier of checkpoint N`, `aligning checkpoint N`, `snapshotting checkpoint N` or `acknowledged checkpoint N`";
     OperatorsRestored "operators-restored" Dataflow false [] "operators that found their uid's state in the savepoint the job started from";
     OperatorsStartedEmpty "operators-started-empty" Dataflow false [] "operators whose uid the savepoint did not have: they start with no state";
+    PreviousJobCommitsAfterSavepoint "previous-job-commits-after-savepoint" Dataflow false [] "records the job that took the savepoint (`start-from-savepoint`) committed past it: a job started from it produces them again";
+    PreviousJobStopped "previous-job-stopped" Dataflow true [] "`yes` if the job that took the savepoint stopped with it (stop-with-savepoint), `no` if it ran on";
     KeyGroupsMoved "key-groups-moved" Dataflow false [] "key groups whose owning subtask changed at the restore (a rescale), over all keyed operators";
     RemoteChannels "remote-channels" Dataflow false [] "channels between task managers";
     LocalChannels "local-channels" Dataflow false [] "channels within a task manager";

@@ -78,6 +78,7 @@ pub fn run_dataflow(scenario: &Scenario, model: &DataflowModel, seed: u64) -> Co
                 savepoint_id: i.savepoint_id,
                 operators: i.operators.clone(),
                 dropped_uids: i.dropped_uids.clone(),
+                handover: i.handover.clone(),
             }),
             delivery,
             part_files: part_files(model, &run),

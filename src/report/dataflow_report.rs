@@ -2,7 +2,7 @@
 //! steady-state medians, job metrics, recoveries, and the oracle's verdicts.
 
 use crate::checkpoint::metrics::{CheckpointStats, CheckpointStatus};
-use crate::checkpoint::savepoint::OperatorRestore;
+use crate::checkpoint::savepoint::{Handover, OperatorRestore};
 use crate::dataflow::{JobMetrics, JobStatus, RecoveryStats};
 use crate::oracle::Check;
 use crate::oracle::dataflow::CheckpointCheck;
@@ -54,6 +54,8 @@ pub struct InitialStateSummary {
     pub operators: Vec<OperatorRestore>,
     /// Uids whose state was dropped (`--allow-non-restored-state`).
     pub dropped_uids: Vec<String>,
+    /// What the job that took the savepoint did after it (`start-from-savepoint`).
+    pub handover: Option<Handover>,
 }
 
 /// Everything a dataflow run reports.

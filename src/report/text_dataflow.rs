@@ -78,6 +78,24 @@ pub(super) fn render(out: &mut String, report: &RunReport, df: &DataflowReport) 
                 "  uid \"{uid}\": in the savepoint, not in the job: its state is dropped (--allow-non-restored-state)"
             );
         }
+        if let Some(handover) = &restore.handover {
+            let line = if handover.previous_stopped {
+                format!(
+                    "handover: {} stopped with this savepoint, so nothing it committed is produced again here — a clean switch (the cost: the time between its stop and this job's start)",
+                    handover.previous_scenario
+                )
+            } else {
+                format!(
+                    "handover: {} kept running after the savepoint (until {}) and committed {} records past it; this job produces them again, so it must write somewhere else (a new topic or directory) until readers switch, or a reader of one sink sees them twice",
+                    handover.previous_scenario,
+                    format_seconds(handover.previous_ended_at_us),
+                    handover.previous_commits_after_savepoint
+                )
+            };
+            for (index, text) in wrap(&line, 94).iter().enumerate() {
+                let _ = writeln!(out, "{}{text}", if index == 0 { "  " } else { "      " });
+            }
+        }
     }
     let _ = writeln!(out);
     if !df.checkpoints.is_empty() {

@@ -80,6 +80,20 @@ pub struct ScenarioFile {
     /// Savepoints to take: `[{"at": "10s"}, {"at": "20s", "stop": true}]`.
     #[serde(default)]
     pub savepoints: Vec<SavepointSpec>,
+    /// Start from a savepoint another scenario takes: `{"scenario": "v1.json", "savepoint": 12}`.
+    #[serde(rename = "start-from-savepoint")]
+    pub start_from_savepoint: Option<StartFromSavepointSpec>,
+}
+
+/// `start-from-savepoint`: the scenario file (relative to this one) whose run takes the savepoint,
+/// and the savepoint's id; like `flink run -s`, optionally `allow-non-restored-state`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StartFromSavepointSpec {
+    pub scenario: String,
+    pub savepoint: u64,
+    #[serde(default)]
+    pub allow_non_restored_state: bool,
 }
 
 /// One savepoint request.

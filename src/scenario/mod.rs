@@ -26,7 +26,7 @@ mod warnings;
 pub use duration::{DurationUs, parse_duration_us};
 pub use error::ScenarioError;
 pub use file::ScenarioFile;
-pub use model::{DataflowModel, Model, ProcessGraphModel, SavepointSchedule, Scenario};
+pub use model::{DataflowModel, Model, ProcessGraphModel, SavepointSchedule, Scenario, StartFrom};
 pub use size::{parse_bandwidth, parse_bytes};
 
 use std::path::Path;
@@ -56,7 +56,8 @@ pub fn start_from_savepoint(
     Ok(())
 }
 
-/// Reads, parses and validates a scenario file.
+/// Reads, parses and validates a scenario file. A `start-from-savepoint` is only noted here
+/// (`Scenario::start_from`); `crate::deployment::load` also runs the scenario it names.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
     let label = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|error| ScenarioError {
@@ -72,11 +73,23 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
     parse_str(&text, &label, stem)
 }
 
-/// Parses and validates scenario text; `label` names it in errors, `default_name` is used when the
-/// file has no `name`.
+/// Parses and validates scenario text; `label` names it in errors (and is the path a
+/// `start-from-savepoint` scenario is found relative to), `default_name` is used when the file has
+/// no `name`.
 pub fn parse_str(text: &str, label: &str, default_name: &str) -> Result<Scenario, ScenarioError> {
     let file = parse_file(text, label)?;
-    validate::validate(file, label, default_name)
+    let start_from = file.start_from_savepoint.clone();
+    let mut scenario = validate::validate(file, label, default_name)?;
+    scenario.start_from = start_from.map(|spec| StartFrom {
+        scenario: Path::new(label)
+            .parent()
+            .unwrap_or(Path::new(""))
+            .join(&spec.scenario),
+        savepoint: spec.savepoint,
+        allow_non_restored_state: spec.allow_non_restored_state,
+        label: label.to_string(),
+    });
+    Ok(scenario)
 }
 
 /// Parses scenario text into the file types without validating it.

@@ -29,6 +29,22 @@ pub struct Scenario {
     pub model: Model,
     /// What may not mean what it reads (each names the file and the JSON path).
     pub warnings: Vec<String>,
+    /// `start-from-savepoint`: the scenario whose savepoint this job starts from, until
+    /// `crate::deployment` has run it and put the savepoint's state in the model.
+    pub start_from: Option<StartFrom>,
+}
+
+/// A `start-from-savepoint` entry, its scenario path resolved against the file's directory.
+#[derive(Clone, Debug, Serialize)]
+pub struct StartFrom {
+    /// The scenario file whose run takes the savepoint.
+    pub scenario: std::path::PathBuf,
+    /// The savepoint's id in that run.
+    pub savepoint: u64,
+    /// Drop state of operators this job no longer has.
+    pub allow_non_restored_state: bool,
+    /// The file that asks for it (named in errors).
+    pub label: String,
 }
 
 /// The kinds of system a scenario can describe.

@@ -81,6 +81,7 @@ pub(super) fn validate(
             (file.restart_strategy.is_some(), "restart-strategy"),
             (file.failover_strategy.is_some(), "failover-strategy"),
             (!file.savepoints.is_empty(), "savepoints"),
+            (file.start_from_savepoint.is_some(), "start-from-savepoint"),
         ] {
             if present {
                 return Err(check.error(
@@ -125,6 +126,7 @@ pub(super) fn validate(
         expectations,
         model,
         warnings,
+        start_from: None,
     })
 }
 

@@ -36,7 +36,8 @@ pub use metrics::{
 };
 pub use path::{JsonPath, ValueKind};
 
-use crate::scenario::{Model, Scenario, ScenarioError, parse_str};
+use crate::deployment::parse as parse_str;
+use crate::scenario::{Model, Scenario, ScenarioError};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
