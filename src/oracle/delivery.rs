@@ -219,30 +219,26 @@ pub fn check(model: &DataflowModel, run: &DataflowRun, golden: &DataflowRun) -> 
         let mut lost = 0;
         let mut duplicates_by_key: BTreeMap<u32, u64> = BTreeMap::new();
         let mut first_duplicate: Option<&Write> = None;
+        // One pass in output order: the copy of a record beyond the golden run's count is the
+        // replayed one; each record's key is read off its first copy.
+        let mut seen: BTreeMap<Identity, u64> = BTreeMap::new();
+        let mut key_of: BTreeMap<Identity, u32> = BTreeMap::new();
         for write in &committed {
             let id = identity(write);
-            let extra = have[&id].saturating_sub(want.get(&id).copied().unwrap_or(0));
-            if extra > 0 && first_duplicate.is_none() {
-                // The first write beyond the golden count is the replayed copy.
-                let seen_before = committed
-                    .iter()
-                    .take_while(|w| !std::ptr::eq(**w, *write))
-                    .filter(|w| identity(w) == id)
-                    .count() as u64;
-                if seen_before >= want.get(&id).copied().unwrap_or(0) {
-                    first_duplicate = Some(write);
-                }
+            let copies = seen.entry(id).or_insert(0);
+            *copies += 1;
+            if *copies == 1 {
+                key_of.insert(id, write.record.key);
+            }
+            if first_duplicate.is_none() && *copies > want.get(&id).copied().unwrap_or(0) {
+                first_duplicate = Some(write);
             }
         }
         for (id, &count) in &have {
             let golden_count = want.get(id).copied().unwrap_or(0);
             if count > golden_count {
                 duplicates += count - golden_count;
-                let key = committed
-                    .iter()
-                    .find(|w| identity(w) == *id)
-                    .map_or(0, |w| w.record.key);
-                *duplicates_by_key.entry(key).or_default() += count - golden_count;
+                *duplicates_by_key.entry(key_of[id]).or_default() += count - golden_count;
             }
         }
         let mut first_lost: Option<&Write> = None;
