@@ -21,7 +21,7 @@ run() { # file, extra args...
   local file=$1 name
   shift
   name=$(basename "$file" .json)
-  "$bin" run "$file" --out "$out/runs" "$@" >"$out/stdout" 2>&1 || true
+  "$bin" run "$file" --out "$out/runs" --events "$@" >"$out/stdout" 2>&1 || true
   printf '%s  %s/stdout\n' "$(sha256sum <"$out/stdout" | cut -d' ' -f1)" "$name"
   for f in report.json events.jsonl; do
     if [ -f "$out/runs/$name/$f" ]; then

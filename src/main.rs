@@ -29,6 +29,10 @@ enum Command {
         /// Print the machine-readable JSON report instead of the summary.
         #[arg(long)]
         json: bool,
+        /// Also write output/<scenario>/events.jsonl, the full event log (one JSON line per
+        /// event: large on long runs).
+        #[arg(long)]
+        events: bool,
         /// Start a dataflow job from a savepoint file (written by an earlier run).
         #[arg(long, value_name = "PATH")]
         from_savepoint: Option<PathBuf>,
@@ -140,6 +144,7 @@ fn main() -> ExitCode {
             seed,
             out,
             json,
+            events,
             from_savepoint,
             allow_non_restored_state,
             trace,
@@ -190,10 +195,14 @@ fn main() -> ExitCode {
             } else {
                 print!("{}", text::render(&completed.report));
             }
-            match completed.write_outputs(&out) {
+            match completed.write_outputs(&out, events) {
                 Ok(directory) => {
                     if !json {
-                        println!("wrote {}/report.json and events.jsonl", directory.display());
+                        println!(
+                            "wrote {}/report.json{}",
+                            directory.display(),
+                            if events { " and events.jsonl" } else { "" }
+                        );
                     }
                     if let Some(window) = trace_window
                         && let Err(error) = write_trace(&completed, seed, window, &directory, json)

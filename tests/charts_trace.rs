@@ -270,3 +270,40 @@ fn a_traced_run_shows_busy_and_backpressured_periods_without_changing_the_run() 
         "activity fills exactly the room left"
     );
 }
+
+#[test]
+fn the_event_log_is_written_only_on_request_and_never_left_beside_another_runs_report() {
+    let out = std::env::temp_dir().join(format!("snapsim-events-cli-{}", std::process::id()));
+    let out_arg = out.to_str().unwrap();
+    let directory = out.join("cl-paper-single-token");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "scenarios/cl-paper-single-token.json",
+            "--out",
+            out_arg,
+        ];
+        args.extend_from_slice(extra);
+        let output = snapsim(&args);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let stdout = run(&["--events"]);
+    assert!(stdout.contains("report.json and events.jsonl"), "{stdout}");
+    let log = std::fs::read_to_string(directory.join("events.jsonl")).unwrap();
+    assert!(log.lines().count() > 3);
+    assert!(
+        log.lines()
+            .all(|line| serde_json::from_str::<Value>(line).is_ok())
+    );
+    // A run without --events removes the older log: report and events always come from one run.
+    let stdout = run(&[]);
+    assert!(!stdout.contains("events.jsonl"), "{stdout}");
+    assert!(directory.join("report.json").is_file());
+    assert!(!directory.join("events.jsonl").exists());
+    std::fs::remove_dir_all(&out).ok();
+}

@@ -106,15 +106,26 @@ impl CompletedRun {
         Ok(())
     }
 
-    /// Writes `report.json` and `events.jsonl` under `<out_dir>/<scenario>/`, atomically.
+    /// Writes `report.json` (and, with `events`, the full event log `events.jsonl`) under
+    /// `<out_dir>/<scenario>/`, atomically. Without `events` an `events.jsonl` an earlier run left
+    /// there is removed, so the directory never pairs this report with another run's events.
     /// Returns the directory.
-    pub fn write_outputs(&self, out_dir: &Path) -> io::Result<PathBuf> {
+    pub fn write_outputs(&self, out_dir: &Path, events: bool) -> io::Result<PathBuf> {
         let directory = out_dir.join(&self.report.scenario);
+        let events_path = directory.join("events.jsonl");
+        if !events {
+            match std::fs::remove_file(&events_path) {
+                Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+                _ => {}
+            }
+        }
         write_atomically(&directory.join("report.json"), |w| {
             serde_json::to_writer_pretty(&mut *w, &self.report)?;
             w.write_all(b"\n")
         })?;
-        write_atomically(&directory.join("events.jsonl"), |w| self.write_event_log(w))?;
+        if events {
+            write_atomically(&events_path, |w| self.write_event_log(w))?;
+        }
         for path in self.write_savepoints(&directory)? {
             let _ = path;
         }
