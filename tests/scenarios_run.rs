@@ -149,3 +149,38 @@ fn every_fact_is_evaluated_by_the_runs_of_its_kind() {
         }
     }
 }
+
+/// A run with dozens of snapshots prints the first three and the last in full, the rest as one
+/// block of aggregates; the JSON report keeps every one.
+#[test]
+fn a_summary_of_many_snapshots_shows_the_ends_in_full_and_aggregates_the_rest() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/cl-bank-5-accounts.json"
+    );
+    let scenario = load_file(&PathBuf::from(path)).unwrap();
+    let run = run_scenario(&scenario, scenario.seed);
+    let snapshots = &run.report.process_graph.as_ref().unwrap().snapshots;
+    assert!(snapshots.len() > 10, "{} snapshots", snapshots.len());
+    let text = snapsim::report::text::render(&run.report);
+    let in_full = text
+        .lines()
+        .filter(|l| l.starts_with("snapshot ") && l.contains(" — started by "))
+        .count();
+    assert_eq!(in_full, 4, "{text}");
+    let block = format!(
+        "snapshots {} to {} ({})",
+        snapshots[3].id,
+        snapshots[snapshots.len() - 2].id,
+        snapshots.len() - 4
+    );
+    assert!(text.contains(&block), "{text}");
+    let occurred = snapshots[3..snapshots.len() - 1]
+        .iter()
+        .filter(|s| s.occurred.occurred)
+        .count();
+    assert!(
+        text.contains(&format!("{occurred} of {} recorded", snapshots.len() - 4)),
+        "{text}"
+    );
+}

@@ -7,8 +7,10 @@ use super::text_format::{mark, wrap};
 use crate::engine::SimTime;
 use std::fmt::Write;
 
-/// Snapshots shown in full when a run has many (failing ones are always shown).
-const SNAPSHOTS_SHOWN_AT_EACH_END: usize = 5;
+/// When a run has many snapshots: the first ones shown in full, and the last ones (failing ones
+/// are always shown; the others become a block of aggregates).
+const FIRST_SNAPSHOTS_SHOWN: usize = 3;
+const LAST_SNAPSHOTS_SHOWN: usize = 1;
 
 /// Renders the report as text for a terminal.
 pub fn render(report: &RunReport) -> String {
@@ -127,31 +129,20 @@ fn render_process_graph(out: &mut String, report: &RunReport, pg: &ProcessGraphR
     );
     let _ = writeln!(out, "digest: {}", report.digest);
     let count = pg.snapshots.len();
-    let show_all = count <= 4 * SNAPSHOTS_SHOWN_AT_EACH_END;
-    let mut skipped = 0;
+    let show_all = count <= 2 * (FIRST_SNAPSHOTS_SHOWN + LAST_SNAPSHOTS_SHOWN);
+    let mut skipped: Vec<&SnapshotReport> = Vec::new();
     for (position, snapshot) in pg.snapshots.iter().enumerate() {
         let failing = snapshot.invariants.iter().any(|c| !c.passed);
-        let at_an_end = position < SNAPSHOTS_SHOWN_AT_EACH_END
-            || position + SNAPSHOTS_SHOWN_AT_EACH_END >= count;
+        let at_an_end =
+            position < FIRST_SNAPSHOTS_SHOWN || position + LAST_SNAPSHOTS_SHOWN >= count;
         if show_all || at_an_end || failing {
-            if skipped > 0 {
-                let _ = writeln!(
-                    out,
-                    "\n… {skipped} more snapshot(s), all invariants held (every one is in report.json)"
-                );
-                skipped = 0;
-            }
+            render_skipped(out, &std::mem::take(&mut skipped));
             render_snapshot(out, snapshot);
         } else {
-            skipped += 1;
+            skipped.push(snapshot);
         }
     }
-    if skipped > 0 {
-        let _ = writeln!(
-            out,
-            "\n… {skipped} more snapshot(s), all invariants held (every one is in report.json)"
-        );
-    }
+    render_skipped(out, &skipped);
     if count == 0 {
         let _ = writeln!(out, "\nno snapshot completed");
     }
@@ -249,6 +240,80 @@ fn render_snapshot(out: &mut String, snapshot: &SnapshotReport) {
             "never occurred:"
         },
         snapshot.occurred.explanation
+    );
+}
+
+/// Snapshots not shown in full, as one block of aggregates (every one is in report.json).
+fn render_skipped(out: &mut String, skipped: &[&SnapshotReport]) {
+    let (Some(first), Some(last)) = (skipped.first(), skipped.last()) else {
+        return;
+    };
+    let mut durations_us: Vec<u64> = skipped
+        .iter()
+        .map(|s| s.completed_at_us - s.started_at_us)
+        .collect();
+    let mut messages: Vec<u64> = skipped
+        .iter()
+        .map(|s| s.channels.iter().map(|c| c.messages.len() as u64).sum())
+        .collect();
+    let mut tokens: Vec<i64> = skipped
+        .iter()
+        .map(|s| {
+            s.channels
+                .iter()
+                .flat_map(|c| &c.messages)
+                .map(|m| m.tokens)
+                .sum()
+        })
+        .collect();
+    let occurred = skipped.iter().filter(|s| s.occurred.occurred).count();
+    let _ = writeln!(
+        out,
+        "\nsnapshots {} to {} ({}), every invariant held on each — aggregates (each one in full in report.json):",
+        first.id,
+        last.id,
+        skipped.len()
+    );
+    let _ = writeln!(
+        out,
+        "  {:<26} {:>12} {:>12} {:>12}",
+        "", "min", "median", "max"
+    );
+    durations_us.sort_unstable();
+    messages.sort_unstable();
+    tokens.sort_unstable();
+    let row = |name: &str, sorted: Vec<String>| {
+        format!(
+            "  {name:<26} {:>12} {:>12} {:>12}",
+            sorted[0],
+            sorted[sorted.len() / 2],
+            sorted[sorted.len() - 1]
+        )
+    };
+    let lines = [
+        row(
+            "start to completion",
+            durations_us
+                .iter()
+                .map(|&d| SimTime::from_micros(d).to_string())
+                .collect(),
+        ),
+        row(
+            "messages in channel state",
+            messages.iter().map(u64::to_string).collect(),
+        ),
+        row(
+            "tokens in channel state",
+            tokens.iter().map(i64::to_string).collect(),
+        ),
+    ];
+    for line in lines {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(
+        out,
+        "  {occurred} of {} recorded a global state the run actually passed through",
+        skipped.len()
     );
 }
 
