@@ -11,6 +11,8 @@ use std::fmt::Write;
 /// are always shown; the others become a block of aggregates).
 const FIRST_SNAPSHOTS_SHOWN: usize = 3;
 const LAST_SNAPSHOTS_SHOWN: usize = 1;
+/// Channels listed with their recorded messages per snapshot shown in full.
+const CHANNELS_SHOWN: usize = 12;
 
 /// Renders the report as text for a terminal.
 pub fn render(report: &RunReport) -> String {
@@ -198,7 +200,7 @@ fn render_snapshot(out: &mut String, snapshot: &SnapshotReport) {
     if snapshot.channels.is_empty() {
         let _ = writeln!(out, "  channels:  all empty");
     }
-    for channel in &snapshot.channels {
+    for channel in snapshot.channels.iter().take(CHANNELS_SHOWN) {
         let messages: Vec<String> = channel
             .messages
             .iter()
@@ -220,6 +222,21 @@ fn render_snapshot(out: &mut String, snapshot: &SnapshotReport) {
             "  channel {}: {}",
             channel.channel,
             messages.join(", ")
+        );
+    }
+    if let Some(rest) = snapshot.channels.get(CHANNELS_SHOWN..)
+        && !rest.is_empty()
+    {
+        let messages: usize = rest.iter().map(|c| c.messages.len()).sum();
+        let tokens: i64 = rest
+            .iter()
+            .flat_map(|c| &c.messages)
+            .map(|m| m.tokens)
+            .sum();
+        let _ = writeln!(
+            out,
+            "  … {} more channels with recorded messages ({messages} messages, {tokens} tokens; all in report.json)",
+            rest.len()
         );
     }
     for check in &snapshot.invariants {
