@@ -20,6 +20,69 @@ use snapsim::scenario::parse_str;
 use std::path::PathBuf;
 use support::generators::{self, cases};
 
+/// Replays the run from its initial state and reports whether, before or after any application
+/// event, the processes and channels held exactly what `snapshot` recorded.
+fn occurs_anywhere(
+    graph: &snapsim::topology::ProcessGraph,
+    events: &[snapsim::trace::ProcessEvent],
+    snapshot: &snapsim::chandy_lamport::GlobalSnapshot,
+) -> bool {
+    use snapsim::trace::ProcessEvent;
+    let mut tokens: Vec<i64> = graph.processes.iter().map(|p| p.initial_tokens).collect();
+    let mut in_flight: Vec<Vec<u64>> = vec![Vec::new(); graph.channels.len()];
+    let matches = |tokens: &[i64], in_flight: &[Vec<u64>]| {
+        tokens == snapshot.process_tokens.as_slice()
+            && in_flight.iter().enumerate().all(|(c, now)| {
+                let mut now = now.clone();
+                let mut want: Vec<u64> = snapshot.channel(c).iter().map(|m| m.message).collect();
+                now.sort_unstable();
+                want.sort_unstable();
+                now == want
+            })
+    };
+    if matches(&tokens, &in_flight) {
+        return true;
+    }
+    for event in events {
+        match *event {
+            ProcessEvent::Sent {
+                channel,
+                message,
+                tokens: t,
+                ..
+            } => {
+                tokens[graph.channels[channel as usize].from] -= t;
+                in_flight[channel as usize].push(message);
+            }
+            ProcessEvent::Received {
+                channel,
+                message,
+                tokens: t,
+                ..
+            } => {
+                tokens[graph.channels[channel as usize].to] += t;
+                let queue = &mut in_flight[channel as usize];
+                if let Some(at) = queue.iter().position(|&m| m == message) {
+                    queue.remove(at);
+                }
+            }
+            ProcessEvent::Lost {
+                channel, message, ..
+            } => {
+                let queue = &mut in_flight[channel as usize];
+                if let Some(at) = queue.iter().rposition(|&m| m == message) {
+                    queue.remove(at);
+                }
+            }
+            _ => continue,
+        }
+        if matches(&tokens, &in_flight) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Writes a failing scenario where `snapsim run` can replay it, and returns the path.
 fn save_failure(property: &str, scenario: &Value) -> PathBuf {
     let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/property-failures");
@@ -67,6 +130,26 @@ proptest! {
         }
         let report = completed.report.process_graph.as_ref().unwrap();
         prop_assert!(!report.snapshots.is_empty(), "at least one snapshot completes");
+    }
+
+    /// "Did the run ever pass through the recorded state?" — answered by the oracle with one hashed
+    /// replay for all snapshots — agrees with a plain search that replays the whole run for each.
+    #[test]
+    fn occurrence_agrees_with_a_replay_per_snapshot(scenario in generators::process_graph()) {
+        let completed = run("occurrence", &scenario)?;
+        let snapsim::report::RawRun::ProcessGraph(raw, graph) = &completed.raw else {
+            unreachable!("a process-graph scenario")
+        };
+        let reported = &completed.report.process_graph.as_ref().unwrap().snapshots;
+        for (snapshot, report) in raw.snapshots.iter().zip(reported) {
+            let naive = occurs_anywhere(graph, raw.trace.events(), snapshot);
+            if naive != report.occurred.occurred {
+                return Err(fail("occurrence", &scenario, format!(
+                    "snapshot {}: a replay says occurred = {naive}, the oracle {}",
+                    snapshot.id, report.occurred.explanation
+                )));
+            }
+        }
     }
 
     /// Same scenario, same seed, same digest — twice in one process.
@@ -657,4 +740,28 @@ fn write_generated_scenarios() {
             std::fs::write(path, serde_json::to_string_pretty(&scenario).unwrap()).unwrap();
         }
     }
+}
+
+/// The same agreement on the bank of five accounts, whose snapshots include both kinds: states the
+/// run passed through and states it never was in.
+#[test]
+fn occurrence_agrees_with_a_replay_per_snapshot_on_the_bank() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/cl-bank-5-accounts.json"
+    );
+    let scenario = snapsim::scenario::load_file(path.as_ref()).unwrap();
+    let completed = run_scenario(&scenario, scenario.seed);
+    let snapsim::report::RawRun::ProcessGraph(raw, graph) = &completed.raw else {
+        unreachable!("a process-graph scenario")
+    };
+    let reported = &completed.report.process_graph.as_ref().unwrap().snapshots;
+    let verdicts: Vec<bool> = raw
+        .snapshots
+        .iter()
+        .map(|s| occurs_anywhere(graph, raw.trace.events(), s))
+        .collect();
+    assert!(verdicts.contains(&true) && verdicts.contains(&false));
+    let oracle: Vec<bool> = reported.iter().map(|r| r.occurred.occurred).collect();
+    assert_eq!(verdicts, oracle);
 }

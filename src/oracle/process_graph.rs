@@ -96,6 +96,9 @@ struct Index<'a> {
     local_balances: Vec<Vec<i64>>,
     /// Per snapshot: where each process recorded, if it did.
     recordings: BTreeMap<SnapshotId, Vec<Option<usize>>>,
+    /// Per process: positions of the application events it owns (sends, losses of its sends,
+    /// receipts), in record order.
+    app_positions: Vec<Vec<usize>>,
 }
 
 impl<'a> Index<'a> {
@@ -110,6 +113,7 @@ impl<'a> Index<'a> {
             local_positions: vec![Vec::new(); process_count],
             local_balances: vec![Vec::new(); process_count],
             recordings: BTreeMap::new(),
+            app_positions: vec![Vec::new(); process_count],
         };
         let mut balances: Vec<i64> = graph.processes.iter().map(|p| p.initial_tokens).collect();
         let mut last_received: Vec<Option<usize>> = vec![None; graph.channels.len()];
@@ -138,6 +142,7 @@ impl<'a> Index<'a> {
                     });
                     index.channel_messages[channel].push(message);
                     let sender = graph.channels[channel].from;
+                    index.app_positions[sender].push(position);
                     balances[sender] -= tokens;
                     index.local_positions[sender].push(position);
                     index.local_balances[sender].push(balances[sender]);
@@ -163,12 +168,15 @@ impl<'a> Index<'a> {
                         last_received[channel] = order;
                     }
                     balances[receiver] += tokens;
+                    index.app_positions[receiver].push(position);
                     index.local_positions[receiver].push(position);
                     index.local_balances[receiver].push(balances[receiver]);
                 }
                 ProcessEvent::Lost {
                     channel, message, ..
                 } => {
+                    index.app_positions[graph.channels[channel as ChannelIndex].from]
+                        .push(position);
                     if let Some(Some(info)) = index.messages.get_mut(message as usize) {
                         info.lost = true;
                     }
@@ -186,12 +194,15 @@ impl<'a> Index<'a> {
                 _ => {}
             }
         }
-        // Messages never received (still in flight at the end) also break the in-order fast path.
+        // Messages still in flight at the end keep the fast path only as a suffix: after the first
+        // one never received, no later message may have been received.
         for (channel, messages) in index.channel_messages.iter().enumerate() {
-            if messages
+            let received = |m: &MessageId| index.info(*m).receive_position != NOT_RECEIVED;
+            let prefix = messages
                 .iter()
-                .any(|&m| index.info(m).receive_position == NOT_RECEIVED)
-            {
+                .position(|m| !received(m))
+                .unwrap_or(messages.len());
+            if messages[prefix..].iter().any(received) {
                 index.channel_in_order[channel] = false;
             }
         }
@@ -246,6 +257,40 @@ impl<'a> Index<'a> {
     }
 }
 
+/// A snapshot with its recorded channel states indexed by channel (`GlobalSnapshot::channel`
+/// searches a list; the checks ask for every channel of every snapshot). A channel listed twice
+/// counts with its first entry, as `GlobalSnapshot::channel` would have it.
+struct Recorded<'a> {
+    snapshot: &'a GlobalSnapshot,
+    by_channel: Vec<&'a [RecordedMessage]>,
+}
+
+impl<'a> Recorded<'a> {
+    fn new(snapshot: &'a GlobalSnapshot, channels: usize) -> Recorded<'a> {
+        let mut by_channel: Vec<Option<&'a [RecordedMessage]>> = vec![None; channels];
+        for (channel, messages) in &snapshot.channel_messages {
+            if let Some(slot) = by_channel.get_mut(*channel) {
+                slot.get_or_insert(messages.as_slice());
+            }
+        }
+        Recorded {
+            snapshot,
+            by_channel: by_channel.into_iter().map(|m| m.unwrap_or(&[])).collect(),
+        }
+    }
+
+    fn channel(&self, channel: ChannelIndex) -> &'a [RecordedMessage] {
+        self.by_channel.get(channel).copied().unwrap_or(&[])
+    }
+}
+
+impl std::ops::Deref for Recorded<'_> {
+    type Target = GlobalSnapshot;
+    fn deref(&self) -> &GlobalSnapshot {
+        self.snapshot
+    }
+}
+
 /// What the cut looks like on one channel.
 struct ChannelCut {
     /// Sent inside the cut, not received inside it: what the channel state must be.
@@ -294,12 +339,25 @@ pub fn check(
     incomplete: &[IncompleteSnapshot],
 ) -> ProcessGraphVerdict {
     let index = Index::build(graph, events);
-    let mut app_events = None;
+    let mut checked: Vec<(SnapshotCheck, bool)> = snapshots
+        .iter()
+        .map(|s| check_snapshot(&index, s))
+        .collect();
+    // The snapshots whose state did not hold at their own cut: one replay of the run for all.
+    let pending: Vec<usize> = (0..checked.len()).filter(|&i| checked[i].1).collect();
+    let wanted: Vec<&GlobalSnapshot> = pending.iter().map(|&i| &snapshots[i]).collect();
+    for (&i, mut occurred) in pending.iter().zip(replay_occurrences(&index, &wanted)) {
+        let check = &mut checked[i].0;
+        if !occurred.occurred && check.checks[3].passed {
+            // Theorem 1 promises reachability, not occurrence: say so only where it holds.
+            occurred
+                .explanation
+                .push_str(" (it is still reachable from the initial state, by Theorem 1)");
+        }
+        check.occurred = occurred;
+    }
     ProcessGraphVerdict {
-        snapshots: snapshots
-            .iter()
-            .map(|s| check_snapshot(&index, s, &mut app_events))
-            .collect(),
+        snapshots: checked.into_iter().map(|(check, _)| check).collect(),
         completion: check_completion(graph, incomplete, events),
     }
 }
@@ -357,11 +415,9 @@ fn check_completion(
     Check::fail(Invariant::Completion, detail)
 }
 
-fn check_snapshot(
-    index: &Index,
-    snapshot: &GlobalSnapshot,
-    app_events: &mut Option<Vec<AppEvent>>,
-) -> SnapshotCheck {
+/// Invariants 1–4 of one snapshot, and whether its state held at its cut; `true` beside it: that
+/// it did not, and whether the run passed through it elsewhere is left to [`replay_occurrences`].
+fn check_snapshot(index: &Index, snapshot: &GlobalSnapshot) -> (SnapshotCheck, bool) {
     let graph = index.graph;
     let missing: Vec<ProcessIndex> = match index.recordings.get(&snapshot.id) {
         None => (0..graph.processes.len()).collect(),
@@ -384,15 +440,19 @@ fn check_snapshot(
         .into_iter()
         .map(|i| Check::fail(i, detail.clone()))
         .collect();
-        return SnapshotCheck {
-            snapshot: snapshot.id,
-            checks,
-            occurred: Occurrence {
-                occurred: false,
-                explanation: "cannot tell: the cut is not defined".into(),
+        return (
+            SnapshotCheck {
+                snapshot: snapshot.id,
+                checks,
+                occurred: Occurrence {
+                    occurred: false,
+                    explanation: "cannot tell: the cut is not defined".into(),
+                },
             },
-        };
+            false,
+        );
     }
+    let snapshot = &Recorded::new(snapshot, graph.channels.len());
     let cut: Vec<usize> = index.recordings[&snapshot.id]
         .iter()
         .map(|r| r.expect("checked above"))
@@ -415,18 +475,20 @@ fn check_snapshot(
         .collect();
     let conservation = check_conservation(index, snapshot, &cut, &cuts, &replayed);
     let reachability = check_reachability(index, snapshot, &cuts, &replayed, &channel_mismatches);
-    let mut occurred = check_occurrence(index, snapshot, &cut, app_events);
-    if !occurred.occurred && reachability.passed {
-        // Theorem 1 promises reachability, not occurrence: say so only where it holds.
-        occurred
-            .explanation
-            .push_str(" (it is still reachable from the initial state, by Theorem 1)");
-    }
-    SnapshotCheck {
-        snapshot: snapshot.id,
-        checks: vec![consistent_cut, channel_state, conservation, reachability],
-        occurred,
-    }
+    let at_cut = occurred_at_cut(index, snapshot, &cut);
+    let replay = at_cut.is_none();
+    let occurred = at_cut.unwrap_or(Occurrence {
+        occurred: false,
+        explanation: "decided by the replay".into(),
+    });
+    (
+        SnapshotCheck {
+            snapshot: snapshot.id,
+            checks: vec![consistent_cut, channel_state, conservation, reachability],
+            occurred,
+        },
+        replay,
+    )
 }
 
 fn check_consistent_cut(index: &Index, cut: &[usize], cuts: &[ChannelCut]) -> Check {
@@ -466,7 +528,7 @@ fn check_consistent_cut(index: &Index, cut: &[usize], cuts: &[ChannelCut]) -> Ch
 /// non-FIFO channel the state is a set.
 fn check_channel_state(
     index: &Index,
-    snapshot: &GlobalSnapshot,
+    snapshot: &Recorded,
     cut: &[usize],
     cuts: &[ChannelCut],
 ) -> (Check, Vec<ChannelIndex>) {
@@ -525,7 +587,7 @@ fn check_channel_state(
 fn list(
     index: &Index,
     messages: &[MessageId],
-    snapshot: &GlobalSnapshot,
+    snapshot: &Recorded,
     channel: ChannelIndex,
 ) -> String {
     let recorded = snapshot.channel(channel);
@@ -554,7 +616,7 @@ fn explain_channel_mismatch(
     cut: &[usize],
     expected: &[MessageId],
     recorded: &[MessageId],
-    snapshot: &GlobalSnapshot,
+    snapshot: &Recorded,
 ) -> String {
     let config = &index.graph.channels[channel];
     let (sender, receiver) = (
@@ -613,7 +675,7 @@ fn explain_channel_mismatch(
 
 fn check_conservation(
     index: &Index,
-    snapshot: &GlobalSnapshot,
+    snapshot: &Recorded,
     cut: &[usize],
     cuts: &[ChannelCut],
     replayed: &[(i64, usize)],
@@ -720,7 +782,7 @@ fn check_conservation(
 
 fn check_reachability(
     index: &Index,
-    snapshot: &GlobalSnapshot,
+    snapshot: &Recorded,
     cuts: &[ChannelCut],
     replayed: &[(i64, usize)],
     channel_mismatches: &[ChannelIndex],
@@ -846,117 +908,194 @@ fn app_events_of(index: &Index) -> Vec<AppEvent> {
         .collect()
 }
 
-/// Finds a moment of the run whose global state equals the recorded one.
-///
-/// Fast answer first: if every application event before the cut happened before every event after
-/// it, the cut *is* a moment of the run. Otherwise the run is replayed event by event from the
-/// initial state, comparing process states (cheaply, by a mismatch counter) and, when those all
-/// match, channel contents.
-fn check_occurrence(
-    index: &Index,
-    snapshot: &GlobalSnapshot,
-    cut: &[usize],
-    cached: &mut Option<Vec<AppEvent>>,
-) -> Occurrence {
-    let graph = index.graph;
-    let app_events = cached.get_or_insert_with(|| app_events_of(index));
-    let owner = |event: &AppEvent| match event.kind {
-        AppEventKind::Received => graph.channels[event.channel].to,
-        AppEventKind::Sent | AppEventKind::Lost => graph.channels[event.channel].from,
-    };
-    let inside = |event: &AppEvent| event.position < cut[owner(event)];
-    let last_inside = app_events.iter().rposition(inside);
-    let first_outside = app_events.iter().position(|e| !inside(e));
+/// Fast answer: if every application event before the cut happened before every event after it,
+/// the cut *is* a moment of the run, and the recorded state either is the state then or (`None`)
+/// is left to the replay.
+fn occurred_at_cut(index: &Index, snapshot: &Recorded, cut: &[usize]) -> Option<Occurrence> {
+    let mut last_inside: Option<usize> = None;
+    let mut first_outside: Option<usize> = None;
+    for (process, positions) in index.app_positions.iter().enumerate() {
+        let inside = positions.partition_point(|&p| p < cut[process]);
+        if inside > 0 {
+            last_inside = last_inside.max(Some(positions[inside - 1]));
+        }
+        if let Some(&first) = positions.get(inside) {
+            first_outside = Some(first_outside.map_or(first, |f: usize| f.min(first)));
+        }
+    }
     let is_prefix = match (last_inside, first_outside) {
         (Some(last), Some(first)) => last < first,
         _ => true,
     };
-    let time_of = |i: Option<usize>| i.map(|i| index.time_at(app_events[i].position));
-    if is_prefix && cut_state_matches(index, snapshot, cut) {
-        let from = time_of(last_inside).unwrap_or(SimTime::ZERO);
-        let until = time_of(first_outside).map_or("the end".to_string(), |t| t.to_string());
-        return Occurrence {
-            occurred: true,
-            explanation: format!(
-                "the run was in exactly this global state from {from} until {until}"
-            ),
-        };
+    if !(is_prefix && cut_state_matches(index, snapshot, cut)) {
+        return None;
     }
+    let from = last_inside.map_or(SimTime::ZERO, |p| index.time_at(p));
+    let until = first_outside.map_or("the end".to_string(), |p| index.time_at(p).to_string());
+    Some(Occurrence {
+        occurred: true,
+        explanation: format!("the run was in exactly this global state from {from} until {until}"),
+    })
+}
 
-    // Replay the run and look for an instant with the recorded state.
-    let mut tokens: Vec<i64> = graph.processes.iter().map(|p| p.initial_tokens).collect();
-    let mut mismatched = (0..tokens.len())
-        .filter(|&p| tokens[p] != snapshot.process_tokens[p])
-        .count();
-    let mut in_flight: Vec<VecDeque<MessageId>> = vec![VecDeque::new(); graph.channels.len()];
-    let recorded: Vec<Vec<MessageId>> = (0..graph.channels.len())
-        .map(|c| {
-            let mut ids: Vec<MessageId> = snapshot.channel(c).iter().map(|m| m.message).collect();
-            ids.sort_unstable();
-            ids
-        })
-        .collect();
-    let channels_match = |in_flight: &[VecDeque<MessageId>]| {
-        in_flight.iter().zip(&recorded).all(|(now, want)| {
-            now.len() == want.len() && {
-                let mut ids: Vec<MessageId> = now.iter().copied().collect();
-                ids.sort_unstable();
-                ids == *want
-            }
-        })
-    };
-    if mismatched == 0 && channels_match(&in_flight) {
-        return Occurrence {
-            occurred: true,
-            explanation: "the run was in exactly this global state at its start".into(),
-        };
-    }
-    for event in app_events.iter() {
-        let process = owner(event);
-        let before = tokens[process] != snapshot.process_tokens[process];
-        match event.kind {
-            AppEventKind::Sent => {
-                tokens[process] -= event.tokens;
-                in_flight[event.channel].push_back(event.message);
-            }
-            AppEventKind::Received => {
-                tokens[process] += event.tokens;
-                if let Some(at) = in_flight[event.channel]
-                    .iter()
-                    .position(|&m| m == event.message)
-                {
-                    in_flight[event.channel].remove(at);
-                }
-            }
-            AppEventKind::Lost => {
-                if let Some(at) = in_flight[event.channel]
-                    .iter()
-                    .rposition(|&m| m == event.message)
-                {
-                    in_flight[event.channel].remove(at);
-                }
-            }
-        }
-        let after = tokens[process] != snapshot.process_tokens[process];
-        mismatched = mismatched + usize::from(after) - usize::from(before);
-        if mismatched == 0 && channels_match(&in_flight) {
-            return Occurrence {
-                occurred: true,
-                explanation: format!(
-                    "the run passed through exactly this global state at {}, though not at a single cut instant of the snapshot",
-                    index.time_at(event.position)
-                ),
-            };
-        }
-    }
-    Occurrence {
+/// A term of the global state's hash: a process holding `tokens`, or message `message` in flight
+/// on `channel`. The hash of a state is the wrapping sum of its terms, so it follows the run one
+/// event at a time.
+fn state_term(kind: u64, item: u64, value: u64) -> u64 {
+    // splitmix64 finaliser over the three words: deterministic, no hasher state.
+    let mut z = kind
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(item.wrapping_mul(0xBF58_476D_1CE4_E5B9))
+        .wrapping_add(value.wrapping_mul(0x94D0_49BB_1331_11EB));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn process_term(process: ProcessIndex, tokens: i64) -> u64 {
+    state_term(1, process as u64, tokens as u64)
+}
+
+fn message_term(channel: ChannelIndex, message: MessageId) -> u64 {
+    state_term(2, channel as u64, message)
+}
+
+/// For each snapshot, the first instant of the run whose global state equals the recorded one.
+///
+/// One replay serves every snapshot: the run's global state is followed event by event with a
+/// hash (a sum of per-process and per-message terms, updated in O(1) per event), each snapshot's
+/// recorded state has its hash, and only a hash match is compared in full — so the cost is the
+/// record plus the snapshots, not their product.
+fn replay_occurrences(index: &Index, wanted: &[&GlobalSnapshot]) -> Vec<Occurrence> {
+    let never = || {
+        Occurrence {
         occurred: false,
         explanation: "the run never was in this global state at any instant: processes recorded at different moments and events between those moments were reordered in the recorded state".into(),
     }
+    };
+    let mut found: Vec<Occurrence> = wanted.iter().map(|_| never()).collect();
+    if wanted.is_empty() {
+        return found;
+    }
+    let graph = index.graph;
+    // Each snapshot's recorded channel contents, sorted, non-empty channels only (in channel
+    // order), for the full comparison.
+    let recorded_ids: Vec<Vec<(ChannelIndex, Vec<MessageId>)>> = wanted
+        .iter()
+        .map(|s| {
+            let r = Recorded::new(s, graph.channels.len());
+            (0..graph.channels.len())
+                .filter(|&c| !r.channel(c).is_empty())
+                .map(|c| {
+                    let mut ids: Vec<MessageId> = r.channel(c).iter().map(|m| m.message).collect();
+                    ids.sort_unstable();
+                    (c, ids)
+                })
+                .collect()
+        })
+        .collect();
+    let mut targets: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for (k, snapshot) in wanted.iter().enumerate() {
+        let mut hash = 0u64;
+        for (process, &tokens) in snapshot.process_tokens.iter().enumerate() {
+            hash = hash.wrapping_add(process_term(process, tokens));
+        }
+        for (channel, ids) in &recorded_ids[k] {
+            for &id in ids {
+                hash = hash.wrapping_add(message_term(*channel, id));
+            }
+        }
+        targets.entry(hash).or_default().push(k);
+    }
+    let mut tokens: Vec<i64> = graph.processes.iter().map(|p| p.initial_tokens).collect();
+    let mut in_flight: Vec<VecDeque<MessageId>> = vec![VecDeque::new(); graph.channels.len()];
+    let mut hash = tokens
+        .iter()
+        .enumerate()
+        .fold(0u64, |h, (p, &t)| h.wrapping_add(process_term(p, t)));
+    let mut remaining = wanted.len();
+    let look = |hash: u64,
+                tokens: &[i64],
+                in_flight: &[VecDeque<MessageId>],
+                found: &mut Vec<Occurrence>,
+                when: &dyn Fn() -> String|
+     -> usize {
+        let Some(candidates) = targets.get(&hash) else {
+            return 0;
+        };
+        let mut newly = 0;
+        for &k in candidates {
+            if found[k].occurred || tokens != wanted[k].process_tokens.as_slice() {
+                continue;
+            }
+            let want = &recorded_ids[k];
+            let channels_match = in_flight.iter().filter(|q| !q.is_empty()).count() == want.len()
+                && want.iter().all(|(channel, ids)| {
+                    let now = &in_flight[*channel];
+                    now.len() == ids.len() && {
+                        let mut now: Vec<MessageId> = now.iter().copied().collect();
+                        now.sort_unstable();
+                        now == *ids
+                    }
+                });
+            if channels_match {
+                found[k] = Occurrence {
+                    occurred: true,
+                    explanation: when(),
+                };
+                newly += 1;
+            }
+        }
+        newly
+    };
+    remaining -= look(hash, &tokens, &in_flight, &mut found, &|| {
+        "the run was in exactly this global state at its start".into()
+    });
+    for event in app_events_of(index) {
+        if remaining == 0 {
+            break;
+        }
+        let process = match event.kind {
+            AppEventKind::Received => graph.channels[event.channel].to,
+            AppEventKind::Sent | AppEventKind::Lost => graph.channels[event.channel].from,
+        };
+        let channel = &mut in_flight[event.channel];
+        let old = tokens[process];
+        match event.kind {
+            AppEventKind::Sent => {
+                tokens[process] -= event.tokens;
+                channel.push_back(event.message);
+                hash = hash.wrapping_add(message_term(event.channel, event.message));
+            }
+            AppEventKind::Received => {
+                tokens[process] += event.tokens;
+                if let Some(at) = channel.iter().position(|&m| m == event.message) {
+                    channel.remove(at);
+                    hash = hash.wrapping_sub(message_term(event.channel, event.message));
+                }
+            }
+            AppEventKind::Lost => {
+                if let Some(at) = channel.iter().rposition(|&m| m == event.message) {
+                    channel.remove(at);
+                    hash = hash.wrapping_sub(message_term(event.channel, event.message));
+                }
+            }
+        }
+        hash = hash
+            .wrapping_sub(process_term(process, old))
+            .wrapping_add(process_term(process, tokens[process]));
+        let at = index.time_at(event.position);
+        remaining -= look(hash, &tokens, &in_flight, &mut found, &|| {
+            format!(
+                "the run passed through exactly this global state at {at}, though not at a single cut instant of the snapshot"
+            )
+        });
+    }
+    found
 }
 
 /// The recorded state equals the true state at the cut (processes and channels).
-fn cut_state_matches(index: &Index, snapshot: &GlobalSnapshot, cut: &[usize]) -> bool {
+fn cut_state_matches(index: &Index, snapshot: &Recorded, cut: &[usize]) -> bool {
     let graph = index.graph;
     (0..graph.processes.len())
         .all(|p| index.balance_before(p, cut[p]).0 == snapshot.process_tokens[p])
