@@ -445,14 +445,22 @@ fn render_recovery(out: &mut String, df: &DataflowReport) {
                 format!("duplicates {}", sink.duplicates)
             };
             let line = format!(
-                "sink {} ({}, promise {}): read-committed {} · read-uncommitted {} · failure-free run {} · {extra} · lost {}{}",
+                "sink {} ({}, promise {}): read-committed {} · read-uncommitted {} · failure-free run {} · {extra} · {}{}",
                 sink.sink,
                 json_name(&sink.delivery),
                 json_name(&sink.promise),
                 sink.committed_records,
                 sink.uncommitted_records,
                 sink.golden_records,
-                sink.lost,
+                if matches!(df.status, JobStatus::Finished { .. }) {
+                    format!("lost {}", sink.lost)
+                } else {
+                    // The failure-free run went on to the end; this one stopped early.
+                    format!(
+                        "not delivered {} (the job did not finish: not counted as lost)",
+                        sink.lost
+                    )
+                },
                 if sink.delivery == SinkDelivery::File {
                     format!(
                         " · part files finished {} / discarded {}",
