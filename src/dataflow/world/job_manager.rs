@@ -78,10 +78,10 @@ impl World<'_> {
         if self.stopped || epoch != self.faults.job_manager_epoch {
             return;
         }
-        let Some(down) = self.faults.job_manager_down else {
+        if !self.job_manager_is_down() {
             return;
-        };
-        self.cancel_job_manager_tasks(now, down);
+        }
+        self.cancel_job_manager_tasks(now);
         if !self.faults.plan.high_availability.is_enabled() {
             let retained = self.newest_restorable.map(|index| self.completed[index].id);
             let hint = match retained {
@@ -105,14 +105,14 @@ impl World<'_> {
         if self.stopped || epoch != self.faults.job_manager_epoch {
             return;
         }
-        let Some(down) = self.faults.job_manager_down else {
+        if !self.job_manager_is_down() {
             return;
-        };
+        }
         if !self.faults.plan.high_availability.is_enabled() {
             // The task managers' notice ends the job; nothing for the new process to do.
             return;
         }
-        self.cancel_job_manager_tasks(now, down);
+        self.cancel_job_manager_tasks(now);
         self.faults.job_manager_down = None;
         let affected: Vec<_> = (0..self.tasks.len()).collect();
         if let Some(stats) = self.faults.recoveries.last_mut() {
@@ -140,9 +140,10 @@ impl World<'_> {
 
     /// Fails every task of the job once (the task managers' notice or the new leader, whichever
     /// comes first).
-    fn cancel_job_manager_tasks(&mut self, now: SimTime, down: JobManagerDown) {
-        if down.tasks_cancelled {
-            return;
+    fn cancel_job_manager_tasks(&mut self, now: SimTime) {
+        match self.faults.job_manager_down.as_mut() {
+            Some(down) if !down.tasks_cancelled => down.tasks_cancelled = true,
+            _ => return,
         }
         let all: Vec<_> = (0..self.tasks.len()).collect();
         let offsets = self.cancel_tasks(now, &all);
@@ -151,9 +152,6 @@ impl World<'_> {
             if stats.detected_at_us == 0 {
                 stats.detected_at_us = now.as_micros();
             }
-        }
-        if let Some(down) = self.faults.job_manager_down.as_mut() {
-            down.tasks_cancelled = true;
         }
     }
 }
