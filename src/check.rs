@@ -2,16 +2,20 @@
 //!
 //! Each seed is an independent, deterministic run (parallelism lives across runs, never inside
 //! one). The results come back in seed order whatever the thread timing, so the
-//! output of a check is itself deterministic.
+//! output of a check is itself deterministic: [`CheckReport`], written as
+//! `output/<scenario>/check.json`. A check split into shards ([`crate::shard`]) writes one report
+//! per shard, and [`merge`] puts them back into the report the whole check would have written.
 
 use crate::report::{OutcomeStatus, run_scenario};
 use crate::scenario::Scenario;
+use crate::shard::{ShardOf, check_tiling};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
 use std::ops::Range;
 
 /// One seed's verdict.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SeedResult {
     /// The seed.
     pub seed: u64,
@@ -40,6 +44,164 @@ impl SeedResult {
             OutcomeStatus::Passed | OutcomeStatus::FailedAsExpected
         )
     }
+}
+
+/// Everything a check found: `output/<scenario>/check.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckReport {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The scenario file as given on the command line (for the replay commands).
+    pub file: String,
+    /// The scenario document's [`crate::shard::fingerprint`]: shards of different files are not
+    /// merged.
+    pub scenario_fingerprint: String,
+    /// The seed the scenario's `expect` list was written for (its own `seed`).
+    pub scenario_seed: u64,
+    /// Whether the scenario has an `expect` list (a lesson to show).
+    pub has_lesson: bool,
+    /// First seed run.
+    pub seed_first: u64,
+    /// Seeds run.
+    pub seed_count: u64,
+    /// Present when this is one shard of a larger check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardOf>,
+    /// Seeds whose invariants did what the scenario says.
+    pub seeds_as_the_scenario_says: u64,
+    /// Seeds that also showed the lesson (when the scenario has one).
+    pub seeds_showing_the_lesson: u64,
+    /// Every seed's verdict, in seed order.
+    pub results: Vec<SeedResult>,
+}
+
+impl CheckReport {
+    /// A report of `results` (in seed order) for `scenario`, read from `file` whose document has
+    /// the fingerprint `fingerprint`.
+    pub fn new(
+        scenario: &Scenario,
+        file: &str,
+        fingerprint: &str,
+        seeds: Range<u64>,
+        shard: Option<ShardOf>,
+        results: Vec<SeedResult>,
+    ) -> CheckReport {
+        CheckReport {
+            scenario: scenario.name.clone(),
+            file: file.to_string(),
+            scenario_fingerprint: fingerprint.to_string(),
+            scenario_seed: scenario.seed,
+            has_lesson: !scenario.expectations.is_empty(),
+            seed_first: seeds.start,
+            seed_count: seeds.end - seeds.start,
+            shard,
+            seeds_as_the_scenario_says: results.iter().filter(|r| r.is_success()).count() as u64,
+            seeds_showing_the_lesson: results.iter().filter(|r| r.shows_the_lesson()).count()
+                as u64,
+            results,
+        }
+    }
+
+    /// Did every seed do what the scenario says?
+    pub fn all_as_the_scenario_says(&self) -> bool {
+        self.seeds_as_the_scenario_says == self.results.len() as u64
+    }
+
+    /// What the terminal shows: every failing seed with the command that replays it, then the
+    /// counts.
+    pub fn text(&self) -> String {
+        let mut text = String::new();
+        for result in self.results.iter().filter(|r| !r.is_success()) {
+            let _ = writeln!(
+                text,
+                "seed {}: {:?} ({}) — replay: snapsim run {} --seed {}",
+                result.seed,
+                result.status,
+                result.failed_invariants.join(", "),
+                self.file,
+                result.seed
+            );
+        }
+        let _ = writeln!(
+            text,
+            "{} of {} seeds did what the scenario says",
+            self.seeds_as_the_scenario_says,
+            self.results.len()
+        );
+        if self.has_lesson {
+            let _ = writeln!(
+                text,
+                "{} of {} seeds also showed the lesson (its expect list, written for seed {})",
+                self.seeds_showing_the_lesson,
+                self.results.len(),
+                self.scenario_seed
+            );
+        }
+        text
+    }
+}
+
+/// Puts the reports of the N shards of one check (each with a name for errors, its directory)
+/// back together: the report the whole check would have written, byte for byte once serialised.
+pub fn merge(shards: &[(CheckReport, String)]) -> Result<CheckReport, String> {
+    let Some((first, first_name)) = shards.first() else {
+        return Err("no check reports to merge".into());
+    };
+    for (report, name) in shards {
+        if report.scenario_fingerprint != first.scenario_fingerprint
+            || report.scenario != first.scenario
+        {
+            return Err(format!(
+                "{name} is a check of {} (fingerprint {}), {first_name} of {} (fingerprint {}): \
+                 shards of different scenario files cannot be merged",
+                report.scenario,
+                report.scenario_fingerprint,
+                first.scenario,
+                first.scenario_fingerprint
+            ));
+        }
+        let seeds: Vec<u64> = report.results.iter().map(|r| r.seed).collect();
+        let expected: Vec<u64> =
+            (report.seed_first..report.seed_first + report.seed_count).collect();
+        if seeds != expected {
+            return Err(format!(
+                "{name} holds {} verdicts for seeds {}..{}: the shard did not finish",
+                seeds.len(),
+                report.seed_first,
+                report.seed_first + report.seed_count
+            ));
+        }
+    }
+    let pieces: Vec<_> = shards
+        .iter()
+        .map(|(report, name)| {
+            (
+                report.shard,
+                report.seed_first..report.seed_first + report.seed_count,
+                name.clone(),
+            )
+        })
+        .collect();
+    let whole = check_tiling(&pieces)?;
+    let mut ordered: Vec<&CheckReport> = shards.iter().map(|(r, _)| r).collect();
+    ordered.sort_by_key(|r| r.seed_first);
+    let results: Vec<SeedResult> = ordered
+        .iter()
+        .flat_map(|r| r.results.iter().cloned())
+        .collect();
+    Ok(CheckReport {
+        scenario: first.scenario.clone(),
+        file: first.file.clone(),
+        scenario_fingerprint: first.scenario_fingerprint.clone(),
+        scenario_seed: first.scenario_seed,
+        has_lesson: first.has_lesson,
+        seed_first: whole.start,
+        seed_count: whole.end - whole.start,
+        shard: None,
+        seeds_as_the_scenario_says: results.iter().filter(|r| r.is_success()).count() as u64,
+        seeds_showing_the_lesson: results.iter().filter(|r| r.shows_the_lesson()).count() as u64,
+        results,
+    })
 }
 
 /// Parses `A..B` (B excluded) or a single seed `A`.

@@ -53,6 +53,8 @@
 //! - [`output`]: atomic writes of everything that lands in `output/`.
 //! - [`check`]: many seeds of one scenario in parallel (`snapsim check`).
 //! - [`sweep`]: parameter sweeps with common random numbers (`snapsim sweep`).
+//! - [`shard`]: a check or sweep split by seed over many machines (`--shard K/N`), and the pieces
+//!   merged back byte for byte (`snapsim merge`).
 //! - [`overhead`]: Young's and Daly's checkpoint-interval model, the theory the charts are checked against.
 //! - [`plot`]: charts (PNG and SVG with a bundled font), space-time diagrams, timelines, traces.
 //! - [`figures`]: every figure of the book, each made from a scenario (`snapsim figures`).
@@ -75,6 +77,7 @@ pub mod overhead;
 pub mod plot;
 pub mod report;
 pub mod scenario;
+pub mod shard;
 pub mod sweep;
 pub mod topology;
 pub mod trace;

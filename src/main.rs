@@ -54,6 +54,13 @@ enum Command {
         /// Parallel runs (default: the number of cores).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Run only the K-th of N contiguous blocks of the seeds, for another machine to run the
+        /// rest; `snapsim merge` puts the shards' check.json files back together.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Directory for results (check.json under <out>/<scenario>/).
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
     },
     /// Run a scenario over a range of values of one or more numeric fields, many seeds per value;
     /// write CSV and JSON under output/<scenario>/sweep-<param>/.
@@ -77,6 +84,21 @@ enum Command {
         #[arg(long)]
         jobs: Option<usize>,
         /// Directory for results.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+        /// Run only the K-th of N contiguous blocks of the seeds (every point, those seeds), for
+        /// another machine to run the rest; `snapsim merge` puts the shards back together.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+    },
+    /// Merge the outputs of the shards of one `check` or `sweep` (run with --shard K/N) into the
+    /// files one machine would have written.
+    Merge {
+        /// The shards' result directories (each holding check.json or sweep.json, or a --out
+        /// directory above one).
+        #[arg(required = true)]
+        directories: Vec<PathBuf>,
+        /// Directory for the merged results (written where the whole run would have put them).
         #[arg(long, default_value = "output")]
         out: PathBuf,
     },
@@ -225,7 +247,13 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_INVARIANT_FAILED)
             }
         }
-        Command::Check { file, seeds, jobs } => {
+        Command::Check {
+            file,
+            seeds,
+            jobs,
+            shard,
+            out,
+        } => {
             let scenario = match snapsim::deployment::load(&file) {
                 Ok(scenario) => scenario,
                 Err(error) => {
@@ -233,13 +261,47 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_BAD_INPUT);
                 }
             };
-            let range = match snapsim::check::parse_seed_range(&seeds) {
+            let fingerprint = match document_fingerprint(&file) {
+                Ok(fingerprint) => fingerprint,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            };
+            let whole = match snapsim::check::parse_seed_range(&seeds) {
                 Ok(range) => range,
                 Err(error) => {
                     eprintln!("error: --seeds: {error}");
                     return ExitCode::from(EXIT_BAD_INPUT);
                 }
             };
+            let (range, shard) = match shard.as_deref().map(snapsim::shard::Shard::parse) {
+                None => (whole, None),
+                Some(Err(error)) => {
+                    eprintln!("error: --shard: {error}");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+                Some(Ok(shard)) => match shard.seeds(&whole) {
+                    Ok(range) => {
+                        println!(
+                            "shard {shard}: seeds {}..{} of {}..{}",
+                            range.start, range.end, whole.start, whole.end
+                        );
+                        let record = snapsim::shard::ShardOf {
+                            index: shard.index,
+                            of: shard.of,
+                            whole_seed_first: whole.start,
+                            whole_seed_count: whole.end - whole.start,
+                        };
+                        (range, Some(record))
+                    }
+                    Err(error) => {
+                        eprintln!("error: --shard {shard}: {error}");
+                        return ExitCode::from(EXIT_BAD_INPUT);
+                    }
+                },
+            };
+            let report_path = out.join(&scenario.name).join("check.json");
             let jobs =
                 jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             let bar = indicatif::ProgressBar::new(range.end - range.start);
@@ -249,38 +311,30 @@ fn main() -> ExitCode {
                 )
                 .expect("a valid template"),
             );
-            let results = snapsim::check::check_seeds(&scenario, range, jobs, || bar.inc(1));
+            let results =
+                snapsim::check::check_seeds(&scenario, range.clone(), jobs, || bar.inc(1));
             bar.finish_and_clear();
-            let failing: Vec<_> = results.iter().filter(|r| !r.is_success()).collect();
-            for result in &failing {
-                println!(
-                    "seed {}: {:?} ({}) — replay: snapsim run {} --seed {}",
-                    result.seed,
-                    result.status,
-                    result.failed_invariants.join(", "),
-                    file.display(),
-                    result.seed
-                );
-            }
-            println!(
-                "{} of {} seeds did what the scenario says",
-                results.len() - failing.len(),
-                results.len()
+            let report = snapsim::check::CheckReport::new(
+                &scenario,
+                &file.display().to_string(),
+                &fingerprint,
+                range,
+                shard,
+                results,
             );
-            if !scenario.expectations.is_empty() {
-                println!(
-                    "{} of {} seeds also showed the lesson (its expect list, written for seed {})",
-                    results.iter().filter(|r| r.shows_the_lesson()).count(),
-                    results.len(),
-                    scenario.seed
-                );
+            print!("{}", report.text());
+            if let Err(error) = write_json(&report_path, &report) {
+                eprintln!("error: cannot write {}: {error}", report_path.display());
+                return ExitCode::from(EXIT_BAD_INPUT);
             }
-            if failing.is_empty() {
+            println!("wrote {}", report_path.display());
+            if report.all_as_the_scenario_says() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(EXIT_INVARIANT_FAILED)
             }
         }
+        Command::Merge { directories, out } => merge_command(&directories, &out),
         Command::Sweep {
             file,
             set,
@@ -289,7 +343,19 @@ fn main() -> ExitCode {
             seeds,
             jobs,
             out,
-        } => sweep_command(&file, &set, points, log, &seeds, jobs, &out),
+            shard,
+        } => sweep_command(
+            &file,
+            &set,
+            SweepOptions {
+                points,
+                log,
+                seeds: &seeds,
+                jobs,
+                out: &out,
+                shard: shard.as_deref(),
+            },
+        ),
         Command::Diagram {
             file,
             from,
@@ -368,16 +434,26 @@ fn main() -> ExitCode {
 }
 
 /// `snapsim sweep`: plan (validating every point first), run with a progress bar, write files.
-fn sweep_command(
-    file: &std::path::Path,
-    set: &[String],
+/// How `snapsim sweep` runs, as given on the command line.
+struct SweepOptions<'a> {
     points: usize,
     log: bool,
-    seeds: &str,
+    seeds: &'a str,
     jobs: Option<usize>,
-    out: &std::path::Path,
-) -> ExitCode {
+    out: &'a std::path::Path,
+    shard: Option<&'a str>,
+}
+
+fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) -> ExitCode {
     use snapsim::sweep::{SweepAxis, SweepPlan, SweepWriter};
+    let SweepOptions {
+        points,
+        log,
+        seeds,
+        jobs,
+        out,
+        shard,
+    } = options;
     let fail = |message: String| {
         eprintln!("error: {message}");
         ExitCode::from(EXIT_BAD_INPUT)
@@ -438,6 +514,20 @@ fn sweep_command(
         Ok(plan) => plan,
         Err(error) => return fail(error.to_string()),
     };
+    let plan = match shard.map(snapsim::shard::Shard::parse) {
+        None => plan,
+        Some(Err(error)) => return fail(format!("--shard: {error}")),
+        Some(Ok(shard)) => match plan.shard(shard) {
+            Ok(plan) => {
+                println!(
+                    "shard {shard}: seeds {}..{} at every point",
+                    plan.seeds.start, plan.seeds.end
+                );
+                plan
+            }
+            Err(error) => return fail(error.to_string()),
+        },
+    };
     let writer = match SweepWriter::new(out, &plan) {
         Ok(writer) => writer,
         Err(error) => return fail(format!("cannot prepare {}: {error}", out.display())),
@@ -493,6 +583,173 @@ fn sweep_command(
         writer.directory().display()
     );
     ExitCode::SUCCESS
+}
+
+/// The fingerprint of a scenario file's document (see `snapsim::shard::fingerprint`).
+fn document_fingerprint(file: &std::path::Path) -> Result<String, String> {
+    let label = file.display();
+    let text = std::fs::read_to_string(file)
+        .map_err(|error| format!("{label}: cannot read the file: {error}"))?;
+    let document: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| format!("{label}: {error}"))?;
+    Ok(snapsim::shard::fingerprint(&document))
+}
+
+/// Writes pretty JSON with a final newline, atomically.
+fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> std::io::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
+    bytes.push(b'\n');
+    snapsim::output::write_bytes_atomically(path, &bytes)
+}
+
+/// The result file of one shard: `check.json` or `sweep.json` in `directory`, or the only one in
+/// the directories below it (a shard's `--out` directory holds `<scenario>/check.json` or
+/// `<scenario>/sweep-<param>/sweep.json`).
+fn shard_result_file(directory: &std::path::Path) -> Result<PathBuf, String> {
+    const NAMES: [&str; 2] = ["check.json", "sweep.json"];
+    let here: Vec<PathBuf> = NAMES
+        .iter()
+        .map(|n| directory.join(n))
+        .filter(|p| p.is_file())
+        .collect();
+    if let [only] = here.as_slice() {
+        return Ok(only.clone());
+    }
+    if here.len() > 1 {
+        return Err(format!(
+            "{} holds both check.json and sweep.json: name the one to merge",
+            directory.display()
+        ));
+    }
+    let mut found = Vec::new();
+    let mut level = vec![directory.to_path_buf()];
+    for _ in 0..2 {
+        let mut next = Vec::new();
+        for dir in &level {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut children: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect();
+            children.sort();
+            for child in children {
+                found.extend(NAMES.iter().map(|n| child.join(n)).filter(|p| p.is_file()));
+                next.push(child);
+            }
+        }
+        level = next;
+    }
+    match found.as_slice() {
+        [only] => Ok(only.clone()),
+        [] if !directory.is_dir() => Err(format!("{}: no such directory", directory.display())),
+        [] => Err(format!(
+            "{} holds no check.json or sweep.json (is it a shard's output, and did the shard finish?)",
+            directory.display()
+        )),
+        many => Err(format!(
+            "{} holds several results ({}): give the directory of one",
+            directory.display(),
+            many.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// `snapsim merge DIR… --out OUT`: the shards of one check or sweep, merged.
+fn merge_command(directories: &[PathBuf], out: &std::path::Path) -> ExitCode {
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
+    let mut files = Vec::new();
+    for directory in directories {
+        match shard_result_file(directory) {
+            Ok(file) => files.push(file),
+            Err(error) => return fail(error),
+        }
+    }
+    let read = |path: &PathBuf| -> Result<serde_json::Value, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| format!("{}: cannot read the file: {error}", path.display()))?;
+        serde_json::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))
+    };
+    let is_check = files[0].file_name().and_then(|n| n.to_str()) == Some("check.json");
+    if files
+        .iter()
+        .any(|f| (f.file_name().and_then(|n| n.to_str()) == Some("check.json")) != is_check)
+    {
+        return fail(
+            "the directories mix checks and sweeps: merge the shards of one command".into(),
+        );
+    }
+    if is_check {
+        let mut reports = Vec::new();
+        for file in &files {
+            let report = read(file).and_then(|value| {
+                serde_json::from_value::<snapsim::check::CheckReport>(value)
+                    .map_err(|error| format!("{}: not a check report: {error}", file.display()))
+            });
+            match report {
+                Ok(report) => reports.push((report, file.display().to_string())),
+                Err(error) => return fail(error),
+            }
+        }
+        let merged = match snapsim::check::merge(&reports) {
+            Ok(merged) => merged,
+            Err(error) => return fail(error),
+        };
+        let path = out.join(&merged.scenario).join("check.json");
+        print!("{}", merged.text());
+        if let Err(error) = write_json(&path, &merged) {
+            return fail(format!("cannot write {}: {error}", path.display()));
+        }
+        println!("merged {} shards · wrote {}", files.len(), path.display());
+        if merged.all_as_the_scenario_says() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_INVARIANT_FAILED)
+        }
+    } else {
+        let mut results = Vec::new();
+        for file in &files {
+            let result = read(file).and_then(|value| {
+                serde_json::from_value::<snapsim::sweep::SweepResult>(value)
+                    .map_err(|error| format!("{}: not a sweep result: {error}", file.display()))
+            });
+            match result {
+                Ok(result) => results.push((result, file.display().to_string())),
+                Err(error) => return fail(error),
+            }
+        }
+        let merged = match snapsim::sweep::files::merge(&results) {
+            Ok(merged) => merged,
+            Err(error) => return fail(error),
+        };
+        let directory = out
+            .join(&merged.scenario)
+            .join(snapsim::sweep::directory_name(&merged.axes));
+        let written = snapsim::sweep::files::prepare_directory(&directory).and_then(|()| {
+            snapsim::sweep::files::write_all(&directory, &merged, merged.model.metrics())
+        });
+        if let Err(error) = written {
+            return fail(format!(
+                "cannot write results under {}: {error}",
+                directory.display()
+            ));
+        }
+        print!("{}", snapsim::sweep::files::overview(&merged));
+        println!(
+            "merged {} shards · wrote {}/summary.csv, runs.csv, sweep.json, points/",
+            files.len(),
+            directory.display()
+        );
+        ExitCode::SUCCESS
+    }
 }
 
 /// `--trace` or `--trace=FROM..TO`: the whole run, or a window (µs).

@@ -98,3 +98,163 @@ fn a_range_in_the_wrong_form_says_how_to_write_it() {
         stderr(&output)
     );
 }
+
+/// Every file under `directory`, relative to it, with its bytes, in path order.
+fn tree(directory: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(root: &std::path::Path, at: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for entry in std::fs::read_dir(at).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let name = path.strip_prefix(root).unwrap().display().to_string();
+                out.push((name, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(directory, directory, &mut files);
+    files.sort();
+    files
+}
+
+/// A class's sweep outgrows one machine: three machines each run a third of the seeds
+/// (`--shard K/3`), and `snapsim merge` turns their three directories — given in any order —
+/// into exactly the files one machine running every seed would have written.
+#[test]
+fn a_sweep_run_as_three_shards_merges_into_the_files_of_the_whole_sweep() {
+    let root = std::env::temp_dir().join(format!("snapsim-sweep-shards-{}", std::process::id()));
+    let out = |name: &str| root.join(name).to_str().unwrap().to_string();
+    let sweep = |extra: &[&str], directory: &str| {
+        let mut arguments = vec![
+            "sweep",
+            MACHINE,
+            "--set",
+            "checkpointing.interval=1s..4s",
+            "--points",
+            "2",
+            "--seeds",
+            "5",
+            "--jobs",
+            "2",
+            "--out",
+            directory,
+        ];
+        arguments.extend_from_slice(extra);
+        let output = snapsim(&arguments);
+        assert!(output.status.success(), "{}", stderr(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    sweep(&[], &out("whole"));
+    for k in 1..=3 {
+        let text = sweep(&["--shard", &format!("{k}/3")], &out(&format!("shard-{k}")));
+        assert!(text.contains(&format!("shard {k}/3")), "{text}");
+    }
+    let merged = snapsim(&[
+        "merge",
+        &out("shard-3"),
+        &out("shard-1"),
+        &out("shard-2"),
+        "--out",
+        &out("merged"),
+    ]);
+    assert!(merged.status.success(), "{}", stderr(&merged));
+    let (whole, merged) = (tree(&root.join("whole")), tree(&root.join("merged")));
+    let names = |files: &[(String, Vec<u8>)]| files.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    let listed = names(&whole);
+    assert_eq!(
+        listed.len(),
+        5,
+        "summary, runs, sweep.json and 2 points: {listed:?}"
+    );
+    assert_eq!(listed, names(&merged));
+    for ((name, expected), (_, actual)) in whole.iter().zip(&merged) {
+        assert!(expected == actual, "{name} differs after the merge");
+    }
+
+    // Two of three shards are not the whole sweep, and saying which one is missing helps.
+    let incomplete = snapsim(&[
+        "merge",
+        &out("shard-1"),
+        &out("shard-2"),
+        "--out",
+        &out("x"),
+    ]);
+    assert_eq!(incomplete.status.code(), Some(2));
+    assert!(
+        stderr(&incomplete).contains("shard 3/3 is missing"),
+        "{}",
+        stderr(&incomplete)
+    );
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// The same for `check`: a shard's verdicts and the merged `check.json` are those of the whole.
+#[test]
+fn a_check_run_as_three_shards_merges_into_the_check_of_every_seed() {
+    let root = std::env::temp_dir().join(format!("snapsim-check-shards-{}", std::process::id()));
+    let out = |name: &str| root.join(name).to_str().unwrap().to_string();
+    let scenario = "scenarios/cl-two-process-tokens.json";
+    let check = |extra: &[&str], directory: &str| {
+        let mut arguments = vec!["check", scenario, "--seeds", "10..17", "--out", directory];
+        arguments.extend_from_slice(extra);
+        let output = snapsim(&arguments);
+        assert!(output.status.success(), "{}", stderr(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let whole_text = check(&[], &out("whole"));
+    assert!(whole_text.contains("7 of 7 seeds"), "{whole_text}");
+    for k in 1..=3 {
+        check(&["--shard", &format!("{k}/3")], &out(&format!("shard-{k}")));
+    }
+    let merged = snapsim(&[
+        "merge",
+        &out("shard-2"),
+        &out("shard-3"),
+        &out("shard-1"),
+        "--out",
+        &out("merged"),
+    ]);
+    assert!(merged.status.success(), "{}", stderr(&merged));
+    assert!(String::from_utf8_lossy(&merged.stdout).contains("7 of 7 seeds"));
+    let file = "cl-two-process-tokens/check.json";
+    let whole = std::fs::read(root.join("whole").join(file)).unwrap();
+    assert_eq!(
+        whole,
+        std::fs::read(root.join("merged").join(file)).unwrap()
+    );
+    let report: serde_json::Value = serde_json::from_slice(&whole).unwrap();
+    assert_eq!(report["results"].as_array().unwrap().len(), 7);
+    assert!(
+        report.get("shard").is_none(),
+        "a merged check is not a shard"
+    );
+
+    // A shard of a different scenario is refused, not silently merged.
+    let other = snapsim(&[
+        "check",
+        "scenarios/cl-three-process-tokens.json",
+        "--seeds",
+        "10..17",
+        "--shard",
+        "3/3",
+        "--out",
+        &out("other"),
+    ]);
+    assert!(other.status.success(), "{}", stderr(&other));
+    let mixed = snapsim(&[
+        "merge",
+        &out("shard-1"),
+        &out("shard-2"),
+        &out("other"),
+        "--out",
+        &out("x"),
+    ]);
+    assert_eq!(mixed.status.code(), Some(2));
+    assert!(
+        stderr(&mixed).contains("different scenario files"),
+        "{}",
+        stderr(&mixed)
+    );
+    std::fs::remove_dir_all(&root).unwrap();
+}

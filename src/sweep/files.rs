@@ -8,12 +8,20 @@
 //! - `runs.csv`: one row per finished run (point, parameters, seed, metrics);
 //! - `sweep.json`: the whole result, written at the end.
 //!
+//! A sweep split into shards ([`crate::shard`]) writes these files per shard; [`merge`] puts the
+//! shards' results back into the result of the whole sweep, and [`write_all`] then writes the
+//! files a single-machine sweep would have written.
+//!
 //! Both CSV files are rewritten (atomically, see [`crate::output`]) after every finished point, so
 //! after Ctrl-C they hold exactly the points that finished, and a finished sweep's files depend
 //! only on its inputs — never on the order in which threads finished.
 
-use super::{MetricInfo, PointResult, SweepAxis, SweepObserver, SweepPlan, SweepResult};
+use super::{
+    MetricInfo, PointResult, RunMetrics, SweepAxis, SweepObserver, SweepPlan, SweepResult,
+    summarise,
+};
 use crate::output::write_bytes_atomically;
+use crate::shard::check_tiling;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io;
@@ -33,15 +41,7 @@ impl SweepWriter {
     /// Prepares `<out>/<scenario>/sweep-<param>/`, removing point files of an earlier sweep there.
     pub fn new(out: &Path, plan: &SweepPlan) -> io::Result<SweepWriter> {
         let directory = out.join(&plan.scenario_name).join(plan.directory_name());
-        let points = directory.join("points");
-        std::fs::create_dir_all(&points)?;
-        for entry in std::fs::read_dir(&points)? {
-            let path = entry?.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if name.starts_with("point-") && name.ends_with(".json") {
-                std::fs::remove_file(&path)?;
-            }
-        }
+        prepare_directory(&directory)?;
         Ok(SweepWriter {
             directory,
             axes: plan.axes.clone(),
@@ -95,6 +95,20 @@ impl SweepObserver for SweepWriter {
     }
 }
 
+/// Creates a sweep's directory and its `points/`, removing point files of an earlier sweep there.
+pub fn prepare_directory(directory: &Path) -> io::Result<()> {
+    let points = directory.join("points");
+    std::fs::create_dir_all(&points)?;
+    for entry in std::fs::read_dir(&points)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("point-") && name.ends_with(".json") {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes `summary.csv`, `runs.csv`, `sweep.json` and every point file of a finished sweep.
 pub fn write_all(directory: &Path, result: &SweepResult, metrics: &[MetricInfo]) -> io::Result<()> {
     let points: Vec<&PointResult> = result.points.iter().collect();
@@ -115,6 +129,95 @@ pub fn write_all(directory: &Path, result: &SweepResult, metrics: &[MetricInfo])
         runs_csv(&result.axes, metrics, &points).as_bytes(),
     )?;
     write_bytes_atomically(&directory.join("sweep.json"), &to_json(result)?)
+}
+
+/// Puts the results of the N shards of one sweep (each with a name for errors, its directory) back
+/// together: every point's runs in seed order and their summaries recomputed, so the merged result
+/// is the one the whole sweep would have produced.
+pub fn merge(shards: &[(SweepResult, String)]) -> Result<SweepResult, String> {
+    let Some((first, first_name)) = shards.first() else {
+        return Err("no sweep results to merge".into());
+    };
+    for (result, name) in shards {
+        if result.scenario_fingerprint != first.scenario_fingerprint
+            || result.scenario != first.scenario
+        {
+            return Err(format!(
+                "{name} is a sweep of {} (fingerprint {}), {first_name} of {} (fingerprint {}): \
+                 shards of different scenario files cannot be merged",
+                result.scenario,
+                result.scenario_fingerprint,
+                first.scenario,
+                first.scenario_fingerprint
+            ));
+        }
+        if result.axes != first.axes || result.model != first.model {
+            return Err(format!(
+                "{name} swept {}, {first_name} swept {}: shards of different sweeps cannot be merged",
+                describe_axes(&result.axes),
+                describe_axes(&first.axes)
+            ));
+        }
+        let points = first.axes.iter().map(|a| a.values.len()).product::<usize>();
+        let seeds: Vec<u64> = (result.seed_first..result.seed_first + result.seed_count).collect();
+        let complete = result.points.len() == points
+            && result.points.iter().enumerate().all(|(i, p)| {
+                p.index == i && p.runs.iter().map(|r| r.seed).eq(seeds.iter().copied())
+            });
+        if !complete {
+            return Err(format!(
+                "{name} holds {} of {points} points: the shard did not finish (run it again)",
+                result.points.len()
+            ));
+        }
+    }
+    let pieces: Vec<_> = shards
+        .iter()
+        .map(|(result, name)| {
+            (
+                result.shard,
+                result.seed_first..result.seed_first + result.seed_count,
+                name.clone(),
+            )
+        })
+        .collect();
+    let whole = check_tiling(&pieces)?;
+    let mut ordered: Vec<&SweepResult> = shards.iter().map(|(r, _)| r).collect();
+    ordered.sort_by_key(|r| r.seed_first);
+    let points = first
+        .points
+        .iter()
+        .map(|point| {
+            let runs: Vec<RunMetrics> = ordered
+                .iter()
+                .flat_map(|r| r.points[point.index].runs.iter().cloned())
+                .collect();
+            PointResult {
+                index: point.index,
+                values: point.values.clone(),
+                label: point.label.clone(),
+                summary: summarise(&runs),
+                runs,
+            }
+        })
+        .collect();
+    Ok(SweepResult {
+        scenario: first.scenario.clone(),
+        scenario_fingerprint: first.scenario_fingerprint.clone(),
+        model: first.model,
+        axes: first.axes.clone(),
+        seed_first: whole.start,
+        seed_count: whole.end - whole.start,
+        shard: None,
+        points,
+    })
+}
+
+fn describe_axes(axes: &[SweepAxis]) -> String {
+    axes.iter()
+        .map(|a| format!("{} ({} values)", a.path, a.values.len()))
+        .collect::<Vec<_>>()
+        .join(" × ")
 }
 
 fn to_json(value: &impl serde::Serialize) -> io::Result<Vec<u8>> {

@@ -38,6 +38,7 @@ pub use path::{JsonPath, ValueKind};
 
 use crate::deployment::parse as parse_str;
 use crate::scenario::{Model, Scenario, ScenarioError};
+use crate::shard::{Shard, ShardOf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -147,6 +148,10 @@ pub struct SweepPlan {
     pub axes: Vec<SweepAxis>,
     /// Seeds run at every point (the same for all points: common random numbers).
     pub seeds: Range<u64>,
+    /// The scenario document's [`crate::shard::fingerprint`].
+    pub scenario_fingerprint: String,
+    /// Present when this plan is one shard of a larger sweep ([`SweepPlan::shard`]).
+    pub shard: Option<ShardOf>,
     points: Vec<PlannedPoint>,
     /// Distinct baseline scenarios (no checkpoints, no faults).
     baselines: Vec<Scenario>,
@@ -242,9 +247,35 @@ impl SweepPlan {
             scenario_name: base.name,
             axes,
             seeds,
+            scenario_fingerprint: crate::shard::fingerprint(document),
+            shard: None,
             points,
             baselines,
         })
+    }
+
+    /// Narrows the plan to one shard: every point, the shard's block of the seeds (and the
+    /// baselines of those seeds only). See [`crate::shard`].
+    pub fn shard(mut self, shard: Shard) -> Result<SweepPlan, SweepError> {
+        let whole = self.seeds.clone();
+        self.seeds = shard
+            .seeds(&whole)
+            .map_err(|message| SweepError::Empty(format!("--shard {shard}: {message}")))?;
+        self.shard = Some(ShardOf {
+            index: shard.index,
+            of: shard.of,
+            whole_seed_first: whole.start,
+            whole_seed_count: whole.end - whole.start,
+        });
+        Ok(self)
+    }
+
+    /// Which model the points run: it decides the metrics.
+    pub fn model(&self) -> SweptModel {
+        match self.points.first().map(|p| &p.scenario.model) {
+            Some(Model::ProcessGraph(_)) => SweptModel::ProcessGraph,
+            _ => SweptModel::Dataflow,
+        }
     }
 
     /// Number of points in the grid.
@@ -260,28 +291,50 @@ impl SweepPlan {
 
     /// The metrics this sweep's runs report, in column order.
     pub fn metrics(&self) -> &'static [MetricInfo] {
-        match self.points.first().map(|p| &p.scenario.model) {
-            Some(Model::ProcessGraph(_)) => PROCESS_GRAPH_METRICS,
-            _ => DATAFLOW_METRICS,
-        }
+        self.model().metrics()
     }
 
     /// The directory name for this sweep: `sweep-<param>` (several parameters joined by `+`).
     pub fn directory_name(&self) -> String {
-        let joined: Vec<String> = self.axes.iter().map(|a| a.path.clone()).collect();
-        let sanitized: String = joined
-            .join("+")
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        format!("sweep-{sanitized}")
+        directory_name(&self.axes)
     }
+}
+
+/// The kind of model a sweep runs, which decides the metrics it reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SweptModel {
+    /// A streaming dataflow job (Flink's checkpointing).
+    Dataflow,
+    /// A process graph (Chandy-Lamport).
+    ProcessGraph,
+}
+
+impl SweptModel {
+    /// The metrics its runs report, in column order.
+    pub fn metrics(self) -> &'static [MetricInfo] {
+        match self {
+            SweptModel::Dataflow => DATAFLOW_METRICS,
+            SweptModel::ProcessGraph => PROCESS_GRAPH_METRICS,
+        }
+    }
+}
+
+/// The directory name of a sweep over `axes`: `sweep-<param>` (several joined by `+`).
+pub fn directory_name(axes: &[SweepAxis]) -> String {
+    let joined: Vec<String> = axes.iter().map(|a| a.path.clone()).collect();
+    let sanitized: String = joined
+        .join("+")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("sweep-{sanitized}")
 }
 
 /// Told about progress while a sweep runs (from worker threads).
@@ -331,12 +384,20 @@ impl PointResult {
 pub struct SweepResult {
     /// The scenario's name.
     pub scenario: String,
+    /// The scenario document's [`crate::shard::fingerprint`]: shards of different files are not
+    /// merged.
+    pub scenario_fingerprint: String,
+    /// The kind of model (it decides the metrics).
+    pub model: SweptModel,
     /// The swept fields.
     pub axes: Vec<SweepAxis>,
     /// First seed.
     pub seed_first: u64,
     /// Seeds per point.
     pub seed_count: u64,
+    /// Present when this is one shard of a larger sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardOf>,
     /// Every point, in grid order.
     pub points: Vec<PointResult>,
 }
@@ -409,9 +470,12 @@ pub fn run(plan: &SweepPlan, jobs: usize, observer: &dyn SweepObserver) -> Sweep
         finished.sort_by_key(|p| p.index);
         SweepResult {
             scenario: plan.scenario_name.clone(),
+            scenario_fingerprint: plan.scenario_fingerprint.clone(),
+            model: plan.model(),
             axes: plan.axes.clone(),
             seed_first: plan.seeds.start,
             seed_count: plan.seeds.end - plan.seeds.start,
+            shard: plan.shard,
             points: finished,
         }
     })
