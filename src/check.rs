@@ -223,9 +223,30 @@ pub fn parse_seed_range(text: &str) -> Result<Range<u64>, String> {
         }
         None => {
             let seed = parse(text)?;
-            Ok(seed..seed + 1)
+            let end = seed.checked_add(1).ok_or_else(|| {
+                format!(
+                    "the largest seed is {}: {seed} has no room after it",
+                    u64::MAX - 1
+                )
+            })?;
+            Ok(seed..end)
         }
     }
+}
+
+/// The most seeds one `check` command runs (its verdicts are kept in memory and written as one
+/// file): a bigger check is split into shards (`--shard K/N`, see [`crate::shard`]).
+pub const SEEDS_MAX: u64 = 1_000_000;
+
+/// Refuses a seed range larger than [`SEEDS_MAX`].
+pub fn check_seed_count(seeds: &Range<u64>) -> Result<(), String> {
+    let count = seeds.end - seeds.start;
+    if count > SEEDS_MAX {
+        return Err(format!(
+            "{count} seeds is more than {SEEDS_MAX} for one machine: split them into shards with --shard K/N"
+        ));
+    }
+    Ok(())
 }
 
 /// Runs `scenario` once per seed on `jobs` threads, calling `progress` after each run.
@@ -272,5 +293,12 @@ mod tests {
         assert_eq!(parse_seed_range("7"), Ok(7..8));
         assert!(parse_seed_range("6..3").unwrap_err().contains("empty"));
         assert!(parse_seed_range("x..3").unwrap_err().contains("not a seed"));
+        assert!(parse_seed_range("18446744073709551615").is_err());
+        assert!(
+            check_seed_count(&(0..u64::MAX))
+                .unwrap_err()
+                .contains("--shard")
+        );
+        assert_eq!(check_seed_count(&(0..1000)), Ok(()));
     }
 }

@@ -6,6 +6,23 @@ use snapsim::scenario;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Prints a line on stdout, ignoring a closed pipe: `snapsim run FILE | head` reads what it wants
+/// and the run still writes its files, where `println!` would panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` without a panic on a closed pipe (see `say!`).
+macro_rules! say_part {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Distributed snapshots, simulated faithfully.
 #[derive(Parser)]
 #[command(name = "snapsim", version, about, long_about = None)]
@@ -208,19 +225,19 @@ fn main() -> ExitCode {
             }
             if json {
                 match serde_json::to_string_pretty(&completed.report) {
-                    Ok(text) => println!("{text}"),
+                    Ok(text) => say!("{text}"),
                     Err(error) => {
                         eprintln!("error: cannot serialise the report: {error}");
                         return ExitCode::from(EXIT_BAD_INPUT);
                     }
                 }
             } else {
-                print!("{}", text::render(&completed.report));
+                say_part!("{}", text::render(&completed.report));
             }
             match completed.write_outputs(&out, events) {
                 Ok(directory) => {
                     if !json {
-                        println!(
+                        say!(
                             "wrote {}/report.json{}",
                             directory.display(),
                             if events { " and events.jsonl" } else { "" }
@@ -283,9 +300,12 @@ fn main() -> ExitCode {
                 }
                 Some(Ok(shard)) => match shard.seeds(&whole) {
                     Ok(range) => {
-                        println!(
+                        say!(
                             "shard {shard}: seeds {}..{} of {}..{}",
-                            range.start, range.end, whole.start, whole.end
+                            range.start,
+                            range.end,
+                            whole.start,
+                            whole.end
                         );
                         let record = snapsim::shard::ShardOf {
                             index: shard.index,
@@ -301,6 +321,10 @@ fn main() -> ExitCode {
                     }
                 },
             };
+            if let Err(error) = snapsim::check::check_seed_count(&range) {
+                eprintln!("error: --seeds: {error}");
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
             let report_path = out.join(&scenario.name).join("check.json");
             let jobs =
                 jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -322,12 +346,12 @@ fn main() -> ExitCode {
                 shard,
                 results,
             );
-            print!("{}", report.text());
+            say_part!("{}", report.text());
             if let Err(error) = write_json(&report_path, &report) {
                 eprintln!("error: cannot write {}: {error}", report_path.display());
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
-            println!("wrote {}", report_path.display());
+            say!("wrote {}", report_path.display());
             if report.all_as_the_scenario_says() {
                 ExitCode::SUCCESS
             } else {
@@ -375,10 +399,9 @@ fn main() -> ExitCode {
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             };
             let started = std::time::Instant::now();
-            match snapsim::figures::regenerate(&context, &|stem| println!("wrote {stem}.png, .svg"))
-            {
+            match snapsim::figures::regenerate(&context, &|stem| say!("wrote {stem}.png, .svg")) {
                 Ok(files) => {
-                    println!(
+                    say!(
                         "{} figures in {} ({:.1} s)",
                         files.len(),
                         context.out_dir.display(),
@@ -393,7 +416,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Facts => {
-            print!("{}", snapsim::expectation::vocabulary());
+            say_part!("{}", snapsim::expectation::vocabulary());
             ExitCode::SUCCESS
         }
         Command::Validate { files } => {
@@ -413,7 +436,7 @@ fn main() -> ExitCode {
                             eprintln!("error: {}: {error}", file.display());
                             continue;
                         }
-                        println!("ok: {} ({})", file.display(), scenario.name);
+                        say!("ok: {} ({})", file.display(), scenario.name);
                         for warning in &scenario.warnings {
                             eprintln!("warning: {warning}");
                         }
@@ -495,7 +518,7 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
         match SweepAxis::from_range(&document, path.trim(), range, points, log) {
             Ok(axis) => {
                 if axis.values.len() < points {
-                    println!(
+                    say!(
                         "note: {} takes {} distinct value(s) after rounding, not {points}",
                         axis.path,
                         axis.values.len()
@@ -519,21 +542,25 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
         Some(Err(error)) => return fail(format!("--shard: {error}")),
         Some(Ok(shard)) => match plan.shard(shard) {
             Ok(plan) => {
-                println!(
+                say!(
                     "shard {shard}: seeds {}..{} at every point",
-                    plan.seeds.start, plan.seeds.end
+                    plan.seeds.start,
+                    plan.seeds.end
                 );
                 plan
             }
             Err(error) => return fail(error.to_string()),
         },
     };
+    if let Err(error) = plan.check_size() {
+        return fail(error.to_string());
+    }
     let writer = match SweepWriter::new(out, &plan) {
         Ok(writer) => writer,
         Err(error) => return fail(format!("cannot prepare {}: {error}", out.display())),
     };
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    println!(
+    say!(
         "sweep {}: {} point(s) × {} seed(s) = {} runs (baselines included) on {jobs} thread(s)",
         plan.scenario_name,
         plan.point_count(),
@@ -575,8 +602,8 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
             writer.directory().display()
         ));
     }
-    print!("{}", snapsim::sweep::files::overview(&result));
-    println!(
+    say_part!("{}", snapsim::sweep::files::overview(&result));
+    say!(
         "{} runs in {:.1} s · wrote {}/summary.csv, runs.csv, sweep.json, points/",
         plan.run_count(),
         started.elapsed().as_secs_f64(),
@@ -704,11 +731,11 @@ fn merge_command(directories: &[PathBuf], out: &std::path::Path) -> ExitCode {
             Err(error) => return fail(error),
         };
         let path = out.join(&merged.scenario).join("check.json");
-        print!("{}", merged.text());
+        say_part!("{}", merged.text());
         if let Err(error) = write_json(&path, &merged) {
             return fail(format!("cannot write {}: {error}", path.display()));
         }
-        println!("merged {} shards · wrote {}", files.len(), path.display());
+        say!("merged {} shards · wrote {}", files.len(), path.display());
         if merged.all_as_the_scenario_says() {
             ExitCode::SUCCESS
         } else {
@@ -742,8 +769,8 @@ fn merge_command(directories: &[PathBuf], out: &std::path::Path) -> ExitCode {
                 directory.display()
             ));
         }
-        print!("{}", snapsim::sweep::files::overview(&merged));
-        println!(
+        say_part!("{}", snapsim::sweep::files::overview(&merged));
+        say!(
             "merged {} shards · wrote {}/summary.csv, runs.csv, sweep.json, points/",
             files.len(),
             directory.display()
@@ -806,7 +833,7 @@ fn write_trace(
     snapsim::output::write_bytes_atomically(&path, trace.to_json().as_bytes())
         .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
     if !quiet {
-        println!(
+        say!(
             "wrote {} ({} trace events{}{}): open it in https://ui.perfetto.dev",
             path.display(),
             trace.events.len(),
@@ -901,7 +928,7 @@ fn diagram_command(
     let directory = out.join(&scenario.name);
     match diagram.render(&directory, "space-time") {
         Ok(files) => {
-            println!(
+            say!(
                 "wrote {} and {} ({} lines, {} arrows, window {} to {})",
                 files.svg.display(),
                 files.png.display(),

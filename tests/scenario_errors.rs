@@ -305,3 +305,98 @@ fn a_mistaken_expectation_names_its_field() {
         &["expect[0].invariant", "conservation"],
     );
 }
+
+/// Files a fuzzer found that used to panic, hang or run out of memory: each is now refused before
+/// anything runs, with the field to fix.
+#[test]
+fn inputs_that_would_crash_hang_or_exhaust_the_machine_are_refused_up_front() {
+    let bank = |rest: &str| {
+        format!(r#"{{"description": "x", "processes": ["p", "q"], "topology": "ring", {rest}}}"#)
+    };
+    // An amount beyond any balance used to overflow the draw of a transfer.
+    let message = error_of(&bank(
+        r#""duration": "1ms", "initial_tokens": 1, "workload": {"bank": {"transfers_per_s": 1e6, "amount_max": 9223372036854775808}}"#,
+    ));
+    assert_mentions(&message, &["workload.bank.amount_max", "between 1 and"]);
+    // No tokens anywhere: the bank could never send, and the run never ended.
+    let message = error_of(&bank(
+        r#""workload": {"bank": {"transfers_per_s": 1, "amount_max": 1, "max_transfers": 1}}"#,
+    ));
+    assert_mentions(&message, &["initial_tokens", "no process holds a token"]);
+    // An hour at a million transfers a second: billions of events, refused with the arithmetic.
+    let message = error_of(&bank(
+        r#""duration": "1h", "initial_tokens": 1, "workload": {"bank": {"transfers_per_s": 1e6, "amount_max": 1}}"#,
+    ));
+    assert_mentions(
+        &message,
+        &[
+            "workload.bank.transfers_per_s",
+            "engine events",
+            "× 3600 s",
+            "max_events",
+        ],
+    );
+    // ... unless the file raises its budget on purpose.
+    let raised = bank(
+        r#""duration": "10ms", "max_events": 100000000000, "initial_tokens": 1, "workload": {"bank": {"transfers_per_s": 1e6, "amount_max": 1}}"#,
+    );
+    parse_str(&raised, "raised.json", "raised").expect("a raised budget is accepted");
+    // Token counts whose sum overflows 64 bits.
+    let message = error_of(
+        r#"{"description": "x", "processes": [{"name": "p", "tokens": 9223372036854775807}, {"name": "q", "tokens": 1}], "topology": "ring"}"#,
+    );
+    assert_mentions(&message, &["processes[0].tokens", "at most"]);
+    let message = error_of(
+        r#"{"description": "x", "processes": [{"name": "p", "tokens": 1000000000000000}, {"name": "q", "tokens": 1}], "topology": "ring"}"#,
+    );
+    assert_mentions(&message, &["processes[1].tokens", "in all"]);
+    // A billion records at a billion a second into a sink.
+    let job = |records: u64, inputs: &str| {
+        format!(
+            r#"{{"description": "x", "job": {{"operators": [
+                {{"name": "source", "kind": "source", "parallelism": 1, "rate_per_s": 1e9, "records": {records}}},
+                {{"name": "sink", "kind": "sink", "parallelism": 1, "inputs": [{inputs}]}}]}}}}"#
+        )
+    };
+    let edge = r#"{"from": "source", "partitioner": "forward"}"#;
+    let message = error_of(&job(1_000_000_000, edge));
+    assert_mentions(&message, &["job.operators[0].records", "engine events"]);
+    // One input edge listed twice.
+    let message = error_of(&job(10, &format!("{edge}, {edge}")));
+    assert_mentions(
+        &message,
+        &[
+            "job.operators[1].inputs[1].from",
+            "already an input at inputs[0]",
+        ],
+    );
+    // An explicit list of processes beyond the cap that `count` has.
+    let names: Vec<String> = (0..100_001).map(|i| format!("\"p{i}\"")).collect();
+    let message = error_of(&format!(
+        r#"{{"description": "x", "processes": [{}], "topology": "ring"}}"#,
+        names.join(",")
+    ));
+    assert_mentions(&message, &["at `processes`", "at most 100000 processes"]);
+}
+
+/// What people write by habit and JSON does not allow gets an error that says so.
+#[test]
+fn empty_files_comments_and_trailing_commas_are_explained() {
+    assert_mentions(&error_of(""), &["the file is empty"]);
+    assert_mentions(
+        &error_of("{\"description\": \"x\", // a note\n}"),
+        &["JSON has no comments"],
+    );
+    assert_mentions(
+        &error_of(r#"{"description": "x", /* a note */ "seed": 1}"#),
+        &["JSON has no comments"],
+    );
+    assert_mentions(
+        &error_of(r#"{"description": "x", "seed": 1,}"#),
+        &["no comma after the last item"],
+    );
+    assert_mentions(
+        &error_of("{\"description\": \"x\",\n \"seed\": 1"),
+        &["ends in the middle of a value"],
+    );
+}

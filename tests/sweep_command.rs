@@ -1,4 +1,4 @@
-//! `snapsim sweep` on the command line: what a user types, what they get back.
+//! `snapsim sweep`, `check` and `merge` on the command line: what a user types, what they get back.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -257,4 +257,72 @@ fn a_check_run_as_three_shards_merges_into_the_check_of_every_seed() {
         stderr(&mixed)
     );
     std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// Seed ranges and grids too large for one machine are refused with what to do instead, never a
+/// panic, an allocation of gigabytes or a plan that never ends.
+#[test]
+fn seed_ranges_and_grids_beyond_one_machine_are_refused_with_what_to_do() {
+    let tokens = "scenarios/cl-two-process-tokens.json";
+    let refused = |arguments: &[&str], fragment: &str| {
+        let output = snapsim(arguments);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{arguments:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(fragment),
+            "{arguments:?}: {}",
+            stderr(&output)
+        );
+    };
+    refused(
+        &["check", tokens, "--seeds", "0..18446744073709551615"],
+        "--shard K/N",
+    );
+    refused(&["check", tokens, "--seeds", "0..100000000"], "--shard K/N");
+    refused(
+        &["check", tokens, "--seeds", "18446744073709551615"],
+        "the largest seed",
+    );
+    refused(
+        &["check", tokens, "--seeds", "0..3", "--shard", "4/3"],
+        "1 ≤ K ≤ N",
+    );
+    refused(
+        &["check", tokens, "--seeds", "0..2", "--shard", "1/3"],
+        "cannot be split",
+    );
+    let sweep = ["sweep", tokens, "--set", "duration=1s..2s"];
+    refused(
+        &[&sweep[..], &["--seeds", "18446744073709551615"]].concat(),
+        "--shard K/N",
+    );
+    refused(
+        &[&sweep[..], &["--points", "1000000000"]].concat(),
+        "--points must be between",
+    );
+}
+
+/// `snapsim run FILE | head -1` reads one line and closes the pipe: the run neither panics nor
+/// loses its report.
+#[test]
+fn a_closed_pipe_on_stdout_does_not_stop_the_run_from_writing_its_report() {
+    let out = std::env::temp_dir().join(format!("snapsim-closed-pipe-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_snapsim"))
+        .args(["run", "scenarios/cl-bank-5-accounts.json", "--out"])
+        .arg(&out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+    assert!(out.join("cl-bank-5-accounts/report.json").is_file());
+    std::fs::remove_dir_all(&out).unwrap();
 }

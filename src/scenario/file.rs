@@ -25,6 +25,9 @@ pub struct ScenarioFile {
     /// Virtual time after which workloads and periodic snapshots stop starting new work; what is
     /// in flight still finishes.
     pub duration: Option<DurationUs>,
+    /// The work budget: the most engine events the run may take, estimated before it starts
+    /// (see `scenario::budget`); default 30 000 000.
+    pub max_events: Option<u64>,
     /// Invariants this scenario is *meant* to break (a teaching scenario showing a broken
     /// assumption). The run then succeeds only if exactly these fail.
     #[serde(default)]

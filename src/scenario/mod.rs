@@ -11,6 +11,7 @@
 //!
 //! The result is a [`Scenario`] whose indices are resolved, so the simulation never looks a name up.
 
+pub mod budget;
 mod checker;
 mod dataflow_file;
 mod duration;
@@ -96,7 +97,7 @@ pub fn parse_str(text: &str, label: &str, default_name: &str) -> Result<Scenario
 pub fn parse_file(text: &str, label: &str) -> Result<ScenarioFile, ScenarioError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let file: ScenarioFile = serde_path_to_error::deserialize(&mut deserializer)
-        .map_err(|error| json_error(label, error))?;
+        .map_err(|error| json_error(label, text, error))?;
     deserializer.end().map_err(|error| ScenarioError {
         file: label.to_string(),
         json_path: ".".into(),
@@ -106,14 +107,46 @@ pub fn parse_file(text: &str, label: &str) -> Result<ScenarioFile, ScenarioError
     Ok(file)
 }
 
-fn json_error(label: &str, error: serde_path_to_error::Error<serde_json::Error>) -> ScenarioError {
+fn json_error(
+    label: &str,
+    text: &str,
+    error: serde_path_to_error::Error<serde_json::Error>,
+) -> ScenarioError {
     let json_path = error.path().to_string();
     let inner = error.into_inner();
     let line_column = (inner.line() > 0).then(|| (inner.line(), inner.column()));
+    let mut message = strip_position(&inner.to_string());
+    if text.trim().is_empty() {
+        message = "the file is empty: a scenario is one JSON object, e.g. \
+                   {\"description\": \"…\", \"processes\": …}"
+            .into();
+    } else if inner.is_eof() {
+        message = format!("{message}: the file ends in the middle of a value (is it cut short?)");
+    } else if inner.is_syntax() {
+        // What stands where the parser stopped: JSON has neither comments nor trailing commas,
+        // which people write by habit.
+        let at = text
+            .lines()
+            .nth(inner.line().saturating_sub(1))
+            .and_then(|line| {
+                line.chars()
+                    .skip(inner.column().saturating_sub(1))
+                    .find(|c| !c.is_whitespace())
+            });
+        if at == Some('/') {
+            message = format!(
+                "{message}: JSON has no comments (// or /* */); remove it, or say it in \"description\""
+            );
+        } else if message.contains("trailing comma") {
+            message = format!(
+                "{message}: JSON allows no comma after the last item of an object or a list"
+            );
+        }
+    }
     ScenarioError {
         file: label.to_string(),
         json_path,
-        message: strip_position(&inner.to_string()),
+        message,
         line_column,
     }
 }

@@ -16,6 +16,9 @@ use std::collections::BTreeMap;
 /// out-of-memory kill).
 const PROCESS_COUNT_MAX: u64 = 100_000;
 const CHANNEL_COUNT_MAX: u64 = 2_000_000;
+/// The most tokens a process, and all of them together, may hold: far beyond any lesson, and
+/// small enough that every balance, sum and amount stays exact in 64-bit integers and doubles.
+const TOKENS_MAX: i64 = 1_000_000_000_000_000;
 
 pub(super) fn validate(
     file: ScenarioFile,
@@ -92,6 +95,26 @@ pub(super) fn validate(
         }
         Model::ProcessGraph(validate_process_graph(&file, &check)?)
     };
+    let estimate = match &model {
+        Model::Dataflow(model) => super::budget::dataflow(model),
+        Model::ProcessGraph(model) => super::budget::process_graph(model),
+    };
+    let budget = file.max_events.unwrap_or(super::budget::MAX_EVENTS_DEFAULT);
+    if estimate.events.is_nan() || estimate.events > budget as f64 {
+        let path = if estimate.driven_by.is_empty() {
+            "max_events".to_string()
+        } else {
+            estimate.driven_by.clone()
+        };
+        return Err(check.error(
+            path,
+            format!(
+                "this run would take about {:.2e} engine events ({}), more than its budget of {budget}: \
+                 make it smaller, or raise `max_events` at the top level if the machine can take it",
+                estimate.events, estimate.reasoning
+            ),
+        ));
+    }
     let warnings = match &model {
         Model::Dataflow(model) => super::warnings::dataflow_warnings(model, label),
         Model::ProcessGraph(_) => Vec::new(),
@@ -142,13 +165,23 @@ fn validate_process_graph(
                 "missing: a process graph needs a list of processes",
             ));
         }
-        Some(ProcessesSpec::List(list)) => list
-            .iter()
-            .map(|p| Process {
-                name: p.name.clone(),
-                initial_tokens: p.tokens.unwrap_or(default_tokens),
-            })
-            .collect(),
+        Some(ProcessesSpec::List(list)) => {
+            if list.len() as u64 > PROCESS_COUNT_MAX {
+                return Err(check.error(
+                    "processes",
+                    format!(
+                        "expected at most {PROCESS_COUNT_MAX} processes, got {}",
+                        list.len()
+                    ),
+                ));
+            }
+            list.iter()
+                .map(|p| Process {
+                    name: p.name.clone(),
+                    initial_tokens: p.tokens.unwrap_or(default_tokens),
+                })
+                .collect()
+        }
         Some(ProcessesSpec::Generated(generated)) => {
             if generated.count == 0 || generated.count > PROCESS_COUNT_MAX {
                 return Err(check.error(
@@ -172,6 +205,37 @@ fn validate_process_graph(
             "processes",
             "a distributed snapshot needs at least two processes",
         ));
+    }
+    // Token counts are added up (conservation) and drawn from (transfers): keep every sum exact.
+    let mut total_tokens: i64 = 0;
+    for (index, process) in processes.iter().enumerate() {
+        let path = match &file.processes {
+            Some(ProcessesSpec::List(list)) if list[index].tokens.is_some() => {
+                format!("processes[{index}].tokens")
+            }
+            Some(ProcessesSpec::Generated(_)) if file.initial_tokens.is_none() => {
+                "processes.tokens".to_string()
+            }
+            _ => "initial_tokens".to_string(),
+        };
+        if process.initial_tokens.unsigned_abs() > TOKENS_MAX as u64 {
+            return Err(check.error(
+                path,
+                format!(
+                    "expected at most {TOKENS_MAX} tokens (in absolute value) per process, got {}",
+                    process.initial_tokens
+                ),
+            ));
+        }
+        total_tokens = match total_tokens.checked_add(process.initial_tokens) {
+            Some(total) if total.unsigned_abs() <= TOKENS_MAX as u64 => total,
+            _ => {
+                return Err(check.error(
+                    path,
+                    format!("the processes hold more than {TOKENS_MAX} tokens in all"),
+                ));
+            }
+        };
     }
     let mut index_of: BTreeMap<String, ProcessIndex> = BTreeMap::new();
     for (index, process) in processes.iter().enumerate() {
@@ -342,13 +406,26 @@ fn validate_process_graph(
                     format!("expected a positive rate, got {}", bank.transfers_per_s),
                 ));
             }
-            if bank.amount_max == 0 {
-                return Err(check.error("workload.bank.amount_max", "expected at least 1"));
+            if bank.amount_max == 0 || bank.amount_max > TOKENS_MAX as u64 {
+                return Err(check.error(
+                    "workload.bank.amount_max",
+                    format!(
+                        "expected between 1 and {TOKENS_MAX}, got {}",
+                        bank.amount_max
+                    ),
+                ));
             }
             if stop_at.is_none() && bank.max_transfers.is_none() {
                 return Err(check.error(
                     "workload.bank",
                     "the bank would run forever: set `max_transfers` here or `duration` at the top level",
+                ));
+            }
+            if graph.processes.iter().all(|p| p.initial_tokens <= 0) {
+                return Err(check.error(
+                    "initial_tokens",
+                    "no process holds a token, so the bank can never send one: give \
+                     `initial_tokens`, or `tokens` to some processes",
                 ));
             }
             ProcessWorkload::Bank {

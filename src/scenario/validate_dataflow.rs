@@ -524,6 +524,18 @@ fn validate_job(
                     "an operator cannot consume its own output",
                 ));
             }
+            if let Some(first) = op.inputs[..input_index]
+                .iter()
+                .position(|earlier| earlier.from == input.from)
+            {
+                return Err(check.error(
+                    format!("{input_path}.from"),
+                    format!(
+                        "\"{}\" is already an input at inputs[{first}]: an operator reads each upstream operator once (snapsim does not model a stream unioned with itself)",
+                        input.from
+                    ),
+                ));
+            }
             if spec.operators[from].kind == "sink" {
                 return Err(check.error(
                     format!("{input_path}.from"),
@@ -553,7 +565,6 @@ fn validate_job(
                 ));
             }
             inputs.push((input.from.clone(), partitioner));
-            let _ = &mut inputs;
         }
         input_names.push(inputs);
         operators.push(Operator {

@@ -34,7 +34,7 @@ pub use files::SweepWriter;
 pub use metrics::{
     DATAFLOW_METRICS, MetricInfo, PROCESS_GRAPH_METRICS, RunMetrics, Summary, summarise,
 };
-pub use path::{JsonPath, ValueKind};
+pub use path::{JsonPath, POINTS_PER_AXIS_MAX, ValueKind};
 
 use crate::deployment::parse as parse_str;
 use crate::scenario::{Model, Scenario, ScenarioError};
@@ -45,6 +45,12 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Mutex;
+
+/// The most points a grid may have (the product of the axes' values).
+pub const GRID_POINTS_MAX: usize = 100_000;
+/// The most simulation runs one sweep command may plan (points × seeds, baselines included): a
+/// larger sweep is split into shards (`--shard K/N`, see [`crate::shard`]).
+pub const RUNS_MAX: u64 = 10_000_000;
 
 /// Why a sweep cannot run.
 #[derive(Debug, thiserror::Error)]
@@ -186,6 +192,17 @@ impl SweepPlan {
                 "no seeds: --seeds must be at least 1".into(),
             ));
         }
+        let grid_points = axes
+            .iter()
+            .try_fold(1usize, |product, axis| {
+                product.checked_mul(axis.values.len())
+            })
+            .filter(|&points| points <= GRID_POINTS_MAX);
+        if grid_points.is_none() {
+            return Err(SweepError::Empty(format!(
+                "the grid has more than {GRID_POINTS_MAX} points: sweep fewer values or fewer parameters at once"
+            )));
+        }
         let base = parse_str(&document.to_string(), label, default_name)?;
         let paths: Vec<JsonPath> = axes
             .iter()
@@ -254,6 +271,21 @@ impl SweepPlan {
         })
     }
 
+    /// Refuses a plan with more than [`RUNS_MAX`] runs (after sharding: a huge sweep is fine
+    /// when each shard is not).
+    pub fn check_size(&self) -> Result<(), SweepError> {
+        if self.run_count() > RUNS_MAX {
+            return Err(SweepError::Empty(format!(
+                "{} point(s) × {} seed(s) is {} runs, more than {RUNS_MAX} for one machine: \
+                 split the seeds into shards with --shard K/N",
+                self.point_count(),
+                self.seeds.end - self.seeds.start,
+                self.run_count()
+            )));
+        }
+        Ok(())
+    }
+
     /// Narrows the plan to one shard: every point, the shard's block of the seeds (and the
     /// baselines of those seeds only). See [`crate::shard`].
     pub fn shard(mut self, shard: Shard) -> Result<SweepPlan, SweepError> {
@@ -286,7 +318,7 @@ impl SweepPlan {
     /// Number of simulation runs, baselines included.
     pub fn run_count(&self) -> u64 {
         let seeds = self.seeds.end - self.seeds.start;
-        (self.points.len() + self.baselines.len()) as u64 * seeds
+        ((self.points.len() + self.baselines.len()) as u64).saturating_mul(seeds)
     }
 
     /// The metrics this sweep's runs report, in column order.

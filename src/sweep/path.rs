@@ -400,6 +400,9 @@ pub fn split_range(text: &str) -> Result<(&str, &str), String> {
         })
 }
 
+/// The most values one axis may take (`--points`).
+pub const POINTS_PER_AXIS_MAX: usize = 10_000;
+
 /// `points` values from `from` to `to`, evenly spaced (or evenly on a log scale), rounded as the
 /// kind requires, duplicates (after rounding) removed.
 pub fn spaced_values(
@@ -409,8 +412,11 @@ pub fn spaced_values(
     points: usize,
     logarithmic: bool,
 ) -> Result<Vec<f64>, String> {
-    if points == 0 {
-        return Err("--points must be at least 1".into());
+    if points == 0 || points > POINTS_PER_AXIS_MAX {
+        return Err(format!(
+            "--points must be between 1 and {}, got {points}",
+            POINTS_PER_AXIS_MAX
+        ));
     }
     if logarithmic && (from <= 0.0 || to <= 0.0) {
         return Err(format!(
