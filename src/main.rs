@@ -858,6 +858,32 @@ fn write_trace(
 }
 
 /// `snapsim diagram`: simulate (without the oracle), draw the window, write SVG and PNG.
+/// The diagram's window from `--from` / `--to` (µs): one bound alone keeps the default window's
+/// width on its side (clipped to the run); a window that starts after the run ended is an error,
+/// not an empty picture.
+fn diagram_window(
+    from_us: Option<u64>,
+    to_us: Option<u64>,
+    (default_from, default_to): (u64, u64),
+    end_us: u64,
+) -> Result<(u64, u64), String> {
+    let width = default_to.saturating_sub(default_from).max(1);
+    let (from, to) = match (from_us, to_us) {
+        (Some(from), Some(to)) => (from, to),
+        (Some(from), None) => (from, from.saturating_add(width).min(end_us.max(from + 1))),
+        (None, Some(to)) => (to.saturating_sub(width), to),
+        (None, None) => (default_from, default_to),
+    };
+    if from >= end_us && end_us > 0 {
+        return Err(format!(
+            "the window starts at {}, but the run ended at {}: choose --from before the end",
+            snapsim::engine::SimTime::from_micros(from),
+            snapsim::engine::SimTime::from_micros(end_us)
+        ));
+    }
+    Ok((from, to))
+}
+
 fn diagram_command(
     file: &std::path::Path,
     from: Option<&str>,
@@ -895,26 +921,36 @@ fn diagram_command(
     let diagram = match &scenario.model {
         Model::ProcessGraph(model) => {
             let run = snapsim::chandy_lamport::run(model, seed, model.variant);
-            let (default_from, default_to) =
+            let default =
                 snapsim::plot::default_process_window(&run.snapshots, run.end_time.as_micros());
+            let (from, to) = match diagram_window(from_us, to_us, default, run.end_time.as_micros())
+            {
+                Ok(window) => window,
+                Err(error) => return fail(error),
+            };
             snapsim::plot::space_time_from_process_run(
                 &model.graph,
                 run.trace.events(),
                 &run.snapshots,
-                from_us.unwrap_or(default_from),
-                to_us.unwrap_or(default_to),
+                from,
+                to,
             )
         }
         Model::Dataflow(model) => {
             let mut model = (**model).clone();
             model.seed = seed;
             let run = snapsim::dataflow::run(&model, seed);
-            let (default_from, default_to) = snapsim::plot::default_dataflow_window(&run);
+            let default = snapsim::plot::default_dataflow_window(&run);
+            let (from, to) = match diagram_window(from_us, to_us, default, run.end_time.as_micros())
+            {
+                Ok(window) => window,
+                Err(error) => return fail(error),
+            };
             snapsim::plot::space_time_from_dataflow_run(
                 &run,
                 model.network.rpc_latency_us,
-                from_us.unwrap_or(default_from),
-                to_us.unwrap_or(default_to),
+                from,
+                to,
             )
         }
     };

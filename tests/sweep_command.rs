@@ -326,3 +326,24 @@ fn a_closed_pipe_on_stdout_does_not_stop_the_run_from_writing_its_report() {
     assert!(out.join("cl-bank-5-accounts/report.json").is_file());
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// `diagram --from` alone keeps the default window's width after it, and a window that starts
+/// after the run ended is refused instead of drawing an empty picture.
+#[test]
+fn a_diagram_window_with_one_bound_or_past_the_run_says_what_it_draws() {
+    let out = std::env::temp_dir().join(format!("snapsim-diagram-window-{}", std::process::id()));
+    let out = out.to_str().unwrap();
+    let bank = "scenarios/cl-bank-5-accounts.json";
+    let from_only = snapsim(&["diagram", bank, "--from", "100ms", "--out", out]);
+    assert!(from_only.status.success(), "{}", stderr(&from_only));
+    let text = String::from_utf8_lossy(&from_only.stdout);
+    assert!(text.contains("window 100.000ms to"), "{text}");
+    let past = snapsim(&["diagram", bank, "--from", "6s", "--out", out]);
+    assert_eq!(past.status.code(), Some(2));
+    assert!(
+        stderr(&past).contains("but the run ended at"),
+        "{}",
+        stderr(&past)
+    );
+    std::fs::remove_dir_all(out).unwrap();
+}
