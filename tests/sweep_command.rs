@@ -15,6 +15,23 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Runs `snapsim` with `arguments` and checks that it refuses them as bad input (exit 2) with an
+/// error that says `fragment`.
+fn refused(arguments: &[&str], fragment: &str) {
+    let output = snapsim(arguments);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{arguments:?}: {}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains(fragment),
+        "{arguments:?}: {}",
+        stderr(&output)
+    );
+}
+
 const MACHINE: &str = "scenarios/chart-overhead-daly-machine.json";
 
 #[test]
@@ -173,18 +190,15 @@ fn a_sweep_run_as_three_shards_merges_into_the_files_of_the_whole_sweep() {
     }
 
     // Two of three shards are not the whole sweep, and saying which one is missing helps.
-    let incomplete = snapsim(&[
-        "merge",
-        &out("shard-1"),
-        &out("shard-2"),
-        "--out",
-        &out("x"),
-    ]);
-    assert_eq!(incomplete.status.code(), Some(2));
-    assert!(
-        stderr(&incomplete).contains("shard 3/3 is missing"),
-        "{}",
-        stderr(&incomplete)
+    refused(
+        &[
+            "merge",
+            &out("shard-1"),
+            &out("shard-2"),
+            "--out",
+            &out("x"),
+        ],
+        "shard 3/3 is missing",
     );
     std::fs::remove_dir_all(&root).unwrap();
 }
@@ -242,19 +256,16 @@ fn a_check_run_as_three_shards_merges_into_the_check_of_every_seed() {
         &out("other"),
     ]);
     assert!(other.status.success(), "{}", stderr(&other));
-    let mixed = snapsim(&[
-        "merge",
-        &out("shard-1"),
-        &out("shard-2"),
-        &out("other"),
-        "--out",
-        &out("x"),
-    ]);
-    assert_eq!(mixed.status.code(), Some(2));
-    assert!(
-        stderr(&mixed).contains("different scenario files"),
-        "{}",
-        stderr(&mixed)
+    refused(
+        &[
+            "merge",
+            &out("shard-1"),
+            &out("shard-2"),
+            &out("other"),
+            "--out",
+            &out("x"),
+        ],
+        "different scenario files",
     );
     std::fs::remove_dir_all(&root).unwrap();
 }
