@@ -8,7 +8,7 @@
 
 use crate::report::{OutcomeStatus, run_scenario};
 use crate::scenario::Scenario;
-use crate::shard::{ShardOf, check_tiling};
+use crate::shard::{Origin, ShardOf, check_tiling, same_scenario};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -148,18 +148,19 @@ pub fn merge(shards: &[(CheckReport, String)]) -> Result<CheckReport, String> {
         return Err("no check reports to merge".into());
     };
     for (report, name) in shards {
-        if report.scenario_fingerprint != first.scenario_fingerprint
-            || report.scenario != first.scenario
-        {
-            return Err(format!(
-                "{name} is a check of {} (fingerprint {}), {first_name} of {} (fingerprint {}): \
-                 shards of different scenario files cannot be merged",
-                report.scenario,
-                report.scenario_fingerprint,
-                first.scenario,
-                first.scenario_fingerprint
-            ));
-        }
+        same_scenario(
+            "check",
+            &Origin {
+                name,
+                scenario: &report.scenario,
+                fingerprint: &report.scenario_fingerprint,
+            },
+            &Origin {
+                name: first_name,
+                scenario: &first.scenario,
+                fingerprint: &first.scenario_fingerprint,
+            },
+        )?;
         let seeds: Vec<u64> = report.results.iter().map(|r| r.seed).collect();
         let expected: Vec<u64> =
             (report.seed_first..report.seed_first + report.seed_count).collect();

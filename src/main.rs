@@ -687,6 +687,23 @@ fn shard_result_file(directory: &std::path::Path) -> Result<PathBuf, String> {
     }
 }
 
+/// Reads each shard's result file as a `T` (`what` names it in errors), with the file's name.
+fn read_shards<T: serde::de::DeserializeOwned>(
+    files: &[PathBuf],
+    what: &str,
+) -> Result<Vec<(T, String)>, String> {
+    files
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .map_err(|error| format!("{}: cannot read the file: {error}", path.display()))?;
+            let value = serde_json::from_str::<T>(&text)
+                .map_err(|error| format!("{}: not {what}: {error}", path.display()))?;
+            Ok((value, path.display().to_string()))
+        })
+        .collect()
+}
+
 /// `snapsim merge DIR… --out OUT`: the shards of one check or sweep, merged.
 fn merge_command(directories: &[PathBuf], out: &std::path::Path) -> ExitCode {
     let fail = |message: String| {
@@ -700,11 +717,6 @@ fn merge_command(directories: &[PathBuf], out: &std::path::Path) -> ExitCode {
             Err(error) => return fail(error),
         }
     }
-    let read = |path: &PathBuf| -> Result<serde_json::Value, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| format!("{}: cannot read the file: {error}", path.display()))?;
-        serde_json::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))
-    };
     let is_check = files[0].file_name().and_then(|n| n.to_str()) == Some("check.json");
     if files
         .iter()
@@ -715,17 +727,10 @@ fn merge_command(directories: &[PathBuf], out: &std::path::Path) -> ExitCode {
         );
     }
     if is_check {
-        let mut reports = Vec::new();
-        for file in &files {
-            let report = read(file).and_then(|value| {
-                serde_json::from_value::<snapsim::check::CheckReport>(value)
-                    .map_err(|error| format!("{}: not a check report: {error}", file.display()))
-            });
-            match report {
-                Ok(report) => reports.push((report, file.display().to_string())),
-                Err(error) => return fail(error),
-            }
-        }
+        let reports = match read_shards::<snapsim::check::CheckReport>(&files, "a check report") {
+            Ok(reports) => reports,
+            Err(error) => return fail(error),
+        };
         let merged = match snapsim::check::merge(&reports) {
             Ok(merged) => merged,
             Err(error) => return fail(error),
@@ -742,17 +747,10 @@ fn merge_command(directories: &[PathBuf], out: &std::path::Path) -> ExitCode {
             ExitCode::from(EXIT_INVARIANT_FAILED)
         }
     } else {
-        let mut results = Vec::new();
-        for file in &files {
-            let result = read(file).and_then(|value| {
-                serde_json::from_value::<snapsim::sweep::SweepResult>(value)
-                    .map_err(|error| format!("{}: not a sweep result: {error}", file.display()))
-            });
-            match result {
-                Ok(result) => results.push((result, file.display().to_string())),
-                Err(error) => return fail(error),
-            }
-        }
+        let results = match read_shards::<snapsim::sweep::SweepResult>(&files, "a sweep result") {
+            Ok(results) => results,
+            Err(error) => return fail(error),
+        };
         let merged = match snapsim::sweep::files::merge(&results) {
             Ok(merged) => merged,
             Err(error) => return fail(error),

@@ -105,6 +105,34 @@ impl std::fmt::Display for Shard {
     }
 }
 
+/// Where a shard's output came from, for [`same_scenario`].
+pub struct Origin<'a> {
+    /// The output's name in errors (its file).
+    pub name: &'a str,
+    /// The scenario's name.
+    pub scenario: &'a str,
+    /// The scenario document's [`fingerprint`].
+    pub fingerprint: &'a str,
+}
+
+/// Refuses to merge a shard of another scenario file than the first shard's; `kind` is "check"
+/// or "sweep".
+pub fn same_scenario(kind: &str, shard: &Origin, first: &Origin) -> Result<(), String> {
+    if shard.fingerprint == first.fingerprint && shard.scenario == first.scenario {
+        return Ok(());
+    }
+    Err(format!(
+        "{} is a {kind} of {} (fingerprint {}), {} of {} (fingerprint {}): \
+         shards of different scenario files cannot be merged",
+        shard.name,
+        shard.scenario,
+        shard.fingerprint,
+        first.name,
+        first.scenario,
+        first.fingerprint
+    ))
+}
+
 /// A fingerprint of a scenario document: sixteen hex digits of a [`Digest`] over its canonical
 /// JSON text (keys sorted, no whitespace), so two copies of one scenario agree however they are
 /// formatted, and shards of different versions of a file are refused instead of merged.

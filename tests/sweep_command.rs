@@ -275,20 +275,6 @@ fn a_check_run_as_three_shards_merges_into_the_check_of_every_seed() {
 #[test]
 fn seed_ranges_and_grids_beyond_one_machine_are_refused_with_what_to_do() {
     let tokens = "scenarios/cl-two-process-tokens.json";
-    let refused = |arguments: &[&str], fragment: &str| {
-        let output = snapsim(arguments);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{arguments:?}: {}",
-            stderr(&output)
-        );
-        assert!(
-            stderr(&output).contains(fragment),
-            "{arguments:?}: {}",
-            stderr(&output)
-        );
-    };
     refused(
         &["check", tokens, "--seeds", "0..18446744073709551615"],
         "--shard K/N",

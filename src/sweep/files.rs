@@ -21,7 +21,7 @@ use super::{
     summarise,
 };
 use crate::output::write_bytes_atomically;
-use crate::shard::check_tiling;
+use crate::shard::{Origin, check_tiling, same_scenario};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io;
@@ -139,18 +139,19 @@ pub fn merge(shards: &[(SweepResult, String)]) -> Result<SweepResult, String> {
         return Err("no sweep results to merge".into());
     };
     for (result, name) in shards {
-        if result.scenario_fingerprint != first.scenario_fingerprint
-            || result.scenario != first.scenario
-        {
-            return Err(format!(
-                "{name} is a sweep of {} (fingerprint {}), {first_name} of {} (fingerprint {}): \
-                 shards of different scenario files cannot be merged",
-                result.scenario,
-                result.scenario_fingerprint,
-                first.scenario,
-                first.scenario_fingerprint
-            ));
-        }
+        same_scenario(
+            "sweep",
+            &Origin {
+                name,
+                scenario: &result.scenario,
+                fingerprint: &result.scenario_fingerprint,
+            },
+            &Origin {
+                name: first_name,
+                scenario: &first.scenario,
+                fingerprint: &first.scenario_fingerprint,
+            },
+        )?;
         if result.axes != first.axes || result.model != first.model {
             return Err(format!(
                 "{name} swept {}, {first_name} swept {}: shards of different sweeps cannot be merged",
