@@ -1,5 +1,5 @@
 //! Failures and recovery, told as stories: a task crashes, the job restores a checkpoint, and the
-//! oracle compares what readers saw with the same run without the crash.
+//! oracle compares what readers saw with what the job should produce.
 
 use serde_json::{Value, json};
 use snapsim::checkpoint::metrics::SubtaskProgress;
@@ -54,7 +54,7 @@ fn check_of(run: &CompletedRun, invariant: Invariant) -> &snapsim::oracle::Check
     let delivery = dataflow(run)
         .delivery
         .as_ref()
-        .expect("the scenario has faults");
+        .expect("every dataflow run has a delivery verdict");
     delivery
         .checks
         .iter()
@@ -76,7 +76,7 @@ fn a_crash_during_alignment_is_exactly_once_with_a_two_phase_commit_sink() {
     );
     assert!(check_of(&run, Invariant::ExactlyOnce).passed);
     let sink = &report.delivery.as_ref().unwrap().sinks[0];
-    assert_eq!(sink.committed_records, sink.golden_records);
+    assert_eq!(sink.committed_records as u64, sink.expected_records);
     assert!(
         sink.uncommitted_records > sink.committed_records,
         "aborted writes are visible to read-uncommitted readers"
@@ -686,4 +686,99 @@ fn without_high_availability_a_job_manager_failure_loses_the_job() {
         other => panic!("expected FAILED, got {other:?}"),
     }
     assert_eq!(report.recoveries[0].restarted_at_us, None);
+}
+
+/// The transaction timeout shorter than the checkpoint interval: every transaction is aborted by
+/// the external system before the checkpoint that would commit it completes. No fault is needed —
+/// and a reference run with the same timeout would lose the same records, which is why delivery is
+/// judged against what the job's records produce.
+#[test]
+fn a_transaction_timeout_shorter_than_the_interval_loses_data_without_any_fault() {
+    let run = run_modified("flink-2pc-transaction-timeout.json", |v| {
+        v.as_object_mut().unwrap().remove("faults");
+        v["expected_failures"] = json!([]);
+        v["job"]["operators"][2]["transaction_timeout"] = json!("500ms");
+    });
+    let sink = &dataflow(&run).delivery.as_ref().unwrap().sinks[0];
+    assert_eq!(
+        sink.expected_records, 80_000,
+        "two sources of 40,000 records each"
+    );
+    assert!(sink.committed_records < 10_000, "{sink:?}");
+    assert_eq!(sink.lost, 80_000 - sink.committed_records as u64);
+    assert_eq!(sink.lost_to_transaction_timeout, sink.lost);
+    let check = check_of(&run, Invariant::ExactlyOnce);
+    assert!(!check.passed);
+    assert!(
+        check
+            .detail
+            .contains("aborted by its transaction timeout (500ms)"),
+        "{}",
+        check.detail
+    );
+    assert_eq!(run.report.outcome.status, OutcomeStatus::Failed);
+
+    // The same job with a timeout longer than any transaction lives commits every record.
+    let run = run_modified("flink-2pc-transaction-timeout.json", |v| {
+        v.as_object_mut().unwrap().remove("faults");
+        v["expected_failures"] = json!([]);
+    });
+    let sink = &dataflow(&run).delivery.as_ref().unwrap().sinks[0];
+    assert_eq!((sink.committed_records, sink.lost), (80_000, 0));
+    assert!(check_of(&run, Invariant::ExactlyOnce).passed);
+}
+
+/// With the crash, the outage outlives the timeout: the records lost are named with that cause,
+/// and none is called a duplicate — a record committed once is not a copy of itself.
+#[test]
+fn an_outage_longer_than_the_transaction_timeout_loses_records_and_says_why() {
+    let run = run_modified("flink-2pc-transaction-timeout.json", |_| {});
+    let sink = &dataflow(&run).delivery.as_ref().unwrap().sinks[0];
+    assert!(sink.lost > 0);
+    assert_eq!(sink.lost_to_transaction_timeout, sink.lost);
+    assert_eq!(sink.duplicates, 0);
+    let check = check_of(&run, Invariant::ExactlyOnce);
+    assert!(
+        check.detail.contains("transaction timeout"),
+        "{}",
+        check.detail
+    );
+    assert!(!check.detail.contains("duplicate"), "{}", check.detail);
+}
+
+/// A scenario can expect only a guarantee the oracle checks: an AT_LEAST_ONCE job is checked for
+/// at-least-once, a job without checkpointing for neither.
+#[test]
+fn expecting_an_unchecked_guarantee_to_fail_is_an_error_in_the_scenario() {
+    let refused = |change: &dyn Fn(&mut Value)| {
+        let mut value = scenario_value("flink-crash-side-by-side-at-least-once.json");
+        value.as_object_mut().unwrap().remove("expect");
+        change(&mut value);
+        let label = format!("{}/scenarios/test.json", env!("CARGO_MANIFEST_DIR"));
+        snapsim::deployment::parse(&value.to_string(), &label, "test")
+            .err()
+            .map(|e| e.to_string())
+    };
+    let error = refused(&|v| v["expected_failures"] = json!(["exactly_once"])).expect("refused");
+    assert!(
+        error.contains("expected_failures[0]")
+            && error.contains("exactly_once is never evaluated for this job")
+            && error.contains("AT_LEAST_ONCE"),
+        "{error}"
+    );
+    let error = refused(&|v| {
+        v.as_object_mut().unwrap().remove("checkpointing");
+        v["expected_failures"] = json!(["at_least_once"]);
+    })
+    .expect("refused");
+    assert!(
+        error.contains("without checkpointing nothing is promised"),
+        "{error}"
+    );
+    let error = refused(&|v| v["expected_failures"] = json!(["consistent_cut"])).expect("refused");
+    assert!(error.contains("never evaluated on a dataflow"), "{error}");
+    assert_eq!(
+        refused(&|v| v["expected_failures"] = json!(["at_least_once"])),
+        None
+    );
 }

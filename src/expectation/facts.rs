@@ -62,10 +62,10 @@ fn dataflow_fact(
         })
     };
     let sinks = || {
-        let delivery = df.delivery.as_ref().ok_or_else(|| {
-            "the scenario has no faults, so there is no failure-free run to compare the sinks with"
-                .to_string()
-        })?;
+        let delivery = df
+            .delivery
+            .as_ref()
+            .ok_or_else(|| "this run has no delivery verdict to read the sinks from".to_string())?;
         Ok::<_, String>(
             delivery
                 .sinks

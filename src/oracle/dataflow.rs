@@ -13,14 +13,15 @@
 //! after every acknowledgement, never more than `max-concurrent-checkpoints` pending, triggers
 //! respect `min-pause`.
 
+use super::reference::{Reference, replay_into};
 use super::{Check, Invariant};
 use crate::checkpoint::SnapshotProtocol;
 use crate::dataflow::{CompletedCheckpoint, DataflowRun};
-use crate::engine::{RngStreams, SimTime};
+use crate::engine::SimTime;
 use crate::scenario::DataflowModel;
-use crate::topology::job::{OperatorIndex, Partitioner, TaskIndex};
+use crate::topology::job::TaskIndex;
 use crate::trace::DataflowEvent;
-use crate::workload::dataflow::{OperatorKind, OperatorState, Record, SourceLog, apply};
+use crate::workload::dataflow::{OperatorKind, OperatorState};
 use crate::workload::sink::{ExternalSink, TransactionState};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -78,152 +79,6 @@ pub fn check(model: &DataflowModel, seed: u64, run: &DataflowRun) -> DataflowVer
     DataflowVerdict {
         checkpoints,
         protocol_rules: check_protocol_rules(model, run.trace.events(), &run.sinks),
-    }
-}
-
-/// The failure-free computation, extended source by source as prefixes grow.
-struct Reference<'a> {
-    model: &'a DataflowModel,
-    logs: BTreeMap<TaskIndex, (SourceLog, Vec<u32>)>,
-    consumed: BTreeMap<TaskIndex, u64>,
-    states: Vec<OperatorState>,
-    consumers: Vec<Vec<(OperatorIndex, u32)>>,
-    /// Where the computation starts (empty, or a savepoint).
-    initial_states: Vec<OperatorState>,
-    initial_offsets: BTreeMap<TaskIndex, u64>,
-}
-
-impl<'a> Reference<'a> {
-    fn new(model: &'a DataflowModel, seed: u64, run: &DataflowRun) -> Reference<'a> {
-        let streams = RngStreams::new(seed);
-        let mut logs = BTreeMap::new();
-        for (task, vertex) in run.graph.tasks.iter().enumerate() {
-            if let OperatorKind::Source(config) = &model.job.operators[vertex.chain[0]].kind {
-                logs.insert(
-                    task,
-                    (
-                        SourceLog::new(&streams, &format!("source-log/{}", vertex.name), config),
-                        Vec::new(),
-                    ),
-                );
-            }
-        }
-        // For each operator: its consumers, and how many copies of a record each receives.
-        let mut consumers = vec![Vec::new(); model.job.operators.len()];
-        for (index, operator) in model.job.operators.iter().enumerate() {
-            for input in &operator.inputs {
-                let copies = if input.partitioner == Partitioner::Broadcast {
-                    operator.parallelism
-                } else {
-                    1
-                };
-                consumers[input.from].push((index, copies));
-            }
-        }
-        // A job started from a savepoint computes onwards from the savepoint's state and offsets.
-        let mut initial_states = vec![OperatorState::default(); model.job.operators.len()];
-        let mut initial_offsets = BTreeMap::new();
-        if let Some(initial) = &model.initial_state {
-            for (task, vertex) in run.graph.tasks.iter().enumerate() {
-                for (position, &operator) in vertex.chain.iter().enumerate() {
-                    let state = &initial.task_states[task][position];
-                    if matches!(model.job.operators[operator].kind, OperatorKind::Source(_)) {
-                        initial_offsets.insert(task, state.offset);
-                    } else {
-                        initial_states[operator].merge(state);
-                    }
-                }
-            }
-        }
-        Reference {
-            model,
-            logs,
-            consumed: initial_offsets.clone(),
-            states: initial_states.clone(),
-            consumers,
-            initial_states,
-            initial_offsets,
-        }
-    }
-
-    fn reset(&mut self) {
-        self.consumed = self.initial_offsets.clone();
-        self.states = self.initial_states.clone();
-    }
-
-    /// Brings the reference to exactly these source prefixes.
-    fn advance_to(
-        &mut self,
-        offsets: &BTreeMap<TaskIndex, u64>,
-        source_operator: &BTreeMap<TaskIndex, OperatorIndex>,
-    ) {
-        if offsets
-            .iter()
-            .any(|(task, &offset)| self.consumed.get(task).copied().unwrap_or(0) > offset)
-        {
-            self.reset();
-        }
-        for (&task, &offset) in offsets {
-            let from = self.consumed.get(&task).copied().unwrap_or(0);
-            for position in from..offset {
-                let key = self.key_at(task, position);
-                let record = Record {
-                    key,
-                    source_task: task as u32,
-                    offset: position,
-                    value: 1,
-                    created_at_us: 0,
-                };
-                let operator = source_operator[&task];
-                self.push(operator, record, true);
-            }
-            self.consumed.insert(task, offset);
-        }
-    }
-
-    fn key_at(&mut self, task: TaskIndex, offset: u64) -> u32 {
-        let (log, keys) = self.logs.get_mut(&task).expect("a source task");
-        while keys.len() as u64 <= offset {
-            keys.push(log.next_key().1);
-        }
-        keys[offset as usize]
-    }
-
-    /// Applies `operator` (and everything downstream) to one record.
-    fn push(&mut self, operator: OperatorIndex, record: Record, is_source_emission: bool) {
-        let kind = &self.model.job.operators[operator].kind;
-        let output = if is_source_emission {
-            Some(record)
-        } else {
-            apply(kind, &mut self.states[operator], record)
-        };
-        if let Some(output) = output {
-            for index in 0..self.consumers[operator].len() {
-                let (consumer, copies) = self.consumers[operator][index];
-                for _ in 0..copies {
-                    self.push(consumer, output, false);
-                }
-            }
-        }
-    }
-}
-
-/// Applies the operators of a task's chain, from `position`, and everything downstream of it, to
-/// one record — what a restore does with a persisted in-flight record.
-fn replay_into(
-    model: &DataflowModel,
-    consumers: &[Vec<(OperatorIndex, u32)>],
-    states: &mut [OperatorState],
-    operator: OperatorIndex,
-    record: Record,
-) {
-    let kind = &model.job.operators[operator].kind;
-    if let Some(output) = apply(kind, &mut states[operator], record) {
-        for &(consumer, copies) in &consumers[operator] {
-            for _ in 0..copies {
-                replay_into(model, consumers, states, consumer, output);
-            }
-        }
     }
 }
 

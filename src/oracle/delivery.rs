@@ -1,43 +1,39 @@
-//! Invariants 6 (exactly-once) and 7 (at-least-once): what survives failures, checked against a failure-free
-//! *golden* run of the same scenario (same seed, same settings, no faults).
+//! Invariants 6 (exactly-once) and 7 (at-least-once): what a reader of each sink sees, checked
+//! against what the job should produce — the failure-free computation of its operators on every
+//! record its sources hold ([`super::reference`]), not against another simulated run, which would
+//! share a misconfiguration (a transaction timeout shorter than the checkpoint interval loses the
+//! same records in every run). The check runs with and without faults.
 //!
-//! - **Exactly-once** (checkpointing EXACTLY_ONCE, and for the output a two-phase-commit or
-//!   idempotent sink): the final keyed state and the committed output equal the golden run's —
+//! - **Exactly-once** (checkpointing EXACTLY_ONCE, and for the output a two-phase-commit, file, or
+//!   idempotent sink): the final keyed state and the committed output are the computation's —
 //!   every record's effect once, none lost, none twice. An idempotent sink keeps it only when each
 //!   key's last write reaches it along one path (typically: fed by one keyed aggregation through a
 //!   forward or hash edge): otherwise one key's upserts arrive on several channels, and the last to
 //!   land depends on timing — replays or not. Such a sink promises at-least-once, and says why.
-//! - **At-least-once** (AT_LEAST_ONCE, or a plain sink): nothing the golden run produced is missing;
-//!   duplicates are expected, counted per key, and shown.
+//! - **At-least-once** (AT_LEAST_ONCE, or a plain sink): nothing the job should produce is
+//!   missing; duplicates are expected, counted per key, and shown.
 //! - **No checkpointing**: no promise; losses and duplicates are reported as found.
 //!
-//! Records are identified by where they came from: (source subtask, offset in its log). When a
-//! check fails, the explanation names the first divergent record, when it was written, and in
-//! which transaction.
+//! Which of the two is checked is decided by the configuration alone
+//! ([`crate::scenario::guarantee`]). Losses are counted only for a job that finished: a job still
+//! running at the end of the run has records on their way. Records are identified by where they
+//! came from: (source subtask, offset in its log). When a check fails, the explanation names the
+//! first divergent record, when it was written, in which transaction, and why that transaction
+//! never committed.
 
+use super::reference::{Identity, Reference};
 use super::{Check, Invariant};
-use crate::checkpoint::SnapshotProtocol;
 use crate::dataflow::{DataflowRun, JobStatus};
 use crate::scenario::DataflowModel;
-use crate::topology::job::Partitioner;
+pub use crate::scenario::guarantee::Promise;
+use crate::scenario::guarantee::{sink_promise, state_promise};
+use crate::topology::job::TaskIndex;
 use crate::workload::dataflow::{KeyTotals, OperatorKind, OperatorState, SinkDelivery};
 use crate::workload::sink::{AbortCause, ExternalSink, TransactionState, Write};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// What the configuration promises.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Promise {
-    /// Every record's effect exactly once.
-    ExactlyOnce,
-    /// Every record's effect at least once.
-    AtLeastOnce,
-    /// Nothing (checkpointing off).
-    None,
-}
-
-/// What one sink delivered, compared with the golden run.
+/// What one sink delivered, compared with what the job should produce.
 #[derive(Clone, Debug, Serialize)]
 pub struct SinkDelivered {
     /// Sink operator name.
@@ -49,8 +45,9 @@ pub struct SinkDelivered {
     /// Why it promises less than the checkpoint mode, if it does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub promise_limited_because: Option<String>,
-    /// Records a read-committed reader saw in the golden run.
-    pub golden_records: usize,
+    /// Records the job should deliver to this sink: the failure-free computation's output on
+    /// every record its sources read (copies behind a broadcast counted).
+    pub expected_records: u64,
     /// Records a read-committed reader saw in this run.
     pub committed_records: usize,
     /// Records a read-uncommitted reader saw in this run (everything written).
@@ -61,8 +58,12 @@ pub struct SinkDelivered {
     /// Extra copies seen by a read-uncommitted reader (everything written, aborted transactions
     /// included).
     pub uncommitted_duplicates: u64,
-    /// Golden records a read-committed reader never saw.
+    /// Expected records a read-committed reader never saw (for a job that did not finish: not
+    /// yet delivered, not counted as lost).
     pub lost: u64,
+    /// Of the lost records, those whose only writes were in transactions the external system
+    /// aborted by its transaction timeout.
+    pub lost_to_transaction_timeout: u64,
     /// Duplicates per key (the ten keys with most).
     pub duplicates_per_key: Vec<(u32, u64)>,
     /// Transactions aborted (two-phase commit).
@@ -98,44 +99,21 @@ impl DeliveryVerdict {
     }
 }
 
-/// A copy of the model without faults: the golden run's scenario.
-pub fn golden_model(model: &DataflowModel) -> DataflowModel {
-    let mut golden = model.clone();
-    golden.faults.scheduled.clear();
-    golden.faults.random.clear();
-    golden.faults.restore_from_pending = false;
-    golden
-}
-
-fn merged_states(model: &DataflowModel, run: &DataflowRun) -> Vec<OperatorState> {
-    let mut merged = vec![OperatorState::default(); model.job.operators.len()];
-    for (task, vertex) in run.graph.tasks.iter().enumerate() {
-        for (position, &operator) in vertex.chain.iter().enumerate() {
-            merged[operator].merge(&run.final_states[task][position]);
-        }
-    }
-    merged
-}
-
-type Identity = (u32, u64);
-
-fn identity(write: &Write) -> Identity {
-    (write.record.source_task, write.record.offset)
-}
-
-fn multiset(writes: &[&Write]) -> BTreeMap<Identity, u64> {
-    let mut counts = BTreeMap::new();
-    for write in writes {
-        *counts.entry(identity(write)).or_insert(0) += 1;
-    }
-    counts
-}
-
 fn describe_write(run: &DataflowRun, sink: &ExternalSink, write: &Write) -> String {
     let source = &run.graph.tasks[write.record.source_task as usize].name;
+    format!(
+        "record {source} offset {} (key {}) {}",
+        write.record.offset,
+        write.record.key,
+        write_details(sink, write)
+    )
+}
+
+/// When, by which subtask and in which transaction (and what became of it) a write happened.
+fn write_details(sink: &ExternalSink, write: &Write) -> String {
     let mut text = format!(
-        "record {source} offset {} (key {}) written at {}us by sink subtask {}",
-        write.record.offset, write.record.key, write.at_us, write.subtask
+        "written at {}us by sink subtask {}",
+        write.at_us, write.subtask
     );
     if let Some(id) = write.transaction {
         let transaction = &sink.transactions[id as usize];
@@ -161,23 +139,72 @@ fn describe_write(run: &DataflowRun, sink: &ExternalSink, write: &Write) -> Stri
     text
 }
 
+fn merged_states(model: &DataflowModel, run: &DataflowRun) -> Vec<OperatorState> {
+    let mut merged = vec![OperatorState::default(); model.job.operators.len()];
+    for (task, vertex) in run.graph.tasks.iter().enumerate() {
+        for (position, &operator) in vertex.chain.iter().enumerate() {
+            merged[operator].merge(&run.final_states[task][position]);
+        }
+    }
+    merged
+}
+
+fn identity(write: &Write) -> Identity {
+    (write.record.source_task, write.record.offset)
+}
+
 fn after(failures: usize) -> String {
     match failures {
-        0 => "with this scenario's faults (no task failed)".to_string(),
+        0 => "without failures".to_string(),
         n => format!("after {n} failure(s)"),
     }
 }
 
-/// Compares a run with its golden run.
-pub fn check(model: &DataflowModel, run: &DataflowRun, golden: &DataflowRun) -> DeliveryVerdict {
-    let protocol = model.checkpointing.as_ref().map(|c| c.protocol);
-    let state_promise = match protocol {
-        None => Promise::None,
-        Some(SnapshotProtocol::AtLeastOnce) => Promise::AtLeastOnce,
-        Some(_) => Promise::ExactlyOnce,
-    };
-    let finished = matches!(run.status, JobStatus::Finished { .. })
-        && matches!(golden.status, JobStatus::Finished { .. });
+/// The source records the job should have processed, per source subtask: a finished job, each
+/// source's whole log (from its savepoint offset, if it started from one); a job still running,
+/// what its sources read — the furthest any of them got, counting reads undone by a rewind, since
+/// their output may have been committed before it.
+fn expected_offsets(
+    model: &DataflowModel,
+    run: &DataflowRun,
+    finished: bool,
+) -> (BTreeMap<TaskIndex, u64>, BTreeMap<TaskIndex, usize>) {
+    let mut offsets = BTreeMap::new();
+    let mut source_operator = BTreeMap::new();
+    for (task, vertex) in run.graph.tasks.iter().enumerate() {
+        let operator = vertex.chain[0];
+        let OperatorKind::Source(config) = &model.job.operators[operator].kind else {
+            continue;
+        };
+        source_operator.insert(task, operator);
+        let read = run.final_states[task][0].offset;
+        let offset = match config.records {
+            Some(records) if finished => records,
+            _ => read,
+        };
+        offsets.insert(task, offset);
+    }
+    if !finished {
+        for sink in &run.sinks {
+            for write in &sink.writes {
+                let task = write.record.source_task as TaskIndex;
+                if let Some(offset) = offsets.get_mut(&task) {
+                    *offset = (*offset).max(write.record.offset + 1);
+                }
+            }
+        }
+    }
+    (offsets, source_operator)
+}
+
+/// Compares what each sink's readers see, and the final keyed state, with what the job should
+/// produce.
+pub fn check(model: &DataflowModel, seed: u64, run: &DataflowRun) -> DeliveryVerdict {
+    let state_promise = state_promise(model);
+    let finished = matches!(run.status, JobStatus::Finished { .. });
+    let (offsets, source_operator) = expected_offsets(model, run, finished);
+    let mut reference = Reference::new(model, seed, run).with_sinks();
+    reference.advance_to(&offsets, &source_operator);
     let sink_operators: Vec<usize> = model
         .job
         .operators
@@ -190,164 +217,182 @@ pub fn check(model: &DataflowModel, run: &DataflowRun, golden: &DataflowRun) -> 
     let mut sinks = Vec::new();
     let mut output_problems: Vec<(Promise, String)> = Vec::new();
     for (index, &operator) in sink_operators.iter().enumerate() {
-        let (sink, golden_sink) = (&run.sinks[index], &golden.sinks[index]);
-        let last_write_determined = last_write_per_key_is_determined(model, operator);
-        let promise = match (state_promise, sink.delivery) {
-            (Promise::None, _) => Promise::None,
-            (Promise::ExactlyOnce, SinkDelivery::TwoPhaseCommit | SinkDelivery::File) => {
-                Promise::ExactlyOnce
-            }
-            (Promise::ExactlyOnce, SinkDelivery::Idempotent) if last_write_determined => {
-                Promise::ExactlyOnce
-            }
-            _ => Promise::AtLeastOnce,
-        };
-        let promise_limited_because = (state_promise == Promise::ExactlyOnce
-            && sink.delivery == SinkDelivery::Idempotent
-            && !last_write_determined)
-            .then(|| {
-                "an idempotent sink's table is exactly-once only when each key's last write reaches \
-                 it along one path; here one key's records arrive on several channels, so which \
-                 one lands last depends on timing (feed the sink from one keyed operator)"
-                    .to_string()
-            });
+        let sink = &run.sinks[index];
+        let expected = reference
+            .sink_output(operator)
+            .expect("the reference keeps every sink's output");
+        let (promise, promise_limited_because) = sink_promise(model, operator);
+        let name = &model.job.operators[operator].name;
         let committed = sink.read_committed();
-        let golden_committed = golden_sink.read_committed();
-        let have = multiset(&committed);
-        let want = multiset(&golden_committed);
+        let allowed = |id: &Identity| expected.copies.get(id).map_or(0, |&(copies, _)| copies);
+
+        // One pass in output order: a copy beyond what the job produces is a duplicate (the
+        // replayed one, since it comes later); the first copy of each record is its original.
+        let mut have: BTreeMap<Identity, u64> = BTreeMap::new();
+        let mut first_copy: BTreeMap<Identity, &Write> = BTreeMap::new();
         let mut duplicates = 0;
-        let mut lost = 0;
         let mut duplicates_by_key: BTreeMap<u32, u64> = BTreeMap::new();
         let mut first_duplicate: Option<&Write> = None;
-        // One pass in output order: the copy of a record beyond the golden run's count is the
-        // replayed one; each record's key is read off its first copy.
-        let mut seen: BTreeMap<Identity, u64> = BTreeMap::new();
-        let mut key_of: BTreeMap<Identity, u32> = BTreeMap::new();
-        for write in &committed {
+        for &write in &committed {
             let id = identity(write);
-            let copies = seen.entry(id).or_insert(0);
+            let copies = have.entry(id).or_insert(0);
             *copies += 1;
-            if *copies == 1 {
-                key_of.insert(id, write.record.key);
-            }
-            if first_duplicate.is_none() && *copies > want.get(&id).copied().unwrap_or(0) {
-                first_duplicate = Some(write);
-            }
-        }
-        for (id, &count) in &have {
-            let golden_count = want.get(id).copied().unwrap_or(0);
-            if count > golden_count {
-                duplicates += count - golden_count;
-                *duplicates_by_key.entry(key_of[id]).or_default() += count - golden_count;
+            first_copy.entry(id).or_insert(write);
+            if *copies > allowed(&id) {
+                duplicates += 1;
+                *duplicates_by_key.entry(write.record.key).or_default() += 1;
+                first_duplicate.get_or_insert(write);
             }
         }
-        let mut first_lost: Option<&Write> = None;
-        for write in &golden_committed {
-            let id = identity(write);
-            if have.get(&id).copied().unwrap_or(0) < want[&id] {
-                lost += 1;
-                if first_lost.is_none() {
-                    first_lost = Some(write);
-                }
-            }
+        // Every write, committed or not, by record: where a missing record went.
+        let mut last_write: BTreeMap<Identity, &Write> = BTreeMap::new();
+        for write in &sink.writes {
+            last_write.insert(identity(write), write);
         }
-        let mut by_key: Vec<(u32, u64)> = duplicates_by_key.into_iter().collect();
-        by_key.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        by_key.truncate(10);
-        let name = &model.job.operators[operator].name;
-        if finished && lost > 0 {
-            let write = first_lost.expect("counted");
-            // Where did this record go in the faulted run?
-            let trace = sink
-                .writes
-                .iter()
-                .find(|w| identity(w) == identity(write))
-                .map_or("it was never written in this run".to_string(), |w| {
-                    format!("in this run it was {}", describe_write(run, sink, w))
-                });
-            output_problems.push((
-                Promise::AtLeastOnce,
-                format!(
-                    "sink \"{name}\" lost {lost} record(s); the first: {} offset {} (key {}), in the golden output, never seen by a read-committed reader here — {trace}",
-                    run.graph.tasks[write.record.source_task as usize].name, write.record.offset, write.record.key
-                ),
-            ));
-        }
-        if duplicates > 0 && promise == Promise::ExactlyOnce && sink.delivery.is_transactional() {
-            let write = first_duplicate.expect("counted");
-            let original = committed
-                .iter()
-                .find(|w| identity(w) == identity(write))
-                .expect("present");
-            output_problems.push((
-                Promise::ExactlyOnce,
-                format!(
-                    "sink \"{name}\" committed {duplicates} duplicate(s); the first: {} — already committed as {}",
-                    describe_write(run, sink, write),
-                    describe_write(run, sink, original)
-                ),
-            ));
-        }
-        if promise == Promise::ExactlyOnce && sink.delivery == SinkDelivery::Idempotent && finished
-        {
-            let (table, golden_table) = (sink.upserted(), golden_sink.upserted());
-            if let Some((key, value)) = golden_table.iter().find(|(k, v)| table.get(k) != Some(v)) {
-                output_problems.push((
-                    Promise::ExactlyOnce,
-                    format!("idempotent sink \"{name}\": key {key} ends as {:?}, the golden run's table has {value}", table.get(key)),
-                ));
-            }
-        }
-        let transactions_aborted = sink
-            .transactions
-            .iter()
-            .filter(|t| matches!(t.state, TransactionState::Aborted { .. }))
-            .count();
-        let transactions_committed = sink
-            .transactions
-            .iter()
-            .filter(|t| matches!(t.state, TransactionState::Committed { .. }))
-            .count();
-        let transactions_timed_out = sink
-            .transactions
-            .iter()
-            .filter(|t| {
+        let timed_out = |write: &Write| {
+            write.transaction.is_some_and(|id| {
                 matches!(
-                    t.state,
+                    sink.transactions[id as usize].state,
                     TransactionState::Aborted {
                         reason: AbortCause::TransactionTimeout,
                         ..
                     }
                 )
             })
-            .count();
-        let everything = sink.read_uncommitted();
-        let uncommitted_duplicates = multiset(&everything)
+        };
+        let mut lost = 0;
+        let mut lost_to_transaction_timeout = 0;
+        let mut first_lost: Option<(Identity, u32)> = None;
+        for (id, &(copies, key)) in &expected.copies {
+            let missing = copies.saturating_sub(have.get(id).copied().unwrap_or(0));
+            if missing == 0 {
+                continue;
+            }
+            lost += missing;
+            if last_write.get(id).is_some_and(|w| timed_out(w)) {
+                lost_to_transaction_timeout += missing;
+            }
+            first_lost.get_or_insert((*id, key));
+        }
+        let mut by_key: Vec<(u32, u64)> = duplicates_by_key.into_iter().collect();
+        by_key.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        by_key.truncate(10);
+
+        if finished && let Some((id, key)) = first_lost {
+            let source = &run.graph.tasks[id.0 as usize].name;
+            let fate = last_write
+                .get(&id)
+                .map_or("it was never written in this run".to_string(), |w| {
+                    format!("in this run it was {}", write_details(sink, w))
+                });
+            let cause = if lost_to_transaction_timeout > 0 {
+                let timeout = match &model.job.operators[operator].kind {
+                    OperatorKind::Sink(config) => config
+                        .transaction_timeout_us
+                        .map_or(String::new(), |t| format!(" ({}ms)", t / 1000)),
+                    _ => String::new(),
+                };
+                format!(
+                    "; {lost_to_transaction_timeout} of them were in transactions the external system aborted by its transaction timeout{timeout} before Flink committed them — a transaction must outlive the checkpoint that commits it, and any downtime before the commit"
+                )
+            } else {
+                String::new()
+            };
+            output_problems.push((
+                Promise::AtLeastOnce,
+                format!(
+                    "sink \"{name}\" lost {lost} of the {} record(s) the job should deliver to it{cause}; the first: {source} offset {} (key {key}), never seen by a read-committed reader — {fate}",
+                    expected.records(),
+                    id.1
+                ),
+            ));
+        }
+        if let Some(write) = first_duplicate
+            && promise == Promise::ExactlyOnce
+            && sink.delivery.is_transactional()
+        {
+            let id = identity(write);
+            let original = first_copy[&id];
+            let detail = if allowed(&id) == 0 {
+                format!(
+                    "{} — a record the job does not deliver to this sink",
+                    describe_write(run, sink, write)
+                )
+            } else {
+                format!(
+                    "{} — already committed as {}",
+                    describe_write(run, sink, write),
+                    describe_write(run, sink, original)
+                )
+            };
+            output_problems.push((
+                Promise::ExactlyOnce,
+                format!("sink \"{name}\" committed {duplicates} duplicate(s); the first: {detail}"),
+            ));
+        }
+        if promise == Promise::ExactlyOnce && sink.delivery == SinkDelivery::Idempotent && finished
+        {
+            let table = sink.upserted();
+            if let Some((key, value)) = expected
+                .last_value
+                .iter()
+                .find(|(k, v)| table.get(k) != Some(v))
+            {
+                output_problems.push((
+                    Promise::ExactlyOnce,
+                    format!(
+                        "idempotent sink \"{name}\": key {key} ends as {:?}, but the job's last write of it is {value}",
+                        table.get(key)
+                    ),
+                ));
+            }
+        }
+        let count = |wanted: fn(&TransactionState) -> bool| {
+            sink.transactions
+                .iter()
+                .filter(|t| wanted(&t.state))
+                .count()
+        };
+        let mut uncommitted: BTreeMap<Identity, u64> = BTreeMap::new();
+        for write in &sink.writes {
+            *uncommitted.entry(identity(write)).or_insert(0) += 1;
+        }
+        let uncommitted_duplicates = uncommitted
             .iter()
-            .map(|(id, &count)| count.saturating_sub(want.get(id).copied().unwrap_or(0)))
+            .map(|(id, &count)| count.saturating_sub(allowed(id)))
             .sum();
         sinks.push(SinkDelivered {
             sink: name.clone(),
             delivery: sink.delivery,
             promise,
             promise_limited_because,
-            golden_records: golden_committed.len(),
+            expected_records: expected.records(),
             committed_records: committed.len(),
-            uncommitted_records: everything.len(),
+            uncommitted_records: sink.writes.len(),
             duplicates,
             uncommitted_duplicates,
             lost,
+            lost_to_transaction_timeout,
             duplicates_per_key: by_key,
-            transactions_aborted,
-            transactions_committed,
-            transactions_timed_out,
+            transactions_aborted: count(|s| matches!(s, TransactionState::Aborted { .. })),
+            transactions_committed: count(|s| matches!(s, TransactionState::Committed { .. })),
+            transactions_timed_out: count(|s| {
+                matches!(
+                    s,
+                    TransactionState::Aborted {
+                        reason: AbortCause::TransactionTimeout,
+                        ..
+                    }
+                )
+            }),
         });
     }
 
-    // Final keyed state, operator by operator.
+    // Final keyed state, operator by operator, against the computation on every source record.
     let mut state_problem: Option<(Promise, String)> = None;
     if finished {
-        let (have, want) = (merged_states(model, run), merged_states(model, golden));
+        let have = merged_states(model, run);
+        let want = &reference.states;
         'operators: for (index, operator) in model.job.operators.iter().enumerate() {
             if !matches!(operator.kind, OperatorKind::KeyedAggregation { .. }) {
                 continue;
@@ -367,7 +412,7 @@ pub fn check(model: &DataflowModel, run: &DataflowRun, golden: &DataflowRun) -> 
                     state_problem = Some((
                         Promise::AtLeastOnce,
                         format!(
-                            "operator \"{}\" key {key}: final count {} but the golden run has {}: {} record(s) lost",
+                            "operator \"{}\" key {key}: final count {} but the job's records give {}: {} record(s) lost",
                             operator.name,
                             h.count,
                             w.count,
@@ -380,7 +425,7 @@ pub fn check(model: &DataflowModel, run: &DataflowRun, golden: &DataflowRun) -> 
                     state_problem = Some((
                         Promise::ExactlyOnce,
                         format!(
-                            "operator \"{}\" key {key}: final count {} but the golden run has {}: {} record(s) counted twice",
+                            "operator \"{}\" key {key}: final count {} but the job's records give {}: {} record(s) counted twice",
                             operator.name,
                             h.count,
                             w.count,
@@ -403,103 +448,69 @@ pub fn check(model: &DataflowModel, run: &DataflowRun, golden: &DataflowRun) -> 
     let scope = if finished {
         String::new()
     } else {
-        " (the job did not finish, so only what it did deliver is compared; losses are not counted)"
+        " (the job did not finish, so only what it did deliver is compared; records still on their way are not counted as lost)"
             .to_string()
     };
     if promises_exactly_once {
-        let broken: Vec<&String> = problems.iter().map(|(_, text)| text).collect();
-        checks.push(match broken.first() {
+        checks.push(match problems.first() {
             None => Check::pass(
                 Invariant::ExactlyOnce,
                 format!(
-                    "{}, final keyed state and committed output equal the failure-free run{scope}",
+                    "{}, final keyed state and committed output are exactly what the job's records produce{scope}",
                     after(failures)
                 ),
             ),
-            Some(first) => Check::fail(Invariant::ExactlyOnce, (*first).clone()),
+            Some((_, first)) => Check::fail(Invariant::ExactlyOnce, first.clone()),
         });
     } else if state_promise != Promise::None {
-        let lost: Vec<&String> = problems
-            .iter()
-            .filter(|(p, _)| *p == Promise::AtLeastOnce)
-            .map(|(_, t)| t)
-            .collect();
         let duplicates: u64 = sinks.iter().map(|s| s.duplicates).sum();
-        checks.push(match lost.first() {
-            None => Check::pass(
-                Invariant::AtLeastOnce,
-                format!("{}, nothing the failure-free run produced is missing; {duplicates} duplicate record(s) reached the sinks{scope}", after(failures)),
-            ),
-            Some(first) => Check::fail(Invariant::AtLeastOnce, (*first).clone()),
-        });
+        checks.push(
+            match problems.iter().find(|(p, _)| *p == Promise::AtLeastOnce) {
+                None => Check::pass(
+                    Invariant::AtLeastOnce,
+                    format!(
+                        "{}, nothing the job's records produce is missing; {duplicates} duplicate record(s) reached the sinks{scope}",
+                        after(failures)
+                    ),
+                ),
+                Some((_, first)) => Check::fail(Invariant::AtLeastOnce, first.clone()),
+            },
+        );
     }
-    let summary = if failures == 0 {
-        "no failure happened: nothing to recover".to_string()
-    } else {
-        let parts: Vec<String> = sinks
-            .iter()
-            .map(|s| {
-                format!(
-                    "{}: {} committed vs {} in the failure-free run, {} duplicate(s), {} lost",
-                    s.sink, s.committed_records, s.golden_records, s.duplicates, s.lost
-                )
-            })
-            .collect();
-        format!("{failures} failure(s); {}", parts.join("; "))
-    };
+    let parts: Vec<String> = sinks
+        .iter()
+        .map(|s| {
+            format!(
+                "{}: {} committed of {} expected, {} duplicate(s), {} {}",
+                s.sink,
+                s.committed_records,
+                s.expected_records,
+                s.duplicates,
+                s.lost,
+                if finished {
+                    "lost"
+                } else {
+                    "not yet delivered"
+                }
+            )
+        })
+        .collect();
+    let summary = format!(
+        "{}; {}",
+        match failures {
+            0 => "no failure".to_string(),
+            n => format!("{n} failure(s)"),
+        },
+        if parts.is_empty() {
+            "no sinks".to_string()
+        } else {
+            parts.join("; ")
+        }
+    );
     DeliveryVerdict {
         state_promise,
         sinks,
         checks,
         summary,
     }
-}
-
-/// Does each key's last write to `operator` come out the same in every schedule? The sink's table
-/// keeps the last upsert per key, so it is exactly-once only if the last record of each key reaches
-/// it along one path whose last element no interleaving can change:
-/// - a keyed aggregation's last output per key is the key's total, whatever order its inputs
-///   arrived in (each key lives on one subtask);
-/// - a stateless operator or sink with a single input keeps this if that input sends each key along
-///   one channel (forward, hash, or anything into one subtask);
-/// - several inputs, rebalance or broadcast into several subtasks, or a source of several subtasks
-///   (each emits every key) interleave one key's records from several channels, and the last to
-///   arrive depends on timing.
-fn last_write_per_key_is_determined(model: &DataflowModel, operator: usize) -> bool {
-    let op = &model.job.operators[operator];
-    match op.kind {
-        OperatorKind::KeyedAggregation { .. } => true,
-        OperatorKind::Filter { .. } => single_channel_input(model, operator, ordered_per_key),
-        _ => {
-            ordered_per_key(model, operator)
-                || single_channel_input(model, operator, last_write_per_key_is_determined)
-        }
-    }
-}
-
-/// Does `operator` emit each key's records from one subtask, in an order no schedule changes?
-fn ordered_per_key(model: &DataflowModel, operator: usize) -> bool {
-    let op = &model.job.operators[operator];
-    match op.kind {
-        OperatorKind::Source(_) => op.parallelism == 1,
-        _ => single_channel_input(model, operator, ordered_per_key),
-    }
-}
-
-/// Has `operator` exactly one input, which sends each key along one channel, from an operator for
-/// which `upstream` holds?
-fn single_channel_input(
-    model: &DataflowModel,
-    operator: usize,
-    upstream: fn(&DataflowModel, usize) -> bool,
-) -> bool {
-    let op = &model.job.operators[operator];
-    let [input] = op.inputs.as_slice() else {
-        return false;
-    };
-    let one_channel_per_key = match input.partitioner {
-        Partitioner::Forward | Partitioner::Hash => true,
-        Partitioner::Rebalance | Partitioner::Broadcast => op.parallelism == 1,
-    };
-    one_channel_per_key && upstream(model, input.from)
 }

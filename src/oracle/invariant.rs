@@ -61,6 +61,19 @@ impl Invariant {
         }
     }
 
+    /// One of Chandy-Lamport's invariants, evaluated on process graphs (the others are evaluated on
+    /// dataflows).
+    pub fn is_chandy_lamport(self) -> bool {
+        matches!(
+            self,
+            Invariant::ConsistentCut
+                | Invariant::ChannelState
+                | Invariant::Conservation
+                | Invariant::Reachability
+                | Invariant::Completion
+        )
+    }
+
     /// Looks an invariant up by its name.
     pub fn from_name(name: &str) -> Option<Invariant> {
         Invariant::ALL.into_iter().find(|i| i.name() == name)

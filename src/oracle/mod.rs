@@ -12,6 +12,7 @@ pub mod dataflow;
 pub mod delivery;
 mod invariant;
 pub mod process_graph;
+mod reference;
 
 pub use invariant::Invariant;
 

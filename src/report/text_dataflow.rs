@@ -431,7 +431,7 @@ fn render_recovery(out: &mut String, df: &DataflowReport) {
     if let Some(delivery) = &df.delivery {
         let _ = writeln!(
             out,
-            "\nWhat readers saw (compared with the same run without faults)"
+            "\nWhat readers saw (compared with what the job should produce)"
         );
         for sink in &delivery.sinks {
             // An idempotent sink's replayed upserts overwrite a key with the value it already
@@ -445,17 +445,17 @@ fn render_recovery(out: &mut String, df: &DataflowReport) {
                 format!("duplicates {}", sink.duplicates)
             };
             let line = format!(
-                "sink {} ({}, promise {}): read-committed {} · read-uncommitted {} · failure-free run {} · {extra} · {}{}",
+                "sink {} ({}, promise {}): read-committed {} · read-uncommitted {} · the job produces {} · {extra} · {}{}",
                 sink.sink,
                 json_name(&sink.delivery),
                 json_name(&sink.promise),
                 sink.committed_records,
                 sink.uncommitted_records,
-                sink.golden_records,
+                sink.expected_records,
                 if matches!(df.status, JobStatus::Finished { .. }) {
                     format!("lost {}", sink.lost)
                 } else {
-                    // The failure-free run went on to the end; this one stopped early.
+                    // The job stopped before its sources ran out: records on their way are not lost.
                     format!(
                         "not delivered {} (the job did not finish: not counted as lost)",
                         sink.lost

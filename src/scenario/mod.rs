@@ -17,6 +17,7 @@ mod dataflow_file;
 mod duration;
 mod error;
 mod file;
+pub mod guarantee;
 mod latency_spec;
 mod model;
 mod size;

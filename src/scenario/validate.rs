@@ -95,6 +95,7 @@ pub(super) fn validate(
         }
         Model::ProcessGraph(validate_process_graph(&file, &check)?)
     };
+    check_expected_failures_are_evaluated(&file, &model, &check)?;
     let estimate = match &model {
         Model::Dataflow(model) => super::budget::dataflow(model),
         Model::ProcessGraph(model) => super::budget::process_graph(model),
@@ -151,6 +152,49 @@ pub(super) fn validate(
         warnings,
         start_from: None,
     })
+}
+
+/// A scenario may expect only invariants the oracle evaluates for it: a Chandy-Lamport invariant
+/// on a process graph, prefix consistency or protocol rules on a dataflow, and of the delivery
+/// guarantees only the one the job's configuration promises. Expecting another to fail could
+/// never be shown — the run would report "expected failure missing" for a check it never made.
+fn check_expected_failures_are_evaluated(
+    file: &ScenarioFile,
+    model: &Model,
+    check: &Checker,
+) -> Result<(), ScenarioError> {
+    for (index, name) in file.expected_failures.iter().enumerate() {
+        let Some(invariant) = Invariant::from_name(name) else {
+            continue;
+        };
+        let problem = match model {
+            Model::ProcessGraph(_) => (!invariant.is_chandy_lamport()).then(|| {
+                format!("{name} is a dataflow invariant, never evaluated on a process graph")
+            }),
+            Model::Dataflow(model) => {
+                if invariant.is_chandy_lamport() {
+                    Some(format!(
+                        "{name} is a Chandy-Lamport invariant of process graphs, never evaluated on a dataflow"
+                    ))
+                } else if matches!(invariant, Invariant::ExactlyOnce | Invariant::AtLeastOnce) {
+                    let (evaluated, why) = super::guarantee::evaluated_guarantee(model);
+                    (evaluated != Some(invariant))
+                        .then(|| format!("{name} is never evaluated for this job: {why}"))
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(problem) = problem {
+            return Err(check.error(
+                format!("expected_failures[{index}]"),
+                format!(
+                    "{problem}; a scenario can only expect an invariant to fail if it is checked"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn validate_process_graph(

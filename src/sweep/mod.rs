@@ -22,7 +22,7 @@
 //! the observer is told — the command line writes that point's file atomically and rewrites the
 //! CSV summaries, so Ctrl-C leaves every finished point's data intact ([`files`]).
 //!
-//! Sweeps call the simulator directly, without the oracle and the golden run of `snapsim run`:
+//! Sweeps call the simulator directly, without the oracle of `snapsim run`:
 //! a sweep is about measurements, and the oracle is exercised by the scenario tests.
 
 pub mod files;
