@@ -250,12 +250,42 @@ pub fn check_seed_count(seeds: &Range<u64>) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs `scenario` once per seed on `jobs` threads, calling `progress` after each run.
+/// What an interrupted check says: how many of `planned` seeds finished, and each finished seed's
+/// verdict (no `check.json` is written for an incomplete check).
+pub fn interrupted_text(results: &[SeedResult], planned: u64) -> String {
+    let as_said = results.iter().filter(|r| r.is_success()).count();
+    let mut text = format!(
+        "interrupted: {} of {planned} seed(s) finished, {as_said} as the scenario says; check.json is written only by a finished check\n",
+        results.len()
+    );
+    for result in results {
+        text += &format!(
+            "  seed {}: {}{} · digest {}\n",
+            result.seed,
+            if result.is_success() {
+                "as the scenario says"
+            } else {
+                "NOT as the scenario says"
+            },
+            if result.failed_invariants.is_empty() {
+                String::new()
+            } else {
+                format!(" (failed: {})", result.failed_invariants.join(", "))
+            },
+            result.digest
+        );
+    }
+    text
+}
+
+/// Runs `scenario` once per seed on `jobs` threads, calling `progress` after each run. Once `stop`
+/// says so (Ctrl-C), no new seed starts: the result holds the seeds that finished, in seed order.
 pub fn check_seeds(
     scenario: &Scenario,
     seeds: Range<u64>,
     jobs: usize,
     progress: impl Fn() + Sync,
+    stop: impl Fn() -> bool + Sync,
 ) -> Vec<SeedResult> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
@@ -264,10 +294,13 @@ pub fn check_seeds(
     pool.install(|| {
         seeds
             .into_par_iter()
-            .map(|seed| {
+            .filter_map(|seed| {
+                if stop() {
+                    return None;
+                }
                 let run = run_scenario(scenario, seed);
                 progress();
-                SeedResult {
+                Some(SeedResult {
                     seed,
                     status: run.report.outcome.status,
                     failed_invariants: run
@@ -278,7 +311,7 @@ pub fn check_seeds(
                         .map(|i| i.name().to_string())
                         .collect(),
                     digest: run.report.digest,
-                }
+                })
             })
             .collect()
     })

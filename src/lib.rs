@@ -70,6 +70,7 @@ pub mod engine;
 pub mod expectation;
 pub mod fault;
 pub mod figures;
+pub mod interrupt;
 pub mod net;
 pub mod oracle;
 pub mod output;

@@ -25,7 +25,17 @@ macro_rules! say_part {
 
 /// Distributed snapshots, simulated faithfully.
 #[derive(Parser)]
-#[command(name = "snapsim", version, about, long_about = None)]
+#[command(
+    name = "snapsim",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit status:\n  \
+        0    every invariant did what the scenario says, and its lesson showed\n  \
+        1    an invariant failed unexpectedly, an expected failure did not happen, or the lesson did not show\n  \
+        2    bad input (a scenario, savepoint or option) or an output that cannot be written\n  \
+        130  interrupted by Ctrl-C (check and sweep print what finished first)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -158,6 +168,11 @@ enum Command {
     },
     /// List the facts a scenario's `expect` list can name, with their selectors.
     Facts,
+    /// Print a shell completion script, e.g. `snapsim completions bash > ~/.local/share/bash-completion/completions/snapsim`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Exit status when an invariant failed unexpectedly.
@@ -217,6 +232,21 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_BAD_INPUT);
                 }
             }
+            // Fail before the work: what cannot be written or drawn is said now, not after the run.
+            if trace_window.is_some() && !matches!(scenario.model, scenario::Model::Dataflow(_)) {
+                eprintln!(
+                    "error: --trace exports dataflow (Flink) runs; for a process graph draw it with snapsim diagram"
+                );
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+            let directory = out.join(&scenario.name);
+            if let Err(error) = snapsim::output::check_writable(&directory) {
+                eprintln!(
+                    "error: cannot write results under {}: {error}",
+                    directory.display()
+                );
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
             let seed = seed.unwrap_or(scenario.seed);
             let completed = run_scenario(&scenario, seed);
             if let Some(error) = refused_send(&completed) {
@@ -234,7 +264,19 @@ fn main() -> ExitCode {
             } else {
                 say_part!("{}", text::render(&completed.report));
             }
-            match completed.write_outputs(&out, events) {
+            let trace = match trace_window.map(|window| build_trace(&completed, seed, window)) {
+                None => None,
+                Some(Ok(trace)) => Some(trace),
+                Some(Err(error)) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            };
+            let extra: Vec<(&str, Vec<u8>)> = trace
+                .iter()
+                .map(|(bytes, _)| ("trace.json", bytes.clone()))
+                .collect();
+            match completed.write_outputs(&out, events, &extra) {
                 Ok(directory) => {
                     if !json {
                         say!(
@@ -242,18 +284,15 @@ fn main() -> ExitCode {
                             directory.display(),
                             if events { " and events.jsonl" } else { "" }
                         );
-                    }
-                    if let Some(window) = trace_window
-                        && let Err(error) = write_trace(&completed, seed, window, &directory, json)
-                    {
-                        eprintln!("error: {error}");
-                        return ExitCode::from(EXIT_BAD_INPUT);
+                        if let Some((_, message)) = &trace {
+                            say!("wrote {}/trace.json {message}", directory.display());
+                        }
                     }
                 }
                 Err(error) => {
                     eprintln!(
-                        "error: cannot write results under {}: {error}",
-                        out.display()
+                        "error: cannot write results under {}: {error} (nothing was changed there)",
+                        directory.display()
                     );
                     return ExitCode::from(EXIT_BAD_INPUT);
                 }
@@ -326,6 +365,22 @@ fn main() -> ExitCode {
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
             let report_path = out.join(&scenario.name).join("check.json");
+            // An earlier check's verdicts must not stand beside an interrupted one.
+            if let Err(error) =
+                snapsim::output::check_writable(&out.join(&scenario.name)).and_then(|()| {
+                    match std::fs::remove_file(&report_path) {
+                        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+                        _ => Ok(()),
+                    }
+                })
+            {
+                eprintln!("error: cannot write {}: {error}", report_path.display());
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+            if let Err(error) = snapsim::interrupt::install() {
+                eprintln!("error: {error}");
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
             let jobs =
                 jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             let bar = indicatif::ProgressBar::new(range.end - range.start);
@@ -335,9 +390,21 @@ fn main() -> ExitCode {
                 )
                 .expect("a valid template"),
             );
-            let results =
-                snapsim::check::check_seeds(&scenario, range.clone(), jobs, || bar.inc(1));
+            let results = snapsim::check::check_seeds(
+                &scenario,
+                range.clone(),
+                jobs,
+                || bar.inc(1),
+                snapsim::interrupt::requested,
+            );
             bar.finish_and_clear();
+            if snapsim::interrupt::requested() {
+                say_part!(
+                    "{}",
+                    snapsim::check::interrupted_text(&results, range.end - range.start)
+                );
+                return ExitCode::from(snapsim::interrupt::EXIT_INTERRUPTED);
+            }
             let report = snapsim::check::CheckReport::new(
                 &scenario,
                 &file.display().to_string(),
@@ -414,6 +481,12 @@ fn main() -> ExitCode {
                     ExitCode::from(EXIT_BAD_INPUT)
                 }
             }
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "snapsim", &mut std::io::stdout());
+            ExitCode::SUCCESS
         }
         Command::Facts => {
             say_part!("{}", snapsim::expectation::vocabulary());
@@ -585,6 +658,12 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
         fn point_finished(&self, point: &snapsim::sweep::PointResult) {
             self.writer.point_finished(point);
         }
+        fn stop_requested(&self) -> bool {
+            snapsim::interrupt::requested()
+        }
+    }
+    if let Err(error) = snapsim::interrupt::install() {
+        return fail(error);
     }
     let started = std::time::Instant::now();
     let result = snapsim::sweep::run(
@@ -596,6 +675,19 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
         },
     );
     bar.finish_and_clear();
+    if snapsim::interrupt::requested() {
+        let finished = writer.finished_points();
+        say!(
+            "interrupted: {} of {} point(s) finished, each in {}/points/ and in summary.csv and runs.csv (sweep.json is written only by a finished sweep):",
+            finished.len(),
+            plan.point_count(),
+            writer.directory().display()
+        );
+        for point in &finished {
+            say!("  {}", point.label);
+        }
+        return ExitCode::from(snapsim::interrupt::EXIT_INTERRUPTED);
+    }
     if let Err(error) = writer.finish(&result) {
         return fail(format!(
             "cannot write results under {}: {error}",
@@ -798,14 +890,12 @@ fn parse_window(text: &str) -> Result<Option<(u64, u64)>, String> {
 /// Trace events kept at most: about 15 MB of JSON, which Perfetto opens at once.
 const TRACE_EVENTS_MAX: usize = 150_000;
 
-/// Writes `trace.json` for a dataflow run.
-fn write_trace(
+/// Builds `trace.json` for a dataflow run: its bytes, and what to say about it.
+fn build_trace(
     completed: &snapsim::report::CompletedRun,
     seed: u64,
     window: Option<(u64, u64)>,
-    directory: &std::path::Path,
-    quiet: bool,
-) -> Result<(), String> {
+) -> Result<(Vec<u8>, String), String> {
     let snapsim::report::RawRun::Dataflow(original, model) = &completed.raw else {
         return Err(
             "--trace exports dataflow (Flink) runs; for a process graph draw it with \
@@ -820,39 +910,34 @@ fn write_trace(
         return Err("internal error: the traced run differs from the reported one".into());
     }
     let (from_us, to_us) = window.unwrap_or((0, run.end_time.as_micros().max(1)));
-    let trace = snapsim::plot::perfetto::chrome_trace_from_dataflow_run(
+    let mut trace = snapsim::plot::perfetto::chrome_trace_from_dataflow_run(
         run,
         model.network.rpc_latency_us,
         from_us,
         to_us,
         TRACE_EVENTS_MAX,
     );
-    let path = directory.join("trace.json");
-    snapsim::output::write_bytes_atomically(&path, trace.to_json().as_bytes())
-        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
-    if !quiet {
-        say!(
-            "wrote {} ({} trace events{}{}): open it in https://ui.perfetto.dev",
-            path.display(),
-            trace.events.len(),
-            if trace.truncated {
-                format!(
-                    ", cut at {} to stay small: use --trace=FROM..TO for a later window",
-                    snapsim::engine::SimTime::from_micros(trace.covered_to_us)
-                )
-            } else {
-                String::new()
-            },
-            match trace.activity_covered_to_us {
-                Some(at) => format!(
-                    "; busy/backpressured slices up to {} (use --trace=FROM..TO for later ones)",
-                    snapsim::engine::SimTime::from_micros(at)
-                ),
-                None => String::new(),
-            }
-        );
-    }
-    Ok(())
+    trace.run_digest = Some(completed.report.digest.clone());
+    let message = format!(
+        "({} trace events{}{}): open it in https://ui.perfetto.dev",
+        trace.events.len(),
+        if trace.truncated {
+            format!(
+                ", cut at {} to stay small: use --trace=FROM..TO for a later window",
+                snapsim::engine::SimTime::from_micros(trace.covered_to_us)
+            )
+        } else {
+            String::new()
+        },
+        match trace.activity_covered_to_us {
+            Some(at) => format!(
+                "; busy/backpressured slices up to {} (use --trace=FROM..TO for later ones)",
+                snapsim::engine::SimTime::from_micros(at)
+            ),
+            None => String::new(),
+        }
+    );
+    Ok((trace.to_json().into_bytes(), message))
 }
 
 /// `snapsim diagram`: simulate (without the oracle), draw the window, write SVG and PNG.

@@ -59,6 +59,8 @@ fn every_track_nests_and_every_barrier_arrow_has_two_ends() {
     assert!(!trace.truncated);
     let document: Value = serde_json::from_str(&trace.to_json()).unwrap();
     let events = document["traceEvents"].as_array().unwrap();
+    // An event either has arguments or no `args` key: never `"args": null`.
+    assert!(events.iter().all(|e| e.get("args") != Some(&Value::Null)));
 
     let names: Vec<&str> = events
         .iter()

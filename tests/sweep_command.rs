@@ -1,4 +1,5 @@
-//! `snapsim sweep`, `check` and `merge` on the command line: what a user types, what they get back.
+//! `snapsim sweep`, `check`, `merge` and `run` on the command line: what a user types, what they get
+//! back — and what Ctrl-C, a full disk or an unwritable directory leave behind.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -343,4 +344,244 @@ fn a_diagram_window_with_one_bound_or_past_the_run_says_what_it_draws() {
         stderr(&past)
     );
     std::fs::remove_dir_all(out).unwrap();
+}
+
+/// Starts `snapsim` with `arguments`, sends it Ctrl-C (SIGINT) after `after`, and waits for it.
+fn interrupted(arguments: &[&str], after: std::time::Duration) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_snapsim"))
+        .args(arguments)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    std::thread::sleep(after);
+    // SAFETY: kill(2) with a pid this test spawned and still owns (not yet waited for).
+    let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(sent, 0, "SIGINT delivered");
+    child.wait_with_output().expect("the binary ends")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let directory = std::env::temp_dir().join(format!("snapsim-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    directory
+}
+
+fn temporaries(directory: &std::path::Path) -> Vec<String> {
+    tree(directory)
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| name.contains(".tmp-"))
+        .collect()
+}
+
+/// Ctrl-C in a long check: the runs under way finish, every finished seed's verdict is printed,
+/// and no check.json claims a check that did not happen (an earlier one is removed at the start).
+#[test]
+fn ctrl_c_stops_a_check_and_prints_the_seeds_that_finished() {
+    let out = scratch("check-interrupted");
+    let stale = out.join("flink-crash-during-alignment/check.json");
+    std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    std::fs::write(&stale, "{}").unwrap();
+    let output = interrupted(
+        &[
+            "check",
+            "scenarios/flink-crash-during-alignment.json",
+            "--seeds",
+            "0..5000",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        std::time::Duration::from_secs(3),
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(130), "{text}{}", stderr(&output));
+    assert!(
+        text.contains("interrupted: ") && text.contains("of 5000 seed(s) finished"),
+        "{text}"
+    );
+    let finished = text.lines().filter(|l| l.starts_with("  seed ")).count();
+    assert!(finished < 5000, "{text}");
+    assert!(!stale.exists(), "no check.json for an interrupted check");
+    std::fs::remove_dir_all(&out).ok();
+}
+
+/// Ctrl-C in a sweep: the point files and both summaries list exactly the points that finished,
+/// and no sweep.json (an earlier sweep's is removed when the new one starts).
+#[test]
+fn ctrl_c_stops_a_sweep_and_leaves_only_the_points_that_finished() {
+    let out = scratch("sweep-interrupted");
+    let directory = out.join("chart-overhead-daly-machine/sweep-checkpointing.interval");
+    std::fs::create_dir_all(&directory).unwrap();
+    std::fs::write(directory.join("sweep.json"), "{}").unwrap();
+    let output = interrupted(
+        &[
+            "sweep",
+            MACHINE,
+            "--set",
+            "checkpointing.interval=1s..8s",
+            "--points",
+            "2000",
+            "--seeds",
+            "4",
+            "--jobs",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        std::time::Duration::from_secs(3),
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(130), "{text}{}", stderr(&output));
+    assert!(text.contains("of 2000 point(s) finished"), "{text}");
+    assert!(!directory.join("sweep.json").exists());
+    let points = std::fs::read_dir(directory.join("points")).unwrap().count();
+    let rows = |file: &str| {
+        std::fs::read_to_string(directory.join(file)).map_or(0, |csv| csv.lines().skip(1).count())
+    };
+    assert_eq!(rows("summary.csv"), points);
+    let listed = text
+        .lines()
+        .filter(|l| l.starts_with("  checkpointing.interval="))
+        .count();
+    assert_eq!(listed, points, "{text}");
+    assert!(points < 2000);
+    std::fs::remove_dir_all(&out).ok();
+}
+
+/// A full disk (injected) while a run writes its report, event log and savepoints: nothing
+/// changes — the previous run's files stay, all of one run — and no temporary is left; a later
+/// run's files all carry its digest, so a partner from another run could be told apart.
+#[test]
+fn a_full_disk_leaves_the_previous_runs_files_and_every_file_names_its_run() {
+    let out = scratch("full-disk");
+    let run = |seed: &str, inject: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_snapsim"));
+        command
+            .args([
+                "run",
+                "scenarios/flink-savepoint-v1.json",
+                "--events",
+                "--seed",
+                seed,
+            ])
+            .args(["--out", out.to_str().unwrap()])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if let Some(bytes) = inject {
+            command.env("SNAPSIM_INJECT_FULL_DISK_AFTER_BYTES", bytes);
+        }
+        command.output().expect("the binary runs")
+    };
+    let directory = out.join("flink-savepoint-v1");
+    assert!(run("1", None).status.code().is_some());
+    let before = tree(&directory);
+    // A temporary a killed run left behind.
+    std::fs::write(directory.join(".report.json.tmp-4294967295"), "torn").unwrap();
+    for bytes in ["0", "100000", "300000"] {
+        let output = run("5", Some(bytes));
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("No space left on device"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(tree(&directory), before, "injected after {bytes} bytes");
+        assert_eq!(temporaries(&directory), Vec::<String>::new());
+    }
+    assert!(run("5", None).status.code().is_some());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(directory.join("report.json")).unwrap())
+            .unwrap();
+    let digest = report["digest"].as_str().unwrap();
+    let events = std::fs::read_to_string(directory.join("events.jsonl")).unwrap();
+    let header: serde_json::Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
+    assert_eq!(header["run"]["digest"], digest);
+    assert_eq!(header["run"]["seed"], 5);
+    let mut savepoints = 0;
+    for (name, bytes) in tree(&directory) {
+        if name.starts_with("savepoint-") {
+            let savepoint: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(savepoint["run_digest"], digest, "{name}");
+            savepoints += 1;
+        }
+    }
+    assert!(savepoints > 0);
+    std::fs::remove_dir_all(&out).ok();
+}
+
+/// A full disk in the middle of a sweep: each point file goes in with the summaries that list it,
+/// or not at all.
+#[test]
+fn a_full_disk_in_a_sweep_never_leaves_a_point_its_summary_lacks() {
+    for bytes in ["0", "20000", "60000"] {
+        let out = scratch(&format!("sweep-full-disk-{bytes}"));
+        let output = Command::new(env!("CARGO_BIN_EXE_snapsim"))
+            .args(["sweep", MACHINE, "--set", "checkpointing.interval=1s..4s"])
+            .args(["--points", "6", "--seeds", "2", "--jobs", "2"])
+            .args(["--out", out.to_str().unwrap()])
+            .env("SNAPSIM_INJECT_FULL_DISK_AFTER_BYTES", bytes)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        let directory = out.join("chart-overhead-daly-machine/sweep-checkpointing.interval");
+        let points = std::fs::read_dir(directory.join("points")).map_or(0, |d| d.count());
+        let rows = std::fs::read_to_string(directory.join("summary.csv"))
+            .map_or(0, |csv| csv.lines().skip(1).count());
+        assert_eq!(points, rows, "injected after {bytes} bytes");
+        assert!(!directory.join("sweep.json").exists());
+        assert_eq!(temporaries(&directory), Vec::<String>::new());
+        std::fs::remove_dir_all(&out).ok();
+    }
+}
+
+/// What cannot be written is said before the run, not after it has printed its report.
+#[test]
+fn an_unwritable_output_directory_or_a_process_graph_trace_fails_before_the_run() {
+    let out = scratch("unwritable");
+    std::fs::create_dir_all(&out).unwrap();
+    let file = out.join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let under_a_file = file.join("out");
+    let output = snapsim(&[
+        "run",
+        "scenarios/cl-bank-5-accounts.json",
+        "--out",
+        under_a_file.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("cannot write results under"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(output.stdout.is_empty(), "nothing was simulated");
+    let output = snapsim(&["run", "scenarios/cl-bank-5-accounts.json", "--trace"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--trace exports dataflow"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(output.stdout.is_empty(), "nothing was simulated");
+    std::fs::remove_dir_all(&out).ok();
+}
+
+/// The shell finds the subcommands, and `--help` says what each exit status means.
+#[test]
+fn completions_are_generated_and_help_lists_the_exit_statuses() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = snapsim(&["completions", shell]);
+        assert!(output.status.success(), "{shell}: {}", stderr(&output));
+        let script = String::from_utf8_lossy(&output.stdout);
+        for subcommand in ["run", "check", "sweep", "merge", "diagram"] {
+            assert!(script.contains(subcommand), "{shell} lacks {subcommand}");
+        }
+    }
+    refused(&["completions", "tcsh"], "invalid value");
+    let help = String::from_utf8_lossy(&snapsim(&["--help"]).stdout).into_owned();
+    for status in ["0 ", "1 ", "2 ", "130 "] {
+        assert!(help.contains(&format!("  {status}")), "{help}");
+    }
 }

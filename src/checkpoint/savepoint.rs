@@ -42,6 +42,10 @@ pub struct Savepoint {
     pub max_parallelism: u32,
     /// State per operator, by uid.
     pub operators: Vec<OperatorSavepoint>,
+    /// The digest of the run that took it (its `report.json`'s `digest`), when it was written
+    /// beside that report: a savepoint from another run of the scenario can be told apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_digest: Option<String>,
 }
 
 /// One operator's state in a savepoint.
@@ -112,6 +116,7 @@ pub fn from_checkpoint(
         taken_at_us: savepoint.completed_at.as_micros(),
         max_parallelism: job.max_parallelism,
         operators,
+        run_digest: None,
     }
 }
 

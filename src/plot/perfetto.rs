@@ -39,12 +39,23 @@ pub struct ChromeTrace {
     pub covered_to_us: u64,
     /// Busy and backpressured slices did not all fit in the bound: they stop here.
     pub activity_covered_to_us: Option<u64>,
+    /// The digest of the run it shows (its `report.json`'s `digest`), written in the trace
+    /// format's `otherData` metadata so that a trace is never mistaken for another run's.
+    pub run_digest: Option<String>,
 }
 
 impl ChromeTrace {
-    /// The JSON document (`{"displayTimeUnit": "ms", "traceEvents": [...]}`), one event per line.
+    /// The JSON document (`{"displayTimeUnit": "ms", "otherData": {...}, "traceEvents": [...]}`),
+    /// one event per line.
     pub fn to_json(&self) -> String {
-        let mut text = String::from("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n");
+        let mut text = String::from("{\"displayTimeUnit\":\"ms\",");
+        if let Some(digest) = &self.run_digest {
+            text.push_str(&format!(
+                "\"otherData\":{},",
+                json!({ "run_digest": digest })
+            ));
+        }
+        text.push_str("\"traceEvents\":[\n");
         for (index, event) in self.events.iter().enumerate() {
             if index > 0 {
                 text.push_str(",\n");
@@ -439,6 +450,7 @@ pub fn chrome_trace_from_dataflow_run(
         truncated,
         covered_to_us,
         activity_covered_to_us,
+        run_digest: None,
     }
 }
 
@@ -490,13 +502,14 @@ fn activity_slices(
 }
 
 /// A slice as a complete ("X") trace event, keyed by (start, kind 2) for the time-ordered merge.
+/// A slice without arguments has no `args` key at all (not `"args": null`).
 fn complete_event(s: Slice) -> (u64, u64, Value) {
-    (
-        s.start_us,
-        2,
-        json!({"ph": "X", "name": s.name, "cat": s.category, "pid": s.pid, "tid": s.tid,
-               "ts": s.start_us, "dur": s.end_us - s.start_us, "args": s.args}),
-    )
+    let mut event = json!({"ph": "X", "name": s.name, "cat": s.category, "pid": s.pid,
+                           "tid": s.tid, "ts": s.start_us, "dur": s.end_us - s.start_us});
+    if !s.args.is_null() {
+        event["args"] = s.args;
+    }
+    (s.start_us, 2, event)
 }
 
 /// Makes the slices of every track nest: a slice that starts inside another and would end after

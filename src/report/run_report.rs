@@ -1,11 +1,11 @@
 //! Everything one run reports, the raw run behind it, and writing both out: `report.json`, the
-//! event log `events.jsonl`, and savepoint files.
+//! event log `events.jsonl`, and savepoint files, as one set that carries the run's digest.
 
 use super::dataflow_report::DataflowReport;
 use super::outcome::Outcome;
 use super::process_graph_report::ProcessGraphReport;
 use crate::chandy_lamport::ProcessGraphRun;
-use crate::output::write_atomically;
+use crate::output::FileSet;
 use crate::topology::ProcessGraph;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -79,8 +79,11 @@ impl CompletedRun {
 }
 
 impl CompletedRun {
-    /// Writes the event log, one JSON object per line.
+    /// Writes the event log, one JSON object per line, after a first line naming the run it
+    /// belongs to (`{"run": {"scenario", "seed", "digest"}}`, the digest as in `report.json`).
     pub fn write_event_log(&self, writer: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer(&mut *writer, &self.run_identity())?;
+        writer.write_all(b"\n")?;
         match &self.raw {
             RawRun::ProcessGraph(run, graph) => {
                 for event in run.trace.events() {
@@ -106,52 +109,103 @@ impl CompletedRun {
         Ok(())
     }
 
-    /// Writes `report.json` (and, with `events`, the full event log `events.jsonl`) under
-    /// `<out_dir>/<scenario>/`, atomically. Without `events` an `events.jsonl` an earlier run left
-    /// there is removed, so the directory never pairs this report with another run's events.
-    /// Returns the directory.
-    pub fn write_outputs(&self, out_dir: &Path, events: bool) -> io::Result<PathBuf> {
+    /// Which run a file belongs to: written into every output beside `report.json`.
+    pub fn run_identity(&self) -> serde_json::Value {
+        serde_json::json!({"run": {
+            "scenario": self.report.scenario,
+            "seed": self.report.seed,
+            "digest": self.report.digest,
+        }})
+    }
+
+    /// Writes `report.json` (and, with `events`, the full event log `events.jsonl`; and each
+    /// savepoint; and `extra` files such as a trace) under `<out_dir>/<scenario>/` as one
+    /// [`FileSet`]: on a full disk or any write error nothing changes. Every file carries the run's
+    /// digest. Partner files an earlier run left there and this run does not write (an event log,
+    /// savepoints, a trace) are removed, so the directory never pairs this report with another
+    /// run's files; temporaries of killed runs are removed too. Returns the directory.
+    pub fn write_outputs(
+        &self,
+        out_dir: &Path,
+        events: bool,
+        extra: &[(&str, Vec<u8>)],
+    ) -> io::Result<PathBuf> {
         let directory = out_dir.join(&self.report.scenario);
-        let events_path = directory.join("events.jsonl");
-        if !events {
-            match std::fs::remove_file(&events_path) {
-                Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
-                _ => {}
-            }
+        std::fs::create_dir_all(&directory)?;
+        crate::output::remove_stale_temporaries(&directory);
+        let mut set = FileSet::new();
+        let mut written: Vec<String> = Vec::new();
+        if events {
+            set.stage(&directory.join("events.jsonl"), |w| self.write_event_log(w))?;
+            written.push("events.jsonl".into());
         }
-        write_atomically(&directory.join("report.json"), |w| {
+        for (name, savepoint) in self.savepoints() {
+            set.stage(&directory.join(&name), |w| {
+                serde_json::to_writer_pretty(&mut *w, &savepoint)?;
+                w.write_all(b"\n")
+            })?;
+            written.push(name);
+        }
+        for (name, bytes) in extra {
+            set.stage_bytes(&directory.join(name), bytes)?;
+            written.push(name.to_string());
+        }
+        // The report last: a reader that finds it finds its partners.
+        set.stage(&directory.join("report.json"), |w| {
             serde_json::to_writer_pretty(&mut *w, &self.report)?;
             w.write_all(b"\n")
         })?;
-        if events {
-            write_atomically(&events_path, |w| self.write_event_log(w))?;
+        for entry in std::fs::read_dir(&directory)? {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            let partner = name == "events.jsonl"
+                || name == "trace.json"
+                || (name.starts_with("savepoint-") && name.ends_with(".json"));
+            if partner && !written.contains(&name) {
+                match std::fs::remove_file(directory.join(&name)) {
+                    Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+                    _ => {}
+                }
+            }
         }
-        for path in self.write_savepoints(&directory)? {
-            let _ = path;
-        }
+        set.commit()?;
         Ok(directory)
+    }
+
+    /// Every completed savepoint of a dataflow run, with its file name `savepoint-<id>.json`,
+    /// marked with the digest of the run that took it.
+    pub fn savepoints(&self) -> Vec<(String, crate::checkpoint::savepoint::Savepoint)> {
+        let RawRun::Dataflow(run, model) = &self.raw else {
+            return Vec::new();
+        };
+        run.completed
+            .iter()
+            .filter(|c| c.is_savepoint)
+            .map(|completed| {
+                let mut savepoint = crate::checkpoint::savepoint::from_checkpoint(
+                    &self.report.scenario,
+                    &model.job,
+                    &run.graph,
+                    completed,
+                );
+                savepoint.run_digest = Some(self.report.digest.clone());
+                (format!("savepoint-{}.json", completed.id), savepoint)
+            })
+            .collect()
     }
 
     /// Writes every completed savepoint of a dataflow run as `savepoint-<id>.json`; returns the paths.
     pub fn write_savepoints(&self, directory: &Path) -> io::Result<Vec<PathBuf>> {
-        let RawRun::Dataflow(run, model) = &self.raw else {
-            return Ok(Vec::new());
-        };
+        let mut set = FileSet::new();
         let mut paths = Vec::new();
-        for completed in run.completed.iter().filter(|c| c.is_savepoint) {
-            let savepoint = crate::checkpoint::savepoint::from_checkpoint(
-                &self.report.scenario,
-                &model.job,
-                &run.graph,
-                completed,
-            );
-            let path = directory.join(format!("savepoint-{}.json", completed.id));
-            write_atomically(&path, |w| {
+        for (name, savepoint) in self.savepoints() {
+            let path = directory.join(name);
+            set.stage(&path, |w| {
                 serde_json::to_writer_pretty(&mut *w, &savepoint)?;
                 w.write_all(b"\n")
             })?;
             paths.push(path);
         }
+        set.commit()?;
         Ok(paths)
     }
 }

@@ -20,7 +20,7 @@ use super::{
     MetricInfo, PointResult, RunMetrics, SweepAxis, SweepObserver, SweepPlan, SweepResult,
     summarise,
 };
-use crate::output::write_bytes_atomically;
+use crate::output::FileSet;
 use crate::shard::{Origin, check_tiling, same_scenario};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -70,17 +70,33 @@ impl SweepWriter {
             .directory
             .join("points")
             .join(format!("point-{:03}.json", point.index));
-        write_bytes_atomically(&path, &to_json(point)?)?;
-        finished.insert(point.index, point.clone());
-        let points: Vec<&PointResult> = finished.values().collect();
-        write_bytes_atomically(
+        let mut with_point = finished.clone();
+        with_point.insert(point.index, point.clone());
+        let points: Vec<&PointResult> = with_point.values().collect();
+        // The point file and the summaries that list it go in together, or not at all.
+        let mut set = FileSet::new();
+        set.stage_bytes(&path, &to_json(point)?)?;
+        set.stage_bytes(
             &self.directory.join("summary.csv"),
             summary_csv(&self.axes, self.metrics, &points).as_bytes(),
         )?;
-        write_bytes_atomically(
+        set.stage_bytes(
             &self.directory.join("runs.csv"),
             runs_csv(&self.axes, self.metrics, &points).as_bytes(),
-        )
+        )?;
+        set.commit()?;
+        *finished = with_point;
+        Ok(())
+    }
+
+    /// The points written so far, in grid order (what an interrupted sweep leaves).
+    pub fn finished_points(&self) -> Vec<PointResult> {
+        self.finished
+            .lock()
+            .expect("not poisoned")
+            .values()
+            .cloned()
+            .collect()
     }
 }
 
@@ -95,10 +111,20 @@ impl SweepObserver for SweepWriter {
     }
 }
 
-/// Creates a sweep's directory and its `points/`, removing point files of an earlier sweep there.
+/// Creates a sweep's directory and its `points/`, removing the files of an earlier sweep there
+/// (point files, summaries, `sweep.json`) and temporaries of killed runs: from the first point on,
+/// the directory holds only this sweep's files.
 pub fn prepare_directory(directory: &Path) -> io::Result<()> {
     let points = directory.join("points");
     std::fs::create_dir_all(&points)?;
+    crate::output::remove_stale_temporaries(directory);
+    crate::output::remove_stale_temporaries(&points);
+    for name in ["sweep.json", "summary.csv", "runs.csv"] {
+        match std::fs::remove_file(directory.join(name)) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
+    }
     for entry in std::fs::read_dir(&points)? {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -112,23 +138,26 @@ pub fn prepare_directory(directory: &Path) -> io::Result<()> {
 /// Writes `summary.csv`, `runs.csv`, `sweep.json` and every point file of a finished sweep.
 pub fn write_all(directory: &Path, result: &SweepResult, metrics: &[MetricInfo]) -> io::Result<()> {
     let points: Vec<&PointResult> = result.points.iter().collect();
+    let mut set = FileSet::new();
     for point in &points {
-        write_bytes_atomically(
+        set.stage_bytes(
             &directory
                 .join("points")
                 .join(format!("point-{:03}.json", point.index)),
             &to_json(point)?,
         )?;
     }
-    write_bytes_atomically(
+    set.stage_bytes(
         &directory.join("summary.csv"),
         summary_csv(&result.axes, metrics, &points).as_bytes(),
     )?;
-    write_bytes_atomically(
+    set.stage_bytes(
         &directory.join("runs.csv"),
         runs_csv(&result.axes, metrics, &points).as_bytes(),
     )?;
-    write_bytes_atomically(&directory.join("sweep.json"), &to_json(result)?)
+    // sweep.json last: its presence says the sweep finished.
+    set.stage_bytes(&directory.join("sweep.json"), &to_json(result)?)?;
+    set.commit()
 }
 
 /// Puts the results of the N shards of one sweep (each with a name for errors, its directory) back

@@ -377,6 +377,11 @@ pub trait SweepObserver: Sync {
     fn point_finished(&self, point: &PointResult) {
         let _ = point;
     }
+    /// Should the sweep stop starting runs (Ctrl-C)? Points whose runs did not all finish are
+    /// then left out of the result.
+    fn stop_requested(&self) -> bool {
+        false
+    }
 }
 
 /// An observer that ignores everything.
@@ -446,16 +451,21 @@ pub fn run(plan: &SweepPlan, jobs: usize, observer: &dyn SweepObserver) -> Sweep
         let baseline_jobs: Vec<(usize, u64)> = (0..plan.baselines.len())
             .flat_map(|b| seeds.iter().map(move |&s| (b, s)))
             .collect();
-        let baseline_runs: Vec<RunMetrics> = baseline_jobs
+        let baseline_runs: Vec<Option<RunMetrics>> = baseline_jobs
             .par_iter()
             .map(|&(b, seed)| {
+                if observer.stop_requested() {
+                    return None;
+                }
                 let metrics = run_once(&plan.baselines[b], seed);
                 observer.run_finished();
-                metrics
+                Some(metrics)
             })
             .collect();
         let baseline_completion = |baseline: usize, seed_position: usize| {
-            baseline_runs[baseline * seeds.len() + seed_position].get("completion_time_s")
+            baseline_runs[baseline * seeds.len() + seed_position]
+                .as_ref()
+                .and_then(|m| m.get("completion_time_s"))
         };
 
         let pending: Vec<Mutex<Vec<Option<RunMetrics>>>> = plan
@@ -469,6 +479,9 @@ pub fn run(plan: &SweepPlan, jobs: usize, observer: &dyn SweepObserver) -> Sweep
         let mut finished: Vec<PointResult> = point_jobs
             .par_iter()
             .filter_map(|&(p, s)| {
+                if observer.stop_requested() {
+                    return None;
+                }
                 let point = &plan.points[p];
                 let mut metrics = run_once(&point.scenario, seeds[s]);
                 if let Some(baseline) = point.baseline
