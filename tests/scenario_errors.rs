@@ -400,3 +400,307 @@ fn empty_files_comments_and_trailing_commas_are_explained() {
         &["ends in the middle of a value"],
     );
 }
+
+// ---- The fuzzer ----
+//
+// Every shipped scenario, mutated as an attacker would — a value replaced by a huge, negative,
+// tiny or wrongly typed one, a key removed, a list emptied or repeated a thousand times, deep
+// nesting, a flipped byte, a truncation — then loaded and, when it loads, run through the whole
+// oracle and report. Nothing may panic, hang or exhaust memory: a file is either refused with an
+// error or run to a verdict. cargo-fuzz needs a nightly toolchain, which this project does not
+// assume, so this is a deterministic mutation loop of its own: case `i` mutates scenario
+// `i mod n` with a ChaCha stream seeded by `i`, so any case is reproduced by its number, and the
+// cases run in parallel on every core. `SNAPSIM_FUZZ_CASES=100000 cargo test --release --test
+// scenario_errors fuzz` runs as many as you like; CI runs a few hundred. A failing case is written
+// to `target/fuzz-failures/case-<i>.json`.
+
+use rand::{Rng, RngExt, SeedableRng};
+use rayon::prelude::*;
+use serde_json::{Value, json};
+
+/// What one mutated file did.
+enum Fate {
+    Refused,
+    Ran,
+    Panicked(String),
+    Hung,
+}
+
+/// Every node of a document, as paths of object keys and array indices.
+fn paths(value: &Value, at: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
+    out.push(at.clone());
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                at.push(json!(key));
+                paths(child, at, out);
+                at.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                at.push(json!(index));
+                paths(child, at, out);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn node<'a>(root: &'a mut Value, path: &[Value]) -> &'a mut Value {
+    path.iter().fold(root, |node, step| match step {
+        Value::String(key) => &mut node[key.as_str()],
+        step => &mut node[step.as_u64().unwrap() as usize],
+    })
+}
+
+fn replacement(rng: &mut impl Rng) -> Value {
+    let deep = (0..rng.random_range(1..200)).fold(json!(1), |inner, _| json!([inner]));
+    let choices = [
+        json!(u64::MAX),
+        json!(i64::MIN),
+        json!(9_223_372_036_854_775_808_u64),
+        json!(1e308),
+        json!(-1e308),
+        json!(-1),
+        json!(0),
+        json!(1e-9),
+        json!(0.5),
+        json!(1_000_000_000),
+        json!(""),
+        json!("x"),
+        json!("1e9s"),
+        json!("-5ms"),
+        json!("99999999999h"),
+        json!("0us"),
+        json!(true),
+        Value::Null,
+        json!([]),
+        json!({}),
+        json!([{}]),
+        deep,
+    ];
+    choices[rng.random_range(0..choices.len())].clone()
+}
+
+/// One structural mutation somewhere in the document: mostly of the same type (a number made
+/// extreme, a duration made absurd, a list emptied or repeated), so that many mutants still load
+/// and run; sometimes of another type, or a key removed.
+fn mutate(document: &mut Value, rng: &mut impl Rng) {
+    let mut all = Vec::new();
+    paths(document, &mut Vec::new(), &mut all);
+    let path = all[rng.random_range(0..all.len())].clone();
+    if rng.random_bool(0.15) {
+        // A key removed from its object, or a value of another type.
+        if rng.random_bool(0.5)
+            && let Some((Value::String(key), parent)) = path.split_last()
+        {
+            node(document, parent).as_object_mut().unwrap().remove(key);
+        } else {
+            *node(document, &path) = replacement(rng);
+        }
+        return;
+    }
+    let target = node(document, &path);
+    match target {
+        Value::Number(n) => {
+            let x = n.as_f64().unwrap_or(1.0);
+            let choices = [
+                json!(0),
+                json!(1),
+                json!(-1),
+                json!(u64::MAX),
+                json!(i64::MAX),
+                json!(9_223_372_036_854_775_808_u64),
+                json!(1e308),
+                json!(1e-9),
+                json!(0.5),
+                json!(x * 1e6),
+                json!(x * 1e3),
+                json!(-x),
+                json!(x + 1.0),
+                json!((x / 1e3).floor()),
+            ];
+            *target = choices[rng.random_range(0..choices.len())].clone();
+        }
+        Value::String(text) => {
+            let duration = text.ends_with("ms") || text.ends_with("us") || text.ends_with('s');
+            let choices: &[&str] = if duration {
+                &[
+                    "0ms",
+                    "1us",
+                    "0us",
+                    "1h",
+                    "99999999999h",
+                    "-5ms",
+                    "1e9s",
+                    "10000s",
+                    "1 min",
+                    "3ms",
+                ]
+            } else {
+                &[
+                    "",
+                    "x",
+                    "p",
+                    "a0",
+                    "sink",
+                    "source",
+                    "1tb",
+                    "0b",
+                    "EXACTLY_ONCE",
+                    "aligned",
+                    "unaligned",
+                    "hash",
+                ]
+            };
+            *target = json!(choices[rng.random_range(0..choices.len())]);
+        }
+        Value::Bool(b) => *b = !*b,
+        Value::Array(items) if !items.is_empty() => match rng.random_range(0..4) {
+            0 => items.clear(),
+            1 => {
+                let first = items[0].clone();
+                items.extend(std::iter::repeat_n(first, 1000));
+            }
+            2 => {
+                items.remove(rng.random_range(0..items.len()));
+            }
+            _ => {
+                let one = items[rng.random_range(0..items.len())].clone();
+                items.push(one);
+            }
+        },
+        other => *other = replacement(rng),
+    }
+}
+
+/// Byte-level damage to the text: a flipped byte, a truncation, or a stray character.
+fn damage(text: &mut Vec<u8>, rng: &mut impl Rng) {
+    if text.is_empty() {
+        return;
+    }
+    let at = rng.random_range(0..text.len());
+    match rng.random_range(0..3) {
+        0 => text[at] ^= 1 << rng.random_range(0..8),
+        1 => text.truncate(at),
+        _ => text.insert(at, b"{}[],:\"0-e9"[rng.random_range(0..11)]),
+    }
+}
+
+/// The mutated text of case `case`.
+fn mutated_case(case: u64, scenarios: &[(String, Value)]) -> (String, Vec<u8>) {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(case);
+    let (name, original) = &scenarios[(case % scenarios.len() as u64) as usize];
+    let mut document = original.clone();
+    let mutations = [1, 1, 1, 1, 1, 1, 1, 2, 2, 3][rng.random_range(0..10)];
+    for _ in 0..mutations {
+        mutate(&mut document, &mut rng);
+    }
+    // Keep each run short: the work budget refuses what would take longer.
+    if let Value::Object(map) = &mut document {
+        map.insert("max_events".into(), json!(1_000_000));
+    }
+    let mut text = serde_json::to_vec_pretty(&document).unwrap();
+    if rng.random_bool(0.1) {
+        damage(&mut text, &mut rng);
+    }
+    (name.clone(), text)
+}
+
+fn run_case(text: Vec<u8>) -> Fate {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let label = format!("{}/scenarios/fuzzed.json", env!("CARGO_MANIFEST_DIR"));
+        let fate = std::panic::catch_unwind(|| {
+            let text = String::from_utf8_lossy(&text);
+            match snapsim::deployment::parse(&text, &label, "fuzzed") {
+                Err(error) => {
+                    if std::env::var_os("SNAPSIM_FUZZ_VERBOSE").is_some() {
+                        eprintln!("refused: {error}");
+                    }
+                    Fate::Refused
+                }
+                Ok(scenario) => {
+                    let run = snapsim::report::run_scenario(&scenario, scenario.seed);
+                    let _ = snapsim::report::text::render(&run.report);
+                    let _ = serde_json::to_vec(&run.report).unwrap();
+                    Fate::Ran
+                }
+            }
+        });
+        let _ = sender.send(fate.unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Fate::Panicked(message)
+        }));
+    });
+    receiver
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap_or(Fate::Hung)
+}
+
+#[test]
+fn fuzz_mutated_scenarios_are_refused_or_run_never_panic_or_hang() {
+    let directory = format!("{}/scenarios", env!("CARGO_MANIFEST_DIR"));
+    let mut scenarios: Vec<(String, Value)> = std::fs::read_dir(&directory)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, serde_json::from_str(&text).unwrap())
+        })
+        .collect();
+    scenarios.sort_by(|a, b| a.0.cmp(&b.0));
+    let cases: u64 = std::env::var("SNAPSIM_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let first: u64 = std::env::var("SNAPSIM_FUZZ_FIRST_CASE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let fates: Vec<(u64, String, Fate, Vec<u8>)> = (first..first + cases)
+        .into_par_iter()
+        .map(|case| {
+            let (name, text) = mutated_case(case, &scenarios);
+            let fate = run_case(text.clone());
+            (case, name, fate, text)
+        })
+        .collect();
+    let ran = fates.iter().filter(|f| matches!(f.2, Fate::Ran)).count();
+    let refused = fates
+        .iter()
+        .filter(|f| matches!(f.2, Fate::Refused))
+        .count();
+    let mut failures = Vec::new();
+    for (case, name, fate, text) in &fates {
+        let what = match fate {
+            Fate::Panicked(message) => format!("panicked: {message}"),
+            Fate::Hung => "ran for more than 60 s".to_string(),
+            _ => continue,
+        };
+        let out = format!("{}/target/fuzz-failures", env!("CARGO_MANIFEST_DIR"));
+        std::fs::create_dir_all(&out).unwrap();
+        let path = format!("{out}/case-{case}.json");
+        std::fs::write(&path, text).unwrap();
+        failures.push(format!(
+            "case {case} (from {name}) {what} — written to {path}"
+        ));
+    }
+    println!(
+        "fuzzed {cases} cases from {first}: {ran} ran to a verdict, {refused} refused with an error, {} failed",
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        ran > 0 && refused > 0,
+        "both kinds occur: {ran} ran, {refused} refused"
+    );
+}
