@@ -377,3 +377,119 @@ fn hosts_and_runtime_costs_are_checked() {
                                   "snapshot-write-cost-per-mib": "2ms"});
     parse_str(&flink_key.to_string(), "job.json", "job").unwrap();
 }
+
+/// The digest of the base job after `change`, run with its own seed.
+fn digest_after(change: impl FnOnce(&mut Value)) -> String {
+    let mut scenario = base();
+    change(&mut scenario);
+    let parsed = parse_str(&scenario.to_string(), "job.json", "job")
+        .unwrap_or_else(|e| panic!("{e}\n{scenario:#}"));
+    snapsim::report::run_scenario(&parsed, parsed.seed)
+        .report
+        .digest
+}
+
+/// Flink's own keys, flat or nested, set exactly what the sections set: the same run, digest for
+/// digest. Durations read as Flink reads them (a bare number is milliseconds; "50 ms"; "0.1 s"),
+/// enums in any case.
+#[test]
+fn flink_configuration_keys_set_what_the_sections_set() {
+    let sections = digest_after(|v| {
+        v["checkpointing"]["min-pause"] = json!("20ms");
+        v["checkpointing"]["mode"] = json!("AT_LEAST_ONCE");
+        v["state"] = json!({"backend": "rocksdb", "incremental": true});
+    });
+    let flat = digest_after(|v| {
+        let object = v.as_object_mut().unwrap();
+        object.remove("checkpointing");
+        object.remove("restart-strategy");
+        object["cluster"]
+            .as_object_mut()
+            .unwrap()
+            .remove("slots-per-task-manager");
+        object.insert(
+            "config".into(),
+            json!({
+                "execution.checkpointing.interval": 100,
+                "execution.checkpointing.min-pause": "20 ms",
+                "execution.checkpointing.mode": "at_least_once",
+                "execution.checkpointing.incremental": "true",
+                "state.backend.type": "RocksDB",
+                "taskmanager.numberOfTaskSlots": "2",
+                "restart-strategy.type": "fixeddelay",
+                "restart-strategy.fixed-delay.attempts": 3,
+                "restart-strategy.fixed-delay.delay": "0.05 s",
+            }),
+        );
+    });
+    assert_eq!(flat, sections);
+    let nested = digest_after(|v| {
+        let object = v.as_object_mut().unwrap();
+        object.remove("checkpointing");
+        object.remove("restart-strategy");
+        object.insert(
+            "flink-conf".into(),
+            json!({
+                "execution": {"checkpointing": {
+                    "interval": "100ms", "min-pause": 20, "mode": "AT_LEAST_ONCE", "incremental": true
+                }},
+                "state.backend": {"type": "rocksdb"},
+                "restart-strategy": {"type": "fixed-delay", "fixed-delay": {"attempts": 3, "delay": "50ms"}},
+            }),
+        );
+    });
+    assert_eq!(nested, sections);
+}
+
+#[test]
+fn a_flink_key_that_is_unknown_wrong_or_given_twice_is_refused_with_its_name() {
+    let with = |config: Value| error_after(|v| v["config"] = config);
+    assert_error(
+        &with(json!({"execution.checkpointing.intervall": "1s"})),
+        "config.execution.checkpointing.intervall",
+        "snapsim does not model the Flink option",
+    );
+    assert_error(
+        &with(json!({"execution.checkpointing.interval": "1 fortnight"})),
+        "config.execution.checkpointing.interval",
+        "unknown unit \"fortnight\"",
+    );
+    assert_error(
+        &with(json!({"execution.checkpointing.mode": "exactly-twice"})),
+        "config.execution.checkpointing.mode",
+        "expected one of \"EXACTLY_ONCE\", \"AT_LEAST_ONCE\"",
+    );
+    assert_error(
+        &with(json!({"execution.checkpointing.interval": "1s"})),
+        "config.execution.checkpointing.interval",
+        "set both here and in its section",
+    );
+    assert_error(
+        &with(json!({"taskmanager.numberOfTaskSlots": -2})),
+        "config.taskmanager.numberOfTaskSlots",
+        "expected a whole number",
+    );
+    let without_type = error_after(|v| {
+        v.as_object_mut().unwrap().remove("restart-strategy");
+        v["config"] = json!({"restart-strategy.fixed-delay.attempts": 2});
+    });
+    assert_error(
+        &without_type,
+        "config.restart-strategy.type",
+        "without `restart-strategy.type`",
+    );
+    let process_graph = parse_str(
+        &json!({"description": "x", "processes": ["p", "q"], "topology": "ring",
+                "config": {"execution.checkpointing.interval": "1s"}})
+        .to_string(),
+        "job.json",
+        "job",
+    )
+    .unwrap_err()
+    .to_string();
+    assert_error(
+        &process_graph,
+        "config.execution.checkpointing.interval",
+        "need a `job`",
+    );
+}

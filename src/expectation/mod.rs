@@ -173,9 +173,9 @@ facts! {
     LatencyMaxMs "latency-max-ms" Dataflow false [] "the largest source-to-sink latency (ms)";
     LatencyP50Ms "latency-p50-ms" Dataflow false [] "median source-to-sink latency (ms)";
     MaxBackpressuredPercent "max-backpressured-percent" Dataflow false [] "the largest share of the run any subtask spent backpressured (%)";
-    CommittedDuplicates "committed-duplicates" Dataflow false [Sink] "extra copies a read-committed reader sees, against the failure-free run";
+    CommittedDuplicates "committed-duplicates" Dataflow false [Sink] "extra copies a read-committed reader sees, beyond what the job produces";
     UncommittedDuplicates "uncommitted-duplicates" Dataflow false [Sink] "extra copies a read-uncommitted reader sees (aborted transactions included)";
-    LostRecords "lost-records" Dataflow false [Sink] "records of the failure-free run a read-committed reader never sees";
+    LostRecords "lost-records" Dataflow false [Sink] "records the job should deliver that a read-committed reader never sees";
     TransactionsCommitted "transactions-committed" Dataflow false [Sink] "two-phase-commit transactions committed";
     TransactionsAborted "transactions-aborted" Dataflow false [Sink] "two-phase-commit transactions aborted";
     TransactionsTimedOut "transactions-timed-out" Dataflow false [Sink] "two-phase-commit transactions the external system aborted because they outlived `transaction_timeout` (Kafka's `transaction.timeout.ms`)";

@@ -14,6 +14,9 @@
 //! Flink's runtime costs on the machine, not a setting.
 //!
 //! The job graph itself has no Flink configuration (it is code in a real job) and uses snake_case.
+//!
+//! Flink's flat keys themselves (`execution.checkpointing.interval`, `state.backend.type`, …) go in
+//! the `config` section and are applied to these sections by [`super::flink_config`].
 
 use super::duration::DurationUs;
 use super::latency_spec::LatencySpec;

@@ -86,6 +86,10 @@ pub struct ScenarioFile {
     /// Start from a savepoint another scenario takes: `{"scenario": "v1.json", "savepoint": 12}`.
     #[serde(rename = "start-from-savepoint")]
     pub start_from_savepoint: Option<StartFromSavepointSpec>,
+    /// Flink configuration keys exactly as Flink spells them (`config.yaml`'s flat keys, or
+    /// nested), applied to the sections above ([`super::flink_config`]); alias `flink-conf`.
+    #[serde(alias = "flink-conf")]
+    pub config: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// `start-from-savepoint`: the scenario file (relative to this one) whose run takes the savepoint,

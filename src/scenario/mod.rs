@@ -17,6 +17,7 @@ mod dataflow_file;
 mod duration;
 mod error;
 mod file;
+mod flink_config;
 pub mod guarantee;
 mod latency_spec;
 mod model;
@@ -97,7 +98,7 @@ pub fn parse_str(text: &str, label: &str, default_name: &str) -> Result<Scenario
 /// Parses scenario text into the file types without validating it.
 pub fn parse_file(text: &str, label: &str) -> Result<ScenarioFile, ScenarioError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let file: ScenarioFile = serde_path_to_error::deserialize(&mut deserializer)
+    let mut file: ScenarioFile = serde_path_to_error::deserialize(&mut deserializer)
         .map_err(|error| json_error(label, text, error))?;
     deserializer.end().map_err(|error| ScenarioError {
         file: label.to_string(),
@@ -105,6 +106,8 @@ pub fn parse_file(text: &str, label: &str) -> Result<ScenarioFile, ScenarioError
         message: strip_position(&error.to_string()),
         line_column: Some((error.line(), error.column())),
     })?;
+    flink_config::apply(&mut file, label)?;
+    flink_config::check_restart_type(&file, label)?;
     Ok(file)
 }
 
