@@ -70,6 +70,11 @@ enum Command {
         /// ui.perfetto.dev); `--trace=2s..5s` keeps only that window.
         #[arg(long, value_name = "FROM..TO", num_args = 0..=1, default_missing_value = "all")]
         trace: Option<String>,
+        /// Also write FILE: the job's checkpoint and task metrics under Flink's names
+        /// (numberOfCompletedCheckpoints, lastCheckpointDuration, backPressuredTimeMsPerSecond, …)
+        /// sampled every second of the run, in the Prometheus text exposition format.
+        #[arg(long, value_name = "FILE")]
+        metrics: Option<PathBuf>,
     },
     /// Run a scenario with many seeds in parallel; print every failing seed and how to replay it.
     Check {
@@ -202,6 +207,7 @@ fn main() -> ExitCode {
             from_savepoint,
             allow_non_restored_state,
             trace,
+            metrics,
         } => {
             let trace_window = match trace.as_deref().map(parse_window) {
                 Some(Err(error)) => {
@@ -238,6 +244,22 @@ fn main() -> ExitCode {
                     "error: --trace exports dataflow (Flink) runs; for a process graph draw it with snapsim diagram"
                 );
                 return ExitCode::from(EXIT_BAD_INPUT);
+            }
+            if metrics.is_some() && !matches!(scenario.model, scenario::Model::Dataflow(_)) {
+                eprintln!(
+                    "error: --metrics exports a dataflow (Flink) job's metrics; a process graph has none"
+                );
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+            if let Some(path) = &metrics {
+                let parent = path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(std::path::Path::new("."));
+                if let Err(error) = snapsim::output::check_writable(parent) {
+                    eprintln!("error: --metrics: cannot write {}: {error}", path.display());
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
             }
             let directory = out.join(&scenario.name);
             if let Err(error) = snapsim::output::check_writable(&directory) {
@@ -295,6 +317,26 @@ fn main() -> ExitCode {
                         directory.display()
                     );
                     return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            }
+            if let Some(path) = &metrics {
+                let written = traced_run(&completed, seed).and_then(|run| {
+                    let text = snapsim::report::prometheus::exposition(
+                        &run,
+                        &completed.report.scenario,
+                        &completed.report.digest,
+                        1_000_000,
+                    );
+                    snapsim::output::write_bytes_atomically(path, text.as_bytes())
+                        .map_err(|error| format!("cannot write {}: {error}", path.display()))
+                });
+                match written {
+                    Ok(()) if !json => say!("wrote {} (Prometheus text format)", path.display()),
+                    Ok(()) => {}
+                    Err(error) => {
+                        eprintln!("error: --metrics: {error}");
+                        return ExitCode::from(EXIT_BAD_INPUT);
+                    }
                 }
             }
             if completed.report.outcome.is_success() {
@@ -890,25 +932,36 @@ fn parse_window(text: &str) -> Result<Option<(u64, u64)>, String> {
 /// Trace events kept at most: about 15 MB of JSON, which Perfetto opens at once.
 const TRACE_EVENTS_MAX: usize = 150_000;
 
+/// The reported dataflow run again, this time keeping when each task was busy, backpressured or
+/// idle (a record-level detail the report does not need). Same seed, same events, same digest.
+fn traced_run(
+    completed: &snapsim::report::CompletedRun,
+    seed: u64,
+) -> Result<snapsim::dataflow::DataflowRun, String> {
+    let snapsim::report::RawRun::Dataflow(original, model) = &completed.raw else {
+        return Err("only dataflow runs have task activity".into());
+    };
+    let run = snapsim::dataflow::run_with(model, seed, snapsim::dataflow::RunDetail::Traced);
+    if run.trace.digest() != original.trace.digest() {
+        return Err("internal error: the traced run differs from the reported one".into());
+    }
+    Ok(run)
+}
+
 /// Builds `trace.json` for a dataflow run: its bytes, and what to say about it.
 fn build_trace(
     completed: &snapsim::report::CompletedRun,
     seed: u64,
     window: Option<(u64, u64)>,
 ) -> Result<(Vec<u8>, String), String> {
-    let snapsim::report::RawRun::Dataflow(original, model) = &completed.raw else {
+    let snapsim::report::RawRun::Dataflow(_, model) = &completed.raw else {
         return Err(
             "--trace exports dataflow (Flink) runs; for a process graph draw it with \
              snapsim diagram"
                 .into(),
         );
     };
-    // The same run again, this time keeping when each task was busy, backpressured or idle (a
-    // record-level detail the report does not need). Same seed, same events, same digest.
-    let run = &snapsim::dataflow::run_with(model, seed, snapsim::dataflow::RunDetail::Traced);
-    if run.trace.digest() != original.trace.digest() {
-        return Err("internal error: the traced run differs from the reported one".into());
-    }
+    let run = &traced_run(completed, seed)?;
     let (from_us, to_us) = window.unwrap_or((0, run.end_time.as_micros().max(1)));
     let mut trace = snapsim::plot::perfetto::chrome_trace_from_dataflow_run(
         run,

@@ -1,5 +1,6 @@
 //! The Perfetto trace of a run: valid trace-event JSON whose slices nest on every track, whose
-//! barrier arrows start and end, and which stays inside its window and its size bound.
+//! barrier arrows start and end, and which stays inside its window and its size bound; and the
+//! run's metrics under Flink's names in the Prometheus text format.
 
 use serde_json::Value;
 use snapsim::plot::perfetto::chrome_trace_from_dataflow_run;
@@ -307,5 +308,126 @@ fn the_event_log_is_written_only_on_request_and_never_left_beside_another_runs_r
     assert!(!stdout.contains("events.jsonl"), "{stdout}");
     assert!(directory.join("report.json").is_file());
     assert!(!directory.join("events.jsonl").exists());
+    std::fs::remove_dir_all(&out).ok();
+}
+
+/// Every sample of a Prometheus exposition: (name, labels, value, timestamp ms), checking that
+/// each metric is declared (# HELP, # TYPE gauge) before its samples.
+fn samples(text: &str) -> Vec<(String, String, f64, u64)> {
+    let mut declared = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            assert_eq!(kind, "gauge");
+            declared.insert(name.to_string());
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let (name, rest) = line.split_once('{').unwrap_or_else(|| panic!("{line}"));
+        let (labels, rest) = rest.split_once("} ").unwrap_or_else(|| panic!("{line}"));
+        let (value, at) = rest.split_once(' ').unwrap_or_else(|| panic!("{line}"));
+        assert!(declared.contains(name), "{name} used before its # TYPE");
+        out.push((
+            name.to_string(),
+            labels.to_string(),
+            value.parse().unwrap_or_else(|_| panic!("{line}")),
+            at.parse().unwrap_or_else(|_| panic!("{line}")),
+        ));
+    }
+    out
+}
+
+/// The exposition agrees with the run: the counters end where the checkpoint history ends, never
+/// go down, and each second of each subtask is split between busy, backpressured and idle.
+#[test]
+fn flink_metrics_in_prometheus_format_agree_with_the_run() {
+    let (model, seed) = dataflow_scenario("flink-crash-during-alignment.json");
+    let run = snapsim::dataflow::run_with(&model, seed, snapsim::dataflow::RunDetail::Traced);
+    let text = snapsim::report::prometheus::exposition(&run, "job", "digest", 1_000_000);
+    assert!(text.starts_with("# snapsim run of job, digest digest"));
+    let all = samples(&text);
+    let series = |name: &str| -> Vec<(u64, f64)> {
+        all.iter()
+            .filter(|(n, labels, _, _)| n == name && labels == "job_name=\"job\"")
+            .map(|&(_, _, v, at)| (at, v))
+            .collect()
+    };
+    let completed = series("flink_jobmanager_job_numberOfCompletedCheckpoints");
+    let end_ms = run.end_time.as_micros() / 1000;
+    assert_eq!(completed.last().unwrap().0, end_ms);
+    let finished = run
+        .checkpoints
+        .iter()
+        .filter(|c| c.status == snapsim::checkpoint::metrics::CheckpointStatus::Completed)
+        .count();
+    assert_eq!(completed.last().unwrap().1, finished as f64);
+    assert!(
+        completed
+            .windows(2)
+            .all(|w| w[0].1 <= w[1].1 && w[0].0 < w[1].0)
+    );
+    let restarts = series("flink_jobmanager_job_numRestarts");
+    assert_eq!(restarts.last().unwrap().1, run.recoveries.len() as f64);
+    let restored = series("flink_jobmanager_job_lastCheckpointRestoreTimestamp");
+    assert_eq!(
+        restored[0].1, -1.0,
+        "-1 before any restore, as Flink reports"
+    );
+    assert!(restored.last().unwrap().1 > 0.0);
+    // busy + backpressured + idle = 1000 ms per second, for every subtask at every full second.
+    let mut per_instant: BTreeMap<(String, u64), f64> = BTreeMap::new();
+    for (name, labels, value, at) in &all {
+        if name.ends_with("TimeMsPerSecond") && *at >= 1000 && at.is_multiple_of(1000) {
+            *per_instant.entry((labels.clone(), *at)).or_default() += value;
+        }
+    }
+    assert!(!per_instant.is_empty());
+    for ((labels, at), sum) in &per_instant {
+        assert!((sum - 1000.0).abs() < 1e-6, "{labels} at {at} ms: {sum}");
+    }
+    let backpressured = all
+        .iter()
+        .filter(|(n, ..)| n == "flink_taskmanager_job_task_backPressuredTimeMsPerSecond")
+        .map(|s| s.2)
+        .fold(0.0, f64::max);
+    assert!(
+        backpressured > 500.0,
+        "this job is backpressured: {backpressured}"
+    );
+}
+
+/// `snapsim run --metrics FILE` writes it; on a process graph it is refused before the run.
+#[test]
+fn run_writes_the_metrics_file_and_refuses_it_for_a_process_graph() {
+    let path = std::env::temp_dir().join(format!("snapsim-metrics-{}.prom", std::process::id()));
+    let out = std::env::temp_dir().join(format!("snapsim-metrics-out-{}", std::process::id()));
+    let path_text = path.to_str().unwrap();
+    let output = snapsim(&[
+        "run",
+        "scenarios/flink-crash-during-alignment.json",
+        "--metrics",
+        path_text,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!samples(&text).is_empty());
+    let output = snapsim(&[
+        "run",
+        "scenarios/cl-bank-5-accounts.json",
+        "--metrics",
+        path_text,
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty(), "refused before the run");
+    std::fs::remove_file(&path).ok();
     std::fs::remove_dir_all(&out).ok();
 }

@@ -10,6 +10,7 @@ mod dataflow_report;
 mod outcome;
 mod process_graph;
 mod process_graph_report;
+pub mod prometheus;
 mod run_report;
 pub mod text;
 mod text_dataflow;
