@@ -67,7 +67,8 @@ enum Command {
         #[arg(long)]
         allow_non_restored_state: bool,
         /// Also write output/<scenario>/trace.json (Chrome trace events: open it in
-        /// ui.perfetto.dev); `--trace=2s..5s` keeps only that window.
+        /// ui.perfetto.dev), for a dataflow or a process graph; `--trace=2s..5s` keeps only that
+        /// window.
         #[arg(long, value_name = "FROM..TO", num_args = 0..=1, default_missing_value = "all")]
         trace: Option<String>,
         /// Also write FILE: the job's checkpoint and task metrics under Flink's names
@@ -239,12 +240,6 @@ fn main() -> ExitCode {
                 }
             }
             // Fail before the work: what cannot be written or drawn is said now, not after the run.
-            if trace_window.is_some() && !matches!(scenario.model, scenario::Model::Dataflow(_)) {
-                eprintln!(
-                    "error: --trace exports dataflow (Flink) runs; for a process graph draw it with snapsim diagram"
-                );
-                return ExitCode::from(EXIT_BAD_INPUT);
-            }
             if metrics.is_some() && !matches!(scenario.model, scenario::Model::Dataflow(_)) {
                 eprintln!(
                     "error: --metrics exports a dataflow (Flink) job's metrics; a process graph has none"
@@ -948,28 +943,35 @@ fn traced_run(
     Ok(run)
 }
 
-/// Builds `trace.json` for a dataflow run: its bytes, and what to say about it.
+/// Builds `trace.json` for a run (dataflow or process graph): its bytes, and what to say about it.
 fn build_trace(
     completed: &snapsim::report::CompletedRun,
     seed: u64,
     window: Option<(u64, u64)>,
 ) -> Result<(Vec<u8>, String), String> {
-    let snapsim::report::RawRun::Dataflow(_, model) = &completed.raw else {
-        return Err(
-            "--trace exports dataflow (Flink) runs; for a process graph draw it with \
-             snapsim diagram"
-                .into(),
-        );
+    let mut trace = match &completed.raw {
+        snapsim::report::RawRun::ProcessGraph(run, graph) => {
+            let (from_us, to_us) = window.unwrap_or((0, run.end_time.as_micros().max(1)));
+            snapsim::plot::perfetto_process_graph::chrome_trace_from_process_graph_run(
+                run,
+                graph,
+                from_us,
+                to_us,
+                TRACE_EVENTS_MAX,
+            )
+        }
+        snapsim::report::RawRun::Dataflow(_, model) => {
+            let run = &traced_run(completed, seed)?;
+            let (from_us, to_us) = window.unwrap_or((0, run.end_time.as_micros().max(1)));
+            snapsim::plot::perfetto::chrome_trace_from_dataflow_run(
+                run,
+                model.network.rpc_latency_us,
+                from_us,
+                to_us,
+                TRACE_EVENTS_MAX,
+            )
+        }
     };
-    let run = &traced_run(completed, seed)?;
-    let (from_us, to_us) = window.unwrap_or((0, run.end_time.as_micros().max(1)));
-    let mut trace = snapsim::plot::perfetto::chrome_trace_from_dataflow_run(
-        run,
-        model.network.rpc_latency_us,
-        from_us,
-        to_us,
-        TRACE_EVENTS_MAX,
-    );
     trace.run_digest = Some(completed.report.digest.clone());
     let message = format!(
         "({} trace events{}{}): open it in https://ui.perfetto.dev",

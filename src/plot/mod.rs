@@ -29,6 +29,7 @@ mod legend;
 mod line_chart;
 mod palette;
 pub mod perfetto;
+pub mod perfetto_process_graph;
 mod process_run;
 mod scaffold;
 mod space_time;

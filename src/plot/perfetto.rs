@@ -547,7 +547,7 @@ fn nest(slices: &mut [Slice]) {
     }
 }
 
-fn process_name(pid: u64, name: &str) -> Value {
+pub(super) fn process_name(pid: u64, name: &str) -> Value {
     json!({"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": name}})
 }
 
@@ -556,7 +556,7 @@ fn process_sort_index(pid: u64, sort_index: u64) -> Value {
            "args": {"sort_index": sort_index}})
 }
 
-fn thread_name(pid: u64, tid: u64, name: &str) -> Value {
+pub(super) fn thread_name(pid: u64, tid: u64, name: &str) -> Value {
     json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": name}})
 }
 
