@@ -508,6 +508,11 @@ impl DataflowEvent {
 pub struct DataflowTrace {
     events: Vec<DataflowEvent>,
     digest: Digest,
+    /// Where each checkpoint's completion is in the record, and every task's finish: what a
+    /// restore asks, kept as the events are written so that a run with many restores does not
+    /// scan the record once per restore.
+    completed_at: std::collections::BTreeMap<u64, usize>,
+    finished: Vec<(usize, u32)>,
 }
 
 impl DataflowTrace {
@@ -517,7 +522,31 @@ impl DataflowTrace {
         for word in event.words() {
             self.digest.write_u64(word);
         }
+        match event {
+            DataflowEvent::CheckpointCompleted { checkpoint, .. } => {
+                self.completed_at
+                    .entry(checkpoint)
+                    .or_insert(self.events.len());
+            }
+            DataflowEvent::TaskFinished { task, .. } => {
+                self.finished.push((self.events.len(), task));
+            }
+            _ => {}
+        }
         self.events.push(event);
+    }
+
+    /// The position in the record of checkpoint `id`'s completion, if it completed.
+    pub fn completion_position(&self, id: u64) -> Option<usize> {
+        self.completed_at.get(&id).copied()
+    }
+
+    /// The tasks that finished before record position `position`, in record order.
+    pub fn tasks_finished_before(&self, position: usize) -> impl Iterator<Item = u32> + '_ {
+        self.finished
+            .iter()
+            .take_while(move |(at, _)| *at < position)
+            .map(|(_, task)| *task)
     }
 
     /// Folds an engine event (not recorded) into the digest.

@@ -189,21 +189,10 @@ impl World<'_> {
         let finished_at_checkpoint: BTreeSet<TaskIndex> = match checkpoint_id {
             Some(id) => {
                 // Tasks without a snapshot that had finished before it completed stay finished.
-                let completed = self
-                    .trace
-                    .events()
-                    .iter()
-                    .position(|e| matches!(e, DataflowEvent::CheckpointCompleted { checkpoint, .. } if *checkpoint == id))
-                    .unwrap_or(0);
-                self.trace.events()[..completed]
-                    .iter()
-                    .filter_map(|e| {
-                        if let DataflowEvent::TaskFinished { task, .. } = e {
-                            Some(*task as TaskIndex)
-                        } else {
-                            None
-                        }
-                    })
+                let completed = self.trace.completion_position(id).unwrap_or(0);
+                self.trace
+                    .tasks_finished_before(completed)
+                    .map(|task| task as TaskIndex)
                     .collect()
             }
             None => BTreeSet::new(),
