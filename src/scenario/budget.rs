@@ -10,7 +10,8 @@
 //!
 //! The estimates are upper-bound-minded but not exact: they count what the workload starts
 //! (transfers and their deliveries, token passes, records times the operators they pass through)
-//! and the markers of every snapshot. Replays after a failure are not counted.
+//! and the markers of every snapshot; for a dataflow also what time drives over the run's length
+//! (checkpoints, buffer-timeout flushes, random failures). Replays after a failure are not counted.
 
 use super::model::{DataflowModel, ProcessGraphModel};
 use crate::workload::ProcessWorkload;
@@ -160,15 +161,104 @@ pub fn dataflow(model: &DataflowModel) -> WorkEstimate {
         }
         records += emitted;
     }
-    WorkEstimate {
-        events: records * operators,
+    let record_events = records * operators;
+    // What time itself drives, whatever the records: checkpoints, buffer-timeout flushes, random
+    // faults — over the run's length, which is its duration or, for bounded sources, the time the
+    // slowest needs to emit its log at its rate.
+    let run_s = duration_s.unwrap_or_else(|| {
+        model
+            .job
+            .operators
+            .iter()
+            .filter_map(|o| match &o.kind {
+                OperatorKind::Source(source) => match (source.records, source.rate_per_s) {
+                    (Some(records), Some(rate)) if rate > 0.0 => Some(records as f64 / rate),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .fold(0.0, f64::max)
+    });
+    let tasks: f64 = model
+        .job
+        .operators
+        .iter()
+        .map(|o| f64::from(o.parallelism))
+        .sum();
+    let channels: f64 = model
+        .job
+        .operators
+        .iter()
+        .flat_map(|o| o.inputs.iter().map(move |input| (o, input)))
+        .map(|(o, input)| match input.partitioner {
+            crate::topology::job::Partitioner::Forward => f64::from(o.parallelism),
+            _ => f64::from(o.parallelism) * f64::from(model.job.operators[input.from].parallelism),
+        })
+        .sum();
+    let mut timed: Vec<(f64, String, String)> = Vec::new();
+    if let Some(checkpointing) = &model.checkpointing
+        && checkpointing.interval_us > 0
+        && checkpointing.interval_us < u64::MAX
+    {
+        let per_s = 1e6 / checkpointing.interval_us as f64;
+        timed.push((
+            run_s * per_s * 4.0 * (tasks + channels),
+            "checkpointing.interval".into(),
+            format!(
+                "{} checkpoints × {} tasks and channels × 4",
+                significant(run_s * per_s),
+                tasks + channels
+            ),
+        ));
+    }
+    if model.network.buffer_timeout_us > 0 {
+        let per_s = 1e6 / model.network.buffer_timeout_us as f64;
+        timed.push((
+            run_s * per_s * channels,
+            "network.buffer-timeout".into(),
+            format!(
+                "{} buffer-timeout flushes × {channels} channels",
+                significant(run_s * per_s)
+            ),
+        ));
+    }
+    for (index, random) in model.faults.random.iter().enumerate() {
+        let units = if random.task_managers {
+            f64::from(model.cluster.task_managers)
+        } else {
+            tasks
+        };
+        let failures = run_s * 1e6 / random.mtbf_us.max(1) as f64 * units;
+        timed.push((
+            failures * 10.0 * (tasks + channels),
+            format!("faults.random[{index}]"),
+            format!(
+                "{} random failures, each restarting up to {} tasks and channels",
+                significant(failures),
+                tasks + channels
+            ),
+        ));
+    }
+    let mut estimate = WorkEstimate {
+        events: record_events,
         driven_by: largest.1,
         reasoning: format!(
             "{} records from the sources × {} operators",
             significant(records),
             operators
         ),
+    };
+    for (events, field, reasoning) in timed {
+        if events > estimate.events {
+            estimate.driven_by = field;
+        }
+        estimate.reasoning += &format!(", plus {reasoning}");
+        estimate.events += events;
     }
+    if run_s.is_infinite() || run_s.is_nan() {
+        estimate.events = f64::INFINITY;
+    }
+    estimate
 }
 
 /// Three significant digits, in the exponent form for large numbers.

@@ -153,6 +153,11 @@ pub struct ExternalSink {
     pub keeps_writes: bool,
     #[serde(skip)]
     open: BTreeMap<u32, u64>,
+    /// Every transaction before this id is committed or aborted, which is final: the searches for
+    /// pending transactions start here instead of at the first transaction ever opened (a long
+    /// run with frequent checkpoints opens hundreds of thousands).
+    #[serde(skip)]
+    finished_before: usize,
 }
 
 impl ExternalSink {
@@ -165,7 +170,20 @@ impl ExternalSink {
             transactions: Vec::new(),
             keeps_writes: true,
             open: BTreeMap::new(),
+            finished_before: 0,
         }
+    }
+
+    /// The transactions that may still be open or pre-committed (see `finished_before`).
+    fn unfinished_suffix(&mut self) -> &[Transaction] {
+        while self
+            .transactions
+            .get(self.finished_before)
+            .is_some_and(|t| !is_unfinished(&t.state))
+        {
+            self.finished_before += 1;
+        }
+        &self.transactions[self.finished_before..]
     }
 
     /// A sink subtask writes a record.
@@ -210,7 +228,7 @@ impl ExternalSink {
             transaction.checkpoint = Some(checkpoint);
             transaction.pre_committed_at_us = Some(now_us);
         }
-        self.transactions
+        self.unfinished_suffix()
             .iter()
             .filter(|t| {
                 t.subtask == subtask && matches!(t.state, TransactionState::PreCommitted { .. })
@@ -222,7 +240,7 @@ impl ExternalSink {
     /// `notifyCheckpointComplete(checkpoint)`: commit every pending transaction up to it.
     pub fn commit_up_to(&mut self, subtask: u32, checkpoint: u64, now_us: u64) {
         let ids: Vec<u64> = self
-            .transactions
+            .unfinished_suffix()
             .iter()
             .filter(|t| t.subtask == subtask && matches!(t.state, TransactionState::PreCommitted { checkpoint: c } if c <= checkpoint))
             .map(|t| t.id)
