@@ -710,3 +710,37 @@ fn fuzz_mutated_scenarios_are_refused_or_run_never_panic_or_hang() {
         "both kinds occur: {ran} ran, {refused} refused"
     );
 }
+
+/// Reproductions the fuzzer found: mutants the work budget admitted although time, not records,
+/// made them huge — a source slowed to one record a second keeps checkpointing for hours of
+/// virtual time; a 3 ms mean time between failures restarts the job thousands of times a second.
+/// Both are now refused before the run, naming the field that drives the work.
+#[test]
+fn time_driven_work_counts_against_the_budget() {
+    let refused = |file: &str, change: &dyn Fn(&mut Value)| {
+        let path = format!("{}/scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
+        let mut document: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        document.as_object_mut().unwrap().remove("expect");
+        change(&mut document);
+        match snapsim::deployment::parse(&document.to_string(), &path, "fuzzed") {
+            Ok(_) => panic!("{file} after the change was admitted"),
+            Err(error) => error.to_string(),
+        }
+    };
+    let slow = refused("flink-bounded-job.json", &|v| {
+        v["job"]["operators"][0]["rate_per_s"] = json!(1);
+        v["max_events"] = json!(300_000);
+    });
+    assert!(
+        slow.contains("at `job.operators[0].rate_per_s`") && slow.contains("40000 checkpoints"),
+        "{slow}"
+    );
+    let storm = refused("chart-overhead-aligned.json", &|v| {
+        v["faults"]["random"][0]["task-crashes"]["mtbf"] = json!("3ms");
+    });
+    assert!(
+        storm.contains("at `faults.random[0]`") && storm.contains("random failures"),
+        "{storm}"
+    );
+}

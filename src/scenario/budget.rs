@@ -165,20 +165,28 @@ pub fn dataflow(model: &DataflowModel) -> WorkEstimate {
     // What time itself drives, whatever the records: checkpoints, buffer-timeout flushes, random
     // faults — over the run's length, which is its duration or, for bounded sources, the time the
     // slowest needs to emit its log at its rate.
-    let run_s = duration_s.unwrap_or_else(|| {
-        model
-            .job
-            .operators
-            .iter()
-            .filter_map(|o| match &o.kind {
-                OperatorKind::Source(source) => match (source.records, source.rate_per_s) {
-                    (Some(records), Some(rate)) if rate > 0.0 => Some(records as f64 / rate),
-                    _ => None,
-                },
-                _ => None,
-            })
-            .fold(0.0, f64::max)
-    });
+    let mut slowest: Option<(f64, String)> = None;
+    for (index, operator) in model.job.operators.iter().enumerate() {
+        if let OperatorKind::Source(source) = &operator.kind
+            && let (Some(records), Some(rate)) = (source.records, source.rate_per_s)
+            && rate > 0.0
+            && slowest
+                .as_ref()
+                .is_none_or(|(s, _)| records as f64 / rate > *s)
+        {
+            slowest = Some((
+                records as f64 / rate,
+                format!("job.operators[{index}].rate_per_s"),
+            ));
+        }
+    }
+    // A run without a duration lasts as long as its slowest bounded source: that field is then
+    // what makes its time-driven work large.
+    let (run_s, run_driver) = match (duration_s, slowest) {
+        (Some(duration), _) => (duration, None),
+        (None, Some((seconds, field))) => (seconds, Some(field)),
+        (None, None) => (0.0, None),
+    };
     let tasks: f64 = model
         .job
         .operators
@@ -203,7 +211,9 @@ pub fn dataflow(model: &DataflowModel) -> WorkEstimate {
         let per_s = 1e6 / checkpointing.interval_us as f64;
         timed.push((
             run_s * per_s * 4.0 * (tasks + channels),
-            "checkpointing.interval".into(),
+            run_driver
+                .clone()
+                .unwrap_or("checkpointing.interval".into()),
             format!(
                 "{} checkpoints × {} tasks and channels × 4",
                 significant(run_s * per_s),
@@ -215,7 +225,9 @@ pub fn dataflow(model: &DataflowModel) -> WorkEstimate {
         let per_s = 1e6 / model.network.buffer_timeout_us as f64;
         timed.push((
             run_s * per_s * channels,
-            "network.buffer-timeout".into(),
+            run_driver
+                .clone()
+                .unwrap_or("network.buffer-timeout".into()),
             format!(
                 "{} buffer-timeout flushes × {channels} channels",
                 significant(run_s * per_s)
