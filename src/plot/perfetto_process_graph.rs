@@ -33,7 +33,7 @@ pub fn chrome_trace_from_process_graph_run(
     }
     let incoming_count: Vec<usize> = graph.incoming().iter().map(Vec::len).collect();
     let mut timed: Vec<(u64, Value)> = Vec::new();
-    let mut sends: BTreeMap<(u32, bool), VecDeque<(u64, u64)>> = BTreeMap::new();
+    let mut sends: InFlight = BTreeMap::new();
     let mut next_flow = 0u64;
     // Per (process, snapshot): when it recorded and how many incoming channels are still open.
     let mut recording: BTreeMap<(usize, u32), (u64, i64, usize)> = BTreeMap::new();
@@ -82,12 +82,7 @@ pub fn chrome_trace_from_process_graph_run(
                 ..
             } => {
                 let (from, to) = channel_ends(channel);
-                let queue = sends.entry((channel, false)).or_default();
-                let sent = queue
-                    .iter()
-                    .position(|&(_, m)| m == message)
-                    .and_then(|i| queue.remove(i))
-                    .map(|(t, _)| t);
+                let sent = take_send(&mut sends, (channel, false), message);
                 if inside(at) {
                     let name = format!(
                         "receive #{message} ({tokens}) ← {}",
@@ -95,19 +90,16 @@ pub fn chrome_trace_from_process_graph_run(
                     );
                     timed.push((at, zero_slice(to, MESSAGES_TID, at, name, "message")));
                     if let Some(sent) = sent.filter(|&s| s >= from_us) {
-                        let id = next_flow;
-                        next_flow += 1;
                         let name = format!("#{message}");
-                        timed.push((
-                            sent,
-                            json!({"ph": "s", "id": id, "name": name, "cat": "message",
-                            "pid": pid(from), "tid": MESSAGES_TID, "ts": sent}),
-                        ));
-                        timed.push((
-                            at,
-                            json!({"ph": "f", "bp": "e", "id": id, "name": name,
-                            "cat": "message", "pid": pid(to), "tid": MESSAGES_TID, "ts": at}),
-                        ));
+                        let ends = ((pid(from), sent), (pid(to), at));
+                        push_arrow(
+                            &mut timed,
+                            &mut next_flow,
+                            &name,
+                            "message",
+                            MESSAGES_TID,
+                            ends,
+                        );
                     }
                 }
             }
@@ -115,11 +107,7 @@ pub fn chrome_trace_from_process_graph_run(
                 channel, message, ..
             } => {
                 let (from, _) = channel_ends(channel);
-                if let Some(queue) = sends.get_mut(&(channel, false))
-                    && let Some(i) = queue.iter().position(|&(_, m)| m == message)
-                {
-                    queue.remove(i);
-                }
+                take_send(&mut sends, (channel, false), message);
                 if inside(at) {
                     let name = format!(
                         "#{message} lost in transit on {}",
@@ -144,39 +132,27 @@ pub fn chrome_trace_from_process_graph_run(
             ProcessEvent::MarkerLost {
                 channel, snapshot, ..
             } => {
-                if let Some(queue) = sends.get_mut(&(channel, true))
-                    && let Some(i) = queue.iter().position(|&(_, s)| s == u64::from(snapshot))
-                {
-                    queue.remove(i);
-                }
+                take_send(&mut sends, (channel, true), u64::from(snapshot));
             }
             ProcessEvent::MarkerReceived {
                 channel, snapshot, ..
             } => {
                 let (from, to) = channel_ends(channel);
-                let queue = sends.entry((channel, true)).or_default();
-                let sent = queue
-                    .iter()
-                    .position(|&(_, s)| s == u64::from(snapshot))
-                    .and_then(|i| queue.remove(i))
-                    .map(|(t, _)| t);
+                let sent = take_send(&mut sends, (channel, true), u64::from(snapshot));
                 if inside(at) {
                     let name = format!("marker {snapshot} ← {}", graph.processes[from].name);
                     timed.push((at, zero_slice(to, SNAPSHOT_TID, at, name, "marker")));
                     if let Some(sent) = sent.filter(|&s| s >= from_us) {
-                        let id = next_flow;
-                        next_flow += 1;
                         let name = format!("marker {snapshot}");
-                        timed.push((
-                            sent,
-                            json!({"ph": "s", "id": id, "name": name, "cat": "marker",
-                            "pid": pid(from), "tid": SNAPSHOT_TID, "ts": sent}),
-                        ));
-                        timed.push((
-                            at,
-                            json!({"ph": "f", "bp": "e", "id": id, "name": name,
-                            "cat": "marker", "pid": pid(to), "tid": SNAPSHOT_TID, "ts": at}),
-                        ));
+                        let ends = ((pid(from), sent), (pid(to), at));
+                        push_arrow(
+                            &mut timed,
+                            &mut next_flow,
+                            &name,
+                            "marker",
+                            SNAPSHOT_TID,
+                            ends,
+                        );
                     }
                 }
                 // A marker before the process recorded makes it record (the next event); the
@@ -266,6 +242,38 @@ pub fn chrome_trace_from_process_graph_run(
         activity_covered_to_us: None,
         run_digest: None,
     }
+}
+
+/// Items sent on a channel and not yet arrived: (channel, is a marker) → (send time, message id
+/// or snapshot id), in send order.
+type InFlight = BTreeMap<(u32, bool), VecDeque<(u64, u64)>>;
+
+/// Removes `item` from what is in flight on `key`; returns when it was sent.
+fn take_send(sends: &mut InFlight, key: (u32, bool), item: u64) -> Option<u64> {
+    let queue = sends.get_mut(&key)?;
+    let index = queue.iter().position(|&(_, i)| i == item)?;
+    queue.remove(index).map(|(sent, _)| sent)
+}
+
+/// A flow arrow from `(pid, time)` to `(pid, time)` on thread `tid`.
+fn push_arrow(
+    timed: &mut Vec<(u64, Value)>,
+    next_flow: &mut u64,
+    name: &str,
+    category: &str,
+    tid: u64,
+    ((from_pid, sent), (to_pid, at)): ((u64, u64), (u64, u64)),
+) {
+    let id = *next_flow;
+    *next_flow += 1;
+    timed.push((
+        sent,
+        json!({"ph": "s", "id": id, "name": name, "cat": category, "pid": from_pid, "tid": tid, "ts": sent}),
+    ));
+    timed.push((
+        at,
+        json!({"ph": "f", "bp": "e", "id": id, "name": name, "cat": category, "pid": to_pid, "tid": tid, "ts": at}),
+    ));
 }
 
 /// The slice of a process's part of a snapshot, clipped to the window.
