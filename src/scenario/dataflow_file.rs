@@ -193,7 +193,7 @@ pub struct NetworkSpec {
 }
 
 /// `checkpointing`: `execution.checkpointing.*`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CheckpointingSpec {
     /// `execution.checkpointing.interval`; absent = checkpointing off.

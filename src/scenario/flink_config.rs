@@ -17,8 +17,7 @@
 //! here and in its section is refused, naming both places.
 
 use super::dataflow_file::{
-    CheckpointingSpec, ClusterSpec, FaultsSpec, JobSpec, NetworkSpec, RestartStrategySpec,
-    StateSpec,
+    ClusterSpec, FaultsSpec, JobSpec, NetworkSpec, RestartStrategySpec, StateSpec,
 };
 use super::duration::{DurationUs, parse_duration_us};
 use super::error::ScenarioError;
@@ -468,6 +467,7 @@ fn restart(file: &mut ScenarioFile) -> &mut RestartStrategySpec {
         })
 }
 
+/// Sets the section field a Flink key names (`section` is its name there, for messages).
 fn set_one(
     file: &mut ScenarioFile,
     key: &str,
@@ -475,194 +475,87 @@ fn set_one(
     setting: Setting,
 ) -> Result<(), String> {
     use Setting::*;
-    let checkpointing = || CheckpointingSpec {
-        interval: None,
-        mode: None,
-        unaligned: None,
-        aligned_checkpoint_timeout: None,
-        min_pause: None,
-        max_concurrent_checkpoints: None,
-        timeout: None,
-        tolerable_failed_checkpoints: None,
-        num_retained: None,
-        protocol: None,
-    };
+    // The sections a key writes into, created empty when the file has none.
+    fn checkpointing(f: &mut ScenarioFile) -> &mut super::dataflow_file::CheckpointingSpec {
+        f.checkpointing.get_or_insert_with(Default::default)
+    }
+    fn state(f: &mut ScenarioFile) -> &mut StateSpec {
+        f.state.get_or_insert_with(StateSpec::default)
+    }
+    fn cluster(f: &mut ScenarioFile) -> &mut ClusterSpec {
+        f.cluster.get_or_insert_with(ClusterSpec::default)
+    }
+    fn network(f: &mut ScenarioFile) -> &mut NetworkSpec {
+        f.network.get_or_insert_with(NetworkSpec::default)
+    }
+    fn faults(f: &mut ScenarioFile) -> &mut FaultsSpec {
+        f.faults.get_or_insert_with(FaultsSpec::default)
+    }
+    let (k, s) = (key, section);
     match (section, setting) {
         ("checkpointing.interval", Duration(us)) => {
-            let c = file.checkpointing.get_or_insert_with(checkpointing);
-            set(&mut c.interval, DurationUs(us), key, section)
+            set(&mut checkpointing(file).interval, DurationUs(us), k, s)
         }
-        ("checkpointing.mode", Text(mode)) => set(
-            &mut file.checkpointing.get_or_insert_with(checkpointing).mode,
-            mode,
-            key,
-            section,
-        ),
-        ("checkpointing.unaligned", Boolean(b)) => set(
-            &mut file
-                .checkpointing
-                .get_or_insert_with(checkpointing)
-                .unaligned,
-            b,
-            key,
-            section,
-        ),
+        ("checkpointing.mode", Text(mode)) => set(&mut checkpointing(file).mode, mode, k, s),
+        ("checkpointing.unaligned", Boolean(b)) => set(&mut checkpointing(file).unaligned, b, k, s),
         ("checkpointing.aligned-checkpoint-timeout", Duration(us)) => set(
-            &mut file
-                .checkpointing
-                .get_or_insert_with(checkpointing)
-                .aligned_checkpoint_timeout,
+            &mut checkpointing(file).aligned_checkpoint_timeout,
             DurationUs(us),
-            key,
-            section,
+            k,
+            s,
         ),
-        ("checkpointing.min-pause", Duration(us)) => set(
-            &mut file
-                .checkpointing
-                .get_or_insert_with(checkpointing)
-                .min_pause,
-            DurationUs(us),
-            key,
-            section,
-        ),
-        ("checkpointing.max-concurrent-checkpoints", Integer(n)) => set(
-            &mut file
-                .checkpointing
-                .get_or_insert_with(checkpointing)
-                .max_concurrent_checkpoints,
-            n,
-            key,
-            section,
-        ),
-        ("checkpointing.timeout", Duration(us)) => set(
-            &mut file.checkpointing.get_or_insert_with(checkpointing).timeout,
-            DurationUs(us),
-            key,
-            section,
-        ),
+        ("checkpointing.min-pause", Duration(us)) => {
+            set(&mut checkpointing(file).min_pause, DurationUs(us), k, s)
+        }
+        ("checkpointing.max-concurrent-checkpoints", Integer(n)) => {
+            set(&mut checkpointing(file).max_concurrent_checkpoints, n, k, s)
+        }
+        ("checkpointing.timeout", Duration(us)) => {
+            set(&mut checkpointing(file).timeout, DurationUs(us), k, s)
+        }
         ("checkpointing.tolerable-failed-checkpoints", Integer(n)) => set(
-            &mut file
-                .checkpointing
-                .get_or_insert_with(checkpointing)
-                .tolerable_failed_checkpoints,
+            &mut checkpointing(file).tolerable_failed_checkpoints,
             n,
-            key,
-            section,
+            k,
+            s,
         ),
-        ("checkpointing.num-retained", Integer(n)) => set(
-            &mut file
-                .checkpointing
-                .get_or_insert_with(checkpointing)
-                .num_retained,
-            n,
-            key,
-            section,
-        ),
-        ("state.incremental", Boolean(b)) => set(
-            &mut file
-                .state
-                .get_or_insert_with(StateSpec::default)
-                .incremental,
-            b,
-            key,
-            section,
-        ),
-        ("state.backend", Text(backend)) => set(
-            &mut file.state.get_or_insert_with(StateSpec::default).backend,
-            backend,
-            key,
-            section,
-        ),
-        ("cluster.slots-per-task-manager", Integer(n)) => set(
-            &mut file
-                .cluster
-                .get_or_insert_with(ClusterSpec::default)
-                .slots_per_task_manager,
-            n,
-            key,
-            section,
-        ),
-        ("cluster.taskmanager.cpu.cores", Integer(n)) => set(
-            &mut file
-                .cluster
-                .get_or_insert_with(ClusterSpec::default)
-                .cpu_cores,
-            n,
-            key,
-            section,
-        ),
-        ("cluster.high-availability", Text(kind)) => set(
-            &mut file
-                .cluster
-                .get_or_insert_with(ClusterSpec::default)
-                .high_availability,
-            kind,
-            key,
-            section,
-        ),
-        ("faults.heartbeat-timeout", Duration(us)) => set(
-            &mut file
-                .faults
-                .get_or_insert_with(FaultsSpec::default)
-                .heartbeat_timeout,
-            DurationUs(us),
-            key,
-            section,
-        ),
-        ("network.segment-size", Size(bytes)) => set(
-            &mut file
-                .network
-                .get_or_insert_with(NetworkSpec::default)
-                .segment_size,
-            Bytes(bytes),
-            key,
-            section,
-        ),
-        ("network.buffer-timeout", Duration(us)) => set(
-            &mut file
-                .network
-                .get_or_insert_with(NetworkSpec::default)
-                .buffer_timeout,
-            DurationUs(us),
-            key,
-            section,
-        ),
-        ("network.buffers-per-channel", Integer(n)) => set(
-            &mut file
-                .network
-                .get_or_insert_with(NetworkSpec::default)
-                .buffers_per_channel,
-            n,
-            key,
-            section,
-        ),
-        ("network.floating-buffers-per-gate", Integer(n)) => set(
-            &mut file
-                .network
-                .get_or_insert_with(NetworkSpec::default)
-                .floating_buffers_per_gate,
-            n,
-            key,
-            section,
-        ),
-        ("network.max-buffers-per-channel", Integer(n)) => set(
-            &mut file
-                .network
-                .get_or_insert_with(NetworkSpec::default)
-                .max_buffers_per_channel,
-            n,
-            key,
-            section,
-        ),
+        ("checkpointing.num-retained", Integer(n)) => {
+            set(&mut checkpointing(file).num_retained, n, k, s)
+        }
+        ("state.incremental", Boolean(b)) => set(&mut state(file).incremental, b, k, s),
+        ("state.backend", Text(backend)) => set(&mut state(file).backend, backend, k, s),
+        ("cluster.slots-per-task-manager", Integer(n)) => {
+            set(&mut cluster(file).slots_per_task_manager, n, k, s)
+        }
+        ("cluster.taskmanager.cpu.cores", Integer(n)) => set(&mut cluster(file).cpu_cores, n, k, s),
+        ("cluster.high-availability", Text(kind)) => {
+            set(&mut cluster(file).high_availability, kind, k, s)
+        }
+        ("faults.heartbeat-timeout", Duration(us)) => {
+            set(&mut faults(file).heartbeat_timeout, DurationUs(us), k, s)
+        }
+        ("network.segment-size", Size(bytes)) => {
+            set(&mut network(file).segment_size, Bytes(bytes), k, s)
+        }
+        ("network.buffer-timeout", Duration(us)) => {
+            set(&mut network(file).buffer_timeout, DurationUs(us), k, s)
+        }
+        ("network.buffers-per-channel", Integer(n)) => {
+            set(&mut network(file).buffers_per_channel, n, k, s)
+        }
+        ("network.floating-buffers-per-gate", Integer(n)) => {
+            set(&mut network(file).floating_buffers_per_gate, n, k, s)
+        }
+        ("network.max-buffers-per-channel", Integer(n)) => {
+            set(&mut network(file).max_buffers_per_channel, n, k, s)
+        }
         ("job.max_parallelism", Integer(n)) => match file.job.as_mut() {
             Some(JobSpec {
                 max_parallelism, ..
-            }) => set(max_parallelism, n, key, section),
+            }) => set(max_parallelism, n, k, s),
             None => Err("needs a `job`".into()),
         },
-        ("failover-strategy", Text(strategy)) => {
-            set(&mut file.failover_strategy, strategy, key, section)
-        }
+        ("failover-strategy", Text(strategy)) => set(&mut file.failover_strategy, strategy, k, s),
         ("restart-strategy.type", Text(kind)) => {
             let spec = restart(file);
             if !spec.kind.is_empty() {
@@ -673,44 +566,36 @@ fn set_one(
             spec.kind = kind;
             Ok(())
         }
-        ("restart-strategy.attempts", Integer(n)) => {
-            set(&mut restart(file).attempts, n, key, section)
-        }
+        ("restart-strategy.attempts", Integer(n)) => set(&mut restart(file).attempts, n, k, s),
         ("restart-strategy.delay", Duration(us)) => {
-            set(&mut restart(file).delay, DurationUs(us), key, section)
+            set(&mut restart(file).delay, DurationUs(us), k, s)
         }
-        ("restart-strategy.max-failures-per-interval", Integer(n)) => set(
-            &mut restart(file).max_failures_per_interval,
-            n,
-            key,
-            section,
-        ),
+        ("restart-strategy.max-failures-per-interval", Integer(n)) => {
+            set(&mut restart(file).max_failures_per_interval, n, k, s)
+        }
         ("restart-strategy.failure-rate-interval", Duration(us)) => set(
             &mut restart(file).failure_rate_interval,
             DurationUs(us),
-            key,
-            section,
+            k,
+            s,
         ),
-        ("restart-strategy.initial-backoff", Duration(us)) => set(
-            &mut restart(file).initial_backoff,
-            DurationUs(us),
-            key,
-            section,
-        ),
+        ("restart-strategy.initial-backoff", Duration(us)) => {
+            set(&mut restart(file).initial_backoff, DurationUs(us), k, s)
+        }
         ("restart-strategy.max-backoff", Duration(us)) => {
-            set(&mut restart(file).max_backoff, DurationUs(us), key, section)
+            set(&mut restart(file).max_backoff, DurationUs(us), k, s)
         }
         ("restart-strategy.backoff-multiplier", Number(x)) => {
-            set(&mut restart(file).backoff_multiplier, x, key, section)
+            set(&mut restart(file).backoff_multiplier, x, k, s)
         }
         ("restart-strategy.reset-backoff-threshold", Duration(us)) => set(
             &mut restart(file).reset_backoff_threshold,
             DurationUs(us),
-            key,
-            section,
+            k,
+            s,
         ),
         ("restart-strategy.jitter-factor", Number(x)) => {
-            set(&mut restart(file).jitter_factor, x, key, section)
+            set(&mut restart(file).jitter_factor, x, k, s)
         }
         (section, setting) => unreachable!("{section} cannot take {setting:?}"),
     }
