@@ -34,6 +34,7 @@ macro_rules! say_part {
         0    every invariant did what the scenario says, and its lesson showed\n  \
         1    an invariant failed unexpectedly, an expected failure did not happen, or the lesson did not show\n  \
         2    bad input (a scenario, savepoint or option) or an output that cannot be written\n  \
+        3    the event budget (the scenario's max_events) cut a run short: its report says up to when\n  \
         130  interrupted by Ctrl-C (check and sweep print what finished first)"
 )]
 struct Cli {
@@ -185,6 +186,8 @@ enum Command {
 const EXIT_INVARIANT_FAILED: u8 = 1;
 /// Exit status for bad input or an I/O problem.
 const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status when the event budget cut a run short (and nothing failed unexpectedly before).
+const EXIT_CUT_SHORT: u8 = 3;
 
 /// The first scripted send the run refused (the sender held too little), if any: the scenario is
 /// wrong, and nothing is written.
@@ -334,10 +337,10 @@ fn main() -> ExitCode {
                     }
                 }
             }
-            if completed.report.outcome.is_success() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(EXIT_INVARIANT_FAILED)
+            match completed.report.outcome.status {
+                _ if completed.report.outcome.is_success() => ExitCode::SUCCESS,
+                snapsim::report::OutcomeStatus::CutShort => ExitCode::from(EXIT_CUT_SHORT),
+                _ => ExitCode::from(EXIT_INVARIANT_FAILED),
             }
         }
         Command::Check {
@@ -456,8 +459,16 @@ fn main() -> ExitCode {
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
             say!("wrote {}", report_path.display());
+            let cut_short = report
+                .results
+                .iter()
+                .filter(|r| r.status == snapsim::report::OutcomeStatus::CutShort)
+                .count();
             if report.all_as_the_scenario_says() {
                 ExitCode::SUCCESS
+            } else if cut_short == report.results.len() - report.seeds_as_the_scenario_says as usize
+            {
+                ExitCode::from(EXIT_CUT_SHORT)
             } else {
                 ExitCode::from(EXIT_INVARIANT_FAILED)
             }
@@ -738,6 +749,32 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
         started.elapsed().as_secs_f64(),
         writer.directory().display()
     );
+    let cut_short: Vec<&snapsim::sweep::PointResult> = result
+        .points
+        .iter()
+        .filter(|p| p.runs.iter().any(|r| r.get("cut_short") == Some(1.0)))
+        .collect();
+    if !cut_short.is_empty() {
+        let runs: usize = cut_short
+            .iter()
+            .map(|p| {
+                p.runs
+                    .iter()
+                    .filter(|r| r.get("cut_short") == Some(1.0))
+                    .count()
+            })
+            .sum();
+        eprintln!(
+            "warning: {runs} run(s) were cut short by the event budget (`max_events`), so their metrics \
+             cover only part of the run (cut_short = 1 in runs.csv), at: {}",
+            cut_short
+                .iter()
+                .map(|p| p.label.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        return ExitCode::from(EXIT_CUT_SHORT);
+    }
     ExitCode::SUCCESS
 }
 

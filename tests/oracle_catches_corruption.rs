@@ -39,7 +39,7 @@ fn verdict_of(invariant: Invariant, verdict: &ProcessGraphVerdict) -> &Check {
 #[test]
 fn the_uncorrupted_run_passes_everything() {
     let (graph, events, snapshots) = single_token_run();
-    let verdict = check(&graph, &events, &snapshots, &[]);
+    let verdict = check(&graph, &events, &snapshots, &[], None);
     assert!(verdict.failed_invariants().is_empty(), "{verdict:#?}");
     // Snapshot 1 caught the token in channel p->q.
     assert_eq!(
@@ -55,7 +55,7 @@ fn the_uncorrupted_run_passes_everything() {
 fn a_channel_state_missing_the_token_in_flight_is_rejected() {
     let (graph, events, mut snapshots) = single_token_run();
     snapshots[0].channel_messages.clear(); // "forget" the token on p->q
-    let verdict = check(&graph, &events, &snapshots, &[]);
+    let verdict = check(&graph, &events, &snapshots, &[], None);
     let channel_state = verdict_of(Invariant::ChannelState, &verdict);
     assert!(!channel_state.passed);
     assert!(
@@ -89,7 +89,7 @@ fn a_channel_state_missing_the_token_in_flight_is_rejected() {
 fn an_extra_token_in_a_process_state_breaks_conservation() {
     let (graph, events, mut snapshots) = single_token_run();
     snapshots[0].process_tokens[1] = 1; // q claims to hold a token it never had
-    let verdict = check(&graph, &events, &snapshots, &[]);
+    let verdict = check(&graph, &events, &snapshots, &[], None);
     let conservation = verdict_of(Invariant::Conservation, &verdict);
     assert!(!conservation.passed);
     assert!(
@@ -111,7 +111,7 @@ fn a_state_that_adds_up_but_is_not_what_the_replay_gives_breaks_reachability() {
     // Snapshot 2 recorded p=1, q=0. Swap them: the total is still 1, so conservation holds,
     // but no replay of the events before the cut puts the token at q.
     snapshots[1].process_tokens = vec![0, 1];
-    let verdict = check(&graph, &events, &snapshots, &[]);
+    let verdict = check(&graph, &events, &snapshots, &[], None);
     let second = &verdict.snapshots[1].checks;
     let conservation = second
         .iter()
@@ -197,7 +197,7 @@ fn an_orphan_message_breaks_the_consistent_cut() {
         process_tokens: vec![5, 7],
         channel_messages: vec![],
     };
-    let verdict = check(&two_processes(), &events, &[snapshot], &[]);
+    let verdict = check(&two_processes(), &events, &[snapshot], &[], None);
     let cut = verdict_of(Invariant::ConsistentCut, &verdict);
     assert!(!cut.passed);
     assert!(
@@ -266,7 +266,7 @@ fn a_message_sent_after_the_cut_recorded_as_channel_state_is_rejected() {
             }],
         )],
     };
-    let verdict = check(&two_processes(), &events, &[snapshot], &[]);
+    let verdict = check(&two_processes(), &events, &[snapshot], &[], None);
     let channel_state = verdict_of(Invariant::ChannelState, &verdict);
     assert!(!channel_state.passed);
     assert!(
@@ -288,7 +288,7 @@ fn a_snapshot_that_never_completes_fails_completion_and_says_what_is_missing() {
         processes_not_recorded: vec![1],
         channels_not_closed: vec![0],
     };
-    let verdict = check(&graph, &events, &snapshots, &[incomplete]);
+    let verdict = check(&graph, &events, &snapshots, &[incomplete], None);
     assert!(!verdict.completion.passed);
     assert!(verdict.completion.detail.contains("snapshot 3 (started by p at 20.000ms) never completed: q never recorded; no marker ever closed p->q"));
 }
@@ -311,7 +311,7 @@ fn the_recorded_state_of_example_2_2_never_occurred_but_is_reachable() {
     // And the single-token snapshot did occur: the token really was in the channel then.
     let (graph, events, snapshots) = single_token_run();
     assert!(
-        check(&graph, &events, &snapshots, &[]).snapshots[0]
+        check(&graph, &events, &snapshots, &[], None).snapshots[0]
             .occurred
             .occurred
     );

@@ -422,6 +422,8 @@ use serde_json::{Value, json};
 enum Fate {
     Refused,
     Ran,
+    /// Ran until its event budget stopped it, with a report that says so.
+    CutShort,
     Panicked(String),
     Hung,
 }
@@ -626,7 +628,11 @@ fn run_case(text: Vec<u8>) -> Fate {
                     let run = snapsim::report::run_scenario(&scenario, scenario.seed);
                     let _ = snapsim::report::text::render(&run.report);
                     let _ = serde_json::to_vec(&run.report).unwrap();
-                    Fate::Ran
+                    if run.report.cut_short.is_some() {
+                        Fate::CutShort
+                    } else {
+                        Fate::Ran
+                    }
                 }
             }
         });
@@ -681,6 +687,10 @@ fn fuzz_mutated_scenarios_are_refused_or_run_never_panic_or_hang() {
         })
         .collect();
     let ran = fates.iter().filter(|f| matches!(f.2, Fate::Ran)).count();
+    let cut_short = fates
+        .iter()
+        .filter(|f| matches!(f.2, Fate::CutShort))
+        .count();
     let refused = fates
         .iter()
         .filter(|f| matches!(f.2, Fate::Refused))
@@ -701,7 +711,7 @@ fn fuzz_mutated_scenarios_are_refused_or_run_never_panic_or_hang() {
         ));
     }
     println!(
-        "fuzzed {cases} cases from {first}: {ran} ran to a verdict, {refused} refused with an error, {} failed",
+        "fuzzed {cases} cases from {first}: {ran} ran to a verdict, {cut_short} cut short by their event budget, {refused} refused with an error, {} failed",
         failures.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -742,5 +752,111 @@ fn time_driven_work_counts_against_the_budget() {
     assert!(
         storm.contains("at `faults.random[0]`") && storm.contains("random failures"),
         "{storm}"
+    );
+}
+
+/// The event budget is the backstop behind the estimate: a job without checkpoints that crashes
+/// every few seconds restarts from the beginning again and again (replays the estimate cannot
+/// foresee). The fuzzer found such mutants running for minutes. Now the run stops at its
+/// `max_events`, and the report says so — judged up to there, never a run that grows without end.
+#[test]
+fn a_run_that_outgrows_its_estimate_is_cut_short_at_its_event_budget() {
+    let path = format!(
+        "{}/scenarios/chart-overhead-daly-machine.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut document: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let map = document.as_object_mut().unwrap();
+    map.remove("expect");
+    map.remove("checkpointing");
+    map.insert("max_events".into(), json!(300_000));
+    let scenario = snapsim::deployment::parse(&document.to_string(), &path, "restarts").unwrap();
+    let run = snapsim::report::run_scenario(&scenario, scenario.seed);
+    let report = &run.report;
+    assert_eq!(
+        report.outcome.status,
+        snapsim::report::OutcomeStatus::CutShort
+    );
+    let cut = report
+        .cut_short
+        .as_ref()
+        .expect("the report says it was cut short");
+    assert_eq!((cut.events, cut.max_events), (300_000, 300_000));
+    assert_eq!(report.events_processed, 300_000);
+    assert_eq!(cut.at_us, report.end_time_us);
+    assert!(cut.reason.contains("raise `max_events`"), "{}", cut.reason);
+    let text = snapsim::report::text::render(report);
+    assert!(
+        text.contains("CUT SHORT:") && text.contains("result: CUT SHORT"),
+        "{text}"
+    );
+    let json: Value = serde_json::to_value(report).unwrap();
+    assert_eq!(json["outcome"]["status"], "cut_short");
+    assert_eq!(json["cut_short"]["events"], 300_000);
+    // The cut falls on an event count, so it is as deterministic as the run.
+    let again = snapsim::report::run_scenario(&scenario, scenario.seed);
+    assert_eq!(again.report.digest, report.digest);
+    // The same job with a budget it fits in is not cut short.
+    document.as_object_mut().unwrap().remove("faults");
+    let calm = snapsim::deployment::parse(&document.to_string(), &path, "calm").unwrap();
+    let whole = snapsim::report::run_scenario(&calm, calm.seed).report;
+    assert!(
+        whole.cut_short.is_none() && whole.events_processed < 300_000,
+        "{} events",
+        whole.events_processed
+    );
+    assert_eq!(whole.outcome.status, snapsim::report::OutcomeStatus::Passed);
+}
+
+/// A Chandy-Lamport run cut short mid-snapshot: its completed snapshots are still checked, and
+/// the snapshots whose markers were still in flight are not called incomplete — the run never
+/// gave them the chance.
+#[test]
+fn a_process_graph_cut_short_judges_its_completed_snapshots_and_not_the_unfinished_ones() {
+    let path = format!(
+        "{}/scenarios/cl-bank-5-accounts.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut scenario = snapsim::deployment::load(std::path::Path::new(&path)).unwrap();
+    scenario.expectations.clear();
+    let whole = snapsim::report::run_scenario(&scenario, scenario.seed).report;
+    let snapshots = whole.process_graph.as_ref().unwrap().snapshots.clone();
+    assert!(snapshots.len() >= 2, "the bank takes several snapshots");
+    // Cut in the middle of the second snapshot: after its start, before its completion.
+    let snapshot = &snapshots[1];
+    let budget_at = |events: u64| {
+        let mut cut = scenario.clone();
+        if let snapsim::scenario::Model::ProcessGraph(model) = &mut cut.model {
+            model.max_events = events;
+        }
+        snapsim::report::run_scenario(&cut, cut.seed).report
+    };
+    let (mut low, mut high) = (1, whole.events_processed);
+    // The smallest budget under which snapshot 2 completes; one less cuts it mid-flight.
+    while low < high {
+        let middle = (low + high) / 2;
+        let report = budget_at(middle);
+        if report.process_graph.as_ref().unwrap().snapshots.len() >= 2 {
+            high = middle;
+        } else {
+            low = middle + 1;
+        }
+    }
+    let report = budget_at(low - 1);
+    let pg = report.process_graph.as_ref().unwrap();
+    assert_eq!(pg.snapshots.len(), 1);
+    assert_eq!(pg.incomplete_snapshots.len(), 1);
+    assert_eq!(pg.incomplete_snapshots[0].id, snapshot.id);
+    assert!(pg.completion.passed, "{}", pg.completion.detail);
+    assert!(
+        pg.completion.detail.starts_with("not judged"),
+        "{}",
+        pg.completion.detail
+    );
+    assert!(pg.snapshots[0].invariants.iter().all(|c| c.passed));
+    assert_eq!(
+        report.outcome.status,
+        snapsim::report::OutcomeStatus::CutShort
     );
 }

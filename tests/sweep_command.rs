@@ -602,7 +602,93 @@ fn completions_are_generated_and_help_lists_the_exit_statuses() {
     }
     refused(&["completions", "tcsh"], "invalid value");
     let help = String::from_utf8_lossy(&snapsim(&["--help"]).stdout).into_owned();
-    for status in ["0 ", "1 ", "2 ", "130 "] {
+    for status in ["0 ", "1 ", "2 ", "3 ", "130 "] {
         assert!(help.contains(&format!("  {status}")), "{help}");
     }
+}
+
+/// A run that reaches its event budget (the scenario's `max_events`) stops there: `run` writes
+/// a complete report that says it was cut short and exits 3; `check` lists the seeds that were
+/// cut short; a sweep marks the runs (`cut_short` = 1 in runs.csv) and warns.
+#[test]
+fn a_run_cut_short_by_its_event_budget_writes_a_report_that_says_so_and_exits_3() {
+    let out = scratch("cut-short");
+    std::fs::create_dir_all(&out).unwrap();
+    // No checkpoints and a crash every 10 s on average: 100 s of work restarts from the beginning
+    // forever, far beyond what validation estimated.
+    let mut document: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{}/{MACHINE}", env!("CARGO_MANIFEST_DIR"))).unwrap(),
+    )
+    .unwrap();
+    let map = document.as_object_mut().unwrap();
+    map.remove("expect");
+    map.remove("checkpointing");
+    map.insert("name".into(), serde_json::json!("restarts"));
+    map.insert("max_events".into(), serde_json::json!(250_000));
+    let file = out.join("restarts.json");
+    std::fs::write(&file, document.to_string()).unwrap();
+    let file = file.to_str().unwrap();
+    let results = out.join("results");
+    let output = snapsim(&["run", file, "--out", results.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("CUT SHORT:") && text.contains("max_events"),
+        "{text}"
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(results.join("restarts/report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["outcome"]["status"], "cut_short");
+    assert_eq!(report["cut_short"]["events"], 250_000);
+    assert_eq!(report["events_processed"], 250_000);
+
+    let output = snapsim(&[
+        "check",
+        file,
+        "--seeds",
+        "0..3",
+        "--out",
+        results.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("seed 2: CutShort"), "{text}");
+    assert!(
+        text.contains("0 of 3 seeds did what the scenario says"),
+        "{text}"
+    );
+
+    let output = snapsim(&[
+        "sweep",
+        file,
+        "--set",
+        "job.operators[0].rate_per_s=1000..2000",
+        "--points",
+        "2",
+        "--seeds",
+        "1",
+        "--out",
+        results.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("cut short by the event budget"),
+        "{}",
+        stderr(&output)
+    );
+    let runs = std::fs::read_to_string(
+        results.join("restarts/sweep-job.operators_0_.rate_per_s/runs.csv"),
+    )
+    .unwrap();
+    let header: Vec<&str> = runs.lines().next().unwrap().split(',').collect();
+    let column = header
+        .iter()
+        .position(|c| *c == "cut_short")
+        .expect("a cut_short column");
+    for row in runs.lines().skip(1) {
+        assert_eq!(row.split(',').nth(column), Some("1"), "{runs}");
+    }
+    std::fs::remove_dir_all(&out).ok();
 }

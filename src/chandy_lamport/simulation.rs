@@ -14,12 +14,12 @@ use super::process::{
 use super::{
     ChandyLamportVariant, GlobalSnapshot, IncompleteSnapshot, RecordedMessage, SnapshotSchedule,
 };
-use crate::engine::{EventQueue, RngStreams, SimRng, SimTime};
+use crate::engine::{CutShort, EventBudget, EventQueue, RngStreams, SimRng, SimTime};
 use crate::net::{FifoLink, UnorderedSlots};
 use crate::scenario::ProcessGraphModel;
 use crate::topology::{ChannelIndex, ProcessGraph, ProcessIndex};
 use crate::trace::{MessageId, ProcessEvent, ProcessTrace, SnapshotId};
-use crate::workload::{ProcessWorkload, ScriptedActionKind};
+use crate::workload::{ProcessWorkload, ScriptedActionKind, ScriptedActionsRun};
 use rand::RngExt;
 
 /// What travels on a channel.
@@ -43,8 +43,6 @@ enum Event {
     BankTransfer { process: u32 },
     /// A token-passing process passes its tokens on.
     PassTokens { process: u32 },
-    /// A scripted action is due.
-    Script { index: u32 },
     /// A scheduled snapshot initiation is due.
     Initiate { schedule: u32 },
 }
@@ -64,6 +62,9 @@ pub struct ProcessGraphRun {
     pub end_time: SimTime,
     /// Engine events processed (the unit of simulation speed).
     pub events_processed: u64,
+    /// Where the event budget stopped the run, if it did: everything here is up to that point
+    /// (snapshots still in progress there are not judged incomplete).
+    pub cut_short: Option<CutShort>,
     /// Application messages sent.
     pub application_messages: u64,
     /// Mean number of events waiting in the engine's heap (for the benchmark's ceiling).
@@ -118,6 +119,9 @@ struct SnapshotProgress {
     processes_recorded: usize,
     channels_closed: usize,
     done: bool,
+    /// Markers of this snapshot with a latency of their own (a scripted snapshot's
+    /// `marker_latency`), by channel.
+    marker_latency_us: Vec<(ChannelIndex, u64)>,
 }
 
 struct World<'a> {
@@ -139,6 +143,12 @@ struct World<'a> {
     refused_sends: Vec<RefusedSend>,
     /// Reused for the actions of each marker-rules input.
     marker_actions: Vec<MarkerAction>,
+    /// The scripted actions in the order they are due (by time, then as listed), and how many
+    /// have run: the script is a second source of events beside the queue, merged with it by
+    /// `scripted_actions_run` (see [`World::script_goes_first`]).
+    script: Vec<usize>,
+    script_done: usize,
+    scripted_actions_run: ScriptedActionsRun,
 }
 
 /// Runs a process-graph scenario to the end and returns what happened.
@@ -203,12 +213,39 @@ pub fn run(model: &ProcessGraphModel, seed: u64, variant: ChandyLamportVariant) 
         transfers_sent: 0,
         marker_actions: Vec::new(),
         incoming,
+        script: match &model.workload {
+            ProcessWorkload::Scripted(actions) => {
+                let mut order: Vec<usize> = (0..actions.len()).collect();
+                order.sort_by_key(|&i| actions[i].at);
+                order
+            }
+            _ => Vec::new(),
+        },
+        script_done: 0,
+        scripted_actions_run: model.scripted_actions_run,
     };
     world.schedule_start();
-    while let Some((now, event)) = world.queue.pop() {
-        world.handle(now, event);
+    let budget = EventBudget::new(model.max_events);
+    let mut cut_short = None;
+    loop {
+        let now = if let Some(at) = world.script_goes_first() {
+            world.queue.advance_to(at);
+            let index = world.script[world.script_done];
+            world.script_done += 1;
+            world.scripted_action(at, index);
+            at
+        } else if let Some((now, event)) = world.queue.pop() {
+            world.handle(now, event);
+            now
+        } else {
+            break;
+        };
+        cut_short = budget.spent(world.queue.popped_total(), now);
+        if cut_short.is_some() {
+            break;
+        }
     }
-    world.finish()
+    world.finish(cut_short)
 }
 
 /// A guess at the number of recorded events, so the record is allocated once instead of being
@@ -282,16 +319,8 @@ impl World<'_> {
                     }
                 }
             }
-            ProcessWorkload::Scripted(actions) => {
-                for (index, action) in actions.iter().enumerate() {
-                    self.queue.schedule_at(
-                        action.at,
-                        Event::Script {
-                            index: index as u32,
-                        },
-                    );
-                }
-            }
+            // The script is merged with the queue as the run goes (`script_goes_first`).
+            ProcessWorkload::Scripted(_) => {}
         }
         for (index, schedule) in self.schedules.iter().enumerate() {
             self.queue.schedule_at(
@@ -301,6 +330,26 @@ impl World<'_> {
                 },
             );
         }
+    }
+
+    /// When the next scripted action is due, if it runs before the queue's next event: earlier,
+    /// or at the same instant when actions run before deliveries. With `AfterDeliveries` an
+    /// action waits until nothing is left at its instant — every delivery due then, and what
+    /// those cause at that instant.
+    fn script_goes_first(&mut self) -> Option<SimTime> {
+        let ProcessWorkload::Scripted(actions) = self.workload else {
+            return None;
+        };
+        let at = actions[*self.script.get(self.script_done)?].at;
+        let first = match self.queue.peek_time() {
+            None => true,
+            Some(next) => {
+                at < next
+                    || (at == next
+                        && self.scripted_actions_run == ScriptedActionsRun::BeforeDeliveries)
+            }
+        };
+        first.then_some(at)
     }
 
     /// True once the workload should stop starting new work.
@@ -339,14 +388,13 @@ impl World<'_> {
             }
             Event::BankTransfer { process } => self.bank_transfer(now, process as usize),
             Event::PassTokens { process } => self.pass_tokens(now, process as usize),
-            Event::Script { index } => self.scripted_action(now, index as usize),
             Event::Initiate { schedule: index } => {
                 let schedule = self.schedules[index as usize];
                 let periodic = schedule.every_us.is_some();
                 if periodic && self.workload_stopped(now) {
                     return;
                 }
-                self.initiate(now, schedule.initiator);
+                self.initiate(now, schedule.initiator, Vec::new());
                 if let Some(every_us) = schedule.every_us {
                     self.queue
                         .schedule_after(every_us, Event::Initiate { schedule: index });
@@ -403,13 +451,15 @@ impl World<'_> {
         let ProcessWorkload::Scripted(actions) = self.workload else {
             unreachable!("script events only exist in scripted runs")
         };
-        match actions[index].kind {
+        match &actions[index].kind {
             ScriptedActionKind::Send {
                 channel,
                 tokens,
                 latency_us,
                 overdraw,
             } => {
+                let (channel, tokens, latency_us, overdraw) =
+                    (*channel, *tokens, *latency_us, *overdraw);
                 let process = self.channels[channel].from;
                 let balance = self.processes[process].tokens;
                 if tokens > balance && !overdraw {
@@ -424,7 +474,10 @@ impl World<'_> {
                 }
                 self.send_transfer(now, channel, tokens, latency_us)
             }
-            ScriptedActionKind::Snapshot { initiator } => self.initiate(now, initiator),
+            ScriptedActionKind::Snapshot {
+                initiator,
+                marker_latency_us,
+            } => self.initiate(now, *initiator, marker_latency_us.clone()),
         }
     }
 
@@ -541,15 +594,22 @@ impl World<'_> {
             }
         } else {
             let slot = self.unordered.park((channel, message));
-            self.queue
-                .schedule_after(latency_us, Event::ArriveUnordered { slot });
+            self.queue.schedule_at(
+                SimTime::from_micros(now.as_micros().saturating_add(latency_us)),
+                Event::ArriveUnordered { slot },
+            );
         }
     }
 
     // ---- the marker algorithm ----
 
     /// A process starts a new snapshot on its own: its rules record its state and send markers.
-    fn initiate(&mut self, now: SimTime, initiator: ProcessIndex) {
+    fn initiate(
+        &mut self,
+        now: SimTime,
+        initiator: ProcessIndex,
+        marker_latency_us: Vec<(ChannelIndex, u64)>,
+    ) {
         let id = self.progress.len() as SnapshotId + 1;
         self.progress.push(SnapshotProgress {
             id,
@@ -561,6 +621,7 @@ impl World<'_> {
             processes_recorded: 0,
             channels_closed: 0,
             done: false,
+            marker_latency_us,
         });
         self.trace.push(ProcessEvent::SnapshotInitiated {
             time: now,
@@ -650,7 +711,12 @@ impl World<'_> {
                     snapshot,
                 });
             } else {
-                self.transmit(now, channel, Message::Marker { snapshot }, None);
+                let latency_us = self.progress[snapshot as usize - 1]
+                    .marker_latency_us
+                    .iter()
+                    .find(|(c, _)| *c == channel)
+                    .map(|(_, latency_us)| *latency_us);
+                self.transmit(now, channel, Message::Marker { snapshot }, latency_us);
             }
         }
         self.check_complete(now, snapshot);
@@ -714,7 +780,7 @@ impl World<'_> {
         self.completed.push(snapshot_result);
     }
 
-    fn finish(self) -> ProcessGraphRun {
+    fn finish(self, cut_short: Option<CutShort>) -> ProcessGraphRun {
         let incomplete = self
             .progress
             .iter()
@@ -734,6 +800,7 @@ impl World<'_> {
         ProcessGraphRun {
             end_time: self.queue.now(),
             events_processed: self.queue.popped_total(),
+            cut_short,
             mean_pending_events: self.queue.mean_pending(),
             application_messages: self.next_message,
             refused_sends: self.refused_sends,

@@ -192,6 +192,8 @@ pub struct DataflowRun {
     pub end_time: SimTime,
     /// Engine events processed.
     pub events_processed: u64,
+    /// Where the event budget stopped the run, if it did: everything here is up to that point.
+    pub cut_short: Option<crate::engine::CutShort>,
     /// Operator states of every task at the end.
     pub final_states: Vec<Vec<OperatorState>>,
     /// The external systems the sinks wrote to, one per sink operator (in operator order).

@@ -10,6 +10,7 @@
 //!
 //! The engine knows nothing about snapshots, Flink or charts; the worlds built on it do.
 
+mod budget;
 mod digest;
 mod latency;
 mod queue;
@@ -17,6 +18,7 @@ mod rng;
 mod time;
 mod ziggurat;
 
+pub use budget::{CutShort, EventBudget};
 pub use digest::Digest;
 pub use latency::LatencyDistribution;
 pub(crate) use latency::exponential_us;

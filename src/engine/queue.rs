@@ -148,6 +148,31 @@ impl<E: Copy> EventQueue<E> {
         Some((SimTime::from_micros(self.now_us), event))
     }
 
+    /// Advances the clock to `time` for an event from a source beside the queue — a script a
+    /// world merges with its queue — and counts it as an event handed out. Nothing waiting may be
+    /// due earlier: the caller has just compared `time` with [`EventQueue::peek_time`].
+    pub fn advance_to(&mut self, time: SimTime) {
+        let time_us = time.as_micros();
+        assert!(
+            time_us >= self.now_us,
+            "the clock cannot go back: {time_us}us < now {}us",
+            self.now_us
+        );
+        debug_assert!(
+            self.peek_time().is_none_or(|next| next >= time),
+            "an event is due before {time_us}us"
+        );
+        if time_us > self.now_us {
+            assert!(
+                self.immediate.is_empty(),
+                "events of the current instant are still waiting"
+            );
+        }
+        self.now_us = time_us;
+        self.popped_total += 1;
+        self.pending_sum += self.heap.len() as u64;
+    }
+
     /// The time of the next event, if any.
     pub fn peek_time(&mut self) -> Option<SimTime> {
         self.drop_stale_top();

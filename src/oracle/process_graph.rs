@@ -331,12 +331,15 @@ fn channel_cut(
     }
 }
 
-/// Checks every completed snapshot and the completion of every started one.
+/// Checks every completed snapshot and the completion of every started one. A run `cut_short` by
+/// its event budget stopped with markers still in flight: its incomplete snapshots are not
+/// judged, since the run never gave them the chance to complete.
 pub fn check(
     graph: &ProcessGraph,
     events: &[ProcessEvent],
     snapshots: &[GlobalSnapshot],
     incomplete: &[IncompleteSnapshot],
+    cut_short: Option<crate::engine::CutShort>,
 ) -> ProcessGraphVerdict {
     let index = Index::build(graph, events);
     let mut checked: Vec<(SnapshotCheck, bool)> = snapshots
@@ -358,7 +361,17 @@ pub fn check(
     }
     ProcessGraphVerdict {
         snapshots: checked.into_iter().map(|(check, _)| check).collect(),
-        completion: check_completion(graph, incomplete, events),
+        completion: match cut_short {
+            Some(cut) if !incomplete.is_empty() => Check::pass(
+                Invariant::Completion,
+                format!(
+                    "not judged: {} snapshot(s) were still in progress when the event budget cut the run short at {}",
+                    incomplete.len(),
+                    crate::engine::SimTime::from_micros(cut.at_us)
+                ),
+            ),
+            _ => check_completion(graph, incomplete, events),
+        },
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::dataflow_report::{CheckpointCounts, DataflowReport, InitialStateSummary, summarize};
 use super::outcome::{Outcome, expected_failures};
-use super::run_report::{CompletedRun, RawRun, RunReport};
+use super::run_report::{CompletedRun, CutShortReport, RawRun, RunReport};
 use crate::checkpoint::metrics::CheckpointStatus;
 use crate::dataflow;
 use crate::dataflow::DataflowRun;
@@ -49,7 +49,11 @@ pub fn run_dataflow(scenario: &Scenario, model: &DataflowModel, seed: u64) -> Co
         end_time_us: run.end_time.as_micros(),
         events_processed: run.events_processed,
         recorded_events: run.trace.events().len(),
-        outcome: Outcome::judge(failed, expected_failures(scenario)),
+        outcome: Outcome::judge(failed, expected_failures(scenario))
+            .cut_short(run.cut_short.is_some()),
+        cut_short: run
+            .cut_short
+            .map(|cut| CutShortReport::new(cut, model.max_events)),
         warnings: scenario.warnings.clone(),
         process_graph: None,
         dataflow: Some(DataflowReport {

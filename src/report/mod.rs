@@ -22,7 +22,7 @@ pub use process_graph_report::{
     ChannelStateReport, IncompleteSnapshotReport, MessageReport, ProcessGraphReport,
     ProcessStateReport, SnapshotReport,
 };
-pub use run_report::{CompletedRun, RawRun, RunReport};
+pub use run_report::{CompletedRun, CutShortReport, RawRun, RunReport};
 
 use crate::expectation;
 use crate::scenario::{Model, Scenario};

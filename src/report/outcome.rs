@@ -22,6 +22,9 @@ pub enum OutcomeStatus {
     /// The invariants did what the scenario says, but the run did not show what its `expect`
     /// list claims: the lesson was not shown.
     LessonNotShown,
+    /// The run reached its event budget (`max_events`) before it ended: it did not run as the
+    /// scenario says, and what it shows is judged only up to the cut.
+    CutShort,
 }
 
 /// Overall result of a run.
@@ -56,6 +59,15 @@ impl Outcome {
             expected_failures: expected.into_iter().collect(),
             expectations: Vec::new(),
         }
+    }
+
+    /// Marks a run the event budget stopped: unless an invariant already failed unexpectedly
+    /// (a real finding, whatever came after), the verdict is that the run was cut short.
+    pub fn cut_short(mut self, cut_short: bool) -> Outcome {
+        if cut_short && self.status != OutcomeStatus::Failed {
+            self.status = OutcomeStatus::CutShort;
+        }
+        self
     }
 
     /// Adds the verdicts on the scenario's expectations: a run whose invariants did what the

@@ -6,7 +6,7 @@ use super::process_graph_report::{
     ChannelStateReport, IncompleteSnapshotReport, MessageReport, ProcessGraphReport,
     ProcessStateReport, SnapshotReport,
 };
-use super::run_report::{CompletedRun, RawRun, RunReport};
+use super::run_report::{CompletedRun, CutShortReport, RawRun, RunReport};
 use crate::chandy_lamport;
 use crate::oracle::process_graph as pg_oracle;
 use crate::scenario::Scenario;
@@ -22,6 +22,7 @@ pub(super) fn run_process_graph(
         run.trace.events(),
         &run.snapshots,
         &run.incomplete,
+        run.cut_short,
     );
     let graph = &model.graph;
     let name = |p: usize| graph.processes[p].name.clone();
@@ -84,7 +85,9 @@ pub(super) fn run_process_graph(
         end_time_us: run.end_time.as_micros(),
         events_processed: run.events_processed,
         recorded_events: run.trace.events().len(),
-        outcome: Outcome::judge(verdict.failed_invariants(), expected_failures(scenario)),
+        outcome: Outcome::judge(verdict.failed_invariants(), expected_failures(scenario))
+            .cut_short(run.cut_short.is_some()),
+        cut_short: run.cut_short.map(|cut| CutShortReport::new(cut, model.max_events)),
         warnings: scenario.warnings.clone(),
         dataflow: None,
         process_graph: Some(ProcessGraphReport {

@@ -30,6 +30,10 @@ pub struct RunReport {
     pub recorded_events: usize,
     /// The overall verdict.
     pub outcome: Outcome,
+    /// Present when the event budget stopped the run before its end: everything in this report
+    /// is up to that point.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cut_short: Option<CutShortReport>,
     /// What in the scenario may not mean what it reads (see `snapsim validate`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -39,6 +43,36 @@ pub struct RunReport {
     /// Dataflow results (Flink scenarios).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dataflow: Option<DataflowReport>,
+}
+
+/// Where and why a run was cut short ([`crate::engine::EventBudget`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct CutShortReport {
+    /// Virtual time of the last event handled (µs).
+    pub at_us: u64,
+    /// Engine events handled.
+    pub events: u64,
+    /// The budget (the scenario's `max_events`).
+    pub max_events: u64,
+    /// What happened, in words.
+    pub reason: String,
+}
+
+impl CutShortReport {
+    /// The report of `cut`, under a budget of `max_events`.
+    pub fn new(cut: crate::engine::CutShort, max_events: u64) -> CutShortReport {
+        CutShortReport {
+            at_us: cut.at_us,
+            events: cut.events,
+            max_events,
+            reason: format!(
+                "cut short at {} of virtual time: the run reached its event budget of {max_events} engine events \
+                 (`max_events`) before it ended. Everything reported is up to there; raise `max_events` \
+                 at the top level of the scenario to run it to the end",
+                crate::engine::SimTime::from_micros(cut.at_us)
+            ),
+        }
+    }
 }
 
 /// The raw result of a run, for the event log and for tests that look deeper than the report.

@@ -27,6 +27,16 @@ pub fn render(report: &RunReport) -> String {
             let _ = writeln!(out, "{lead} {line}");
         }
     }
+    if let Some(cut) = &report.cut_short {
+        for (index, line) in wrap(&cut.reason, 92).iter().enumerate() {
+            let lead = if index == 0 {
+                "CUT SHORT:"
+            } else {
+                "          "
+            };
+            let _ = writeln!(out, "{lead} {line}");
+        }
+    }
     let _ = writeln!(out);
     if let Some(pg) = &report.process_graph {
         render_process_graph(&mut out, report, pg);
@@ -89,6 +99,10 @@ pub fn render(report: &RunReport) -> String {
                 missed.join("; ")
             )
         }
+        OutcomeStatus::CutShort => format!(
+            "CUT SHORT — the event budget stopped the run after {} events, so it did not run as the scenario says",
+            report.events_processed
+        ),
         OutcomeStatus::ExpectedFailureMissing => format!(
             "UNEXPECTED PASS — the scenario expects {} to fail, but only [{}] did",
             names(&outcome.expected_failures),

@@ -8,6 +8,9 @@
 //! wants a bigger run raises `max_events` in the file, so the file still says everything the run
 //! depends on.
 //!
+//! The estimate is the first line; [`crate::engine::EventBudget`] is the backstop: the same
+//! `max_events` stops a run that outgrows its estimate, which is then reported as cut short.
+//!
 //! The estimates are upper-bound-minded but not exact: they count what the workload starts
 //! (transfers and their deliveries, token passes, records times the operators they pass through)
 //! and the markers of every snapshot; for a dataflow also what time drives over the run's length

@@ -55,6 +55,10 @@ pub struct ScenarioFile {
     /// When snapshots start: `{initiator, at}` or `{initiator, every, start?}`.
     #[serde(default)]
     pub snapshots: Vec<SnapshotSpec>,
+    /// When a scripted action and a message delivery fall on the same instant, which runs first:
+    /// `"before_deliveries"` (the default) or `"after_deliveries"` (the COS418 simulator's rule:
+    /// a tick delivers, then the next lines of the events file run).
+    pub scripted_actions_run: Option<crate::workload::ScriptedActionsRun>,
 
     // ---- dataflow (Flink) ----
     /// The job graph: operators and their inputs.
@@ -278,6 +282,9 @@ pub struct ScriptedActionSpec {
     pub send: Option<SendSpec>,
     /// Start a snapshot at this process.
     pub snapshot: Option<String>,
+    /// With `snapshot`: this snapshot's marker on a channel (`"from->to"`) takes this latency
+    /// instead of the channel's, whichever process sends it.
+    pub marker_latency: Option<std::collections::BTreeMap<String, DurationUs>>,
 }
 
 /// A scripted send.

@@ -88,6 +88,9 @@ pub struct DataflowModel {
     pub variant: DataflowVariant,
     /// What Flink's runtime costs besides the user functions.
     pub runtime: crate::dataflow::runtime_cost::RuntimeCosts,
+    /// The event budget: the run is cut short after this many engine events (the file's
+    /// `max_events`; [`crate::engine::EventBudget`]).
+    pub max_events: u64,
 }
 
 /// A savepoint the scenario asks for.
@@ -112,4 +115,9 @@ pub struct ProcessGraphModel {
     pub stop_at: Option<SimTime>,
     /// The algorithm as written, or a deliberately broken variant.
     pub variant: ChandyLamportVariant,
+    /// The event budget: the run is cut short after this many engine events (the file's
+    /// `max_events`; [`crate::engine::EventBudget`]).
+    pub max_events: u64,
+    /// Whether a scripted action at an instant runs before or after that instant's deliveries.
+    pub scripted_actions_run: crate::workload::ScriptedActionsRun,
 }

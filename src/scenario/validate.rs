@@ -63,6 +63,7 @@ pub(super) fn validate(
             (!file.snapshots.is_empty(), "snapshots"),
             (file.channel_defaults.is_some(), "channel_defaults"),
             (file.initial_tokens.is_some(), "initial_tokens"),
+            (file.scripted_actions_run.is_some(), "scripted_actions_run"),
         ] {
             if present {
                 return Err(check.error(
@@ -501,6 +502,12 @@ fn validate_process_graph(
                 let path = format!("workload.scripted[{index}]");
                 let kind = match (&action.send, &action.snapshot) {
                     (Some(send), None) => {
+                        if action.marker_latency.is_some() {
+                            return Err(check.error(
+                                format!("{path}.marker_latency"),
+                                "`marker_latency` belongs to a `snapshot` action: a send carries no marker",
+                            ));
+                        }
                         let from = resolve(format!("{path}.send.from"), &send.from)?;
                         let to = resolve(format!("{path}.send.to"), &send.to)?;
                         let channel = channel_between(format!("{path}.send"), from, to)?;
@@ -523,8 +530,25 @@ fn validate_process_graph(
                     (None, Some(initiator)) => {
                         let initiator_index = resolve(format!("{path}.snapshot"), initiator)?;
                         initiators.push((format!("{path}.snapshot"), initiator_index));
+                        let mut marker_latency_us = Vec::new();
+                        for (name, latency) in action.marker_latency.iter().flatten() {
+                            let at = format!("{path}.marker_latency.{name}");
+                            let Some((from, to)) = name.split_once("->") else {
+                                return Err(check.error(
+                                    at,
+                                    format!(
+                                        "expected a channel written \"from->to\", got \"{name}\""
+                                    ),
+                                ));
+                            };
+                            let from = resolve(at.clone(), from.trim())?;
+                            let to = resolve(at.clone(), to.trim())?;
+                            let channel = channel_between(at, from, to)?;
+                            marker_latency_us.push((channel, latency.as_micros()));
+                        }
                         ScriptedActionKind::Snapshot {
                             initiator: initiator_index,
+                            marker_latency_us,
                         }
                     }
                     _ => {
@@ -543,6 +567,12 @@ fn validate_process_graph(
         }
     };
 
+    if file.scripted_actions_run.is_some() && !matches!(workload, ProcessWorkload::Scripted(_)) {
+        return Err(check.error(
+            "scripted_actions_run",
+            "`scripted_actions_run` orders a `scripted` workload's actions against deliveries; this workload has no script",
+        ));
+    }
     let mut snapshots = Vec::with_capacity(file.snapshots.len());
     for (index, spec) in file.snapshots.iter().enumerate() {
         let path = format!("snapshots[{index}]");
@@ -624,5 +654,7 @@ fn validate_process_graph(
         snapshots,
         stop_at,
         variant,
+        max_events: file.max_events.unwrap_or(super::budget::MAX_EVENTS_DEFAULT),
+        scripted_actions_run: file.scripted_actions_run.unwrap_or_default(),
     })
 }

@@ -232,6 +232,7 @@ pub(super) fn validate(file: &ScenarioFile, label: &str) -> Result<DataflowModel
         initial_state: None,
         variant,
         runtime,
+        max_events: file.max_events.unwrap_or(super::budget::MAX_EVENTS_DEFAULT),
     })
 }
 

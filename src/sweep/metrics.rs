@@ -34,6 +34,10 @@ const fn metric(name: &'static str, description: &'static str) -> MetricInfo {
 pub const DATAFLOW_METRICS: &[MetricInfo] = &[
     metric("finished", "1 if the bounded job finished, 0 otherwise"),
     metric(
+        "cut_short",
+        "1 if the event budget (`max_events`) stopped the run before its end, 0 otherwise",
+    ),
+    metric(
         "completion_time_s",
         "when the bounded job had processed its last record (virtual seconds)",
     ),
@@ -123,6 +127,10 @@ pub const DATAFLOW_METRICS: &[MetricInfo] = &[
 /// Metrics of a process-graph (Chandy-Lamport) run, in column order.
 pub const PROCESS_GRAPH_METRICS: &[MetricInfo] = &[
     metric("snapshots_completed", "global snapshots that completed"),
+    metric(
+        "cut_short",
+        "1 if the event budget (`max_events`) stopped the run before its end, 0 otherwise",
+    ),
     metric("snapshots_incomplete", "snapshots still running at the end"),
     metric(
         "snapshot_duration_ms_mean",
@@ -212,6 +220,7 @@ impl RunMetrics {
             _ => None,
         };
         metrics.set("finished", f64::from(u8::from(finished_at.is_some())));
+        metrics.set("cut_short", f64::from(u8::from(run.cut_short.is_some())));
         // Completion is the end of the work: once every record is processed, a bounded job with
         // checkpointing still waits for a final checkpoint (FLIP-147) before it finishes. That
         // wait is reported on its own; Daly's model, like a long-running job, has no end to wait at.
@@ -312,6 +321,7 @@ impl RunMetrics {
             values: BTreeMap::new(),
         };
         metrics.set("snapshots_completed", run.snapshots.len() as f64);
+        metrics.set("cut_short", f64::from(u8::from(run.cut_short.is_some())));
         metrics.set("snapshots_incomplete", run.incomplete.len() as f64);
         metrics.set_mean_of_integers(
             "snapshot_duration_ms_mean",

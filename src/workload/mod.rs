@@ -57,6 +57,25 @@ pub enum ScriptedActionKind {
         latency_us: Option<u64>,
         overdraw: bool,
     },
-    /// Start a new snapshot at `initiator`.
-    Snapshot { initiator: ProcessIndex },
+    /// Start a new snapshot at `initiator`. Its marker on each channel of `marker_latency_us`
+    /// takes that latency instead of the channel's (whoever sends it).
+    Snapshot {
+        initiator: ProcessIndex,
+        marker_latency_us: Vec<(crate::topology::ChannelIndex, u64)>,
+    },
+}
+
+/// When a scripted action and a message delivery fall on the same instant, which runs first.
+/// A script is a second source of events beside the engine's queue; this is the rule that merges
+/// the two.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScriptedActionsRun {
+    /// The action first, then whatever the engine has at that instant.
+    #[default]
+    BeforeDeliveries,
+    /// Everything the engine has at that instant first — deliveries, and what they cause at the
+    /// same instant — then the action. This is the COS418 simulator's rule: each `tick` delivers
+    /// what is due, then the events file's next lines are injected.
+    AfterDeliveries,
 }

@@ -94,6 +94,7 @@ impl World<'_> {
             status: self.status,
             end_time: now,
             events_processed: self.queue.popped_total(),
+            cut_short: self.cut_short,
             final_states: self.tasks.iter().map(|t| t.states.clone()).collect(),
             graph: self.graph,
         }

@@ -43,7 +43,7 @@ mod task_loop;
 
 use crate::checkpoint::coordinator::AbortReason;
 use crate::dataflow::results::{DataflowRun, RunDetail};
-use crate::engine::{RngStreams, SimTime};
+use crate::engine::{EventBudget, RngStreams, SimTime};
 use crate::scenario::DataflowModel;
 use event::Event;
 use rand::RngExt;
@@ -63,6 +63,7 @@ pub fn run(model: &DataflowModel, seed: u64) -> DataflowRun {
 /// itself is the same whatever `detail` is: same events, same digest, same statistics.
 pub fn run_with(model: &DataflowModel, seed: u64, detail: RunDetail) -> DataflowRun {
     let mut world = World::new(model, seed, detail);
+    let budget = EventBudget::new(model.max_events);
     world.start();
     while let Some((now, event)) = world.queue.pop() {
         let (a, b) = event.digest_words();
@@ -77,6 +78,10 @@ pub fn run_with(model: &DataflowModel, seed: u64, detail: RunDetail) -> Dataflow
             world.check_quiescent(now);
         }
         if world.stopped {
+            break;
+        }
+        world.cut_short = budget.spent(world.queue.popped_total(), now);
+        if world.cut_short.is_some() {
             break;
         }
     }

@@ -58,6 +58,8 @@ pub(super) struct World<'a> {
     pub(super) trace: DataflowTrace,
     pub(super) status: JobStatus,
     pub(super) stopped: bool,
+    /// Set when the event budget stopped the run ([`crate::engine::EventBudget`]).
+    pub(super) cut_short: Option<crate::engine::CutShort>,
     pub(super) running_tasks: usize,
     pub(super) latencies_us: Vec<u64>,
     pub(super) sink_buckets: Vec<u64>,
@@ -321,6 +323,7 @@ impl<'a> World<'a> {
             trace: DataflowTrace::default(),
             status: JobStatus::Running,
             stopped: false,
+            cut_short: None,
             latencies_us: Vec::new(),
             sink_buckets: Vec::new(),
             records_emitted: 0,
