@@ -49,6 +49,8 @@
 //!   oracle.
 //! - [`deployment`]: a scenario that starts from another scenario's savepoint (upgrades, rescales,
 //!   blue-green), run and mapped when it is loaded.
+//! - [`cos418`]: the COS418 Chandy-Lamport assignment's test files (`.top`, `.events`, `.snap`)
+//!   imported as a scenario and compared (`snapsim import cos418`).
 //! - [`report`]: one run end to end (simulate, check, summarise) and its text and JSON forms.
 //! - [`output`]: atomic writes of everything that lands in `output/`.
 //! - [`check`]: many seeds of one scenario in parallel (`snapsim check`).
@@ -64,6 +66,7 @@
 pub mod chandy_lamport;
 pub mod check;
 pub mod checkpoint;
+pub mod cos418;
 pub mod dataflow;
 pub mod deployment;
 pub mod engine;

@@ -175,10 +175,47 @@ enum Command {
     },
     /// List the facts a scenario's `expect` list can name, with their selectors.
     Facts,
+    /// Turn another tool's test files into a scenario (and compare with its expected results).
+    Import {
+        #[command(subcommand)]
+        format: ImportFormat,
+    },
     /// Print a shell completion script, e.g. `snapsim completions bash > ~/.local/share/bash-completion/completions/snapsim`.
     Completions {
         /// The shell: bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
+    },
+}
+
+/// The formats `snapsim import` reads.
+#[derive(Subcommand)]
+enum ImportFormat {
+    /// The COS418 Chandy-Lamport assignment: a topology (.top) and its events (.events) become a
+    /// scenario; with --snap, the run's recorded states are compared with the expected ones.
+    /// A tick is --tick of virtual time; every message takes --latency ticks (COS418 draws 1 to 5
+    /// at random); the lines after a tick run after that tick's deliveries, as in COS418.
+    Cos418 {
+        /// The topology file (.top).
+        topology: PathBuf,
+        /// The events file (.events).
+        events: PathBuf,
+        /// Expected snapshots (.snap files) to compare the run with; repeat for several.
+        #[arg(long, value_name = "FILE")]
+        snap: Vec<PathBuf>,
+        /// Where to write the scenario (default: output/cos418-<events file's name>.json).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Virtual time of one tick.
+        #[arg(long, default_value = "1ms", value_name = "DURATION")]
+        tick: String,
+        /// Ticks every message (token or marker) takes.
+        #[arg(long, default_value_t = 1, value_name = "TICKS")]
+        latency: u64,
+        /// SNAPSHOT:FROM->TO=TICKS: that snapshot's marker on that channel takes that many ticks
+        /// (COS418's snapshot numbers, from 0), e.g. '0:N2->N1=3' (quoted: the shell reads `>`);
+        /// repeat for several.
+        #[arg(long, value_name = "SPEC")]
+        marker_latency: Vec<String>,
     },
 }
 
@@ -530,6 +567,26 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Import {
+            format:
+                ImportFormat::Cos418 {
+                    topology,
+                    events,
+                    snap,
+                    out,
+                    tick,
+                    latency,
+                    marker_latency,
+                },
+        } => import_cos418(Cos418Import {
+            topology,
+            events,
+            snaps: snap,
+            out,
+            tick,
+            latency,
+            marker_latency,
+        }),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut command = Cli::command();
@@ -776,6 +833,175 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
         return ExitCode::from(EXIT_CUT_SHORT);
     }
     ExitCode::SUCCESS
+}
+
+/// The arguments of `snapsim import cos418`.
+struct Cos418Import {
+    topology: PathBuf,
+    events: PathBuf,
+    snaps: Vec<PathBuf>,
+    out: Option<PathBuf>,
+    tick: String,
+    latency: u64,
+    marker_latency: Vec<String>,
+}
+
+/// `snapsim import cos418`: writes the scenario, and with `--snap` runs it and compares.
+fn import_cos418(arguments: Cos418Import) -> ExitCode {
+    use snapsim::cos418;
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path)
+            .map_err(|error| format!("{}: cannot read: {error}", path.display()))
+    };
+    let tick_us = match snapsim::scenario::parse_duration_us(&arguments.tick) {
+        Ok(0) => return fail("--tick: a tick lasts at least 1us".into()),
+        Ok(us) => us,
+        Err(error) => return fail(format!("--tick: {error}")),
+    };
+    if arguments.latency == 0 || arguments.latency > 1_000_000 {
+        return fail("--latency: a message takes 1 to 1000000 ticks".into());
+    }
+    let mut marker_latencies = Vec::new();
+    for spec in &arguments.marker_latency {
+        match cos418::MarkerLatency::parse(spec) {
+            Ok(marker) => marker_latencies.push(marker),
+            Err(error) => return fail(format!("--marker-latency {error}")),
+        }
+    }
+    let topology_label = arguments.topology.display().to_string();
+    let events_label = arguments.events.display().to_string();
+    let topology = match read(&arguments.topology)
+        .and_then(|text| cos418::parse_topology(&text, &topology_label).map_err(|e| e.to_string()))
+    {
+        Ok(topology) => topology,
+        Err(error) => return fail(error),
+    };
+    let events = match read(&arguments.events)
+        .and_then(|text| cos418::parse_events(&text, &events_label).map_err(|e| e.to_string()))
+    {
+        Ok(events) => events,
+        Err(error) => return fail(error),
+    };
+    let mut snaps = Vec::new();
+    for path in &arguments.snaps {
+        let label = path.display().to_string();
+        match read(path)
+            .and_then(|text| cos418::parse_snap(&text, &label).map_err(|e| e.to_string()))
+        {
+            Ok(snap) => snaps.push((label, snap)),
+            Err(error) => return fail(error),
+        }
+    }
+    let stem = arguments
+        .events
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("events");
+    let name = format!("cos418-{stem}");
+    let options = cos418::ImportOptions {
+        tick_us,
+        latency_ticks: arguments.latency,
+        marker_latencies,
+    };
+    let file_name = |path: &std::path::Path| {
+        path.file_name().map_or(path.display().to_string(), |n| {
+            n.to_string_lossy().into_owned()
+        })
+    };
+    let document = match cos418::scenario(
+        &topology,
+        &events,
+        &options,
+        &name,
+        (
+            &file_name(&arguments.topology),
+            &file_name(&arguments.events),
+        ),
+    ) {
+        Ok(document) => document,
+        Err(error) => return fail(error),
+    };
+    let out = arguments
+        .out
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("{name}.json")));
+    let text = serde_json::to_string_pretty(&document).expect("a JSON document") + "\n";
+    let scenario = match snapsim::deployment::parse(&text, &out.display().to_string(), &name) {
+        Ok(scenario) => scenario,
+        Err(error) => return fail(format!("the imported scenario is not valid: {error}")),
+    };
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty())
+        && let Err(error) = std::fs::create_dir_all(parent)
+    {
+        return fail(format!("cannot create {}: {error}", parent.display()));
+    }
+    if let Err(error) = snapsim::output::write_bytes_atomically(&out, text.as_bytes()) {
+        return fail(format!("cannot write {}: {error}", out.display()));
+    }
+    say!(
+        "wrote {} ({} servers, {} links, {} events) — run it: snapsim run {}",
+        out.display(),
+        topology.servers.len(),
+        topology.links.len(),
+        events.len(),
+        out.display()
+    );
+    if snaps.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    let run = snapsim::report::run_scenario(&scenario, scenario.seed);
+    let Some(graph) = run.report.process_graph.as_ref() else {
+        return fail("an imported scenario is a process graph".into());
+    };
+    if let Some(refused) = graph.refused_sends.first() {
+        return fail(format!("{}: {refused}", events_label));
+    }
+    let mut all_match = true;
+    for (label, snap) in &snaps {
+        let comparison = cos418::compare(snap, label, &graph.snapshots);
+        if comparison.matches() {
+            say!("✓ snapshot {} matches {label}", snap.id);
+        } else {
+            all_match = false;
+            say!("✗ snapshot {} differs from {label}:", snap.id);
+            for difference in &comparison.differences {
+                say!("    {difference}");
+            }
+        }
+    }
+    if graph.snapshots.len() != snaps.len() {
+        all_match = false;
+        say!(
+            "✗ the run completed {} snapshot(s); {} .snap file(s) were given",
+            graph.snapshots.len(),
+            snaps.len()
+        );
+    }
+    let invariants = if run.report.outcome.is_success() {
+        "every invariant held".to_string()
+    } else {
+        format!(
+            "{:?}: {:?}",
+            run.report.outcome.status, run.report.outcome.failed_invariants
+        )
+    };
+    say!("invariants: {invariants}");
+    if !all_match {
+        say!(
+            "COS418 draws each message's delay at random (1 to 5 ticks); this import gives every \
+             message {} tick(s). A state that depends on a marker's delay is reproduced by giving \
+             that marker the delay the reference run drew: --marker-latency SNAPSHOT:FROM->TO=TICKS.",
+            options.latency_ticks
+        );
+    }
+    if all_match && run.report.outcome.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_INVARIANT_FAILED)
+    }
 }
 
 /// The fingerprint of a scenario file's document (see `snapsim::shard::fingerprint`).

@@ -1,4 +1,4 @@
-//! `snapsim sweep`, `check`, `merge` and `run` on the command line: what a user types, what they get
+//! `snapsim sweep`, `check`, `merge`, `run` and `import` on the command line: what a user types, what they get
 //! back — and what Ctrl-C, a full disk or an unwritable directory leave behind.
 
 use std::path::PathBuf;
@@ -690,5 +690,112 @@ fn a_run_cut_short_by_its_event_budget_writes_a_report_that_says_so_and_exits_3(
     for row in runs.lines().skip(1) {
         assert_eq!(row.split(',').nth(column), Some("1"), "{runs}");
     }
+    std::fs::remove_dir_all(&out).ok();
+}
+
+/// The COS418 assignment's files become a scenario: ticks as time, the lines after a tick run
+/// after that tick's deliveries, and every message takes one tick. With every marker on time, Q
+/// records the token in its balance; give P's marker two ticks and Q has passed the token back
+/// before it records, so the token is recorded in flight — each `.snap` file matches exactly one
+/// of the two runs, and the comparison says what differs.
+#[test]
+fn cos418_files_import_as_a_scenario_and_compare_with_their_snap_files() {
+    let out = scratch("cos418");
+    let scenario = out.join("two-servers.json");
+    let import = |extra: &[&str]| {
+        let mut arguments = vec![
+            "import",
+            "cos418",
+            "tests/cos418/two-servers.top",
+            "tests/cos418/two-servers.events",
+            "--out",
+            scenario.to_str().unwrap(),
+        ];
+        arguments.extend_from_slice(extra);
+        snapsim(&arguments)
+    };
+    let output = import(&["--snap", "tests/cos418/two-servers.snap"]);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{text}{}", stderr(&output));
+    assert!(
+        text.contains("✓ snapshot 0 matches tests/cos418/two-servers.snap"),
+        "{text}"
+    );
+    assert!(text.contains("invariants: every invariant held"), "{text}");
+
+    let output = import(&["--snap", "tests/cos418/two-servers-slow-marker.snap"]);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("Q recorded 1 token(s), the .snap file has 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("channel Q->P recorded nothing, the .snap file has token(1)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("--marker-latency"),
+        "the way out is named: {text}"
+    );
+
+    let output = import(&[
+        "--snap",
+        "tests/cos418/two-servers-slow-marker.snap",
+        "--marker-latency",
+        "0:P->Q=2",
+    ]);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{text}{}", stderr(&output));
+
+    // The written scenario runs on its own; the same-instant rule is what makes it valid: run
+    // before that tick's delivery, Q would pass on a token it does not hold yet.
+    let results = out.join("results");
+    let output = snapsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        results.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&scenario).unwrap()).unwrap();
+    assert_eq!(document["scripted_actions_run"], "after_deliveries");
+    document["scripted_actions_run"] = serde_json::json!("before_deliveries");
+    let before = out.join("before.json");
+    std::fs::write(&before, document.to_string()).unwrap();
+    let output = snapsim(&[
+        "run",
+        before.to_str().unwrap(),
+        "--out",
+        results.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("Q is to send 1 token(s) at 1.000ms but holds 0"),
+        "{}",
+        stderr(&output)
+    );
+
+    refused(
+        &[
+            "import",
+            "cos418",
+            "tests/cos418/two-servers.top",
+            "tests/cos418/two-servers.snap",
+        ],
+        "two-servers.snap:3: expected `send SRC DEST TOKENS`",
+    );
+    refused(
+        &[
+            "import",
+            "cos418",
+            "tests/cos418/two-servers.top",
+            "tests/cos418/two-servers.events",
+            "--marker-latency",
+            "3:P->Q=2",
+        ],
+        "starts 1 snapshot(s), numbered from 0",
+    );
     std::fs::remove_dir_all(&out).ok();
 }

@@ -31,6 +31,8 @@ pub use error::ScenarioError;
 pub use file::ScenarioFile;
 pub use model::{DataflowModel, Model, ProcessGraphModel, SavepointSchedule, Scenario, StartFrom};
 pub use size::{parse_bandwidth, parse_bytes};
+/// The most tokens a process may hold, and all processes together: every balance and sum stays exact.
+pub const MAX_TOKENS: i64 = validate::TOKENS_MAX;
 
 use std::path::Path;
 

@@ -18,7 +18,7 @@ const PROCESS_COUNT_MAX: u64 = 100_000;
 const CHANNEL_COUNT_MAX: u64 = 2_000_000;
 /// The most tokens a process, and all of them together, may hold: far beyond any lesson, and
 /// small enough that every balance, sum and amount stays exact in 64-bit integers and doubles.
-const TOKENS_MAX: i64 = 1_000_000_000_000_000;
+pub(crate) const TOKENS_MAX: i64 = 1_000_000_000_000_000;
 
 pub(super) fn validate(
     file: ScenarioFile,
