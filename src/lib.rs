@@ -51,6 +51,8 @@
 //!   blue-green), run and mapped when it is loaded.
 //! - [`cos418`]: the COS418 Chandy-Lamport assignment's test files (`.top`, `.events`, `.snap`)
 //!   imported as a scenario and compared (`snapsim import cos418`).
+//! - [`explore`]: every interleaving of a small system, checked, with shortest counterexamples
+//!   (`snapsim explore`).
 //! - [`report`]: one run end to end (simulate, check, summarise) and its text and JSON forms.
 //! - [`output`]: atomic writes of everything that lands in `output/`.
 //! - [`check`]: many seeds of one scenario in parallel (`snapsim check`).
@@ -71,6 +73,7 @@ pub mod dataflow;
 pub mod deployment;
 pub mod engine;
 pub mod expectation;
+pub mod explore;
 pub mod fault;
 pub mod figures;
 pub mod interrupt;

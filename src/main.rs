@@ -34,7 +34,7 @@ macro_rules! say_part {
         0    every invariant did what the scenario says, and its lesson showed\n  \
         1    an invariant failed unexpectedly, an expected failure did not happen, or the lesson did not show\n  \
         2    bad input (a scenario, savepoint or option) or an output that cannot be written\n  \
-        3    the event budget (the scenario's max_events) cut a run short: its report says up to when\n  \
+        3    the event budget (the scenario's max_events) cut a run short, or explore stopped at a bound\n  \
         130  interrupted by Ctrl-C (check and sweep print what finished first)"
 )]
 struct Cli {
@@ -175,6 +175,40 @@ enum Command {
     },
     /// List the facts a scenario's `expect` list can name, with their selectors.
     Facts,
+    /// Explore every interleaving of a small process graph's snapshot, breadth first: every
+    /// reachable state is checked, and a violation comes with the shortest schedule that causes
+    /// it, written as a scenario `snapsim run` replays.
+    Explore {
+        /// A process-graph scenario: its processes and balances, channels (a channel with
+        /// "fifo": false may deliver out of order, one with a loss_probability may lose
+        /// messages), the first snapshot's initiator, and protocol_variant. Time and the workload
+        /// are ignored: tokens move one at a time, in every order.
+        #[arg(required_unless_present = "processes")]
+        file: Option<PathBuf>,
+        /// Instead of a file: P processes p0…p(P−1) on the complete graph, p0 initiating.
+        #[arg(long, requires = "tokens", conflicts_with = "file")]
+        processes: Option<usize>,
+        /// With --processes: T tokens, split evenly, the remainder to the lowest indices.
+        #[arg(long, requires = "processes")]
+        tokens: Option<u32>,
+        /// The marker rules: correct, or the broken record_after_next_message.
+        #[arg(long)]
+        variant: Option<String>,
+        /// Add assumption breakers on every channel: `non-fifo` (any queued message may be
+        /// delivered, overtaking those before it), `loss` (any queued message may be lost), or
+        /// both when given without a value.
+        #[arg(long, value_name = "non-fifo,loss", num_args = 0..=1, default_missing_value = "non-fifo,loss")]
+        breakers: Option<String>,
+        /// Stop after this many distinct states (the verdict is then "bounded").
+        #[arg(long, default_value_t = 10_000_000)]
+        max_states: u64,
+        /// Do not expand states deeper than this many actions (the verdict is then "bounded").
+        #[arg(long)]
+        max_depth: Option<u32>,
+        /// Directory for the counterexample scenario.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+    },
     /// Turn another tool's test files into a scenario (and compare with its expected results).
     Import {
         #[command(subcommand)]
@@ -567,6 +601,25 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Explore {
+            file,
+            processes,
+            tokens,
+            variant,
+            breakers,
+            max_states,
+            max_depth,
+            out,
+        } => explore_command(ExploreArguments {
+            file,
+            processes,
+            tokens,
+            variant,
+            breakers,
+            max_states,
+            max_depth,
+            out,
+        }),
         Command::Import {
             format:
                 ImportFormat::Cos418 {
@@ -833,6 +886,218 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
         return ExitCode::from(EXIT_CUT_SHORT);
     }
     ExitCode::SUCCESS
+}
+
+/// The arguments of `snapsim explore`.
+struct ExploreArguments {
+    file: Option<PathBuf>,
+    processes: Option<usize>,
+    tokens: Option<u32>,
+    variant: Option<String>,
+    breakers: Option<String>,
+    max_states: u64,
+    max_depth: Option<u32>,
+    out: PathBuf,
+}
+
+/// `snapsim explore`: the state space of one snapshot on a small process graph.
+fn explore_command(arguments: ExploreArguments) -> ExitCode {
+    use snapsim::chandy_lamport::ChandyLamportVariant;
+    use snapsim::explore::{self, Limits, Verdict, process_graph::ChandyLamportSystem};
+    use snapsim::scenario::Model;
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
+    let (scenario, label) = match (&arguments.file, arguments.processes, arguments.tokens) {
+        (Some(file), _, _) => match snapsim::deployment::load(file) {
+            Ok(scenario) => (scenario, file.display().to_string()),
+            Err(error) => return fail(error.to_string()),
+        },
+        (None, Some(count), Some(tokens)) => {
+            if !(1..=16).contains(&count) {
+                return fail("--processes: 1 to 16 processes".into());
+            }
+            let document = snapsim::explore::process_graph::complete_graph_document(count, tokens);
+            match snapsim::scenario::parse_str(&document.to_string(), "--processes", "complete") {
+                Ok(scenario) => (scenario, format!("--processes {count} --tokens {tokens}")),
+                Err(error) => return fail(error.to_string()),
+            }
+        }
+        _ => return fail("give a scenario file, or --processes P --tokens T".into()),
+    };
+    let Model::ProcessGraph(model) = &scenario.model else {
+        return fail(format!(
+            "{label}: explore reads a process-graph (Chandy-Lamport) scenario; this one is a dataflow"
+        ));
+    };
+    let scripted_initiator = match &model.workload {
+        snapsim::workload::ProcessWorkload::Scripted(actions) => {
+            actions.iter().find_map(|a| match a.kind {
+                snapsim::workload::ScriptedActionKind::Snapshot { initiator, .. } => {
+                    Some(initiator)
+                }
+                _ => None,
+            })
+        }
+        _ => None,
+    };
+    let Some(initiator) = model
+        .snapshots
+        .first()
+        .map(|s| s.initiator)
+        .or(scripted_initiator)
+    else {
+        return fail(format!(
+            "{label}: the scenario starts no snapshot, so there is no initiator to explore"
+        ));
+    };
+    let variant = match arguments.variant.as_deref() {
+        None => model.variant,
+        Some("correct") => ChandyLamportVariant::Correct,
+        Some("record_after_next_message") => ChandyLamportVariant::RecordAfterNextMessage,
+        Some(other) => {
+            return fail(format!(
+                "--variant {other}: expected correct or record_after_next_message"
+            ));
+        }
+    };
+    let mut breakers = snapsim::explore::process_graph::Breakers::default();
+    for name in arguments.breakers.iter().flat_map(|list| list.split(',')) {
+        match name.trim() {
+            "non-fifo" => breakers.non_fifo = true,
+            "loss" => breakers.loss = true,
+            other => {
+                return fail(format!(
+                    "--breakers {other}: expected non-fifo, loss or both (non-fifo,loss)"
+                ));
+            }
+        }
+    }
+    let system = match ChandyLamportSystem::new(model.graph.clone(), initiator, variant, breakers) {
+        Ok(system) => system,
+        Err(error) => return fail(format!("{label}: {error}")),
+    };
+    let graph = system.graph();
+    let non_fifo = (0..graph.channels.len())
+        .filter(|&c| system.any_order(c))
+        .count();
+    let lossy = (0..graph.channels.len())
+        .filter(|&c| system.lossy(c))
+        .count();
+    say!(
+        "explore {}: {} processes, {} channels, {} tokens, snapshot started by {}, {:?} rules{}",
+        scenario.name,
+        graph.processes.len(),
+        graph.channels.len(),
+        graph.total_initial_tokens(),
+        graph.processes[initiator].name,
+        variant,
+        if non_fifo + lossy == 0 {
+            ", FIFO reliable channels".to_string()
+        } else {
+            format!(", {non_fifo} channel(s) non-FIFO, {lossy} lossy")
+        }
+    );
+    if let Err(error) = snapsim::interrupt::install() {
+        return fail(error);
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} · {elapsed}")
+            .expect("a valid template"),
+    );
+    let started = std::time::Instant::now();
+    let limits = Limits {
+        max_states: arguments.max_states.max(1),
+        max_depth: arguments.max_depth.unwrap_or(u32::MAX),
+    };
+    let exploration = explore::explore(&system, limits, &mut |counts| {
+        bar.set_message(format!(
+            "{} distinct states, depth {}",
+            counts.distinct_states, counts.max_depth
+        ));
+        bar.tick();
+        !snapsim::interrupt::requested()
+    });
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let counts = exploration.counts;
+    say!(
+        "states explored {} · distinct states {} · transitions {} · maximum depth {} · {:.2} s · {:.0} states/s · {:.0} bytes per state",
+        counts.states_explored,
+        counts.distinct_states,
+        counts.transitions,
+        counts.max_depth,
+        seconds,
+        counts.distinct_states as f64 / seconds.max(1e-9),
+        // The state's key, the table entry that holds it (a boxed slice and a number) and its
+        // parent link.
+        (counts.key_bytes as f64 + counts.distinct_states as f64 * 40.0)
+            / counts.distinct_states as f64
+    );
+    match &exploration.verdict {
+        Verdict::Complete => {
+            say!(
+                "✓ complete: every reachable state was checked; every snapshot completed in any of them conserves the {} token(s) and records a state the system can reach",
+                graph.total_initial_tokens()
+            );
+            ExitCode::SUCCESS
+        }
+        Verdict::Bounded { reason } => {
+            say!(
+                "… bounded ({reason}): no violation among the states reached, but the states beyond were not checked"
+            );
+            if snapsim::interrupt::requested() {
+                return ExitCode::from(snapsim::interrupt::EXIT_INTERRUPTED);
+            }
+            ExitCode::from(EXIT_CUT_SHORT)
+        }
+        Verdict::Violated { violation } => {
+            say!("✗ violated — {violation}");
+            say!(
+                "shortest schedule ({} steps):",
+                exploration.counterexample.len()
+            );
+            let mut state = explore::TransitionSystem::initial(&system);
+            for (index, &step) in exploration.counterexample.iter().enumerate() {
+                let what = system.describe(&state, step);
+                state = explore::TransitionSystem::apply(&system, &state, step);
+                say!(
+                    "  {:>3}. {what} — {}",
+                    index + 1,
+                    system.describe_recorded(&state)
+                );
+            }
+            let name = format!("explore-{}-counterexample", scenario.name);
+            let description = format!(
+                "The shortest schedule `snapsim explore` found ({} steps) to a snapshot that breaks the rules' promise: {violation}. Step k happens at k ms; every message's latency is scripted so it arrives at the step that delivers it.",
+                exploration.counterexample.len()
+            );
+            match system.replay_scenario(&exploration.counterexample, &name, &description) {
+                None => {
+                    say!("(the schedule loses a message, which a scripted scenario cannot replay)")
+                }
+                Some(document) => {
+                    let path = arguments.out.join(format!("{name}.json"));
+                    let text =
+                        serde_json::to_string_pretty(&document).expect("a JSON document") + "\n";
+                    let written = std::fs::create_dir_all(&arguments.out).and_then(|()| {
+                        snapsim::output::write_bytes_atomically(&path, text.as_bytes())
+                    });
+                    if let Err(error) = written {
+                        return fail(format!("cannot write {}: {error}", path.display()));
+                    }
+                    say!(
+                        "wrote {} — replay it: snapsim run {0}; draw it: snapsim diagram {0} --from 0ms --to {}ms",
+                        path.display(),
+                        exploration.counterexample.len() + 2
+                    );
+                }
+            }
+            ExitCode::from(EXIT_INVARIANT_FAILED)
+        }
+    }
 }
 
 /// The arguments of `snapsim import cos418`.

@@ -1,6 +1,7 @@
 //! Property-based tests: the oracle's invariants (listed in ARCHITECTURE.md) over generated topologies, timings,
 //! checkpoint settings and fault plans; determinism; liveness; and, for every deliberately broken
-//! protocol variant, proof that the oracle catches it within a bounded number of cases.
+//! protocol variant, proof that the oracle catches it within a bounded number of cases; and
+//! exhaustive exploration of small process graphs (`snapsim explore`), with pinned counts.
 //!
 //! Every failing case is shrunk by proptest and written to `target/property-failures/<name>.json`,
 //! a scenario file that `snapsim run` reproduces. `SNAPSIM_PROPTEST_CASES=1000 cargo test --release
@@ -764,4 +765,166 @@ fn occurrence_agrees_with_a_replay_per_snapshot_on_the_bank() {
     assert!(verdicts.contains(&true) && verdicts.contains(&false));
     let oracle: Vec<bool> = reported.iter().map(|r| r.occurred.occurred).collect();
     assert_eq!(verdicts, oracle);
+}
+
+// ---- Exhaustive exploration ----
+
+use snapsim::chandy_lamport::ChandyLamportVariant;
+use snapsim::explore::process_graph::{Breakers, ChandyLamportSystem, complete_graph_document};
+use snapsim::explore::{Limits, Verdict, explore};
+
+/// The reference system: P processes on the complete graph, T tokens, p0 initiating.
+fn complete(
+    processes: usize,
+    tokens: u32,
+    variant: ChandyLamportVariant,
+    breakers: Breakers,
+) -> ChandyLamportSystem {
+    let document = complete_graph_document(processes, tokens);
+    let scenario = parse_str(&document.to_string(), "complete.json", "complete").unwrap();
+    let snapsim::scenario::Model::ProcessGraph(model) = scenario.model else {
+        unreachable!("a process graph")
+    };
+    ChandyLamportSystem::new(model.graph.clone(), 0, variant, breakers).unwrap()
+}
+
+/// Every reachable state of one snapshot on the complete graph, counted: the numbers are pinned,
+/// so any change to the marker rules or the explorer that changes the state space is noticed.
+/// They agree with an independent breadth-first search written from the definition alone (in
+/// Python, sharing no code with snapsim). Why they grow so fast: a state is where every token is
+/// (T tokens over P balances and P(P−1) channels) times where the snapshot stands (who recorded
+/// what, which markers are on the way and what each channel recorded) — going from 2 to 3
+/// processes triples the channels and multiplies the space by hundreds.
+#[test]
+fn every_interleaving_of_a_snapshot_on_a_small_complete_graph_is_consistent() {
+    let pinned = [
+        (2, 1, 34),
+        (2, 2, 155),
+        (2, 3, 507),
+        (2, 4, 1_344),
+        (3, 1, 2_154),
+        (3, 2, 45_075),
+        (3, 3, 538_855),
+    ];
+    for (processes, tokens, distinct) in pinned {
+        let system = complete(
+            processes,
+            tokens,
+            ChandyLamportVariant::Correct,
+            Breakers::default(),
+        );
+        let exploration = explore(&system, Limits::default(), &mut |_| true);
+        assert_eq!(
+            exploration.verdict,
+            Verdict::Complete,
+            "P={processes} T={tokens}"
+        );
+        assert_eq!(
+            exploration.counts.distinct_states, distinct,
+            "P={processes} T={tokens}: distinct states"
+        );
+        assert_eq!(exploration.counts.states_explored, distinct);
+    }
+    // A limit makes the verdict "bounded", never "complete".
+    let system = complete(3, 2, ChandyLamportVariant::Correct, Breakers::default());
+    let bounded = explore(
+        &system,
+        Limits {
+            max_states: 1000,
+            max_depth: u32::MAX,
+        },
+        &mut |_| true,
+    );
+    assert!(
+        matches!(bounded.verdict, Verdict::Bounded { .. }),
+        "{:?}",
+        bounded.verdict
+    );
+    assert_eq!(bounded.counts.distinct_states, 1000);
+    let shallow = explore(
+        &system,
+        Limits {
+            max_states: u64::MAX,
+            max_depth: 5,
+        },
+        &mut |_| true,
+    );
+    assert!(matches!(shallow.verdict, Verdict::Bounded { .. }));
+    assert_eq!(shallow.counts.max_depth, 5);
+}
+
+/// For the broken variant and each assumption breaker, the search finds a violation, and since
+/// it is breadth first, the schedule is a shortest one (lengths pinned). Written as a scripted
+/// scenario, the schedule replays in the simulator to a snapshot its own oracle fails — the same
+/// failure, reached by the engine with time instead of by the explorer without it.
+#[test]
+fn every_broken_variant_and_assumption_breaker_has_a_shortest_counterexample_that_replays() {
+    let broken = ChandyLamportVariant::RecordAfterNextMessage;
+    let correct = ChandyLamportVariant::Correct;
+    let non_fifo = Breakers {
+        non_fifo: true,
+        loss: false,
+    };
+    let loss = Breakers {
+        non_fifo: false,
+        loss: true,
+    };
+    let cases = [
+        (
+            "record_after_next_message",
+            broken,
+            Breakers::default(),
+            [7, 7],
+        ),
+        ("non-FIFO channels", correct, non_fifo, [4, 4]),
+        ("lossy channels", correct, loss, [5, 5]),
+    ];
+    for (what, variant, breakers, lengths) in cases {
+        for (tokens, length) in [1, 2].into_iter().zip(lengths) {
+            let system = complete(2, tokens, variant, breakers);
+            let exploration = explore(&system, Limits::default(), &mut |_| true);
+            let Verdict::Violated { violation } = &exploration.verdict else {
+                panic!(
+                    "{what}, T={tokens}: no violation found: {:?}",
+                    exploration.verdict
+                );
+            };
+            assert!(violation.starts_with("conservation"), "{what}: {violation}");
+            assert_eq!(
+                exploration.counterexample.len(),
+                length,
+                "{what}, T={tokens}: shortest counterexample {:?}",
+                exploration.counterexample
+            );
+            let replay = system.replay_scenario(&exploration.counterexample, "replay", "replay");
+            if breakers.loss {
+                assert!(replay.is_none(), "a lost message cannot be scripted");
+                continue;
+            }
+            let document = replay.expect("a scripted replay");
+            let scenario = parse_str(&document.to_string(), "replay.json", "replay").unwrap();
+            let run = run_scenario(&scenario, 0);
+            assert!(
+                run.report
+                    .outcome
+                    .failed_invariants
+                    .contains(&Invariant::Conservation),
+                "{what}, T={tokens}: the replay should break conservation: {:?}",
+                run.report.outcome
+            );
+            let snapshots = &run.report.process_graph.as_ref().unwrap().snapshots;
+            assert_eq!(
+                snapshots.len(),
+                1,
+                "{what}: the replay completes its one snapshot"
+            );
+        }
+    }
+    // The same search with the paper's rules and reliable FIFO channels finds nothing.
+    let sound = explore(
+        &complete(2, 2, correct, Breakers::default()),
+        Limits::default(),
+        &mut |_| true,
+    );
+    assert_eq!(sound.verdict, Verdict::Complete);
 }
