@@ -199,6 +199,10 @@ enum Command {
         /// both when given without a value.
         #[arg(long, value_name = "non-fifo,loss", num_args = 0..=1, default_missing_value = "non-fifo,loss")]
         breakers: Option<String>,
+        /// Symmetry reduction: count once the states that differ only by renaming processes
+        /// that are alike (same initial balance, same place in the graph, not the initiator).
+        #[arg(long)]
+        symmetry: bool,
         /// Stop after this many distinct states (the verdict is then "bounded").
         #[arg(long, default_value_t = 10_000_000)]
         max_states: u64,
@@ -607,6 +611,7 @@ fn main() -> ExitCode {
             tokens,
             variant,
             breakers,
+            symmetry,
             max_states,
             max_depth,
             out,
@@ -616,6 +621,7 @@ fn main() -> ExitCode {
             tokens,
             variant,
             breakers,
+            symmetry,
             max_states,
             max_depth,
             out,
@@ -895,6 +901,7 @@ struct ExploreArguments {
     tokens: Option<u32>,
     variant: Option<String>,
     breakers: Option<String>,
+    symmetry: bool,
     max_states: u64,
     max_depth: Option<u32>,
     out: PathBuf,
@@ -974,10 +981,12 @@ fn explore_command(arguments: ExploreArguments) -> ExitCode {
             }
         }
     }
-    let system = match ChandyLamportSystem::new(model.graph.clone(), initiator, variant, breakers) {
-        Ok(system) => system,
-        Err(error) => return fail(format!("{label}: {error}")),
-    };
+    let mut system =
+        match ChandyLamportSystem::new(model.graph.clone(), initiator, variant, breakers) {
+            Ok(system) => system,
+            Err(error) => return fail(format!("{label}: {error}")),
+        };
+    let renamings = arguments.symmetry.then(|| system.reduce_symmetry());
     let graph = system.graph();
     let non_fifo = (0..graph.channels.len())
         .filter(|&c| system.any_order(c))
@@ -999,6 +1008,16 @@ fn explore_command(arguments: ExploreArguments) -> ExitCode {
             format!(", {non_fifo} channel(s) non-FIFO, {lossy} lossy")
         }
     );
+    if let Some(renamings) = renamings {
+        say!(
+            "symmetry reduction: {renamings} renaming(s) of the processes besides the identity map the system onto itself{}",
+            if renamings == 0 {
+                " (nothing to reduce)"
+            } else {
+                "; distinct states below count each orbit once"
+            }
+        );
+    }
     if let Err(error) = snapsim::interrupt::install() {
         return fail(error);
     }

@@ -307,6 +307,24 @@ impl ProcessMarkers {
             ProcessMarkers::RecordAfterNextMessage(rules) => rules.encode(key),
         }
     }
+
+    /// The part of the state that is not a function of which snapshots the process recorded
+    /// and which of its channels each still records: nothing for the paper's rules; for the
+    /// broken variant, the snapshots whose recording it has put off. It names no channel, so
+    /// it reads the same under any renaming of processes (the explorer's symmetry reduction).
+    pub fn encode_beyond_channels(&self, key: &mut Vec<u8>) {
+        match self {
+            ProcessMarkers::Sound(_) => key.push(0),
+            ProcessMarkers::RecordAfterNextMessage(rules) => {
+                let mut deferred = rules.deferred.clone();
+                deferred.sort_unstable();
+                key.push(deferred.len() as u8);
+                for snapshot in deferred {
+                    key.extend_from_slice(&snapshot.to_le_bytes());
+                }
+            }
+        }
+    }
 }
 
 impl MarkerRules for ProcessMarkers {

@@ -228,6 +228,9 @@ pub struct ChandyLamportSystem {
     incoming: Vec<Vec<ChannelIndex>>,
     /// Reused for the marker rules' actions, so a step allocates nothing for them.
     scratch: std::cell::Cell<Vec<MarkerAction>>,
+    /// With symmetry reduction: every renaming but the identity; states are then known by the
+    /// smallest encoding of any renaming.
+    symmetries: Option<Vec<Symmetry>>,
     incoming_count: Vec<usize>,
     total_tokens: u32,
     /// Whether every process can reach every other: then every configuration of the T tokens
@@ -237,6 +240,20 @@ pub struct ChandyLamportSystem {
     /// reaches: computed on first use, `None` if there are too many to list.
     reachable: OnceCell<Option<BTreeSet<Vec<u32>>>>,
 }
+
+/// A renaming of the processes that maps the system onto itself: the initiator to itself, every
+/// process to one with the same initial balance, every channel to a channel that breaks the same
+/// assumptions. States related by one have the same futures, so the explorer need keep only one.
+#[derive(Clone, Debug)]
+struct Symmetry {
+    /// For each process of the renamed state, the process it comes from.
+    process_from: Vec<ProcessIndex>,
+    /// For each channel of the renamed state, the channel it comes from.
+    channel_from: Vec<ChannelIndex>,
+}
+
+/// Processes up to which the symmetries are enumerated (8! renamings to try).
+const MAX_SYMMETRY_PROCESSES: usize = 8;
 
 /// Token configurations the reachability check lists at most (beyond, it is not checked).
 const MAX_CONFIGURATIONS: usize = 1_000_000;
@@ -290,6 +307,7 @@ impl ChandyLamportSystem {
             incoming_position,
             incoming: graph.incoming(),
             scratch: std::cell::Cell::new(Vec::new()),
+            symmetries: None,
             incoming_count,
             total_tokens: total as u32,
             initiator,
@@ -299,6 +317,84 @@ impl ChandyLamportSystem {
             graph,
             reachable: OnceCell::new(),
         })
+    }
+
+    /// Turns on symmetry reduction: states that differ only by a renaming of processes that
+    /// maps the system onto itself count once. Returns how many renamings besides the identity
+    /// there are (0: nothing to reduce). Systems of more than 8 processes are not reduced.
+    pub fn reduce_symmetry(&mut self) -> usize {
+        let processes = self.graph.processes.len();
+        let mut found = Vec::new();
+        if processes <= MAX_SYMMETRY_PROCESSES {
+            let mut permutation: Vec<ProcessIndex> = (0..processes).collect();
+            let mut seen_first = true;
+            loop {
+                if !seen_first && let Some(symmetry) = self.as_symmetry(&permutation) {
+                    found.push(symmetry);
+                }
+                seen_first = false;
+                if !next_permutation(&mut permutation) {
+                    break;
+                }
+            }
+        }
+        let count = found.len();
+        self.symmetries = Some(found);
+        count
+    }
+
+    /// `process_from` as a symmetry, if it maps the system onto itself.
+    fn as_symmetry(&self, process_from: &[ProcessIndex]) -> Option<Symmetry> {
+        let processes = &self.graph.processes;
+        if process_from[self.initiator] != self.initiator {
+            return None;
+        }
+        if (0..processes.len())
+            .any(|p| processes[process_from[p]].initial_tokens != processes[p].initial_tokens)
+        {
+            return None;
+        }
+        let mut channel_from = Vec::with_capacity(self.graph.channels.len());
+        for (index, channel) in self.graph.channels.iter().enumerate() {
+            let source = self.graph.channels.iter().position(|c| {
+                c.from == process_from[channel.from] && c.to == process_from[channel.to]
+            })?;
+            if self.any_order[source] != self.any_order[index]
+                || self.lossy[source] != self.lossy[index]
+            {
+                return None;
+            }
+            channel_from.push(source);
+        }
+        Some(Symmetry {
+            process_from: process_from.to_vec(),
+            channel_from,
+        })
+    }
+
+    /// The encoding of `state` renamed by `symmetry` (`None`: as it is), from the fields of the
+    /// transition system's definition and what of the marker rules is not a function of them.
+    fn encode_renamed(&self, state: &GlobalState, symmetry: Option<&Symmetry>, key: &mut Vec<u8>) {
+        let process = |p: usize| symmetry.map_or(p, |s| s.process_from[p]);
+        let channel = |c: usize| symmetry.map_or(c, |s| s.channel_from[c]);
+        for p in 0..state.balances.len() {
+            let from = process(p);
+            key.push(state.balances[from]);
+            key.push(state.recorded[from].unwrap_or(u8::MAX));
+            state.rules[from].encode_beyond_channels(key);
+        }
+        for c in 0..state.channels.len() {
+            let from = channel(c);
+            let contents = state.channels[from];
+            key.extend_from_slice(&[
+                contents.ahead,
+                u8::from(contents.marker),
+                contents.behind,
+                u8::from(state.closed[from]),
+            ]);
+            key.extend_from_slice(&state.recorded_tokens[from].to_le_bytes());
+        }
+        key.push(u8::from(state.initiated));
     }
 
     /// The graph explored.
@@ -461,6 +557,20 @@ impl ChandyLamportSystem {
     }
 }
 
+/// The next permutation in lexicographic order; `false` after the last.
+fn next_permutation(items: &mut [usize]) -> bool {
+    let Some(pivot) = (1..items.len()).rev().find(|&i| items[i - 1] < items[i]) else {
+        return false;
+    };
+    let successor = (pivot..items.len())
+        .rev()
+        .find(|&i| items[i] > items[pivot - 1])
+        .expect("a larger item after the pivot");
+    items.swap(pivot - 1, successor);
+    items[pivot..].reverse();
+    true
+}
+
 /// The message `which` takes from `contents`, in words.
 fn describe_which(contents: &Contents, which: Which) -> String {
     match which {
@@ -582,6 +692,21 @@ impl TransitionSystem for ChandyLamportSystem {
     }
 
     fn encode(&self, state: &GlobalState, key: &mut Vec<u8>) {
+        if let Some(symmetries) = &self.symmetries {
+            // The smallest encoding of any renaming: the same for every state of one orbit.
+            let start = key.len();
+            self.encode_renamed(state, None, key);
+            let mut candidate = Vec::with_capacity(key.len() - start);
+            for symmetry in symmetries {
+                candidate.clear();
+                self.encode_renamed(state, Some(symmetry), &mut candidate);
+                if candidate.as_slice() < &key[start..] {
+                    key.truncate(start);
+                    key.extend_from_slice(&candidate);
+                }
+            }
+            return;
+        }
         key.extend_from_slice(&state.balances);
         for contents in &state.channels {
             key.extend_from_slice(&[contents.ahead, u8::from(contents.marker), contents.behind]);
