@@ -985,3 +985,31 @@ fn symmetry_reduction_halves_the_states_of_alike_processes_and_hides_no_violatio
         assert_eq!(full.counterexample.len(), reduced.counterexample.len());
     }
 }
+
+/// The book draws the shortest counterexample from `scenarios/chart-explore-counterexample.json`;
+/// this keeps that file what `snapsim explore` finds today, so the picture cannot drift from
+/// the search.
+#[test]
+fn the_books_counterexample_is_the_one_the_explorer_finds() {
+    let system = complete(
+        2,
+        1,
+        ChandyLamportVariant::RecordAfterNextMessage,
+        Breakers::default(),
+    );
+    let exploration = explore(&system, Limits::default(), &mut |_| true);
+    let found = system
+        .replay_scenario(&exploration.counterexample, "x", "x")
+        .expect("a scripted replay");
+    let path = format!(
+        "{}/scenarios/chart-explore-counterexample.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let shipped: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for field in ["processes", "channels", "protocol_variant", "workload"] {
+        assert_eq!(
+            shipped[field], found[field],
+            "{field} differs from what explore finds"
+        );
+    }
+}

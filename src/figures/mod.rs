@@ -43,6 +43,11 @@ pub const FIGURES: &[FigureInfo] = &[
         shows: "a Chandy-Lamport snapshot of a bank: markers, recorded states, the cut, channel state",
     },
     FigureInfo {
+        stem: "space-time-explore-counterexample",
+        scenario: "chart-explore-counterexample.json",
+        shows: "the shortest schedule `snapsim explore` finds to break the record-after-next-message rules",
+    },
+    FigureInfo {
         stem: "space-time-dataflow",
         scenario: "chart-space-time-dataflow.json",
         shows: "aligned checkpoint barriers in a Flink job, a crash and the restart from a checkpoint",

@@ -80,6 +80,24 @@ pub fn space_time_figures(
         diagram.render(&context.out_dir, "space-time-chandy-lamport")?,
     ));
 
+    let file = "chart-explore-counterexample.json";
+    let stem = "space-time-explore-counterexample";
+    let scenario = scenario_of(context, file, &context.document(file)?)?;
+    let Model::ProcessGraph(model) = &scenario.model else {
+        return Err(FigureError::Missing {
+            stem,
+            message: format!("{file} is not a process-graph scenario"),
+        });
+    };
+    let run = crate::chandy_lamport::run(model, scenario.seed, model.variant);
+    // The whole schedule: seven steps at 1 … 7 ms.
+    let mut diagram =
+        space_time_from_process_run(&model.graph, run.trace.events(), &run.snapshots, 0, 8_000);
+    diagram.title = "The shortest counterexample to record-after-next-message: the token is \
+                     recorded by both p1 and p0"
+        .to_string();
+    figures.push((stem, diagram.render(&context.out_dir, stem)?));
+
     let file = "chart-space-time-dataflow.json";
     let scenario = scenario_of(context, file, &context.document(file)?)?;
     let (run, model) = run_dataflow(&scenario, "space-time-dataflow")?;
