@@ -184,3 +184,66 @@ fn a_summary_of_many_snapshots_shows_the_ends_in_full_and_aggregates_the_rest() 
         "{text}"
     );
 }
+
+/// The book's exercises have answers, and every answer carries a `check:` line — a scenario and
+/// a fact with the value the answer states. Each scenario is run with those facts as its `expect`
+/// list: an answer in the book cannot drift from what the simulator does.
+#[test]
+fn every_checked_answer_in_the_book_is_what_the_simulator_does() {
+    let book = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/book/src"));
+    let mut checks: std::collections::BTreeMap<String, Vec<(String, serde_json::Value)>> =
+        Default::default();
+    let mut chapters: Vec<PathBuf> = std::fs::read_dir(&book)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    chapters.sort();
+    for chapter in &chapters {
+        let text = std::fs::read_to_string(chapter).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            let mut rest = line;
+            while let Some(start) = rest.find("`check: ") {
+                let after = &rest[start + "`check: ".len()..];
+                let end = after.find('`').expect("a closing backquote");
+                let (scenario, fact) = after[..end].split_once(' ').expect("check: SCENARIO {…}");
+                let where_ = format!("{}:{}", chapter.display(), number + 1);
+                let fact: serde_json::Value = serde_json::from_str(fact)
+                    .unwrap_or_else(|e| panic!("{where_}: the fact is not JSON: {e}"));
+                checks
+                    .entry(scenario.to_string())
+                    .or_default()
+                    .push((where_, fact));
+                rest = &after[end + 1..];
+            }
+        }
+    }
+    assert!(
+        checks.len() >= 5,
+        "the book's exercises are checked: {checks:?}"
+    );
+    for (scenario, facts) in &checks {
+        let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
+            .join(format!("{scenario}.json"));
+        let mut document: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: no scenario {scenario}: {e}", facts[0].0)),
+        )
+        .unwrap();
+        document["expect"] = facts.iter().map(|(_, fact)| fact.clone()).collect();
+        let loaded = snapsim::deployment::parse(
+            &document.to_string(),
+            &path.display().to_string(),
+            scenario,
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", facts[0].0));
+        let run = run_scenario(&loaded, loaded.seed);
+        for ((where_, fact), result) in facts.iter().zip(&run.report.outcome.expectations) {
+            assert!(
+                result.held,
+                "{where_}: the book answers {fact}, but in {scenario} {}",
+                result.actual
+            );
+        }
+    }
+}
