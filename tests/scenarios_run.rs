@@ -129,6 +129,18 @@ fn every_fact_is_evaluated_by_the_runs_of_its_kind() {
                     .selectors()
                     .contains(&snapsim::expectation::Selector::Invariant)
                     .then(|| "conservation".to_string()),
+                snapshot: fact
+                    .selectors()
+                    .contains(&snapsim::expectation::Selector::Snapshot)
+                    .then_some(1),
+                process: fact
+                    .selectors()
+                    .contains(&snapsim::expectation::Selector::Process)
+                    .then(|| "a0".to_string()),
+                channel: fact
+                    .selectors()
+                    .contains(&snapsim::expectation::Selector::Channel)
+                    .then(|| "a0->a1".to_string()),
                 is: Some(if fact.is_text() {
                     serde_json::json!("x")
                 } else {

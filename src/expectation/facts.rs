@@ -34,7 +34,7 @@ fn fact_value(fact: &Fact, run: &CompletedRun) -> Result<FactValue, String> {
     let report = &run.report;
     match (&report.dataflow, &report.process_graph, &run.raw) {
         (Some(df), _, RawRun::Dataflow(raw, model)) => dataflow_fact(fact, df, raw, model),
-        (_, Some(pg), RawRun::ProcessGraph(raw, _)) => process_graph_fact(fact, pg, raw),
+        (_, Some(pg), RawRun::ProcessGraph(raw, graph)) => process_graph_fact(fact, pg, raw, graph),
         _ => Err("the run has no results of this kind".to_string()),
     }
 }
@@ -343,7 +343,9 @@ fn dataflow_fact(
         | FactName::MessagesSent
         | FactName::MessagesLost
         | FactName::MarkersLost
-        | FactName::InFlightTokensRecorded => Err("a process-graph fact".to_string()),
+        | FactName::InFlightTokensRecorded
+        | FactName::RecordedTokens
+        | FactName::RecordedChannelTokens => Err("a process-graph fact".to_string()),
     }
 }
 
@@ -466,6 +468,7 @@ fn process_graph_fact(
     fact: &Fact,
     pg: &ProcessGraphReport,
     raw: &crate::chandy_lamport::ProcessGraphRun,
+    graph: &crate::topology::ProcessGraph,
 ) -> Result<FactValue, String> {
     let count = |f: &dyn Fn(&ProcessEvent) -> bool| {
         raw.trace.events().iter().filter(|e| f(e)).count() as f64
@@ -505,6 +508,31 @@ fn process_graph_fact(
                 .max()
                 .unwrap_or(0) as f64,
         ),
+        FactName::RecordedTokens | FactName::RecordedChannelTokens => {
+            let id = fact.snapshot.expect("validated");
+            let Some(snapshot) = pg.snapshots.iter().find(|s| s.id == id) else {
+                return Err(format!("snapshot {id} did not complete"));
+            };
+            if let Some(process) = &fact.process {
+                return match snapshot.processes.iter().find(|p| &p.process == process) {
+                    Some(p) => number(p.tokens as f64),
+                    None => Err(format!("there is no process {process}")),
+                };
+            }
+            let channel = fact.channel.as_deref().expect("validated");
+            if !(0..graph.channels.len()).any(|c| graph.channel_name(c) == channel) {
+                return Err(format!("there is no channel {channel} (write it from->to)"));
+            }
+            number(
+                snapshot
+                    .channels
+                    .iter()
+                    .filter(|c| c.channel == channel)
+                    .flat_map(|c| c.messages.iter())
+                    .map(|m| m.tokens)
+                    .sum::<i64>() as f64,
+            )
+        }
         _ => Err("a dataflow fact".to_string()),
     }
 }

@@ -46,6 +46,12 @@ pub struct ExpectationSpec {
     pub failure: Option<u32>,
     /// Selector: an invariant's name (`conservation`, `consistent_cut`…).
     pub invariant: Option<String>,
+    /// Selector: a Chandy-Lamport snapshot's id (1, 2, … in initiation order).
+    pub snapshot: Option<u32>,
+    /// Selector: a process's name.
+    pub process: Option<String>,
+    /// Selector: a channel, `from->to`.
+    pub channel: Option<String>,
     /// The fact equals this number or word.
     pub is: Option<serde_json::Value>,
     /// The fact is at least this.
@@ -84,6 +90,12 @@ pub enum Selector {
     Failure,
     /// `invariant` (required): an invariant's name.
     Invariant,
+    /// `snapshot` (required): a Chandy-Lamport snapshot's id.
+    Snapshot,
+    /// `process` (required): a process's name.
+    Process,
+    /// `channel` (required): a channel, `from->to`.
+    Channel,
 }
 
 macro_rules! facts {
@@ -190,6 +202,8 @@ facts! {
     MessagesLost "messages-lost" ProcessGraph false [] "application messages a lossy channel dropped";
     MarkersLost "markers-lost" ProcessGraph false [] "markers a lossy channel dropped";
     InFlightTokensRecorded "in-flight-tokens-recorded" ProcessGraph false [] "the most tokens any completed snapshot recorded in channel state";
+    RecordedTokens "recorded-tokens" ProcessGraph false [Snapshot, Process] "the tokens the process recorded as its own state in the snapshot";
+    RecordedChannelTokens "recorded-channel-tokens" ProcessGraph false [Snapshot, Channel] "the tokens the snapshot recorded in flight on the channel (`from->to`)";
 }
 
 /// The vocabulary as `snapsim facts` prints it: every fact, its selectors and what it is.
@@ -216,6 +230,9 @@ pub fn vocabulary() -> String {
                     Selector::Reason => "[reason]",
                     Selector::Failure => "[failure]",
                     Selector::Invariant => "invariant",
+                    Selector::Snapshot => "snapshot",
+                    Selector::Process => "process",
+                    Selector::Channel => "channel",
                 })
                 .collect();
             let value = if fact.is_text() { "word" } else { "number" };
@@ -314,6 +331,12 @@ pub struct Fact {
     pub failure: u32,
     /// `invariant` selector.
     pub invariant: Option<String>,
+    /// `snapshot` selector.
+    pub snapshot: Option<u32>,
+    /// `process` selector.
+    pub process: Option<String>,
+    /// `channel` selector.
+    pub channel: Option<String>,
 }
 
 impl fmt::Display for Fact {
@@ -333,6 +356,15 @@ impl fmt::Display for Fact {
         }
         if let Some(invariant) = &self.invariant {
             write!(f, " ({invariant})")?;
+        }
+        if let Some(process) = &self.process {
+            write!(f, " of {process}")?;
+        }
+        if let Some(channel) = &self.channel {
+            write!(f, " on {channel}")?;
+        }
+        if let Some(snapshot) = self.snapshot {
+            write!(f, " in snapshot {snapshot}")?;
         }
         if self.name.selectors().contains(&Selector::Failure) {
             write!(f, " at failure {}", self.failure)?;
@@ -418,9 +450,21 @@ pub fn validate(
         (spec.reason.is_some(), Selector::Reason, "reason"),
         (spec.failure.is_some(), Selector::Failure, "failure"),
         (spec.invariant.is_some(), Selector::Invariant, "invariant"),
+        (spec.snapshot.is_some(), Selector::Snapshot, "snapshot"),
+        (spec.process.is_some(), Selector::Process, "process"),
+        (spec.channel.is_some(), Selector::Channel, "channel"),
     ] {
         if present && !allowed.contains(&selector) {
             return Err((field, format!("\"{}\" takes no `{field}`", spec.fact)));
+        }
+        if !present
+            && allowed.contains(&selector)
+            && matches!(
+                selector,
+                Selector::Snapshot | Selector::Process | Selector::Channel
+            )
+        {
+            return Err((field, format!("\"{}\" needs a `{field}`", spec.fact)));
         }
     }
     if allowed.contains(&Selector::Checkpoint) && spec.checkpoint.is_none() {
@@ -554,6 +598,9 @@ pub fn validate(
                 reason: spec.reason.clone(),
                 failure: spec.failure.unwrap_or(1),
                 invariant: spec.invariant.clone(),
+                snapshot: spec.snapshot,
+                process: spec.process.clone(),
+                channel: spec.channel.clone(),
             },
             comparison: comparisons.pop().expect("one").1,
             why: spec.why.clone(),
