@@ -142,7 +142,10 @@ pub fn space_time_from_process_run(
                     line,
                     time_us,
                     snapshot_id: u64::from(snapshot),
-                    label: Some(format!("{tokens} tokens")),
+                    label: Some(format!(
+                        "{tokens} token{}",
+                        if tokens == 1 { "" } else { "s" }
+                    )),
                 });
                 if completed.contains(&snapshot) {
                     cut_points
