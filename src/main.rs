@@ -124,6 +124,12 @@ enum Command {
         /// another machine to run the rest; `snapsim merge` puts the shards back together.
         #[arg(long, value_name = "K/N")]
         shard: Option<String>,
+        /// Also draw the chart (overhead.png and .svg beside the CSVs): for a sweep of
+        /// checkpointing.interval on a bounded job, overhead against the interval with its 95 %
+        /// band, Daly's curve and Young's, Daly's and the simulated optimum — the book's chart, by
+        /// the same code, for your job.
+        #[arg(long)]
+        plot: bool,
     },
     /// Merge the outputs of the shards of one `check` or `sweep` (run with --shard K/N) into the
     /// files one machine would have written.
@@ -558,6 +564,7 @@ fn main() -> ExitCode {
             jobs,
             out,
             shard,
+            plot,
         } => sweep_command(
             &file,
             &set,
@@ -568,6 +575,7 @@ fn main() -> ExitCode {
                 jobs,
                 out: &out,
                 shard: shard.as_deref(),
+                plot,
             },
         ),
         Command::Diagram {
@@ -702,6 +710,7 @@ struct SweepOptions<'a> {
     jobs: Option<usize>,
     out: &'a std::path::Path,
     shard: Option<&'a str>,
+    plot: bool,
 }
 
 fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) -> ExitCode {
@@ -713,6 +722,7 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
         jobs,
         out,
         shard,
+        plot,
     } = options;
     let fail = |message: String| {
         eprintln!("error: {message}");
@@ -765,6 +775,12 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
             }
             Err(error) => return fail(error.to_string()),
         }
+    }
+    if plot && !(axes.len() == 1 && axes[0].path == "checkpointing.interval") {
+        return fail(
+            "--plot draws overhead against the checkpoint interval: sweep checkpointing.interval alone (--set checkpointing.interval=FROM..TO)"
+                .into(),
+        );
     }
     let stem = file
         .file_stem()
@@ -865,6 +881,34 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
         started.elapsed().as_secs_f64(),
         writer.directory().display()
     );
+    if plot {
+        use snapsim::figures::overhead::{OverheadChartStyle, OverheadOutcome, overhead_chart};
+        let drawn = OverheadOutcome::from_sweep(result.clone(), &document, &label)
+            .map_err(|error| error.to_string())
+            .and_then(|outcome| {
+                if outcome.mean_overhead().is_empty() {
+                    return Err("no point has an overhead: is the job bounded (every source with `records`), and did its runs finish?".to_string());
+                }
+                let chart = overhead_chart(
+                    &outcome,
+                    &OverheadChartStyle {
+                        title: format!("{}: checkpoint overhead against the interval", plan.scenario_name),
+                        series_name: "simulated".into(),
+                        color: None,
+                    },
+                );
+                chart
+                    .render(writer.directory(), "overhead")
+                    .map_err(|error| error.to_string())
+            });
+        match drawn {
+            Ok(_) => say!(
+                "wrote {0}/overhead.png and {0}/overhead.svg",
+                writer.directory().display()
+            ),
+            Err(error) => return fail(format!("--plot: {error}")),
+        }
+    }
     let cut_short: Vec<&snapsim::sweep::PointResult> = result
         .points
         .iter()

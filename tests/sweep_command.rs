@@ -867,3 +867,50 @@ fn explore_checks_every_interleaving_and_writes_a_counterexample_that_run_replay
     );
     std::fs::remove_dir_all(&out).ok();
 }
+
+/// `sweep --plot` draws the book's overhead chart for the job swept — the same code as the
+/// book's figures — and refuses, before running anything, a sweep it cannot draw.
+#[test]
+fn a_sweep_of_the_interval_with_plot_draws_the_overhead_chart() {
+    let out = scratch("sweep-plot");
+    let output = snapsim(&[
+        "sweep",
+        MACHINE,
+        "--set",
+        "checkpointing.interval=500ms..5s",
+        "--points",
+        "3",
+        "--log",
+        "--seeds",
+        "2",
+        "--plot",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let directory = out.join("chart-overhead-daly-machine/sweep-checkpointing.interval");
+    let svg = std::fs::read_to_string(directory.join("overhead.svg")).unwrap();
+    assert!(
+        svg.contains("Daly (2006)") && svg.contains("Young"),
+        "the theory is drawn"
+    );
+    assert!(
+        std::fs::metadata(directory.join("overhead.png"))
+            .unwrap()
+            .len()
+            > 1000
+    );
+    refused(
+        &[
+            "sweep",
+            MACHINE,
+            "--set",
+            "checkpoint-storage.latency=1ms..5ms",
+            "--plot",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "--plot draws overhead against the checkpoint interval",
+    );
+    std::fs::remove_dir_all(&out).ok();
+}

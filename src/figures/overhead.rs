@@ -118,35 +118,75 @@ impl OverheadOutcome {
             .filter_map(|p| Some((p.values[0] / 1e6, p.mean("overhead")?)))
             .collect()
     }
+
+    /// The outcome of a finished sweep over `checkpointing.interval` (the first axis) of the
+    /// scenario `document`: Daly's model with δ and R measured in its runs and the configured M,
+    /// and the simulated optimum. The book's overhead figures and `snapsim sweep --plot` both come
+    /// through here.
+    pub fn from_sweep(
+        result: SweepResult,
+        document: &Value,
+        label: &str,
+    ) -> Result<OverheadOutcome, SweepError> {
+        let mean_of = |metric: &str| {
+            let values: Vec<f64> = result
+                .points
+                .iter()
+                .flat_map(|p| p.runs.iter().filter_map(|r| r.get(metric)))
+                .collect();
+            if values.is_empty() {
+                0.0
+            } else {
+                values.iter().sum::<f64>() / values.len() as f64
+            }
+        };
+        let theory = OverheadTheory {
+            checkpoint_cost_s: mean_of("checkpoint_duration_ms_mean") / 1000.0,
+            restart_cost_s: mean_of("downtime_ms_mean") / 1000.0,
+            mtbf_s: configured_job_mtbf_s(document, label)?,
+        };
+        let mut outcome = OverheadOutcome {
+            sweep: result,
+            theory,
+            simulated_optimum: None,
+        };
+        outcome.simulated_optimum = fitted_minimum(&outcome.mean_overhead(), true, 2);
+        Ok(outcome)
+    }
+}
+
+/// The job's mean time between failures (s) as configured in `document`: random crashes of each
+/// task (or task manager) at MTBF m make the job fail (number of targets)/m times per second.
+pub fn configured_job_mtbf_s(document: &Value, label: &str) -> Result<f64, SweepError> {
+    let scenario = parse_str(&document.to_string(), label, "overhead")?;
+    let Model::Dataflow(model) = &scenario.model else {
+        return Ok(f64::INFINITY);
+    };
+    let tasks = model.job.expand(&model.cluster).tasks.len() as f64;
+    let rate_per_s: f64 = model
+        .faults
+        .random
+        .iter()
+        .map(|r| {
+            let targets = if r.task_managers {
+                f64::from(model.cluster.task_managers)
+            } else {
+                tasks
+            };
+            targets / (r.mtbf_us as f64 / 1e6)
+        })
+        .sum();
+    Ok(if rate_per_s > 0.0 {
+        1.0 / rate_per_s
+    } else {
+        f64::INFINITY
+    })
 }
 
 impl OverheadSweep {
-    /// The job's mean time between failures (s) as configured: random crashes of each task (or
-    /// task manager) at MTBF m make the job fail (number of targets)/m times per second.
+    /// The job's mean time between failures (s) as configured (see [`configured_job_mtbf_s`]).
     pub fn configured_job_mtbf_s(&self) -> Result<f64, SweepError> {
-        let scenario = parse_str(&self.document.to_string(), &self.label, "overhead")?;
-        let Model::Dataflow(model) = &scenario.model else {
-            return Ok(f64::INFINITY);
-        };
-        let tasks = model.job.expand(&model.cluster).tasks.len() as f64;
-        let rate_per_s: f64 = model
-            .faults
-            .random
-            .iter()
-            .map(|r| {
-                let targets = if r.task_managers {
-                    f64::from(model.cluster.task_managers)
-                } else {
-                    tasks
-                };
-                targets / (r.mtbf_us as f64 / 1e6)
-            })
-            .sum();
-        Ok(if rate_per_s > 0.0 {
-            1.0 / rate_per_s
-        } else {
-            f64::INFINITY
-        })
+        configured_job_mtbf_s(&self.document, &self.label)
     }
 
     /// Runs the sweep on `jobs` threads and fits the theory to it.
@@ -169,30 +209,7 @@ impl OverheadSweep {
             true,
         )?;
         let result = sweep::run(&plan, jobs, observer);
-        let mean_of = |metric: &str| {
-            let values: Vec<f64> = result
-                .points
-                .iter()
-                .flat_map(|p| p.runs.iter().filter_map(|r| r.get(metric)))
-                .collect();
-            if values.is_empty() {
-                0.0
-            } else {
-                values.iter().sum::<f64>() / values.len() as f64
-            }
-        };
-        let theory = OverheadTheory {
-            checkpoint_cost_s: mean_of("checkpoint_duration_ms_mean") / 1000.0,
-            restart_cost_s: mean_of("downtime_ms_mean") / 1000.0,
-            mtbf_s: self.configured_job_mtbf_s()?,
-        };
-        let mut outcome = OverheadOutcome {
-            sweep: result,
-            theory,
-            simulated_optimum: None,
-        };
-        outcome.simulated_optimum = fitted_minimum(&outcome.mean_overhead(), true, 2);
-        Ok(outcome)
+        OverheadOutcome::from_sweep(result, &self.document, &self.label)
     }
 }
 
