@@ -184,41 +184,7 @@ enum Command {
     /// Explore every interleaving of a small process graph's snapshot, breadth first: every
     /// reachable state is checked, and a violation comes with the shortest schedule that causes
     /// it, written as a scenario `snapsim run` replays.
-    Explore {
-        /// A process-graph scenario: its processes and balances, channels (a channel with
-        /// "fifo": false may deliver out of order, one with a loss_probability may lose
-        /// messages), the first snapshot's initiator, and protocol_variant. Time and the workload
-        /// are ignored: tokens move one at a time, in every order.
-        #[arg(required_unless_present = "processes")]
-        file: Option<PathBuf>,
-        /// Instead of a file: P processes p0…p(P−1) on the complete graph, p0 initiating.
-        #[arg(long, requires = "tokens", conflicts_with = "file")]
-        processes: Option<usize>,
-        /// With --processes: T tokens, split evenly, the remainder to the lowest indices.
-        #[arg(long, requires = "processes")]
-        tokens: Option<u32>,
-        /// The marker rules: correct, or the broken record_after_next_message.
-        #[arg(long)]
-        variant: Option<String>,
-        /// Add assumption breakers on every channel: `non-fifo` (any queued message may be
-        /// delivered, overtaking those before it), `loss` (any queued message may be lost), or
-        /// both when given without a value.
-        #[arg(long, value_name = "non-fifo,loss", num_args = 0..=1, default_missing_value = "non-fifo,loss")]
-        breakers: Option<String>,
-        /// Symmetry reduction: count once the states that differ only by renaming processes
-        /// that are alike (same initial balance, same place in the graph, not the initiator).
-        #[arg(long)]
-        symmetry: bool,
-        /// Stop after this many distinct states (the verdict is then "bounded").
-        #[arg(long, default_value_t = 10_000_000)]
-        max_states: u64,
-        /// Do not expand states deeper than this many actions (the verdict is then "bounded").
-        #[arg(long)]
-        max_depth: Option<u32>,
-        /// Directory for the counterexample scenario.
-        #[arg(long, default_value = "output")]
-        out: PathBuf,
-    },
+    Explore(ExploreArguments),
     /// Turn another tool's test files into a scenario (and compare with its expected results).
     Import {
         #[command(subcommand)]
@@ -238,29 +204,7 @@ enum ImportFormat {
     /// scenario; with --snap, the run's recorded states are compared with the expected ones.
     /// A tick is --tick of virtual time; every message takes --latency ticks (COS418 draws 1 to 5
     /// at random); the lines after a tick run after that tick's deliveries, as in COS418.
-    Cos418 {
-        /// The topology file (.top).
-        topology: PathBuf,
-        /// The events file (.events).
-        events: PathBuf,
-        /// Expected snapshots (.snap files) to compare the run with; repeat for several.
-        #[arg(long, value_name = "FILE")]
-        snap: Vec<PathBuf>,
-        /// Where to write the scenario (default: output/cos418-<events file's name>.json).
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// Virtual time of one tick.
-        #[arg(long, default_value = "1ms", value_name = "DURATION")]
-        tick: String,
-        /// Ticks every message (token or marker) takes.
-        #[arg(long, default_value_t = 1, value_name = "TICKS")]
-        latency: u64,
-        /// SNAPSHOT:FROM->TO=TICKS: that snapshot's marker on that channel takes that many ticks
-        /// (COS418's snapshot numbers, from 0), e.g. '0:N2->N1=3' (quoted: the shell reads `>`);
-        /// repeat for several.
-        #[arg(long, value_name = "SPEC")]
-        marker_latency: Vec<String>,
-    },
+    Cos418(Cos418Import),
 }
 
 /// Exit status when an invariant failed unexpectedly.
@@ -613,47 +557,10 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Explore {
-            file,
-            processes,
-            tokens,
-            variant,
-            breakers,
-            symmetry,
-            max_states,
-            max_depth,
-            out,
-        } => explore_command(ExploreArguments {
-            file,
-            processes,
-            tokens,
-            variant,
-            breakers,
-            symmetry,
-            max_states,
-            max_depth,
-            out,
-        }),
+        Command::Explore(arguments) => explore_command(arguments),
         Command::Import {
-            format:
-                ImportFormat::Cos418 {
-                    topology,
-                    events,
-                    snap,
-                    out,
-                    tick,
-                    latency,
-                    marker_latency,
-                },
-        } => import_cos418(Cos418Import {
-            topology,
-            events,
-            snaps: snap,
-            out,
-            tick,
-            latency,
-            marker_latency,
-        }),
+            format: ImportFormat::Cos418(arguments),
+        } => import_cos418(arguments),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut command = Cli::command();
@@ -939,15 +846,40 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
 }
 
 /// The arguments of `snapsim explore`.
+#[derive(clap::Args)]
 struct ExploreArguments {
+    /// A process-graph scenario: its processes and balances, channels (a channel with
+    /// "fifo": false may deliver out of order, one with a loss_probability may lose
+    /// messages), the first snapshot's initiator, and protocol_variant. Time and the workload
+    /// are ignored: tokens move one at a time, in every order.
+    #[arg(required_unless_present = "processes")]
     file: Option<PathBuf>,
+    /// Instead of a file: P processes p0…p(P−1) on the complete graph, p0 initiating.
+    #[arg(long, requires = "tokens", conflicts_with = "file")]
     processes: Option<usize>,
+    /// With --processes: T tokens, split evenly, the remainder to the lowest indices.
+    #[arg(long, requires = "processes")]
     tokens: Option<u32>,
+    /// The marker rules: correct, or the broken record_after_next_message.
+    #[arg(long)]
     variant: Option<String>,
+    /// Add assumption breakers on every channel: `non-fifo` (any queued message may be
+    /// delivered, overtaking those before it), `loss` (any queued message may be lost), or
+    /// both when given without a value.
+    #[arg(long, value_name = "non-fifo,loss", num_args = 0..=1, default_missing_value = "non-fifo,loss")]
     breakers: Option<String>,
+    /// Symmetry reduction: count once the states that differ only by renaming processes
+    /// that are alike (same initial balance, same place in the graph, not the initiator).
+    #[arg(long)]
     symmetry: bool,
+    /// Stop after this many distinct states (the verdict is then "bounded").
+    #[arg(long, default_value_t = 10_000_000)]
     max_states: u64,
+    /// Do not expand states deeper than this many actions (the verdict is then "bounded").
+    #[arg(long)]
     max_depth: Option<u32>,
+    /// Directory for the counterexample scenario.
+    #[arg(long, default_value = "output")]
     out: PathBuf,
 }
 
@@ -1164,13 +1096,28 @@ fn explore_command(arguments: ExploreArguments) -> ExitCode {
 }
 
 /// The arguments of `snapsim import cos418`.
+#[derive(clap::Args)]
 struct Cos418Import {
+    /// The topology file (.top).
     topology: PathBuf,
+    /// The events file (.events).
     events: PathBuf,
-    snaps: Vec<PathBuf>,
+    /// Expected snapshots (.snap files) to compare the run with; repeat for several.
+    #[arg(long, value_name = "FILE")]
+    snap: Vec<PathBuf>,
+    /// Where to write the scenario (default: output/cos418-<events file's name>.json).
+    #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Virtual time of one tick.
+    #[arg(long, default_value = "1ms", value_name = "DURATION")]
     tick: String,
+    /// Ticks every message (token or marker) takes.
+    #[arg(long, default_value_t = 1, value_name = "TICKS")]
     latency: u64,
+    /// SNAPSHOT:FROM->TO=TICKS: that snapshot's marker on that channel takes that many ticks
+    /// (COS418's snapshot numbers, from 0), e.g. '0:N2->N1=3' (quoted: the shell reads `>`);
+    /// repeat for several.
+    #[arg(long, value_name = "SPEC")]
     marker_latency: Vec<String>,
 }
 
@@ -1215,7 +1162,7 @@ fn import_cos418(arguments: Cos418Import) -> ExitCode {
         Err(error) => return fail(error),
     };
     let mut snaps = Vec::new();
-    for path in &arguments.snaps {
+    for path in &arguments.snap {
         let label = path.display().to_string();
         match read(path)
             .and_then(|text| cos418::parse_snap(&text, &label).map_err(|e| e.to_string()))

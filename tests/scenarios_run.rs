@@ -94,7 +94,7 @@ fn a_scenario_whose_lesson_does_not_happen_fails_and_says_what_happened() {
 /// kind, no fact answers that it belongs to the other kind.
 #[test]
 fn every_fact_is_evaluated_by_the_runs_of_its_kind() {
-    use snapsim::expectation::{ExpectationSpec, FactKind, FactName, evaluate, validate};
+    use snapsim::expectation::{ExpectationSpec, FactKind, FactName, Selector, evaluate, validate};
     for (file, kind, operators) in [
         (
             "flink-crash-during-alignment.json",
@@ -115,32 +115,15 @@ fn every_fact_is_evaluated_by_the_runs_of_its_kind() {
         let scenario = load_file(&path).unwrap();
         let run = run_scenario(&scenario, scenario.seed);
         for fact in FactName::ALL.iter().filter(|f| f.kind() == kind) {
+            let has = |selector| fact.selectors().contains(&selector);
             let spec = ExpectationSpec {
                 fact: fact.name().to_string(),
-                checkpoint: fact
-                    .selectors()
-                    .contains(&snapsim::expectation::Selector::Checkpoint)
-                    .then_some(1),
-                task: fact
-                    .selectors()
-                    .contains(&snapsim::expectation::Selector::Task)
-                    .then(|| "sum[0]".to_string()),
-                invariant: fact
-                    .selectors()
-                    .contains(&snapsim::expectation::Selector::Invariant)
-                    .then(|| "conservation".to_string()),
-                snapshot: fact
-                    .selectors()
-                    .contains(&snapsim::expectation::Selector::Snapshot)
-                    .then_some(1),
-                process: fact
-                    .selectors()
-                    .contains(&snapsim::expectation::Selector::Process)
-                    .then(|| "a0".to_string()),
-                channel: fact
-                    .selectors()
-                    .contains(&snapsim::expectation::Selector::Channel)
-                    .then(|| "a0->a1".to_string()),
+                checkpoint: has(Selector::Checkpoint).then_some(1),
+                task: has(Selector::Task).then(|| "sum[0]".to_string()),
+                invariant: has(Selector::Invariant).then(|| "conservation".to_string()),
+                snapshot: has(Selector::Snapshot).then_some(1),
+                process: has(Selector::Process).then(|| "a0".to_string()),
+                channel: has(Selector::Channel).then(|| "a0->a1".to_string()),
                 is: Some(if fact.is_text() {
                     serde_json::json!("x")
                 } else {

@@ -98,45 +98,6 @@ impl MarkerProcess {
         }
     }
 
-    /// Appends a canonical encoding of the machine's state to `key`: two machines in the same
-    /// state (whatever order they reached it in) encode the same, two in different states
-    /// differently. The explorer counts distinct global states by it.
-    pub fn encode(&self, key: &mut Vec<u8>) {
-        // The lists are in the order their entries came; sorted, they are canonical. (Most hold
-        // one entry or none, which need no sorting and no copy.)
-        let sorted = |list: &[(SnapshotId, usize)]| {
-            let mut list = list.to_vec();
-            list.sort_unstable();
-            list
-        };
-        let copy;
-        let open: &[(SnapshotId, usize)] = if self.open.len() > 1 {
-            copy = sorted(&self.open);
-            &copy
-        } else {
-            &self.open
-        };
-        key.push(open.len() as u8);
-        for &(snapshot, still_open) in open {
-            key.extend_from_slice(&snapshot.to_le_bytes());
-            key.extend_from_slice(&(still_open as u32).to_le_bytes());
-        }
-        for recording in &self.recording {
-            key.push(recording.len() as u8);
-            if recording.len() > 1 {
-                let mut snapshots = recording.clone();
-                snapshots.sort_unstable();
-                for snapshot in snapshots {
-                    key.extend_from_slice(&snapshot.to_le_bytes());
-                }
-            } else {
-                for snapshot in recording {
-                    key.extend_from_slice(&snapshot.to_le_bytes());
-                }
-            }
-        }
-    }
-
     /// Has this process recorded its state in `snapshot` (and not yet closed every channel)?
     pub fn has_recorded(&self, snapshot: SnapshotId) -> bool {
         self.open.iter().any(|&(s, _)| s == snapshot)
@@ -242,19 +203,6 @@ impl RecordAfterNextMessage {
     }
 }
 
-impl RecordAfterNextMessage {
-    /// A canonical encoding of the state (see [`MarkerProcess::encode`]).
-    pub fn encode(&self, key: &mut Vec<u8>) {
-        self.rules.encode(key);
-        let mut deferred = self.deferred.clone();
-        deferred.sort_unstable();
-        key.push(deferred.len() as u8);
-        for snapshot in deferred {
-            key.extend_from_slice(&snapshot.to_le_bytes());
-        }
-    }
-}
-
 impl MarkerRules for RecordAfterNextMessage {
     fn handle(&mut self, input: MarkerInput, actions: &mut Vec<MarkerAction>) {
         let start = actions.len();
@@ -297,14 +245,6 @@ impl ProcessMarkers {
             super::ChandyLamportVariant::RecordAfterNextMessage => {
                 ProcessMarkers::RecordAfterNextMessage(RecordAfterNextMessage::new(incoming))
             }
-        }
-    }
-
-    /// A canonical encoding of the state (see [`MarkerProcess::encode`]).
-    pub fn encode(&self, key: &mut Vec<u8>) {
-        match self {
-            ProcessMarkers::Sound(rules) => rules.encode(key),
-            ProcessMarkers::RecordAfterNextMessage(rules) => rules.encode(key),
         }
     }
 

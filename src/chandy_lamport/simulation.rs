@@ -594,10 +594,8 @@ impl World<'_> {
             }
         } else {
             let slot = self.unordered.park((channel, message));
-            self.queue.schedule_at(
-                SimTime::from_micros(now.as_micros().saturating_add(latency_us)),
-                Event::ArriveUnordered { slot },
-            );
+            self.queue
+                .schedule_at(now.after_us(latency_us), Event::ArriveUnordered { slot });
         }
     }
 

@@ -39,7 +39,7 @@ impl EventBudget {
 
     /// `Some` once `events_handled` has reached the budget: the run stops here, at `now`.
     pub fn spent(self, events_handled: u64, now: SimTime) -> Option<CutShort> {
-        (events_handled >= self.max_events).then_some(CutShort {
+        (events_handled >= self.max_events).then(|| CutShort {
             at_us: now.as_micros(),
             events: events_handled,
         })

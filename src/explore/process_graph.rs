@@ -372,8 +372,11 @@ impl ChandyLamportSystem {
         })
     }
 
-    /// The encoding of `state` renamed by `symmetry` (`None`: as it is), from the fields of the
-    /// transition system's definition and what of the marker rules is not a function of them.
+    /// The encoding of `state` renamed by `symmetry` (`None`: as it is): the fields of the
+    /// transition system's definition, and what of the marker rules is not a function of them
+    /// (for the paper's rules nothing; their state follows from who recorded and which channels
+    /// are closed, so it adds no states — the pinned counts, equal to an independent search of
+    /// the definition, show it).
     fn encode_renamed(&self, state: &GlobalState, symmetry: Option<&Symmetry>, key: &mut Vec<u8>) {
         let process = |p: usize| symmetry.map_or(p, |s| s.process_from[p]);
         let channel = |c: usize| symmetry.map_or(c, |s| s.channel_from[c]);
@@ -692,35 +695,18 @@ impl TransitionSystem for ChandyLamportSystem {
     }
 
     fn encode(&self, state: &GlobalState, key: &mut Vec<u8>) {
-        if let Some(symmetries) = &self.symmetries {
-            // The smallest encoding of any renaming: the same for every state of one orbit.
-            let start = key.len();
-            self.encode_renamed(state, None, key);
-            let mut candidate = Vec::with_capacity(key.len() - start);
-            for symmetry in symmetries {
-                candidate.clear();
-                self.encode_renamed(state, Some(symmetry), &mut candidate);
-                if candidate.as_slice() < &key[start..] {
-                    key.truncate(start);
-                    key.extend_from_slice(&candidate);
-                }
+        let start = key.len();
+        self.encode_renamed(state, None, key);
+        // With symmetry reduction, the smallest encoding of any renaming: the same for every
+        // state of one orbit.
+        let mut candidate = Vec::new();
+        for symmetry in self.symmetries.iter().flatten() {
+            candidate.clear();
+            self.encode_renamed(state, Some(symmetry), &mut candidate);
+            if candidate.as_slice() < &key[start..] {
+                key.truncate(start);
+                key.extend_from_slice(&candidate);
             }
-            return;
-        }
-        key.extend_from_slice(&state.balances);
-        for contents in &state.channels {
-            key.extend_from_slice(&[contents.ahead, u8::from(contents.marker), contents.behind]);
-        }
-        key.extend(state.recorded.iter().map(|r| r.map_or(u8::MAX, |t| t)));
-        key.extend(state.closed.iter().map(|&c| u8::from(c)));
-        // Not a byte: with a channel that is not FIFO, a token can circle and be recorded again
-        // and again before the marker comes.
-        for &tokens in &state.recorded_tokens {
-            key.extend_from_slice(&tokens.to_le_bytes());
-        }
-        key.push(u8::from(state.initiated));
-        for rules in &state.rules {
-            rules.encode(key);
         }
     }
 

@@ -184,11 +184,6 @@ pub fn configured_job_mtbf_s(document: &Value, label: &str) -> Result<f64, Sweep
 }
 
 impl OverheadSweep {
-    /// The job's mean time between failures (s) as configured (see [`configured_job_mtbf_s`]).
-    pub fn configured_job_mtbf_s(&self) -> Result<f64, SweepError> {
-        configured_job_mtbf_s(&self.document, &self.label)
-    }
-
     /// Runs the sweep on `jobs` threads and fits the theory to it.
     pub fn run(
         &self,
