@@ -88,4 +88,5 @@ pub mod shard;
 pub mod sweep;
 pub mod topology;
 pub mod trace;
+pub mod ui;
 pub mod workload;

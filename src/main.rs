@@ -185,6 +185,31 @@ enum Command {
     /// reachable state is checked, and a violation comes with the shortest schedule that causes
     /// it, written as a scenario `snapsim run` replays.
     Explore(ExploreArguments),
+    /// Start the web view on 127.0.0.1: watch a run, scrub through it (job graph, Checkpoints tab,
+    /// space-time view, invariants), and fork it with a what-if (crash a subtask at the scrubbed
+    /// instant, change a checkpoint option). Ctrl-C stops it.
+    Ui {
+        /// A scenario to open first (default: the first of the scenarios directory).
+        file: Option<PathBuf>,
+        /// The port (0: any free port; the address is printed).
+        #[arg(long, default_value_t = snapsim::ui::server::DEFAULT_PORT)]
+        port: u16,
+        /// The directory of scenarios to list.
+        #[arg(long, default_value = "scenarios")]
+        scenarios: PathBuf,
+    },
+    /// Write one self-contained HTML page of a run (the web view's scrubber and panels, no server
+    /// and no what-ifs), to open offline or put beside a book chapter.
+    Replay {
+        /// The scenario file (JSON).
+        file: PathBuf,
+        /// The page to write.
+        #[arg(long, value_name = "OUT.html")]
+        html: PathBuf,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Turn another tool's test files into a scenario (and compare with its expected results).
     Import {
         #[command(subcommand)]
@@ -558,6 +583,12 @@ fn main() -> ExitCode {
             }
         }
         Command::Explore(arguments) => explore_command(arguments),
+        Command::Ui {
+            file,
+            port,
+            scenarios,
+        } => ui_command(file.as_deref(), port, &scenarios),
+        Command::Replay { file, html, seed } => replay_command(&file, &html, seed),
         Command::Import {
             format: ImportFormat::Cos418(arguments),
         } => import_cos418(arguments),
@@ -1531,6 +1562,91 @@ fn build_trace(
         }
     );
     Ok((trace.to_json().into_bytes(), message))
+}
+
+/// `snapsim ui`: serve the web view until Ctrl-C.
+fn ui_command(file: Option<&std::path::Path>, port: u16, scenarios: &std::path::Path) -> ExitCode {
+    use snapsim::ui::server::{Catalogue, UiServer};
+    if let Some(file) = file
+        && let Err(error) = snapsim::deployment::load(file)
+    {
+        eprintln!("error: {error}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let catalogue = match Catalogue::load(scenarios, file) {
+        Ok(catalogue) => catalogue,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let mut server = match UiServer::bind(port, catalogue) {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let stop = server.stopper();
+    if let Err(error) = ctrlc::set_handler(stop) {
+        eprintln!("error: cannot catch Ctrl-C: {error}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    match server.address() {
+        Some(address) => println!("snapsim ui: open http://{address}/ (Ctrl-C stops)"),
+        None => println!("snapsim ui: listening (Ctrl-C stops)"),
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    server.serve();
+    println!("snapsim ui: stopped");
+    ExitCode::SUCCESS
+}
+
+/// `snapsim replay --html`: run a scenario and write its page.
+fn replay_command(file: &std::path::Path, html: &std::path::Path, seed: Option<u64>) -> ExitCode {
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("error: {}: cannot read the file: {error}", file.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let mut document: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(document) => document,
+        Err(error) => {
+            eprintln!("error: {}: not JSON: {error}", file.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    if let (Some(seed), Some(object)) = (seed, document.as_object_mut()) {
+        object.insert("seed".into(), seed.into());
+    }
+    let replay = match snapsim::ui::replay::replay_document(&document, &file.display().to_string())
+    {
+        Ok(replay) => replay,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let page = snapsim::ui::page::standalone_page(&replay);
+    if let Err(error) = snapsim::output::write_bytes_atomically(html, page.as_bytes()) {
+        eprintln!("error: cannot write {}: {error}", html.display());
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    println!(
+        "wrote {} ({} KiB): {} run to {}, {}",
+        html.display(),
+        page.len() / 1024,
+        replay.scenario,
+        snapsim::engine::SimTime::from_micros(replay.end_us),
+        replay.report["outcome"]["status"].as_str().unwrap_or("?")
+    );
+    for note in &replay.notes {
+        println!("  note: {note}");
+    }
+    ExitCode::SUCCESS
 }
 
 /// `snapsim diagram`: simulate (without the oracle), draw the window, write SVG and PNG.

@@ -1,6 +1,7 @@
 //! The Perfetto trace of a run: valid trace-event JSON whose slices nest on every track, whose
-//! barrier arrows start and end, and which stays inside its window and its size bound; and the
-//! run's metrics under Flink's names in the Prometheus text format.
+//! barrier arrows start and end, and which stays inside its window and its size bound; the
+//! run's metrics under Flink's names in the Prometheus text format; and the web view's replay
+//! of a run, its forks and its server.
 
 use serde_json::Value;
 use snapsim::plot::perfetto::chrome_trace_from_dataflow_run;
@@ -430,4 +431,220 @@ fn run_writes_the_metrics_file_and_refuses_it_for_a_process_graph() {
     assert!(output.stdout.is_empty(), "refused before the run");
     std::fs::remove_file(&path).ok();
     std::fs::remove_dir_all(&out).ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The web view (`snapsim ui`, `snapsim replay --html`): the replay it scrubs through tells the
+// same story as the report, a what-if is a deterministic fork, and the server answers on loopback.
+
+use snapsim::ui::replay::{ACTIVITY_BUCKETS, Replay, replay_document};
+
+fn scenario_document(file: &str) -> (Value, String) {
+    let path = format!("{}/scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    (serde_json::from_str(&text).unwrap(), path)
+}
+
+fn replay_of(file: &str) -> Replay {
+    let (document, path) = scenario_document(file);
+    replay_document(&document, &path).unwrap()
+}
+
+#[test]
+fn a_replay_of_the_crash_shows_the_checkpoints_the_report_lists_and_the_backpressured_source() {
+    let replay = replay_of("flink-crash-during-alignment.json");
+    let view = replay.dataflow.as_ref().unwrap();
+    // Every checkpoint of the report, with the trigger time the report gives, and an end that
+    // matches its status: completed ones at their latest acknowledgement, failed ones aborted.
+    let reported = replay.report["dataflow"]["checkpoints"].as_array().unwrap();
+    assert_eq!(reported.len(), view.checkpoints.len());
+    for (stats, times) in reported.iter().zip(&view.checkpoints) {
+        assert_eq!(stats["id"], times.id);
+        assert_eq!(stats["trigger_timestamp_us"], times.triggered_us);
+        match stats["status"].as_str().unwrap() {
+            "COMPLETED" => {
+                assert!(
+                    times.completed_us.unwrap()
+                        >= stats["latest_ack_timestamp_us"].as_u64().unwrap()
+                )
+            }
+            "FAILED" => assert_eq!(
+                times.reason.as_deref(),
+                stats["failure_reason"].as_str(),
+                "checkpoint {}",
+                times.id
+            ),
+            other => panic!(
+                "checkpoint {} is {other} at the end of a finished job",
+                times.id
+            ),
+        }
+    }
+    // The crash at 7 s and the restart from checkpoint 3 are moments to step to.
+    assert!(
+        replay
+            .moments
+            .iter()
+            .any(|m| m.kind == "failure" && m.at_us == 7_000_000)
+    );
+    assert!(
+        replay
+            .moments
+            .iter()
+            .any(|m| m.kind == "restart" && m.label.ends_with("checkpoint 3"))
+    );
+    // The lesson's backpressure is visible in the colours: at 3 s both main sources are
+    // backpressured most of the bucket while the corrections sources idle.
+    assert_eq!(view.activity.len(), view.tasks.len());
+    let bucket = (3_000_000 / view.activity_bucket_us) as usize;
+    for (task, buckets) in view.tasks.iter().zip(&view.activity) {
+        assert!(buckets.len() as u64 <= ACTIVITY_BUCKETS);
+        assert!(
+            buckets.iter().all(|[busy, bp]| busy + bp <= 1001),
+            "{}",
+            task.name
+        );
+        let [busy, bp] = buckets[bucket];
+        match task.name.as_str() {
+            "source[0]" | "source[1]" => assert!(bp > 700, "{}: {bp}‰ backpressured", task.name),
+            "corrections[0]" | "corrections[1]" => assert!(busy < 100 && bp < 100),
+            _ => assert!(busy > 900, "{} is the bottleneck: {busy}‰ busy", task.name),
+        }
+    }
+}
+
+#[test]
+fn a_what_if_crash_is_a_fork_that_the_saved_scenario_reproduces() {
+    let (document, path) = scenario_document("flink-crash-during-alignment.json");
+    let original = replay_document(&document, &path).unwrap();
+    // What the page's "crash a subtask" adds: one more scheduled fault at the scrubbed instant.
+    let mut fork = document.clone();
+    fork["faults"]["scheduled"].as_array_mut().unwrap().push(
+        serde_json::json!({"at": "3000000us", "task-crash": {"operator": "sum", "subtask": 1}}),
+    );
+    fork["name"] = "flink-crash-during-alignment-fork-1".into();
+    fork.as_object_mut().unwrap().remove("expect");
+    let forked = replay_document(&fork, &path).unwrap();
+    assert_ne!(forked.digest, original.digest);
+    let recoveries = forked.report["dataflow"]["recoveries"].as_array().unwrap();
+    assert_eq!(recoveries.len(), 2, "the fork's crash and the original's");
+    assert_eq!(recoveries[0]["failed_at_us"], 3_000_000);
+    // Deterministic: the same fork again is the same run, and `snapsim run` of the saved file
+    // reports the same digest.
+    assert_eq!(replay_document(&fork, &path).unwrap().digest, forked.digest);
+    let saved = std::env::temp_dir().join(format!("snapsim-fork-{}.json", std::process::id()));
+    std::fs::write(&saved, serde_json::to_string_pretty(&fork).unwrap()).unwrap();
+    let out = std::env::temp_dir().join(format!("snapsim-fork-out-{}", std::process::id()));
+    let output = snapsim(&[
+        "run",
+        saved.to_str().unwrap(),
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["digest"], forked.digest.as_str());
+    let _ = std::fs::remove_file(saved);
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn the_static_page_embeds_the_replay_so_that_a_browser_reads_it_back_unchanged() {
+    let replay = replay_of("cl-lossy-channel.json");
+    let page = snapsim::ui::page::standalone_page(&replay);
+    let start = page
+        .find("<script id=\"replay-data\" type=\"application/json\">")
+        .unwrap();
+    let data_start = page[start..].find('>').unwrap() + start + 1;
+    let data_end = page[data_start..].find("</script>").unwrap() + data_start;
+    let data = &page[data_start..data_end];
+    assert!(!data.contains('<'), "no tag can end the data early");
+    let embedded: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(embedded, serde_json::to_value(&replay).unwrap());
+    // The lesson's lost transfer: message #18 vanished on a0->a1, and the page can point at it.
+    let messages = &replay.process_graph.as_ref().unwrap().messages;
+    let lost: Vec<_> = messages.iter().filter(|m| m[3] == 2).collect();
+    assert_eq!(lost.len(), 2);
+    assert_eq!(lost[0][4], 7, "#18 carried 7 tokens");
+    assert!(
+        replay
+            .moments
+            .iter()
+            .any(|m| m.kind == "violation" && m.label.contains("#18")),
+        "a failed check names the lost message"
+    );
+    // No CDN, no network: the page loads nothing from elsewhere.
+    for needle in ["http://", "https://", "src=\"//"] {
+        assert!(
+            !page
+                .replace(replay.description.as_str(), "")
+                .contains(needle),
+            "{needle}"
+        );
+    }
+}
+
+/// One HTTP/1.1 request to the server, answered with (status, body).
+fn http(address: std::net::SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn the_server_lists_scenarios_serves_replays_and_explains_a_bad_fork() {
+    use snapsim::ui::server::{Catalogue, UiServer};
+    let scenarios = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let catalogue = Catalogue::load(&scenarios, None).unwrap();
+    let mut server = UiServer::bind(0, catalogue).unwrap();
+    let address = server.address().unwrap();
+    assert!(address.ip().is_loopback());
+    let stop = server.stopper();
+    let serving = std::thread::spawn(move || server.serve());
+
+    let (status, page) = http(address, "GET", "/", "");
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"scrubber\"") && !page.contains("/*SCRIPT*/"));
+    let (status, listing) = http(address, "GET", "/api/scenarios", "");
+    assert_eq!(status, 200);
+    let listing: Value = serde_json::from_str(&listing).unwrap();
+    assert!(listing["scenarios"].as_array().unwrap().len() > 40);
+    let (status, replay) = http(address, "GET", "/api/replay/cl-paper-example-2-2.json", "");
+    assert_eq!(status, 200);
+    let replay: Value = serde_json::from_str(&replay).unwrap();
+    assert_eq!(replay["scenario"], "cl-paper-example-2-2");
+    assert_eq!(replay["world"], "process_graph");
+    // Only listed files are served: no path leaves the scenarios directory.
+    let (status, _) = http(address, "GET", "/api/replay/..%2FCargo.toml", "");
+    assert_eq!(status, 404);
+    // A fork with a mistake gets the scenario loader's error, naming the JSON path.
+    let (mut document, _) = scenario_document("cl-lossy-channel.json");
+    document["snapshots"][0]["initiator"] = "nobody".into();
+    let request = serde_json::json!({"base": "cl-lossy-channel.json", "document": document});
+    let (status, error) = http(address, "POST", "/api/run", &request.to_string());
+    assert_eq!(status, 400);
+    let error: Value = serde_json::from_str(&error).unwrap();
+    let message = error["error"].as_str().unwrap();
+    assert!(
+        message.contains("the fork of cl-lossy-channel.json"),
+        "{message}"
+    );
+    assert!(message.contains("snapshots[0].initiator"), "{message}");
+
+    stop();
+    serving.join().unwrap();
 }
