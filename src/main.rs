@@ -161,7 +161,8 @@ enum Command {
         #[arg(long, default_value = "output")]
         out: PathBuf,
     },
-    /// Regenerate every figure of the book (PNG and SVG) into book/src/figures/.
+    /// Regenerate every figure of the book (PNG and SVG) into book/src/figures/, and its
+    /// interactive replays (self-contained HTML) into book/src/replays/.
     Figures {
         /// The directory of the scenarios the figures are made from.
         #[arg(long, default_value = "scenarios")]
@@ -172,6 +173,9 @@ enum Command {
         /// Parallel runs (default: the number of cores); the figures do not depend on it.
         #[arg(long)]
         jobs: Option<usize>,
+        /// Where to write the book's interactive replays (`snapsim replay --html` pages).
+        #[arg(long, default_value = "book/src/replays")]
+        replays: PathBuf,
     },
     /// Check scenario files without running them.
     Validate {
@@ -558,7 +562,25 @@ fn main() -> ExitCode {
             scenarios,
             out,
             jobs,
+            replays,
         } => {
+            for file in snapsim::ui::page::BOOK_REPLAYS {
+                let page = match snapsim::ui::page::book_replay(&scenarios, file) {
+                    Ok(page) => page,
+                    Err(error) => {
+                        eprintln!("error: {error}");
+                        return ExitCode::from(EXIT_BAD_INPUT);
+                    }
+                };
+                let path = replays.join(file.replace(".json", ".html"));
+                let written = std::fs::create_dir_all(&replays)
+                    .and_then(|()| snapsim::output::write_bytes_atomically(&path, page.as_bytes()));
+                if let Err(error) = written {
+                    eprintln!("error: cannot write {}: {error}", path.display());
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+                say!("wrote {}", path.display());
+            }
             let context = snapsim::figures::FigureContext {
                 scenarios_dir: scenarios,
                 out_dir: out,

@@ -49,3 +49,25 @@ fn every_figure_names_an_existing_chart_scenario() {
         );
     }
 }
+
+#[test]
+fn the_books_replays_are_what_snapsim_replay_writes_today() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut stale = Vec::new();
+    for file in snapsim::ui::page::BOOK_REPLAYS {
+        let fresh = snapsim::ui::page::book_replay(&root.join("scenarios"), file).unwrap();
+        let committed = root
+            .join("book/src/replays")
+            .join(file.replace(".json", ".html"));
+        // What bounds a replay's size: the arrow, bucket and list limits of `ui::replay`.
+        assert!(fresh.len() < 400_000, "{file}: {} bytes", fresh.len());
+        if std::fs::read_to_string(&committed).ok().as_deref() != Some(fresh.as_str()) {
+            stale.push(committed.display().to_string());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "out of date: {}; regenerate them with `cargo run --release -- figures`",
+        stale.join(", ")
+    );
+}

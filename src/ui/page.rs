@@ -33,3 +33,29 @@ fn assemble(data: &str) -> String {
         .replacen("/*SCRIPT*/", SCRIPT, 1)
         .replacen("<!--REPLAY-->", data, 1)
 }
+
+/// The scenarios whose replays the book embeds, each written as `<stem>.html` by
+/// `snapsim figures` into `book/src/replays/` (and kept current by a test, like the figures).
+pub const BOOK_REPLAYS: [&str; 3] = [
+    "cl-paper-example-2-2.json",
+    "cl-lossy-channel.json",
+    "flink-crash-during-alignment.json",
+];
+
+/// The static page of the shipped scenario `file` of `scenarios_dir`, run with its own seed.
+pub fn book_replay(
+    scenarios_dir: &std::path::Path,
+    file: &str,
+) -> Result<String, super::replay::ReplayError> {
+    let path = scenarios_dir.join(file);
+    let label = path.display().to_string();
+    let text = std::fs::read_to_string(&path).map_err(|error| {
+        super::replay::ReplayError::Refused(format!("{label}: cannot read the file: {error}"))
+    })?;
+    let document: serde_json::Value = serde_json::from_str(&text).map_err(|error| {
+        super::replay::ReplayError::Refused(format!("{label}: not JSON: {error}"))
+    })?;
+    Ok(standalone_page(&super::replay::replay_document(
+        &document, &label,
+    )?))
+}

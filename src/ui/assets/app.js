@@ -453,21 +453,33 @@ function renderProcesses(r) {
     html += `<tr data-process="${esc(p.name)}"><td>${esc(p.name)}</td><td>${balance[i]}</td><td class="left">${d ? esc(d.label || "recorded") + " at " + fmtTime(d.time_us) : snapshotId ? "not yet" : "-"}</td></tr>`;
   });
   const total = balance.reduce((a, b) => a + b, 0);
-  html += `</table><p class="muted">${total} tokens held by the processes at t; the rest are in flight.</p>`;
-  const snapshot = (r.report.process_graph.snapshots || []).find((s) => s.id === snapshotId);
-  html += `<h3>Channels at t</h3><table class="grid" id="channel-queues"><tr><th>channel</th><th class="left">in flight (oldest first): tokens, M = marker</th><th class="left">recorded channel state${snapshotId ? " (snapshot " + snapshotId + ")" : ""}</th></tr>`;
+  const sent = pg.messages.filter((m) => m[0] <= ui.t);
+  const flying = sent.filter((m) => m[3] === 0 && (m[1] < 0 || m[1] > ui.t)).reduce((a, m) => a + m[4], 0);
+  const lost = sent.filter((m) => m[3] === 2).reduce((a, m) => a + m[4], 0);
+  html += `</table><p class="muted" id="token-count">At t: ${total} tokens held by the processes, ${flying} in flight${lost ? `, ${lost} lost in transit` : ""}.</p>`;
+  // A channel's recording for the newest snapshot, as the marker rules define it: it starts when
+  // the receiver records its state, and it ends when the marker arrives on the channel; what it
+  // records is what arrives in between.
+  html += `<h3>Channels at t</h3><table class="grid" id="channel-queues"><tr><th>channel</th><th class="left">in flight (oldest first): tokens, M = marker</th><th class="left">recording${snapshotId ? " for snapshot " + snapshotId : ""}</th></tr>`;
   pg.channels.forEach((c, ci) => {
     const items = pg.messages.filter((m) => m[2] === ci && m[0] <= ui.t && (m[1] < 0 || m[1] > ui.t));
     const vanished = pg.messages.filter((m) => m[2] === ci && m[3] >= 2 && m[1] >= 0 && m[1] <= ui.t);
     const chips = items.map((m) => m[3] % 2 === 1 ? `<span class="chip marker">M${m[4]}</span>` : `<span class="chip">${m[4]}</span>`).join("") +
       vanished.map((m) => `<span class="chip lost" title="vanished at ${fmtTime(m[1])}">${m[3] === 3 ? "M" + m[4] : m[4]} lost</span>`).join("");
     let state = "-";
-    if (snapshot) {
-      const ch = snapshot.channels.find((x) => x.channel === c.name);
-      const closed = snapshot.completed_at_us <= ui.t;
-      state = closed ? (ch && ch.messages.length ? ch.messages.map((m) => `<span class="chip recorded">#${m.message}: ${m.tokens}</span>`).join("") : "empty") : "recording…";
+    if (snapshotId) {
+      const start = recorded.get(c.to);
+      const marker = pg.messages.find((m) => m[2] === ci && m[3] === 1 && m[4] === snapshotId);
+      const closedAt = marker && marker[1] >= 0 && marker[1] <= ui.t ? marker[1] : null;
+      if (!start) state = `<span class="muted">not started (${esc(pg.processes[c.to].name)} has not recorded)</span>`;
+      else {
+        const until = closedAt ?? ui.t;
+        const got = pg.messages.filter((m) => m[2] === ci && m[3] === 0 && m[1] > start.time_us && m[1] <= until);
+        const chipsRecorded = got.map((m) => `<span class="chip recorded">${m[4]}</span>`).join("");
+        state = (closedAt != null ? `closed at ${fmtTime(closedAt)}: ` : "recording… ") + (chipsRecorded || (closedAt != null ? "empty" : ""));
+      }
     }
-    html += `<tr><td>${esc(c.name)}${c.fifo ? "" : " (non-FIFO)"}${c.loss_probability ? " (loses " + c.loss_probability + ")" : ""}</td><td class="left"><div class="queue">${chips || '<span class="muted">empty</span>'}</div></td><td class="left"><div class="queue">${state}</div></td></tr>`;
+    html += `<tr data-channel="${esc(c.name)}"><td>${esc(c.name)}${c.fifo ? "" : " (non-FIFO)"}${c.loss_probability ? " (loses " + c.loss_probability + ")" : ""}</td><td class="left"><div class="queue">${chips || '<span class="muted">empty</span>'}</div></td><td class="left"><div class="queue">${state}</div></td></tr>`;
   });
   html += `</table>`;
   html += snapshotsTable(r);
@@ -556,13 +568,19 @@ function renderSpaceTime(r) {
     if (m) {
       const c = r.process_graph.channels[m[2]];
       const lost = m[3] === 2 || m[1] < 0;
-      const end = m[1] < 0 ? r.end_us : m[1];
+      // A lost message vanished as it was sent; the diagram draws it half-way towards where it
+      // would have arrived, and so does the highlight.
+      const drawn = dia.arrows.find((a) => a.send_us === m[0] && a.from_line === c.from && a.to_line === c.to);
+      const end = drawn ? drawn.receive_us : m[1] < 0 ? r.end_us : m[1];
       const x2 = lost ? (x(m[0]) + x(end)) / 2 : x(end), y2 = lost ? (y(c.from) + y(c.to)) / 2 : y(c.to);
       s += `<line x1="${x(m[0])}" y1="${y(c.from)}" x2="${x2}" y2="${y2}" stroke="#c62828" stroke-width="5" opacity="0.6" id="highlighted-message"><title>message #${ui.highlight.message}${lost ? ", lost" : ""}</title></line>`;
     }
   }
   s += `</g><line x1="${x(t)}" x2="${x(t)}" y1="${top - 10}" y2="${height - 22}" stroke="#e11" stroke-width="1.5"/></svg>`;
-  const legend = `<div class="legend"><span><i style="background:#8c8c8c"></i>message</span><span><i style="background:#0072b2"></i>marker</span><span><i style="background:#56b4e9"></i>barrier</span><span><i style="background:#b8860b"></i>RPC (trigger, ack)</span><span><i style="background:#e69f00"></i>recorded as channel state</span><span>● recorded state · line through them: the snapshot's cut · ✕ failure · ▲ restart · faint: not yet happened · dots on arrows: in flight at t</span></div>`;
+  const kinds = r.world === "dataflow"
+    ? `<span><i style="background:#56b4e9"></i>barrier</span><span><i style="background:#b8860b"></i>RPC (trigger, acknowledgement)</span><span><i style="background:#e69f00"></i>barrier that carried records into the checkpoint (channel state)</span><span>● snapshot taken · line through them: the checkpoint's cut · ✕ failure · ▲ restart</span>`
+    : `<span><i style="background:#8c8c8c"></i>message</span><span><i style="background:#0072b2"></i>marker</span><span><i style="background:#e69f00"></i>message recorded as channel state</span><span>● recorded state · line through them: the snapshot's cut</span>`;
+  const legend = `<div class="legend">${kinds}<span>faint: not yet happened at t · dots on arrows: in flight at t</span></div>`;
   const controls = `<div class="spacetime-controls"><button id="zoom-out" title="-">−</button><button id="zoom-in" title="+">+</button><span class="muted">window ${fmtTime(Math.round(w0))} – ${fmtTime(Math.round(w1))} · ${inFlight} in flight at t · click to jump</span></div>`;
   panel.innerHTML = controls + legend + s;
   $("zoom-in").onclick = () => zoom(2);
@@ -815,7 +833,7 @@ function wire() {
 window.snapsim = {
   seek,
   get t() { return ui.t; },
-  get replay() { return replay(); },
+  get replay() { return ui.forks.length ? replay() : null; },
   get forks() { return ui.forks.map((f) => ({ id: f.id, parent: f.parent, label: f.label, status: f.replay.report.outcome.status, failed: f.replay.report.outcome.failed_invariants, digest: f.replay.digest })); },
 };
 wire();

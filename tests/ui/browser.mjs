@@ -1,0 +1,184 @@
+// The web view in a real browser (headless Chromium, driven by playwright-core): started as a
+// learner starts it, scrubbed, checked against the run's own report, forked with a crash, saved,
+// and the saved fork re-run by `snapsim run`. Screenshots go to target/ui-test/.
+//
+// Run by scripts/ui-test.sh (which installs Chromium and playwright-core); arguments:
+//   node tests/ui/browser.mjs SNAPSIM_BINARY PLAYWRIGHT_CORE_DIR OUT_DIR
+import { spawn, execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+
+const [binary, playwrightDir, outDir] = process.argv.slice(2);
+const { chromium } = createRequire(import.meta.url)(path.resolve(playwrightDir));
+fs.mkdirSync(outDir, { recursive: true });
+const shot = (page, name) => page.screenshot({ path: path.join(outDir, name + ".png"), fullPage: true });
+const snapsim = (...args) => execFileSync(binary, args, { encoding: "utf8", maxBuffer: 1 << 28 });
+const step = (text) => console.log("ui-test: " + text);
+
+// ------------------------------------------------------------------ the server, as a learner starts it
+const scenario = "scenarios/flink-crash-during-alignment.json";
+const server = spawn(binary, ["ui", "--port", "0", scenario], { stdio: ["ignore", "pipe", "inherit"] });
+let serverOutput = "";
+const address = await new Promise((resolve, reject) => {
+  const timer = setTimeout(() => reject(new Error("snapsim ui printed no address: " + serverOutput)), 60000);
+  server.stdout.on("data", (chunk) => {
+    serverOutput += chunk;
+    const found = /open (http:\/\/127\.0\.0\.1:\d+\/)/.exec(serverOutput);
+    if (found) { clearTimeout(timer); resolve(found[1]); }
+  });
+  server.on("exit", (code) => reject(new Error("snapsim ui exited with " + code + ": " + serverOutput)));
+});
+step("server at " + address);
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+const page = await context.newPage();
+const problems = [];
+page.on("pageerror", (e) => problems.push("page error: " + e));
+page.on("console", (m) => { if (m.type() === "error") problems.push("console: " + m.text()); });
+// No request may leave the machine: the page works on a plane.
+page.on("request", (r) => { if (!r.url().startsWith(address) && !r.url().startsWith("blob:")) problems.push("request to " + r.url()); });
+
+try {
+  await page.goto(address);
+  await page.waitForSelector("#scenario-picker:not([hidden])");
+  await page.waitForFunction(() => window.snapsim && window.snapsim.replay && window.snapsim.replay.scenario === "flink-crash-during-alignment");
+  assert.equal(await page.inputValue("#scenario-picker"), "flink-crash-during-alignment.json", "the FILE given opens first");
+  const options = await page.locator("#scenario-picker option").count();
+  assert.ok(options > 40, "the shipped scenarios are listed: " + options);
+  await shot(page, "01-job-graph-at-start");
+
+  // ---------------------------------------------------------------- scrub, and compare with the report
+  const report = JSON.parse(snapsim("run", scenario, "--json", "--out", path.join(outDir, "runs")));
+  await page.locator("#scrubber").fill("3000000");
+  assert.equal(await page.textContent("#time"), "t = 3 s");
+  // The lesson at 3 s: the main sources backpressured (dark), the keyed sum busy (red).
+  const source = await page.locator('g.subtask[data-task="source[0]"]').getAttribute("data-backpressured");
+  const sum = await page.locator('g.subtask[data-task="sum→sink[0]"]').getAttribute("data-busy");
+  assert.ok(Number(source) > 0.7 && Number(sum) > 0.9, `source bp ${source}, sum busy ${sum}`);
+  await shot(page, "02-job-graph-backpressure-at-3s");
+
+  await page.click('button[data-tab="checkpoints"]');
+  await page.click('button[data-cptab="history"]');
+  await page.locator("#scrubber").fill("7100000");
+  const historyAt = async () => page.$$eval("#cp-history tbody tr", (rows) => rows.map((tr) => [...tr.children].map((td) => td.textContent.trim())));
+  let rows = await historyAt();
+  const triggeredBy = (t) => report.dataflow.checkpoints.filter((c) => c.trigger_timestamp_us <= t);
+  assert.deepEqual(rows.map((r) => Number(r[0])), triggeredBy(7100000).map((c) => c.id).reverse(), "checkpoints triggered by 7.1 s");
+  assert.match(rows[0][1], /FAILED\s*JOB_FAILOVER_REGION/, "checkpoint 4 was aborted by the failover at 7 s");
+  await page.click('tr[data-checkpoint="4"]');
+  await page.waitForSelector("#cp-details");
+  await shot(page, "03-checkpoint-history-at-7.1s");
+
+  // At the end every row is the report's: id, status, acknowledged n/m, trigger time.
+  await page.keyboard.press("End");
+  rows = await historyAt();
+  const expected = report.dataflow.checkpoints.slice().reverse();
+  assert.equal(rows.length, expected.length);
+  rows.forEach((row, i) => {
+    const c = expected[i];
+    assert.equal(Number(row[0]), c.id);
+    assert.ok(row[1].startsWith(c.status), `checkpoint ${c.id}: ${row[1]} vs ${c.status}`);
+    assert.ok(row[2].startsWith(`${c.num_acknowledged_subtasks}/${c.num_subtasks}`), `checkpoint ${c.id}: ${row[2]}`);
+  });
+  await page.click('button[data-cptab="overview"]');
+  const counts = await page.$$eval("#cp-counts b", (bs) => bs.map((b) => Number(b.textContent)));
+  assert.deepEqual(counts.slice(0, 4), [report.dataflow.counts.triggered, report.dataflow.counts.in_progress, report.dataflow.counts.completed, report.dataflow.counts.failed]);
+  step("checkpoint history matches report.json (" + rows.length + " checkpoints)");
+
+  // ---------------------------------------------------------------- keyboard: steps and play
+  await page.keyboard.press("Home");
+  await page.keyboard.press("ArrowRight");
+  const first = await page.evaluate(() => window.snapsim.t);
+  assert.ok(first > 0, "→ steps to the first event");
+  await page.keyboard.press("Shift+ArrowRight");
+  assert.ok(await page.evaluate(() => window.snapsim.t) > first, "shift → steps to the next barrier");
+  await page.keyboard.press(" ");
+  await page.waitForTimeout(400);
+  await page.keyboard.press(" ");
+  assert.ok(await page.evaluate(() => window.snapsim.t) > first, "space plays");
+  await page.keyboard.press("?");
+  await page.waitForSelector("#help:not([hidden])");
+  await shot(page, "04-keyboard-help");
+  await page.keyboard.press("Escape");
+
+  // ---------------------------------------------------------------- a what-if: crash sum[1] at 3 s
+  await page.locator("#scrubber").fill("3000000");
+  await page.click('button[data-tab="whatif"]');
+  await page.selectOption("#whatif-kind", "task-crash");
+  await page.selectOption("#whatif-task", { label: "sum→sink[1]" });
+  await page.click("#whatif-apply");
+  await page.waitForFunction(() => window.snapsim.forks.length === 2, null, { timeout: 120000 });
+  const forks = await page.evaluate(() => window.snapsim.forks);
+  assert.equal(forks[1].parent, 0);
+  assert.notEqual(forks[1].digest, forks[0].digest);
+  const fork = await page.evaluate(() => window.snapsim.replay);
+  assert.equal(fork.report.dataflow.recoveries.length, 2, "two failures in the fork");
+  assert.equal(fork.report.dataflow.recoveries[0].failed_at_us, 3000000);
+  const verdicts = await page.$$eval("#fork-table tr[data-fork-row] td:nth-child(2)", (tds) => tds.map((td) => td.textContent.trim()));
+  assert.equal(verdicts.length, 2);
+  assert.ok(verdicts[1].startsWith(fork.report.outcome.status === "passed" ? "PASSED" : fork.report.outcome.status.toUpperCase().replace(/_/g, " ")), verdicts[1]);
+  assert.equal(await page.textContent("#verdict"), verdicts[1].split(":")[0]);
+  await shot(page, "05-what-if-fork");
+
+  // Saved, the fork is a scenario that `snapsim run` reproduces (same digest).
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#whatif-save")]);
+  const saved = path.join(outDir, download.suggestedFilename());
+  await download.saveAs(saved);
+  const rerun = JSON.parse(snapsim("run", saved, "--json", "--out", path.join(outDir, "runs")));
+  assert.equal(rerun.digest, fork.digest, "snapsim run of the saved fork is the fork");
+  step(`fork saved as ${saved}; snapsim run reproduces digest ${rerun.digest}`);
+
+  // Back to the original: the tree keeps both.
+  await page.click('.fork[data-fork="0"]');
+  assert.equal(await page.evaluate(() => window.snapsim.replay.digest), forks[0].digest);
+
+  // ---------------------------------------------------------------- a Chandy-Lamport run
+  await page.selectOption("#scenario-picker", "cl-lossy-channel.json");
+  await page.waitForFunction(() => window.snapsim.replay.scenario === "cl-lossy-channel");
+  await page.click('button[data-tab="processes"]');
+  await page.locator("#scrubber").fill("42000");
+  const queue = await page.$eval("#channel-queues", (t) => t.textContent);
+  assert.match(queue, /a0->a1[\s\S]*M2/, "the marker of snapshot 2 is in flight on a0->a1 at 42 ms");
+  const recording = await page.$$eval("#channel-queues tr[data-channel]", (rows) => Object.fromEntries(rows.map((tr) => [tr.dataset.channel, tr.children[2].textContent.trim()])));
+  assert.match(recording["a1->a0"], /^recording/, "a0 recorded at 40 ms and records a1->a0 until a1's marker arrives");
+  assert.match(recording["a1->a2"], /^not started/, "a2 has not recorded yet");
+  assert.match(await page.textContent("#token-count"), /7 lost in transit/, "transfer #18's 7 tokens");
+  await shot(page, "06-chandy-lamport-processes-and-channels");
+  await page.click('button[data-tab="invariants"]');
+  await page.click("#jump-first-failure");
+  await page.waitForSelector("#highlighted-message");
+  const firstFailure = report && (await page.evaluate(() => window.snapsim.t));
+  assert.equal(firstFailure, 46000, "snapshot 2, the first to miss the lost transfer, completes at 46 ms");
+  await shot(page, "07-chandy-lamport-jump-to-the-lost-message");
+
+  // ---------------------------------------------------------------- the static export
+  const html = path.join(outDir, "replay-cl-paper-example.html");
+  snapsim("replay", "scenarios/cl-paper-example-2-2.json", "--html", html);
+  const offline = await context.newPage();
+  offline.on("pageerror", (e) => problems.push("static page error: " + e));
+  await offline.goto("file://" + path.resolve(html));
+  await offline.waitForFunction(() => window.snapsim && window.snapsim.replay);
+  assert.equal(await offline.isHidden("#scenario-picker"), true, "no picker without a server");
+  assert.equal(await offline.locator('button[data-tab="whatif"]').count(), 0, "no what-ifs without a server");
+  await offline.click('button[data-tab="spacetime"]');
+  await offline.keyboard.press("End");
+  await shot(offline, "08-static-replay");
+
+  assert.deepEqual(problems, [], "no page errors and no request off the machine");
+} finally {
+  await browser.close();
+  // Ctrl-C stops the server cleanly.
+  const exited = new Promise((resolve) => server.on("exit", (code, signal) => resolve([code, signal])));
+  server.kill("SIGINT");
+  const [code] = await exited;
+  assert.equal(code, 0, "snapsim ui exits 0 on Ctrl-C");
+  assert.match(serverOutput, /stopped/);
+}
+step("passed; screenshots in " + outDir);
