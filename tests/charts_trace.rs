@@ -493,6 +493,27 @@ fn a_replay_of_the_crash_shows_the_checkpoints_the_report_lists_and_the_backpres
             .iter()
             .any(|m| m.kind == "restart" && m.label.ends_with("checkpoint 3"))
     );
+    // Just before the crash sum[0] is aligning checkpoint 4: the two corrections channels' barriers
+    // are in, the main source's two are not (the scenario's phase-at-failure fact, instant by
+    // instant).
+    let sum0 = view
+        .tasks
+        .iter()
+        .position(|t| t.name == "sum→sink[0]")
+        .unwrap();
+    let phase_at = |at_us: u64| {
+        view.phases[sum0]
+            .iter()
+            .take_while(|(at, _)| *at <= at_us)
+            .last()
+            .map(|(_, phase)| phase.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        phase_at(6_999_000),
+        "aligning checkpoint 4 (2 of 4 inputs' barriers in)"
+    );
+    assert_eq!(phase_at(1_000), "running");
     // The lesson's backpressure is visible in the colours: at 3 s both main sources are
     // backpressured most of the bucket while the corrections sources idle.
     assert_eq!(view.activity.len(), view.tasks.len());

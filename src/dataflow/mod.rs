@@ -12,6 +12,7 @@
 //! the coordinator and the settings are in [`crate::checkpoint`]. The world (`world/`) runs them;
 //! [`results`] is what a run returns.
 
+pub mod phase;
 pub mod results;
 pub mod runtime_cost;
 mod world;

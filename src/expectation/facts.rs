@@ -6,7 +6,7 @@ use crate::checkpoint::metrics::CheckpointStatus;
 use crate::dataflow::{DataflowRun, JobStatus, RecoveryStats};
 use crate::report::{CompletedRun, DataflowReport, ProcessGraphReport, RawRun};
 use crate::scenario::DataflowModel;
-use crate::trace::{DataflowEvent, ProcessEvent};
+use crate::trace::ProcessEvent;
 use crate::workload::dataflow::{OperatorKind, SinkDelivery};
 use crate::workload::sink::{AbortCause, ExternalSink, TransactionState};
 use std::collections::BTreeMap;
@@ -407,61 +407,7 @@ fn phase_at_failure(
         .iter()
         .position(|t| operator_index.is_some_and(|o| t.chain.contains(&o)) && t.subtask == *index)
         .ok_or_else(|| format!("no subtask {operator}[{index}] runs"))?;
-    let events = raw.trace.events();
-    let until = events.iter().take_while(|e| e.time().as_micros() <= at);
-    // The newest checkpoint triggered by then and not yet over.
-    let mut pending: Option<u64> = None;
-    for event in until.clone() {
-        match *event {
-            DataflowEvent::CheckpointTriggered { checkpoint, .. } => pending = Some(checkpoint),
-            DataflowEvent::CheckpointCompleted { checkpoint, .. }
-            | DataflowEvent::CheckpointAborted { checkpoint, .. }
-                if pending == Some(checkpoint) =>
-            {
-                pending = None
-            }
-            _ => {}
-        }
-    }
-    let Some(checkpoint) = pending else {
-        return text("running");
-    };
-    let inputs = &raw.graph.tasks[task].inputs;
-    let mut barriers = 0;
-    let mut snapshotted = false;
-    let mut acknowledged = false;
-    for event in until {
-        match *event {
-            DataflowEvent::BarrierReceived {
-                channel,
-                checkpoint: c,
-                ..
-            } if c == checkpoint && inputs.contains(&(channel as usize)) => barriers += 1,
-            DataflowEvent::SnapshotTaken {
-                task: t,
-                checkpoint: c,
-                ..
-            } if c == checkpoint && t as usize == task => snapshotted = true,
-            DataflowEvent::AckReceived {
-                task: t,
-                checkpoint: c,
-                ..
-            } if c == checkpoint && t as usize == task => acknowledged = true,
-            _ => {}
-        }
-    }
-    let phase = if acknowledged {
-        "acknowledged"
-    } else if snapshotted {
-        "snapshotting"
-    } else if barriers > 0 {
-        "aligning"
-    } else if inputs.is_empty() {
-        "waiting for the trigger of"
-    } else {
-        "waiting for the first barrier of"
-    };
-    text(format!("{phase} checkpoint {checkpoint}"))
+    text(crate::dataflow::phase::phase_at(raw, task, at).to_string())
 }
 
 fn process_graph_fact(

@@ -116,7 +116,14 @@ pub struct DataflowView {
     pub checkpoints: Vec<CheckpointTimes>,
     /// The checkpoint configuration as Flink's web UI lists it: (option, value).
     pub configuration: Vec<(String, String)>,
+    /// Per subtask, every change of its part in the checkpoint under way:
+    /// `(at_us, "aligning checkpoint 4 (1 of 2 inputs' barriers in)")`
+    /// ([`crate::dataflow::phase`]), at most [`PHASE_CHANGES_MAX`] per subtask.
+    pub phases: Vec<Vec<(u64, String)>>,
 }
+
+/// Phase changes a replay keeps per subtask (a checkpoint makes three or four).
+pub const PHASE_CHANGES_MAX: usize = 4 * CHECKPOINTS_MAX + 1;
 
 /// An operator of the job graph.
 #[derive(Clone, Debug, Serialize)]
@@ -612,6 +619,16 @@ fn dataflow_view(run: &DataflowRun, model: &DataflowModel, end_us: u64) -> Dataf
         activity: activity_buckets(run, end_us, bucket_us),
         checkpoints,
         configuration: configuration(model),
+        phases: crate::dataflow::phase::phase_changes(run)
+            .into_iter()
+            .map(|changes| {
+                changes
+                    .into_iter()
+                    .take(PHASE_CHANGES_MAX)
+                    .map(|(at_us, phase)| (at_us, phase.detail()))
+                    .collect()
+            })
+            .collect(),
     }
 }
 

@@ -64,6 +64,11 @@ try {
   assert.ok(Number(source) > 0.7 && Number(sum) > 0.9, `source bp ${source}, sum busy ${sum}`);
   await shot(page, "02-job-graph-backpressure-at-3s");
 
+  // Just before the crash, sum[0] is aligning checkpoint 4: the corrections' barriers are in,
+  // the main source's are queued behind seconds of buffers (the scenario's phase-at-failure fact).
+  await page.locator("#scrubber").fill("6999000");
+  const phase = await page.$eval('#subtasks tr[data-subtask="sum→sink[0]"] td:nth-child(4)', (td) => td.textContent);
+  assert.match(phase, /^aligning checkpoint 4 \(2 of 4 inputs' barriers in\)/, phase);
   await page.click('button[data-tab="checkpoints"]');
   await page.click('button[data-cptab="history"]');
   await page.locator("#scrubber").fill("7100000");

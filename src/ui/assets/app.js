@@ -336,8 +336,21 @@ function renderGraph(r) {
   let html = `<div class="legend"><span><i style="background:rgb(235,60,60)"></i>busy</span><span><i style="background:rgb(40,40,40)"></i>backpressured</span><span><i style="background:rgb(170,200,238)"></i>idle</span><span>cells: busy % / backpressured % of the ${fmtTime(r.dataflow.activity_bucket_us)} around t (Flink's busyTimeMsPerSecond, backPressuredTimeMsPerSecond)</span></div>`;
   html += s;
   html += `<p class="muted">${r.dataflow.task_managers} task manager(s) × ${r.dataflow.slots_per_task_manager} slot(s); barrier handler: ${esc(d.protocol)}.</p>`;
-  html += recoveriesTable(d, ui.t) + sinksTable(d);
+  html += subtasksTable(r, failed) + recoveriesTable(d, ui.t) + sinksTable(d);
   $("panel-graph").innerHTML = html;
+}
+// Each subtask at t: where it runs, whether it is up, and its part in the checkpoint under way.
+function subtasksTable(r, failed) {
+  let html = `<h3>Subtasks at t</h3><table class="grid" id="subtasks"><tr><th>subtask</th><th>task manager</th><th class="left">status</th><th class="left">checkpoint</th><th>busy</th><th>backpressured</th></tr>`;
+  const finishedBy = new Set(r.moments.filter((m) => m.kind === "finished" && m.at_us <= ui.t).map((m) => m.label.replace(/ finished$/, "")));
+  r.dataflow.tasks.forEach((task, i) => {
+    let phase = "running";
+    for (const [at, p] of r.dataflow.phases[i]) { if (at > ui.t) break; phase = p; }
+    const a = activityAt(r, i, ui.t);
+    const status = failed.has(i) ? '<span class="bad">FAILED</span>' : finishedBy.has(task.name) ? "FINISHED" : "RUNNING";
+    html += `<tr data-subtask="${esc(task.name)}"><td>${esc(task.name)}</td><td>${task.task_manager}</td><td class="left">${status}</td><td class="left">${esc(phase)}</td><td>${Math.round(a.busy * 100)}%</td><td>${Math.round(a.bp * 100)}%</td></tr>`;
+  });
+  return html + `</table>`;
 }
 function failedTasks(r, t) {
   const failed = new Set();
