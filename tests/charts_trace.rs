@@ -514,6 +514,30 @@ fn a_replay_of_the_crash_shows_the_checkpoints_the_report_lists_and_the_backpres
         "aligning checkpoint 4 (2 of 4 inputs' barriers in)"
     );
     assert_eq!(phase_at(1_000), "running");
+    // The records pile up in front of the sum: at 3 s each main-source channel holds thousands,
+    // each corrections channel a few hundred at most.
+    for (channel, levels) in view.channels.iter().zip(&view.channel_levels) {
+        let from = &view.tasks[channel.from].name;
+        let [most, now] = levels[(3_000_000 / view.activity_bucket_us) as usize];
+        assert!(now <= most);
+        if from.starts_with("source") {
+            assert!(now > 1000, "{from}: {now}");
+        } else {
+            assert!(most < 500, "{from}: {most}");
+        }
+    }
+    // Checkpoint 4's barriers behind them never arrive: the failover drops them.
+    let dropped: Vec<_> = view
+        .barriers_not_received
+        .iter()
+        .filter(|b| b.checkpoint == 4)
+        .collect();
+    assert_eq!(dropped.len(), 4, "one per main-source channel");
+    assert!(
+        dropped
+            .iter()
+            .all(|b| b.sent_us < 7_000_000 && b.until_us > 7_000_000)
+    );
     // The lesson's backpressure is visible in the colours: at 3 s both main sources are
     // backpressured most of the bucket while the corrections sources idle.
     assert_eq!(view.activity.len(), view.tasks.len());

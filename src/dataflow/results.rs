@@ -59,7 +59,8 @@ pub enum RunDetail {
     /// ([`ExternalSink::writes`] is empty).
     Statistics,
     /// Everything, plus when each task was busy, backpressured or idle
-    /// ([`DataflowRun::activity`]), for `snapsim run --trace`. One entry per change: in a
+    /// ([`DataflowRun::activity`]) and how many records each channel held
+    /// ([`DataflowRun::channel_levels`]), for `snapsim run --trace` and the web view. One entry per change: in a
     /// rate-limited job that is two per record, which is why the other levels do not keep it.
     Traced,
 }
@@ -75,6 +76,19 @@ pub enum TaskActivity {
     Busy,
     /// Has a record to emit but no output buffer: blocked by backpressure.
     Backpressured,
+}
+
+/// From `at_us` on, `channel` held `records`: written by its sender and not yet read by its
+/// receiver (in the buffer being filled, the output subpartition, on the wire or in the input
+/// channel). Kept by [`RunDetail::Traced`] runs only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ChannelLevel {
+    /// Virtual time of the change, µs.
+    pub at_us: u64,
+    /// The channel's index in the execution graph.
+    pub channel: u32,
+    /// Records in the channel from then on.
+    pub records: u32,
 }
 
 /// From `at_us` on, `task` was doing `activity` (until its next change).
@@ -206,6 +220,8 @@ pub struct DataflowRun {
     /// Every change of a task's activity, in time order ([`RunDetail::Traced`] only; empty
     /// otherwise).
     pub activity: Vec<ActivityChange>,
+    /// Every change of the records in a channel, in time order ([`RunDetail::Traced`] only).
+    pub channel_levels: Vec<ChannelLevel>,
 }
 
 /// One failure and the recovery from it.

@@ -116,6 +116,13 @@ pub struct DataflowView {
     pub checkpoints: Vec<CheckpointTimes>,
     /// The checkpoint configuration as Flink's web UI lists it: (option, value).
     pub configuration: Vec<(String, String)>,
+    /// The data channels between subtasks.
+    pub channels: Vec<DataChannelView>,
+    /// Per channel, per activity bucket: `[most records it held during the bucket, records at
+    /// the bucket's end]` (written by the sender and not yet read by the receiver).
+    pub channel_levels: Vec<Vec<[u32; 2]>>,
+    /// Barriers sent and never taken off their channel (the diagram has no arrow for them).
+    pub barriers_not_received: Vec<BarrierNotReceived>,
     /// Per subtask, every change of its part in the checkpoint under way:
     /// `(at_us, "aligning checkpoint 4 (1 of 2 inputs' barriers in)")`
     /// ([`crate::dataflow::phase`]), at most [`PHASE_CHANGES_MAX`] per subtask.
@@ -149,6 +156,33 @@ pub struct TaskView {
     pub subtask: u32,
     /// The task manager it runs on.
     pub task_manager: u32,
+}
+
+/// A data channel: one subtask's output to one subtask's input.
+#[derive(Clone, Debug, Serialize)]
+pub struct DataChannelView {
+    /// The sending subtask's index in [`DataflowView::tasks`].
+    pub from: usize,
+    /// The receiving subtask's index.
+    pub to: usize,
+    /// Both ends in one task manager (no network in between).
+    pub local: bool,
+}
+
+/// A barrier that was sent and never taken off its channel: dropped when a failover reset the
+/// channel, or still queued when the run ended.
+#[derive(Clone, Debug, Serialize)]
+pub struct BarrierNotReceived {
+    /// The channel's index in [`DataflowView::channels`].
+    pub channel: usize,
+    /// Its checkpoint.
+    pub checkpoint: u64,
+    /// When it was put on the channel.
+    pub sent_us: u64,
+    /// Until when it was on its way: the restart that reset the channel, or the end of the run.
+    pub until_us: u64,
+    /// Which of the two.
+    pub why: String,
 }
 
 /// When a checkpoint started and ended, from the event record.
@@ -617,6 +651,18 @@ fn dataflow_view(run: &DataflowRun, model: &DataflowModel, end_us: u64) -> Dataf
         slots_per_task_manager: model.cluster.slots_per_task_manager,
         activity_bucket_us: bucket_us,
         activity: activity_buckets(run, end_us, bucket_us),
+        channels: run
+            .graph
+            .channels
+            .iter()
+            .map(|c| DataChannelView {
+                from: c.from,
+                to: c.to,
+                local: c.local,
+            })
+            .collect(),
+        channel_levels: channel_buckets(run, end_us, bucket_us),
+        barriers_not_received: barriers_not_received(run, end_us),
         checkpoints,
         configuration: configuration(model),
         phases: crate::dataflow::phase::phase_changes(run)
@@ -686,6 +732,98 @@ fn activity_buckets(run: &DataflowRun, end_us: u64, bucket_us: u64) -> Vec<Vec<[
                 .collect()
         })
         .collect()
+}
+
+/// Barriers sent and never received: matched as the diagram matches them (per channel and
+/// checkpoint, in FIFO order); what is left over was dropped by the next restart's channel reset,
+/// or was still on its way at the end.
+fn barriers_not_received(run: &DataflowRun, end_us: u64) -> Vec<BarrierNotReceived> {
+    use std::collections::{BTreeMap, VecDeque};
+    let mut on_the_way: BTreeMap<(u32, u64), VecDeque<u64>> = BTreeMap::new();
+    let mut restarts = Vec::new();
+    for event in run.trace.events() {
+        match *event {
+            DataflowEvent::BarrierSent {
+                time,
+                channel,
+                checkpoint,
+                ..
+            } => on_the_way
+                .entry((channel, checkpoint))
+                .or_default()
+                .push_back(time.as_micros()),
+            DataflowEvent::BarrierReceived {
+                channel,
+                checkpoint,
+                ..
+            } => {
+                if let Some(queue) = on_the_way.get_mut(&(channel, checkpoint)) {
+                    queue.pop_front();
+                }
+            }
+            DataflowEvent::JobRestarted { time, .. } => restarts.push(time.as_micros()),
+            _ => {}
+        }
+    }
+    let mut left: Vec<BarrierNotReceived> = on_the_way
+        .into_iter()
+        .flat_map(|((channel, checkpoint), sends)| {
+            let restarts = &restarts;
+            sends.into_iter().map(move |sent_us| {
+                let (until_us, why) = match restarts.iter().find(|&&r| r >= sent_us) {
+                    Some(&restart) => (
+                        restart,
+                        "dropped when the failover reset the channel".to_string(),
+                    ),
+                    None => (end_us, "still on its way when the run ended".to_string()),
+                };
+                BarrierNotReceived {
+                    channel: channel as usize,
+                    checkpoint,
+                    sent_us,
+                    until_us,
+                    why,
+                }
+            })
+        })
+        .collect();
+    left.sort_by_key(|b| (b.sent_us, b.channel));
+    left.truncate(ARROWS_MAX);
+    left
+}
+
+/// Per channel and bucket, the most records the channel held during the bucket and what it held
+/// at its end, from the level changes (every channel starts empty).
+fn channel_buckets(run: &DataflowRun, end_us: u64, bucket_us: u64) -> Vec<Vec<[u32; 2]>> {
+    let buckets = end_us.div_ceil(bucket_us) as usize;
+    let channels = run.graph.channels.len();
+    let mut levels = vec![vec![[0u32; 2]; buckets]; channels];
+    // Per channel: the first bucket not yet closed, and the level it is at now.
+    let mut open = vec![0usize; channels];
+    let mut level = vec![0u32; channels];
+    // Closes the buckets `open..until` of one channel: the level held through them.
+    fn close(buckets: &mut [[u32; 2]], open: &mut usize, until: usize, level: u32) {
+        while *open < until.min(buckets.len()) {
+            let b = &mut buckets[*open];
+            b[0] = b[0].max(level);
+            b[1] = level;
+            *open += 1;
+        }
+    }
+    for change in &run.channel_levels {
+        let c = change.channel as usize;
+        let bucket = (change.at_us / bucket_us) as usize;
+        close(&mut levels[c], &mut open[c], bucket, level[c]);
+        if let Some(b) = levels[c].get_mut(bucket) {
+            b[0] = b[0].max(level[c]).max(change.records);
+            b[1] = change.records;
+        }
+        level[c] = change.records;
+    }
+    for c in 0..channels {
+        close(&mut levels[c], &mut open[c], buckets, level[c]);
+    }
+    levels
 }
 
 /// The checkpoint configuration with Flink's option names, as resolved (defaults included).

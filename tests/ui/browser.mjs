@@ -62,6 +62,11 @@ try {
   const source = await page.locator('g.subtask[data-task="source[0]"]').getAttribute("data-backpressured");
   const sum = await page.locator('g.subtask[data-task="sum→sink[0]"]').getAttribute("data-busy");
   assert.ok(Number(source) > 0.7 && Number(sum) > 0.9, `source bp ${source}, sum busy ${sum}`);
+  // And the records pile up in front of the sum: its input channels from the main source hold
+  // thousands of records, the corrections' channels a few hundred at most.
+  const queued = await page.$$eval("#data-channels tr[data-data-channel]", (rows) => Object.fromEntries(rows.map((tr) => [tr.dataset.dataChannel, Number(tr.children[2].textContent.replace(/,/g, ""))])));
+  assert.ok(queued["source[0]->sum→sink[0]"] > 1000, JSON.stringify(queued));
+  assert.ok(queued["corrections[0]->sum→sink[0]"] < 500, JSON.stringify(queued));
   await shot(page, "02-job-graph-backpressure-at-3s");
 
   // Just before the crash, sum[0] is aligning checkpoint 4: the corrections' barriers are in,
@@ -69,6 +74,8 @@ try {
   await page.locator("#scrubber").fill("6999000");
   const phase = await page.$eval('#subtasks tr[data-subtask="sum→sink[0]"] td:nth-child(4)', (td) => td.textContent);
   assert.match(phase, /^aligning checkpoint 4 \(2 of 4 inputs' barriers in\)/, phase);
+  const way = await page.$eval('#data-channels tr[data-data-channel="source[0]->sum→sink[0]"] td:nth-child(5)', (td) => td.textContent);
+  assert.match(way, /^barrier 4 sent .*never taken off: dropped when the failover reset the channel/, way);
   await page.click('button[data-tab="checkpoints"]');
   await page.click('button[data-cptab="history"]');
   await page.locator("#scrubber").fill("7100000");

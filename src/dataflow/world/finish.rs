@@ -86,6 +86,7 @@ impl World<'_> {
             recoveries,
             completion_notices_lost: self.completion_notices_lost,
             activity: activity_changes,
+            channel_levels: std::mem::take(&mut self.channel_log),
             sinks: std::mem::take(&mut self.sinks),
             trace: self.trace,
             checkpoints,

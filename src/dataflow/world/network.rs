@@ -85,7 +85,9 @@ impl World<'_> {
         data.records.push(record);
         data.bytes += size;
         self.channels[channel].records_enqueued += 1;
-        if data.bytes + size > segment {
+        let full = data.bytes + size > segment;
+        self.note_channel_level(now, channel);
+        if full {
             self.finish_buffer(now, channel);
         }
     }

@@ -168,6 +168,8 @@ impl World<'_> {
         for buffer in dropped {
             self.buffers.release(buffer);
         }
+        let now = self.queue.now();
+        self.note_channel_level(now, channel);
     }
 
     /// The restart: redeploy the region, put channel state back, and let every task download its

@@ -86,6 +86,8 @@ pub(super) struct World<'a> {
     pub(super) detail: RunDetail,
     /// [`RunDetail::Traced`]: every activity change.
     pub(super) activity_log: Vec<ActivityChange>,
+    /// Traced runs: every change of a channel's record count.
+    pub(super) channel_log: Vec<crate::dataflow::results::ChannelLevel>,
     /// Index in `completed` of the newest completed checkpoint that is not a savepoint: the one a
     /// restart restores.
     pub(super) newest_restorable: Option<usize>,
@@ -307,6 +309,7 @@ impl<'a> World<'a> {
             seed,
             detail,
             activity_log: Vec::new(),
+            channel_log: Vec::new(),
             newest_restorable: None,
             protocol,
             barrier_actions: Vec::new(),

@@ -55,6 +55,19 @@ impl World<'_> {
         }
     }
 
+    /// Traced runs: the channel's record count changed (a record written or read, or a reset).
+    pub(super) fn note_channel_level(&mut self, now: SimTime, channel: DataChannelIndex) {
+        if self.detail == RunDetail::Traced {
+            let c = &self.channels[channel];
+            self.channel_log
+                .push(crate::dataflow::results::ChannelLevel {
+                    at_us: now.as_micros(),
+                    channel: channel as u32,
+                    records: c.records_enqueued.saturating_sub(c.records_consumed) as u32,
+                });
+        }
+    }
+
     /// Can the task produce output? Flink's `RecordWriter.isAvailable`: a free buffer in the pool
     /// and no subpartition over `max-buffers-per-channel`.
     pub(super) fn output_available(&self, task: TaskIndex) -> bool {
@@ -116,6 +129,7 @@ impl World<'_> {
                 let record = self.buffers.buffers[buffer as usize].records[index];
                 self.tasks[task].reading = Some((channel, buffer, index + 1, end));
                 self.channels[channel].records_consumed += 1;
+                self.note_channel_level(now, channel);
                 self.note_processed_bytes(task, &record);
                 self.start_record(now, task, record);
                 continue;

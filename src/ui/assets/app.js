@@ -111,7 +111,7 @@ function show(index, t) {
   $("digest").textContent = "seed " + r.seed + " · digest " + r.digest;
   $("description").textContent = r.description;
   $("notes").innerHTML = r.notes.map((n) => `<li>${esc(n)}</li>`).join("") +
-    (r.world === "dataflow" ? "<li>Records are not drawn one by one (the run's record holds barriers, triggers and acknowledgements); the job graph's colours show where records pile up.</li>" : "");
+    (r.world === "dataflow" ? "<li>Records are counted, not drawn one by one: how many each channel holds at t is under Job graph (Channels at t, and on each edge) and is the grey band under each subtask in the space-time view.</li>" : "");
   indexEvents(r);
   const word = r.world === "dataflow" ? "barrier" : "marker";
   $("barrier-back").textContent = "⟨ " + word;
@@ -280,6 +280,14 @@ function activityAt(r, task, t) {
   const [busy, bp] = r.dataflow.activity[task][Math.max(0, b)] || [0, 0];
   return { busy: busy / 1000, bp: bp / 1000 };
 }
+// Records written by a channel's sender and not yet read by its receiver: the most the channel
+// held in the bucket around t, and what it held at the bucket's end.
+function channelAt(r, channel, t) {
+  const levels = r.dataflow.channel_levels[channel];
+  const b = Math.max(0, Math.min(levels.length - 1, Math.floor(t / r.dataflow.activity_bucket_us)));
+  const [max, end] = levels[b] || [0, 0];
+  return { max, end };
+}
 function activityColor(a) {
   if (a.bp >= a.busy && a.bp > 0.05) { const v = Math.round(200 - 170 * a.bp); return `rgb(${v},${v},${v})`; }
   if (a.busy > 0.05) { const g = Math.round(225 - 185 * a.busy); return `rgb(235,${g},${g})`; }
@@ -288,7 +296,7 @@ function activityColor(a) {
 function renderGraph(r) {
   const vs = vertices(r);
   const columns = Math.max(...vs.map((v) => v.depth)) + 1;
-  const colWidth = 330, boxWidth = 250, cell = 22;
+  const colWidth = 400, boxWidth = 250, cell = 22;
   const perColumn = Array.from({ length: columns }, () => []);
   vs.forEach((v, i) => perColumn[v.depth].push(i));
   const pos = [];
@@ -309,8 +317,15 @@ function renderGraph(r) {
     for (const [from, partitioner] of v.inputs) {
       const a = pos[from], b = pos[i];
       const x1 = a.x + boxWidth, y1 = a.y + a.h / 2, x2 = b.x, y2 = b.y + b.h / 2;
-      s += `<path d="M${x1},${y1} C${x1 + 25},${y1} ${x2 - 25},${y2} ${x2},${y2}" stroke="#667" fill="none" marker-end="url(#arrow)"/>`;
-      s += `<text x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 5}" text-anchor="middle" font-size="11" fill="#445">${esc(partitioner.toUpperCase())}</text>`;
+      // The records queued on the channels of this edge, at t.
+      let queued = 0;
+      r.dataflow.channels.forEach((c, ci) => {
+        if (vs[from].tasks.includes(c.from) && v.tasks.includes(c.to)) queued += channelAt(r, ci, ui.t).end;
+      });
+      s += `<path d="M${x1},${y1} C${x1 + 25},${y1} ${x2 - 25},${y2} ${x2},${y2}" stroke="#667" stroke-width="${1 + Math.min(5, Math.log10(1 + queued))}" fill="none" marker-end="url(#arrow)"/>`;
+      const lx = (x1 + x2) / 2, ly = (y1 + y2) / 2;
+      s += `<text x="${lx}" y="${ly - 20}" text-anchor="middle" font-size="11" fill="#445" paint-order="stroke" stroke="#fff" stroke-width="3">${esc(partitioner.toUpperCase())}</text>`;
+      s += `<text class="edge-queued" x="${lx}" y="${ly - 8}" text-anchor="middle" font-size="10" fill="#667" paint-order="stroke" stroke="#fff" stroke-width="3">${queued.toLocaleString("en")} records in flight</text>`;
     }
   });
   vs.forEach((v, i) => {
@@ -336,7 +351,7 @@ function renderGraph(r) {
   let html = `<div class="legend"><span><i style="background:rgb(235,60,60)"></i>busy</span><span><i style="background:rgb(40,40,40)"></i>backpressured</span><span><i style="background:rgb(170,200,238)"></i>idle</span><span>cells: busy % / backpressured % of the ${fmtTime(r.dataflow.activity_bucket_us)} around t (Flink's busyTimeMsPerSecond, backPressuredTimeMsPerSecond)</span></div>`;
   html += s;
   html += `<p class="muted">${r.dataflow.task_managers} task manager(s) × ${r.dataflow.slots_per_task_manager} slot(s); barrier handler: ${esc(d.protocol)}.</p>`;
-  html += subtasksTable(r, failed) + recoveriesTable(d, ui.t) + sinksTable(d);
+  html += subtasksTable(r, failed) + channelsTable(r) + recoveriesTable(d, ui.t) + sinksTable(d);
   $("panel-graph").innerHTML = html;
 }
 // Each subtask at t: where it runs, whether it is up, and its part in the checkpoint under way.
@@ -351,6 +366,20 @@ function subtasksTable(r, failed) {
     html += `<tr data-subtask="${esc(task.name)}"><td>${esc(task.name)}</td><td>${task.task_manager}</td><td class="left">${status}</td><td class="left">${esc(phase)}</td><td>${Math.round(a.busy * 100)}%</td><td>${Math.round(a.bp * 100)}%</td></tr>`;
   });
   return html + `</table>`;
+}
+// Each channel at t: records in it, and a barrier on its way (from the space-time diagram).
+function channelsTable(r) {
+  const tasks = r.dataflow.tasks;
+  let html = `<h3>Channels at t</h3><table class="grid" id="data-channels"><tr><th>channel</th><th class="left">network</th><th>records in the channel</th><th>most in the ${fmtTime(r.dataflow.activity_bucket_us)} around t</th><th class="left">barrier on its way</th></tr>`;
+  r.dataflow.channels.forEach((c, ci) => {
+    const level = channelAt(r, ci, ui.t);
+    const barrier = r.diagram.arrows.find((a) => a.kind === "barrier" && a.from_line === c.from + 1 && a.to_line === c.to + 1 && a.send_us <= ui.t && a.receive_us > ui.t);
+    const stuck = r.dataflow.barriers_not_received.find((b) => b.channel === ci && b.sent_us <= ui.t && b.until_us > ui.t);
+    const way = barrier ? `sent ${fmtTime(barrier.send_us)}, taken off ${fmtTime(barrier.receive_us)}` + (barrier.label ? " · " + esc(barrier.label) : "")
+      : stuck ? `barrier ${stuck.checkpoint} sent ${fmtTime(stuck.sent_us)}, never taken off: ${esc(stuck.why)}` : "-";
+    html += `<tr data-data-channel="${esc(tasks[c.from].name + "->" + tasks[c.to].name)}"><td>${esc(tasks[c.from].name)} → ${esc(tasks[c.to].name)}</td><td class="left">${c.local ? "local" : "remote"}</td><td>${level.end.toLocaleString("en")}</td><td>${level.max.toLocaleString("en")}</td><td class="left">${way}</td></tr>`;
+  });
+  return html + `</table><p class="muted">Records in a channel: written by the sender and not yet read by the receiver — in the buffer being filled, the output subpartition, on the wire or in the input channel. A barrier behind them waits until they are read (aligned), or overtakes them and takes them into the checkpoint (unaligned).</p>`;
 }
 function failedTasks(r, t) {
   const failed = new Set();
@@ -536,6 +565,7 @@ function renderSpaceTime(r) {
     s += `<text x="${x(us)}" y="${height - 8}" text-anchor="middle" font-size="11" fill="#667">${fmtTime(Math.round(us))}</text>`;
   }
   s += `<g clip-path="url(#plot)">`;
+  if (r.dataflow) s += queueBands(r, x, y, row, w0, w1);
   let inFlight = 0;
   for (const a of dia.arrows) {
     if (a.receive_us < w0 || a.send_us > w1) continue;
@@ -576,6 +606,19 @@ function renderSpaceTime(r) {
     const cx = x(m.time_us), cy = y(m.line);
     s += `<path d="M${cx},${cy - 7}L${cx + 6},${cy + 5}L${cx - 6},${cy + 5}z" fill="#4d4d4d" opacity="${m.time_us <= t ? 1 : 0.2}"/>`;
   }
+  // Barriers that never arrived: dashed, ending in a cross where the failover dropped them.
+  for (const b of (r.dataflow && r.dataflow.barriers_not_received) || []) {
+    if (b.until_us < w0 || b.sent_us > w1) continue;
+    const c = r.dataflow.channels[b.channel];
+    const x1 = x(b.sent_us), y1 = y(c.from + 1), x2 = x(b.until_us), y2 = (y(c.from + 1) + y(c.to + 1)) / 2;
+    const future = b.sent_us > t;
+    s += `<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="#56b4e9" stroke-width="1.8" stroke-dasharray="5 3" opacity="${future ? 0.13 : 1}"><title>barrier ${b.checkpoint} on ${esc(r.dataflow.tasks[c.from].name)} → ${esc(r.dataflow.tasks[c.to].name)}: ${esc(b.why)}</title></line>`;
+    if (!future && b.until_us > t) {
+      inFlight++;
+      const f = (t - b.sent_us) / Math.max(1, b.until_us - b.sent_us);
+      s += `<circle cx="${x1 + f * (x2 - x1)}" cy="${y1 + f * (y2 - y1)}" r="4.5" fill="#56b4e9" stroke="#fff"/>`;
+    }
+  }
   if (ui.highlight && r.process_graph) {
     const m = nthMessage(r, ui.highlight.message);
     if (m) {
@@ -591,7 +634,7 @@ function renderSpaceTime(r) {
   }
   s += `</g><line x1="${x(t)}" x2="${x(t)}" y1="${top - 10}" y2="${height - 22}" stroke="#e11" stroke-width="1.5"/></svg>`;
   const kinds = r.world === "dataflow"
-    ? `<span><i style="background:#56b4e9"></i>barrier</span><span><i style="background:#b8860b"></i>RPC (trigger, acknowledgement)</span><span><i style="background:#e69f00"></i>barrier that carried records into the checkpoint (channel state)</span><span>● snapshot taken · line through them: the checkpoint's cut · ✕ failure · ▲ restart</span>`
+    ? `<span><i style="background:#56b4e9"></i>barrier</span><span><i style="background:#b8860b"></i>RPC (trigger, acknowledgement)</span><span><i style="background:#e69f00"></i>barrier that carried records into the checkpoint (channel state)</span><span>● snapshot taken · line through them: the checkpoint's cut · ✕ failure · ▲ restart</span><span><i style="background:#9aa3ae;opacity:.5"></i>records queued on a subtask's inputs (scaled to its peak)</span>`
     : `<span><i style="background:#8c8c8c"></i>message</span><span><i style="background:#0072b2"></i>marker</span><span><i style="background:#e69f00"></i>message recorded as channel state</span><span>● recorded state · line through them: the snapshot's cut</span>`;
   const legend = `<div class="legend">${kinds}<span>faint: not yet happened at t · dots on arrows: in flight at t</span></div>`;
   const controls = `<div class="spacetime-controls"><button id="zoom-out" title="-">−</button><button id="zoom-in" title="+">+</button><span class="muted">window ${fmtTime(Math.round(w0))} – ${fmtTime(Math.round(w1))} · ${inFlight} in flight at t · click to jump</span></div>`;
@@ -603,6 +646,31 @@ function renderSpaceTime(r) {
     const px = e.clientX - box.left;
     if (px >= left) seek(w0 + (px - left) / (width - left - right) * (w1 - w0));
   };
+}
+// Under each subtask's line, the records queued on its input channels over the window, as a
+// grey band scaled to the most that subtask ever had queued: where records pile up.
+function queueBands(r, x, y, row, w0, w1) {
+  const bucket = r.dataflow.activity_bucket_us;
+  let s = "";
+  r.dataflow.tasks.forEach((task, ti) => {
+    const inputs = r.dataflow.channels.map((c, ci) => c.to === ti ? ci : -1).filter((ci) => ci >= 0);
+    if (!inputs.length) return;
+    const buckets = r.dataflow.channel_levels[inputs[0]].length;
+    const sum = (b) => inputs.reduce((a, ci) => a + r.dataflow.channel_levels[ci][b][0], 0);
+    let peak = 0;
+    for (let b = 0; b < buckets; b++) peak = Math.max(peak, sum(b));
+    if (!peak) return;
+    const base = y(ti + 1) + row * 0.45, height = row * 0.4;
+    const first = Math.max(0, Math.floor(w0 / bucket)), last = Math.min(buckets - 1, Math.ceil(w1 / bucket));
+    let pts = `${x(first * bucket)},${base}`;
+    for (let b = first; b <= last; b++) {
+      const h = base - sum(b) / peak * height;
+      pts += ` ${x(b * bucket)},${h} ${x((b + 1) * bucket)},${h}`;
+    }
+    pts += ` ${x((last + 1) * bucket)},${base}`;
+    s += `<polygon points="${pts}" fill="#9aa3ae" opacity="0.35"><title>${esc(task.name)}: records queued on its inputs (peak ${peak.toLocaleString("en")})</title></polygon>`;
+  });
+  return s;
 }
 function zoom(factor) { ui.zoom = Math.max(1, Math.min(4096, ui.zoom * factor)); render(); }
 // Message ids are assigned in send order from 0, so the k-th message entry is message #k.
