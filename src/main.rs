@@ -1627,25 +1627,7 @@ fn ui_command(file: Option<&std::path::Path>, port: u16, scenarios: &std::path::
 
 /// `snapsim replay --html`: run a scenario and write its page.
 fn replay_command(file: &std::path::Path, html: &std::path::Path, seed: Option<u64>) -> ExitCode {
-    let text = match std::fs::read_to_string(file) {
-        Ok(text) => text,
-        Err(error) => {
-            eprintln!("error: {}: cannot read the file: {error}", file.display());
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
-    let mut document: serde_json::Value = match serde_json::from_str(&text) {
-        Ok(document) => document,
-        Err(error) => {
-            eprintln!("error: {}: not JSON: {error}", file.display());
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
-    if let (Some(seed), Some(object)) = (seed, document.as_object_mut()) {
-        object.insert("seed".into(), seed.into());
-    }
-    let replay = match snapsim::ui::replay::replay_document(&document, &file.display().to_string())
-    {
+    let replay = match snapsim::ui::replay::replay_file(file, seed) {
         Ok(replay) => replay,
         Err(error) => {
             eprintln!("error: {error}");

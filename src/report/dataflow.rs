@@ -14,8 +14,13 @@ use crate::workload::dataflow::{OperatorKind, SinkDelivery};
 use crate::workload::sink::PartFiles;
 
 /// Runs a dataflow scenario, checks it, and builds the report.
-pub fn run_dataflow(scenario: &Scenario, model: &DataflowModel, seed: u64) -> CompletedRun {
-    let run = dataflow::run(model, seed);
+pub fn run_dataflow(
+    scenario: &Scenario,
+    model: &DataflowModel,
+    seed: u64,
+    detail: dataflow::RunDetail,
+) -> CompletedRun {
+    let run = dataflow::run_with(model, seed, detail);
     let verdict = df_oracle::check(model, seed, &run);
     // Delivery guarantees are judged against what the job should produce, with or without faults.
     let delivery = Some(delivery::check(model, seed, &run));

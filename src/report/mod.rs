@@ -30,9 +30,20 @@ use crate::scenario::{Model, Scenario};
 /// Simulates `scenario` with `seed`, checks every snapshot, and builds the report.
 /// Then checks the scenario's expectations against what the run showed.
 pub fn run_scenario(scenario: &Scenario, seed: u64) -> CompletedRun {
+    run_scenario_with(scenario, seed, crate::dataflow::RunDetail::Full)
+}
+
+/// [`run_scenario`], keeping a dataflow run's record at `detail` (the web view needs
+/// [`RunDetail::Traced`](crate::dataflow::RunDetail::Traced): task activity and channel levels;
+/// the simulation and the verdicts are the same at every level).
+pub fn run_scenario_with(
+    scenario: &Scenario,
+    seed: u64,
+    detail: crate::dataflow::RunDetail,
+) -> CompletedRun {
     let mut run = match &scenario.model {
         Model::ProcessGraph(model) => process_graph::run_process_graph(scenario, model, seed),
-        Model::Dataflow(model) => dataflow::run_dataflow(scenario, model, seed),
+        Model::Dataflow(model) => dataflow::run_dataflow(scenario, model, seed, detail),
     };
     let results = scenario
         .expectations

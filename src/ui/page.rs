@@ -47,15 +47,8 @@ pub fn book_replay(
     scenarios_dir: &std::path::Path,
     file: &str,
 ) -> Result<String, super::replay::ReplayError> {
-    let path = scenarios_dir.join(file);
-    let label = path.display().to_string();
-    let text = std::fs::read_to_string(&path).map_err(|error| {
-        super::replay::ReplayError::Refused(format!("{label}: cannot read the file: {error}"))
-    })?;
-    let document: serde_json::Value = serde_json::from_str(&text).map_err(|error| {
-        super::replay::ReplayError::Refused(format!("{label}: not JSON: {error}"))
-    })?;
-    Ok(standalone_page(&super::replay::replay_document(
-        &document, &label,
+    Ok(standalone_page(&super::replay::replay_file(
+        &scenarios_dir.join(file),
+        None,
     )?))
 }

@@ -18,7 +18,7 @@
 
 use crate::dataflow::{DataflowRun, RunDetail, TaskActivity};
 use crate::plot::{SpaceTimeDiagram, space_time_from_dataflow_run, space_time_from_process_run};
-use crate::report::{CompletedRun, RawRun, run_scenario};
+use crate::report::{CompletedRun, RawRun, run_scenario_with};
 use crate::scenario::{DataflowModel, ScenarioError};
 use crate::topology::ProcessGraph;
 use crate::trace::{DataflowEvent, ProcessEvent};
@@ -94,6 +94,10 @@ pub struct Moment {
     pub kind: &'static str,
     /// What happened, in words.
     pub label: String,
+    /// The subtask it happened to (a failure, a finish), as an index of [`DataflowView::tasks`].
+    pub task: Option<u32>,
+    /// The checkpoint or snapshot it is about (for a restart: the one restored, 0 for none).
+    pub id: Option<u64>,
 }
 
 /// The job graph, the checkpoint configuration and the subtasks' activity.
@@ -254,6 +258,22 @@ pub enum ReplayError {
     /// The scenario ran but its workload cannot do what it says.
     #[error("{0}")]
     Refused(String),
+    /// The file cannot be read, or is not JSON.
+    #[error("{0}")]
+    File(String),
+}
+
+/// Reads the scenario file at `path` (its `seed` replaced by `seed` if given) and replays it.
+pub fn replay_file(path: &std::path::Path, seed: Option<u64>) -> Result<Replay, ReplayError> {
+    let label = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| ReplayError::File(format!("{label}: cannot read the file: {error}")))?;
+    let mut document: Value = serde_json::from_str(&text)
+        .map_err(|error| ReplayError::File(format!("{label}: not JSON: {error}")))?;
+    if let (Some(seed), Some(object)) = (seed, document.as_object_mut()) {
+        object.insert("seed".into(), seed.into());
+    }
+    replay_document(&document, &label)
 }
 
 /// Validates `document` (named `label` in errors: the file it came from, or a fork of it),
@@ -265,7 +285,7 @@ pub fn replay_document(document: &Value, label: &str) -> Result<Replay, ReplayEr
         .unwrap_or("scenario")
         .to_string();
     let scenario = crate::deployment::parse(&document.to_string(), label, &stem)?;
-    let completed = run_scenario(&scenario, scenario.seed);
+    let completed = run_scenario_with(&scenario, scenario.seed, RunDetail::Traced);
     if let Some(refused) = completed
         .report
         .process_graph
@@ -277,8 +297,8 @@ pub fn replay_document(document: &Value, label: &str) -> Result<Replay, ReplayEr
     Ok(replay_of(&completed, document))
 }
 
-/// The replay of a finished run of `document`.
-pub fn replay_of(completed: &CompletedRun, document: &Value) -> Replay {
+/// The replay of a finished run of `document`, simulated at [`RunDetail::Traced`].
+fn replay_of(completed: &CompletedRun, document: &Value) -> Replay {
     let report = &completed.report;
     let mut notes = Vec::new();
     let mut report_json = serde_json::to_value(report).unwrap_or(Value::Null);
@@ -306,11 +326,9 @@ pub fn replay_of(completed: &CompletedRun, document: &Value) -> Replay {
     let end_us = report.end_time_us.max(1);
     let (world, diagram, moments, dataflow, process_graph) = match &completed.raw {
         RawRun::Dataflow(run, model) => {
-            let traced = crate::dataflow::run_with(model, report.seed, RunDetail::Traced);
-            debug_assert_eq!(traced.trace.digest(), run.trace.digest());
-            let diagram = dataflow_diagram(&traced, model, end_us, &mut notes);
-            let moments = dataflow_moments(&traced, &report_json);
-            let view = dataflow_view(&traced, model, end_us);
+            let diagram = dataflow_diagram(run, model, end_us, &mut notes);
+            let moments = dataflow_moments(run, &report_json);
+            let view = dataflow_view(run, model, end_us);
             (WorldKind::Dataflow, diagram, moments, Some(view), None)
         }
         RawRun::ProcessGraph(run, graph) => {
@@ -464,7 +482,23 @@ fn dataflow_moments(run: &DataflowRun, report: &Value) -> Vec<Moment> {
             }
             _ => continue,
         };
-        moments.push(Moment { at_us, kind, label });
+        let (task, id) = match *event {
+            DataflowEvent::TaskFailed { task, .. } | DataflowEvent::TaskFinished { task, .. } => {
+                (Some(task), None)
+            }
+            DataflowEvent::CheckpointTriggered { checkpoint, .. }
+            | DataflowEvent::CheckpointCompleted { checkpoint, .. }
+            | DataflowEvent::CheckpointAborted { checkpoint, .. }
+            | DataflowEvent::JobRestarted { checkpoint, .. } => (None, Some(checkpoint)),
+            _ => (None, None),
+        };
+        moments.push(Moment {
+            at_us,
+            kind,
+            label,
+            task,
+            id,
+        });
     }
     // A checkpoint whose check failed: at its completion, the moment the bad state became
     // restorable.
@@ -487,6 +521,8 @@ fn dataflow_moments(run: &DataflowRun, report: &Value) -> Vec<Moment> {
                         "checkpoint {id}: {name} fails: {}",
                         verdict["detail"].as_str().unwrap_or("")
                     ),
+                    task: None,
+                    id: Some(id),
                 });
             }
         }
@@ -541,7 +577,19 @@ fn process_moments(
             ),
             _ => continue,
         };
-        moments.push(Moment { at_us, kind, label });
+        let id = match *event {
+            ProcessEvent::SnapshotInitiated { snapshot, .. }
+            | ProcessEvent::SnapshotCompleted { snapshot, .. }
+            | ProcessEvent::MarkerLost { snapshot, .. } => Some(u64::from(snapshot)),
+            _ => None,
+        };
+        moments.push(Moment {
+            at_us,
+            kind,
+            label,
+            task: None,
+            id,
+        });
     }
     for snapshot in report["process_graph"]["snapshots"]
         .as_array()
@@ -563,6 +611,8 @@ fn process_moments(
                         check["invariant"].as_str().unwrap_or("?"),
                         check["detail"].as_str().unwrap_or("")
                     ),
+                    task: None,
+                    id: snapshot["id"].as_u64(),
                 });
             }
         }

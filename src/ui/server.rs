@@ -15,7 +15,7 @@
 //! message names the JSON path), 404 (no such scenario) or 413 (a body over [`BODY_MAX_BYTES`]).
 
 use super::page::served_page;
-use super::replay::{Replay, replay_document};
+use super::replay::{Replay, replay_document, replay_file};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -207,9 +207,7 @@ impl UiServer {
             .find(file)
             .ok_or_else(|| (404, format!("no scenario named {file}")))?
             .clone();
-        let label = entry.path.display().to_string();
-        let document = read_document(&entry.path).map_err(|message| (400, message))?;
-        let replay = replay_document(&document, &label).map_err(|e| (400, e.to_string()))?;
+        let replay = replay_file(&entry.path, None).map_err(|e| (400, e.to_string()))?;
         let json = replay_json(&replay);
         self.replays.insert(file.to_string(), json.clone());
         Ok(json)
@@ -255,12 +253,6 @@ impl UiServer {
 }
 
 const JSON: &str = "application/json";
-
-fn read_document(path: &Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read the file: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))
-}
 
 fn replay_json(replay: &Replay) -> String {
     serde_json::to_string(replay).unwrap_or_else(|e| error_json(&e.to_string()))

@@ -357,12 +357,12 @@ function renderGraph(r) {
 // Each subtask at t: where it runs, whether it is up, and its part in the checkpoint under way.
 function subtasksTable(r, failed) {
   let html = `<h3>Subtasks at t</h3><table class="grid" id="subtasks"><tr><th>subtask</th><th>task manager</th><th class="left">status</th><th class="left">checkpoint</th><th>busy</th><th>backpressured</th></tr>`;
-  const finishedBy = new Set(r.moments.filter((m) => m.kind === "finished" && m.at_us <= ui.t).map((m) => m.label.replace(/ finished$/, "")));
+  const finishedBy = new Set(r.moments.filter((m) => m.kind === "finished" && m.at_us <= ui.t).map((m) => m.task));
   r.dataflow.tasks.forEach((task, i) => {
     let phase = "running";
     for (const [at, p] of r.dataflow.phases[i]) { if (at > ui.t) break; phase = p; }
     const a = activityAt(r, i, ui.t);
-    const status = failed.has(i) ? '<span class="bad">FAILED</span>' : finishedBy.has(task.name) ? "FINISHED" : "RUNNING";
+    const status = failed.has(i) ? '<span class="bad">FAILED</span>' : finishedBy.has(i) ? "FINISHED" : "RUNNING";
     html += `<tr data-subtask="${esc(task.name)}"><td>${esc(task.name)}</td><td>${task.task_manager}</td><td class="left">${status}</td><td class="left">${esc(phase)}</td><td>${Math.round(a.busy * 100)}%</td><td>${Math.round(a.bp * 100)}%</td></tr>`;
   });
   return html + `</table>`;
@@ -385,7 +385,7 @@ function failedTasks(r, t) {
   const failed = new Set();
   for (const m of r.moments) {
     if (m.at_us > t) break;
-    if (m.kind === "failure") { const name = m.label.replace(/ failed$/, ""); const i = r.dataflow.tasks.findIndex((x) => x.name === name); if (i >= 0) failed.add(i); }
+    if (m.kind === "failure") failed.add(m.task);
     if (m.kind === "restart") failed.clear();
   }
   return failed;
@@ -434,7 +434,7 @@ function renderCheckpoints(r) {
     html += `<tr><td>Failed Checkpoint</td><td>${lf ? lf.times.id : "-"}</td><td>${lf ? fmtTime(lf.times.aborted_us) : "-"}</td><td></td><td></td><td class="left">${lf ? esc(lf.times.reason || "") : ""}</td></tr>`;
     html += `<tr><td>Savepoint</td><td>${ls ? ls.times.id : "-"}</td><td>${ls ? fmtTime(ls.times.completed_us) : "-"}</td><td>${ls ? fmtDuration(ls.stats.end_to_end_duration_us) : "-"}</td><td>${ls ? fmtBytes(ls.stats.checkpointed_size) : "-"}</td><td></td></tr>`;
     const lr = last(restores);
-    html += `<tr><td>Restore</td><td>${lr ? esc(lr.label.replace(/\D+/g, "") || "-") : "-"}</td><td>${lr ? fmtTime(lr.at_us) : "-"}</td><td></td><td></td><td class="left">${lr ? esc(lr.label) : ""}</td></tr></table>`;
+    html += `<tr><td>Restore</td><td>${lr ? (lr.id || "none") : "-"}</td><td>${lr ? fmtTime(lr.at_us) : "-"}</td><td></td><td></td><td class="left">${lr ? esc(lr.label) : ""}</td></tr></table>`;
   } else if (ui.cpTab === "history") {
     html += `<table class="grid" id="cp-history"><thead><tr><th>ID</th><th class="left">Status</th><th>Acknowledged</th><th>Trigger Time</th><th>Latest Acknowledgment</th><th>End to End Duration</th><th>Checkpointed Data Size</th><th>Full Checkpoint Data Size</th><th>Processed (Persisted) In-Flight Data</th></tr></thead><tbody>`;
     for (const x of rows.slice().reverse()) {
@@ -486,7 +486,7 @@ function renderProcesses(r) {
   for (const [at, p, b] of pg.balances) { if (at > ui.t) break; balance[p] = b; }
   // The newest snapshot started by t, and what of it is recorded by t.
   const started = r.moments.filter((m) => m.kind === "snapshot-start" && m.at_us <= ui.t);
-  const snapshotId = started.length ? Number(started[started.length - 1].label.match(/snapshot (\d+)/)[1]) : null;
+  const snapshotId = started.length ? started[started.length - 1].id : null;
   const recorded = new Map();
   for (const d of r.diagram.recorded_states) if (d.snapshot_id === snapshotId && d.time_us <= ui.t) recorded.set(d.line, d);
   let html = `<h3>Processes at t</h3><table class="grid" id="process-states"><tr><th>process</th><th>balance</th><th class="left">recorded state${snapshotId ? " (snapshot " + snapshotId + ")" : ""}</th></tr>`;
