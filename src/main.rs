@@ -95,6 +95,9 @@ enum Command {
         /// Directory for results (check.json under <out>/<scenario>/).
         #[arg(long, default_value = "output")]
         out: PathBuf,
+        /// Check the scenario and the seeds, say how many runs it would be, and run nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Run a scenario over a range of values of one or more numeric fields, many seeds per value;
     /// write CSV and JSON under output/<scenario>/sweep-<param>/.
@@ -130,6 +133,10 @@ enum Command {
         /// the same code, for your job.
         #[arg(long)]
         plot: bool,
+        /// Check the scenario, every `--set` path and range and the plan, say how many runs it
+        /// would be, and run nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Merge the outputs of the shards of one `check` or `sweep` (run with --shard K/N) into the
     /// files one machine would have written.
@@ -403,6 +410,7 @@ fn main() -> ExitCode {
             jobs,
             shard,
             out,
+            dry_run,
         } => {
             let scenario = match snapsim::deployment::load(&file) {
                 Ok(scenario) => scenario,
@@ -457,6 +465,16 @@ fn main() -> ExitCode {
             if let Err(error) = snapsim::check::check_seed_count(&range) {
                 eprintln!("error: --seeds: {error}");
                 return ExitCode::from(EXIT_BAD_INPUT);
+            }
+            if dry_run {
+                println!(
+                    "check {}: seeds {}..{} = {} runs (dry run: nothing was run)",
+                    scenario.name,
+                    range.start,
+                    range.end,
+                    range.end - range.start
+                );
+                return ExitCode::SUCCESS;
             }
             let report_path = out.join(&scenario.name).join("check.json");
             // An earlier check's verdicts must not stand beside an interrupted one.
@@ -538,6 +556,7 @@ fn main() -> ExitCode {
             out,
             shard,
             plot,
+            dry_run,
         } => sweep_command(
             &file,
             &set,
@@ -549,6 +568,7 @@ fn main() -> ExitCode {
                 out: &out,
                 shard: shard.as_deref(),
                 plot,
+                dry_run,
             },
         ),
         Command::Diagram {
@@ -671,6 +691,8 @@ struct SweepOptions<'a> {
     out: &'a std::path::Path,
     shard: Option<&'a str>,
     plot: bool,
+    /// Check everything, print the plan, run nothing.
+    dry_run: bool,
 }
 
 fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) -> ExitCode {
@@ -683,6 +705,7 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
         out,
         shard,
         plot,
+        dry_run,
     } = options;
     let fail = |message: String| {
         eprintln!("error: {message}");
@@ -767,6 +790,16 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
     };
     if let Err(error) = plan.check_size() {
         return fail(error.to_string());
+    }
+    if dry_run {
+        println!(
+            "sweep {}: {} point(s) × {} seed(s) = {} runs (baselines included) (dry run: nothing was run)",
+            plan.scenario_name,
+            plan.point_count(),
+            plan.seeds.end - plan.seeds.start,
+            plan.run_count()
+        );
+        return ExitCode::SUCCESS;
     }
     let writer = match SweepWriter::new(out, &plan) {
         Ok(writer) => writer,

@@ -242,3 +242,357 @@ fn every_checked_answer_in_the_book_is_what_the_simulator_does() {
         }
     }
 }
+
+/// The book's chapters, in file-name order.
+fn book_chapters() -> Vec<PathBuf> {
+    let book = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/book/src"));
+    let mut chapters: Vec<PathBuf> = std::fs::read_dir(&book)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    chapters.sort();
+    chapters
+}
+
+/// mdBook's anchor for a heading (`normalize_id`): lower case, letters, digits, `-` and `_`
+/// kept, white space turned into `-`, everything else dropped; a repeated heading gets `-1`, `-2`.
+fn heading_anchors(text: &str) -> std::collections::BTreeSet<String> {
+    let mut anchors = std::collections::BTreeSet::new();
+    let mut in_code = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code || !line.starts_with('#') {
+            continue;
+        }
+        let title = line.trim_start_matches('#').trim();
+        let id: String = title
+            .chars()
+            .filter_map(|c| {
+                if c.is_alphanumeric() || c == '_' || c == '-' {
+                    Some(c.to_ascii_lowercase())
+                } else if c.is_whitespace() {
+                    Some('-')
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let mut unique = id.clone();
+        let mut n = 1;
+        while anchors.contains(&unique) {
+            unique = format!("{id}-{n}");
+            n += 1;
+        }
+        anchors.insert(unique);
+    }
+    anchors
+}
+
+/// Every link target of a chapter outside code: `[text](target)`, `![alt](image)`,
+/// `[label]: target` definitions, and `src="…"` / `href="…"` of raw HTML (the embedded replays).
+fn link_targets(text: &str) -> Vec<(usize, String)> {
+    let mut targets = Vec::new();
+    let mut in_code = false;
+    for (number, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        // Inline code spans are not links.
+        let mut plain = String::new();
+        for (i, part) in line.split('`').enumerate() {
+            if i % 2 == 0 {
+                plain.push_str(part);
+            }
+        }
+        let mut rest = plain.as_str();
+        while let Some(start) = rest.find("](") {
+            let after = &rest[start + 2..];
+            let end = after.find(')').unwrap_or(after.len());
+            let target = after[..end].split_whitespace().next().unwrap_or("");
+            targets.push((number + 1, target.to_string()));
+            rest = &after[end..];
+        }
+        let trimmed = plain.trim_start();
+        if trimmed.starts_with('[')
+            && let Some((_, target)) = trimmed.split_once("]: ")
+        {
+            targets.push((number + 1, target.trim().to_string()));
+        }
+        for attribute in ["src=\"", "href=\""] {
+            let mut rest = plain.as_str();
+            while let Some(start) = rest.find(attribute) {
+                let after = &rest[start + attribute.len()..];
+                let end = after.find('"').unwrap_or(after.len());
+                targets.push((number + 1, after[..end].to_string()));
+                rest = &after[end..];
+            }
+        }
+    }
+    targets
+}
+
+/// A reader who follows a link in the book gets somewhere: every relative link and image of every
+/// chapter names a file of the book that exists, and every `#anchor` a heading of that chapter
+/// (`mdbook build` itself does not check either). Links to the web are left to the reader.
+#[test]
+fn every_link_and_image_in_the_book_resolves() {
+    let chapters = book_chapters();
+    let anchors: std::collections::BTreeMap<PathBuf, std::collections::BTreeSet<String>> = chapters
+        .iter()
+        .map(|c| {
+            let text = std::fs::read_to_string(c).unwrap();
+            (c.canonicalize().unwrap(), heading_anchors(&text))
+        })
+        .collect();
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for chapter in &chapters {
+        let text = std::fs::read_to_string(chapter).unwrap();
+        for (line, target) in link_targets(&text) {
+            if target.is_empty()
+                || target.contains("://")
+                || target.starts_with("mailto:")
+                || target.starts_with("data:")
+            {
+                continue;
+            }
+            checked += 1;
+            let (path, anchor) = match target.split_once('#') {
+                Some((path, anchor)) => (path, Some(anchor)),
+                None => (target.as_str(), None),
+            };
+            let file = if path.is_empty() {
+                chapter.clone()
+            } else {
+                chapter.parent().unwrap().join(path)
+            };
+            let where_ = format!("{}:{line}", chapter.display());
+            if !file.is_file() {
+                broken.push(format!("{where_}: {target}: no such file"));
+                continue;
+            }
+            if let Some(anchor) = anchor
+                && file.extension().is_some_and(|e| e == "md")
+                && !anchors
+                    .get(&file.canonicalize().unwrap())
+                    .is_some_and(|a| a.contains(anchor))
+            {
+                broken.push(format!("{where_}: {target}: no heading #{anchor}"));
+            }
+        }
+    }
+    assert!(
+        checked > 50,
+        "only {checked} links found: is the scan broken?"
+    );
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+/// A command line of a code block: its words (quotes respected), without a trailing `# comment`.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    let mut started = false;
+    for c in line.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => word.push(c),
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                started = true;
+            }
+            None if c == '#' && !started => break,
+            None if c.is_whitespace() => {
+                if started {
+                    words.push(std::mem::take(&mut word));
+                    started = false;
+                }
+            }
+            None => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        words.push(word);
+    }
+    words
+}
+
+/// A quoted command is a synopsis (the form of a command, not one to paste) when it has a
+/// placeholder: an upper-case word such as `FILE`, an optional part in brackets, an ellipsis, or
+/// a file the reader is to supply.
+fn is_synopsis(words: &[String]) -> bool {
+    words.iter().any(|w| {
+        w.contains('[')
+            || w.contains('…')
+            || w.contains("...")
+            || w.contains('<')
+            || w.starts_with("my-")
+            || w.split(['=', ',', '.', '/'])
+                .any(|part| part.len() > 1 && part.chars().all(|c| c.is_ascii_uppercase()))
+    })
+}
+
+/// Runs the snapsim binary with `arguments` in `directory`, with a time limit; its exit status
+/// and what it printed.
+fn run_snapsim(directory: &std::path::Path, arguments: &[String]) -> (Option<i32>, String) {
+    use std::time::{Duration, Instant};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_snapsim"))
+        .args(arguments)
+        .current_dir(directory)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the snapsim binary starts");
+    // Read the pipes on threads so a talkative command cannot block on a full pipe.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut text).ok();
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).ok();
+        text
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            child.kill().ok();
+            child.wait().ok();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = format!("{}{}", out.join().unwrap(), err.join().unwrap());
+    (status, text)
+}
+
+/// Every command the book quotes in a code block works as written, from the repository's root:
+/// each chapter's commands run in order in a fresh directory that holds the scenarios (so a
+/// command may use what an earlier one wrote, as a reader's would). `sweep` and `check` run with
+/// `--dry-run` (the scenario, every `--set` path and range and the seeds are checked, the runs
+/// are not made: the sweep tests run sweeps); `ui` (a server: `scripts/ui-test.sh` drives it) and
+/// `figures` (`tests/figures_current.rs` checks its output) are checked like synopses: the
+/// subcommand exists and takes every option the line uses. A command that exits 1 must be one
+/// the book shows failing on purpose: `explore` of a broken variant or an assumption breaker,
+/// printing its counterexample.
+#[test]
+fn every_command_in_the_book_runs() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    let mut synopses = 0;
+    for chapter in book_chapters() {
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        let name = chapter.file_stem().unwrap().to_string_lossy().to_string();
+        let directory =
+            std::env::temp_dir().join(format!("snapsim-book-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&directory);
+        std::fs::create_dir_all(&directory).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(root.join("scenarios"), directory.join("scenarios")).unwrap();
+        let mut in_code = false;
+        for (number, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("```") {
+                in_code = !in_code;
+                continue;
+            }
+            let command = line.trim().trim_start_matches("$ ");
+            if !in_code || !command.starts_with("snapsim ") {
+                continue;
+            }
+            let where_ = format!("{}:{}", chapter.display(), number + 1);
+            let words = shell_words(command);
+            let mut arguments: Vec<String> = words[1..].to_vec();
+            let subcommand = arguments.first().cloned().unwrap_or_default();
+            if is_synopsis(&words) || subcommand == "ui" || subcommand == "figures" {
+                synopses += 1;
+                let (status, help) =
+                    run_snapsim(&directory, &[subcommand.clone(), "--help".into()]);
+                if status != Some(0) {
+                    failures.push(format!("{where_}: `snapsim {subcommand}` is no command"));
+                    continue;
+                }
+                for option in arguments.iter().filter(|a| a.starts_with("--")) {
+                    let flag = option.split('=').next().unwrap();
+                    if !help.contains(&format!("{flag} ")) && !help.contains(&format!("{flag}=")) {
+                        failures.push(format!("{where_}: `snapsim {subcommand}` has no {flag}"));
+                    }
+                }
+                continue;
+            }
+            if subcommand == "sweep" || subcommand == "check" {
+                arguments.push("--dry-run".into());
+            }
+            ran += 1;
+            let (status, output) = run_snapsim(&directory, &arguments);
+            let on_purpose = subcommand == "explore" && output.contains("shortest");
+            match status {
+                Some(0) => {}
+                Some(1) if on_purpose => {}
+                _ => failures.push(format!(
+                    "{where_}: `{command}` exited with {status:?}:\n{}",
+                    output
+                        .lines()
+                        .rev()
+                        .take(8)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )),
+            }
+        }
+        let _ = std::fs::remove_dir_all(&directory);
+    }
+    assert!(
+        ran >= 10,
+        "only {ran} commands found in the book: is the scan broken?"
+    );
+    assert!(synopses >= 3, "only {synopses} synopses found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The scanner's view of command lines, as a reader would read them.
+#[test]
+fn a_synopsis_is_told_apart_from_a_command_to_paste() {
+    let words = |line: &str| shell_words(line);
+    assert!(is_synopsis(&words("snapsim run FILE --trace")));
+    assert!(is_synopsis(&words(
+        "snapsim diagram FILE [--from 250ms --to 400ms]"
+    )));
+    assert!(is_synopsis(&words(
+        "snapsim sweep my-job.json --set checkpointing.interval=300ms..10s"
+    )));
+    assert!(is_synopsis(&words(
+        "snapsim sweep FILE --set PATH=FROM..TO"
+    )));
+    assert!(!is_synopsis(&words(
+        "snapsim sweep scenarios/chart-backpressure.json --set job.operators.sum.cost=0us..900us --points 19"
+    )));
+    assert!(!is_synopsis(&words(
+        "snapsim run scenarios/flink-java-configuration.json"
+    )));
+    assert_eq!(
+        words("snapsim run 'a b.json' --trace=2s..5s   # a window"),
+        ["snapsim", "run", "a b.json", "--trace=2s..5s"]
+    );
+}
