@@ -11,8 +11,13 @@
 # `SNAPSIM_WRITE_GENERATED=DIR cargo test --release --test properties -- --ignored write_generated`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-bin=target/release/snapsim
+# SNAPSIM_BIN=PATH runs that binary instead (e.g. a copy of the old commit's) without building.
+if [ -n "${SNAPSIM_BIN:-}" ]; then
+  bin=$SNAPSIM_BIN
+else
+  cargo build --release --quiet
+  bin=target/release/snapsim
+fi
 # A fixed directory: the summary names the files it wrote, so the path must not vary.
 out=target/digest-runs
 rm -rf "$out"

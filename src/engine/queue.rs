@@ -235,11 +235,20 @@ mod tests {
         assert_eq!(queue.popped_total(), 4);
     }
 
+    /// Delays a run really has: zero (a reaction now), a few microseconds, milliseconds, and
+    /// times hours apart.
+    fn delay() -> impl proptest::strategy::Strategy<Value = u64> {
+        proptest::prop_oneof![0u64..4, 0u64..100_000, 0u64..(1u64 << 50)]
+    }
+
     proptest::proptest! {
         /// Against a reference model (sort everything by (time, scheduling order)), any mix of
-        /// schedules and pops — including the in-place reuse of a popped top — gives the same order.
+        /// schedules, pops (with the in-place reuse of a popped top) and clock advances by a script
+        /// beside the queue — with times far apart and many at one instant — gives the same order.
         #[test]
-        fn pops_in_time_then_scheduling_order(script in proptest::collection::vec((0u64..4, 0u8..3), 1..200)) {
+        fn pops_in_time_then_scheduling_order(
+            script in proptest::collection::vec((delay(), 0u8..4), 1..300)
+        ) {
             let mut queue = EventQueue::new();
             let mut reference: Vec<(u64, u64, u32)> = Vec::new(); // (time, sequence, id)
             let mut sequence = 0;
@@ -247,17 +256,31 @@ mod tests {
             let mut expected = Vec::new();
             for (id, &(delay, action)) in script.iter().enumerate() {
                 let id = id as u32;
-                if action == 0 {
-                    if let Some((time, event)) = queue.pop() {
-                        popped.push((time.as_micros(), event));
-                        reference.sort();
-                        let (t, _, e) = reference.remove(0);
-                        expected.push((t, e));
+                let now = queue.now().as_micros();
+                match action {
+                    0 => {
+                        if let Some((time, event)) = queue.pop() {
+                            popped.push((time.as_micros(), event));
+                            reference.sort();
+                            let (t, _, e) = reference.remove(0);
+                            expected.push((t, e));
+                        }
                     }
-                } else {
-                    queue.schedule_after(delay, id);
-                    reference.push((queue.now().as_micros() + delay, sequence, id));
-                    sequence += 1;
+                    1 => {
+                        // A script's action is due: the clock jumps, at most to the next event.
+                        reference.sort();
+                        let next = reference.first().map(|&(t, _, _)| t);
+                        proptest::prop_assert_eq!(queue.peek_time().map(|t| t.as_micros()), next);
+                        let target = next.map_or(now + delay, |next| next.min(now + delay));
+                        if target == now || next != Some(now) {
+                            queue.advance_to(SimTime::from_micros(target));
+                        }
+                    }
+                    _ => {
+                        queue.schedule_after(delay, id);
+                        reference.push((now + delay, sequence, id));
+                        sequence += 1;
+                    }
                 }
                 proptest::prop_assert_eq!(queue.len(), reference.len());
             }
