@@ -21,7 +21,7 @@ use crate::engine::SimTime;
 use crate::scenario::DataflowModel;
 use crate::topology::job::TaskIndex;
 use crate::trace::DataflowEvent;
-use crate::workload::dataflow::{OperatorKind, OperatorState};
+use crate::workload::dataflow::{KeyTotals, OperatorKind, OperatorState};
 use crate::workload::sink::{ExternalSink, TransactionState};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -253,15 +253,31 @@ fn compare_states(
         if matches!(operator.kind, OperatorKind::Source(_)) {
             continue;
         }
-        let keys: BTreeSet<u32> = expected[index]
-            .keyed
-            .keys()
-            .chain(actual[index].keyed.keys())
-            .copied()
-            .collect();
-        for key in keys {
-            let want = expected[index].keyed.get(&key).copied().unwrap_or_default();
-            let have = actual[index].keyed.get(&key).copied().unwrap_or_default();
+        // Both states iterate in key order: walk them side by side (a key missing on one side
+        // counts as zero there).
+        let mut want_keys = expected[index].keyed.iter().peekable();
+        let mut have_keys = actual[index].keyed.iter().peekable();
+        loop {
+            let (key, want, have) = match (want_keys.peek(), have_keys.peek()) {
+                (None, None) => break,
+                (Some(&(&w, &want)), Some(&(&h, &have))) if w == h => {
+                    want_keys.next();
+                    have_keys.next();
+                    (w, want, have)
+                }
+                (Some(&(&w, &want)), Some(&(&h, _))) if w < h => {
+                    want_keys.next();
+                    (w, want, KeyTotals::default())
+                }
+                (Some(&(&w, &want)), None) => {
+                    want_keys.next();
+                    (w, want, KeyTotals::default())
+                }
+                (_, Some(&(&h, &have))) => {
+                    have_keys.next();
+                    (h, KeyTotals::default(), have)
+                }
+            };
             // Below a keyed aggregation only counts are order-independent (see JobGraph).
             if want.count == have.count && (want.sum == have.sum || !sums_comparable[index]) {
                 continue;

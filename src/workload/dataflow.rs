@@ -135,6 +135,12 @@ pub struct OperatorState {
 impl OperatorState {
     /// Adds another instance's state (used to merge all subtasks of one operator).
     pub fn merge(&mut self, other: &OperatorState) {
+        if self.offset == 0 && self.keyed.is_empty() {
+            // Into nothing: a copy, which shares every page with `other` (see KeyedState).
+            self.offset = other.offset;
+            self.keyed = other.keyed.clone();
+            return;
+        }
         self.offset += other.offset;
         for (key, totals) in &other.keyed {
             let entry = self.keyed.totals_mut(*key);
