@@ -596,3 +596,36 @@ fn a_synopsis_is_told_apart_from_a_command_to_paste() {
         ["snapsim", "run", "a b.json", "--trace=2s..5s"]
     );
 }
+
+/// `snapsim run` checks each checkpoint as it completes and then forgets its contents (memory
+/// follows the job's state, not the number of checkpoints); the oracle after the run, with every
+/// checkpoint kept, reads the same record. Their verdicts must be the same, word for word, on
+/// every shipped dataflow scenario — the broken variants, crashes and recoveries among them.
+#[test]
+fn checking_checkpoints_as_they_complete_gives_the_verdicts_of_checking_after_the_run() {
+    let mut compared = 0;
+    for file in scenario_files() {
+        let scenario = load_file(&file).unwrap_or_else(|e| panic!("{e}"));
+        let snapsim::scenario::Model::Dataflow(model) = &scenario.model else {
+            continue;
+        };
+        let during = run_scenario(&scenario, scenario.seed);
+        let during = during.report.dataflow.as_ref().unwrap();
+        let kept = snapsim::dataflow::run(model, scenario.seed);
+        let after = snapsim::oracle::dataflow::check(model, scenario.seed, &kept);
+        assert_eq!(
+            serde_json::to_string(&during.checks).unwrap(),
+            serde_json::to_string(&after.checkpoints).unwrap(),
+            "{}: the checkpoint checks differ",
+            file.display()
+        );
+        assert_eq!(
+            serde_json::to_string(&during.protocol_rules).unwrap(),
+            serde_json::to_string(&after.protocol_rules).unwrap(),
+            "{}",
+            file.display()
+        );
+        compared += 1;
+    }
+    assert!(compared >= 20, "only {compared} dataflow scenarios");
+}

@@ -18,7 +18,7 @@ pub mod runtime_cost;
 mod world;
 
 pub use results::{
-    ActivityChange, ChannelLevel, CompletedCheckpoint, DataflowRun, JobMetrics, JobStatus,
-    RecoveryStats, RunDetail, TaskActivity, TaskMetrics, TaskSnapshot,
+    ActivityChange, ChannelLevel, CheckpointObserver, CompletedCheckpoint, DataflowRun, JobMetrics,
+    JobStatus, RecoveryStats, RunDetail, TaskActivity, TaskMetrics, TaskSnapshot,
 };
-pub use world::{run, run_with};
+pub use world::{run, run_observed, run_with};

@@ -5,7 +5,7 @@
 use crate::checkpoint::metrics::CheckpointStats;
 use crate::engine::SimTime;
 use crate::topology::job::{DataChannelIndex, ExecutionGraph, TaskIndex};
-use crate::trace::DataflowTrace;
+use crate::trace::{DataflowEvent, DataflowTrace};
 use crate::workload::dataflow::{OperatorState, Record};
 use crate::workload::sink::ExternalSink;
 use serde::Serialize;
@@ -36,6 +36,22 @@ impl TaskSnapshot {
             .chain(self.output_channel_state.iter())
             .flat_map(|(channel, records)| records.iter().map(move |r| (*channel, r)))
     }
+}
+
+/// Something that reads each completed checkpoint as the run completes it — the oracle's
+/// checkpoint checks, so that a long run need not keep thousands of checkpoints' contents until it
+/// ends ([`crate::dataflow::run_observed`]). It sees what a check after the run would see up to
+/// that moment: the event record so far and every task's operator states now (a finished task's
+/// are its final ones).
+pub trait CheckpointObserver {
+    /// Checkpoint `completed` has just completed.
+    fn completed(
+        &mut self,
+        graph: &ExecutionGraph,
+        events: &[DataflowEvent],
+        states: &[Vec<OperatorState>],
+        completed: &CompletedCheckpoint,
+    );
 }
 
 /// How much of what happened a run keeps beyond its statistics.

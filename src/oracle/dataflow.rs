@@ -16,10 +16,10 @@
 use super::reference::{Reference, replay_into};
 use super::{Check, Invariant};
 use crate::checkpoint::SnapshotProtocol;
-use crate::dataflow::{CompletedCheckpoint, DataflowRun};
+use crate::dataflow::{CheckpointObserver, CompletedCheckpoint, DataflowRun};
 use crate::engine::SimTime;
 use crate::scenario::DataflowModel;
-use crate::topology::job::TaskIndex;
+use crate::topology::job::{ExecutionGraph, TaskIndex};
 use crate::trace::DataflowEvent;
 use crate::workload::dataflow::{KeyTotals, OperatorKind, OperatorState};
 use crate::workload::sink::{ExternalSink, TransactionState};
@@ -64,49 +64,105 @@ impl DataflowVerdict {
 
 /// Checks every completed checkpoint of a run, and the protocol rules.
 pub fn check(model: &DataflowModel, seed: u64, run: &DataflowRun) -> DataflowVerdict {
-    let mut reference = Reference::new(model, seed, run);
-    let index = TraceIndex::build(run.trace.events());
-    let mut checkpoints = Vec::with_capacity(run.completed.len());
+    let mut checker = CheckpointChecker::new(model, seed);
     for completed in &run.completed {
-        checkpoints.push(check_checkpoint(
-            model,
-            run,
-            &mut reference,
-            &index,
-            completed,
-        ));
+        checker.check(&run.graph, run.trace.events(), &run.final_states, completed);
     }
-    DataflowVerdict {
-        checkpoints,
-        protocol_rules: check_protocol_rules(model, run.trace.events(), &run.sinks),
+    checker.verdict(model, run)
+}
+
+/// The checkpoint checks in one pass, one completed checkpoint at a time: after the run (from
+/// [`check`]) or during it, as each checkpoint completes ([`crate::dataflow::run_observed`]), so
+/// that a run of thousands of checkpoints need not keep their contents. Both give the same
+/// verdicts: a checkpoint's check reads the record only up to its completion, and the states of
+/// tasks that had finished by then.
+pub struct CheckpointChecker<'a> {
+    model: &'a DataflowModel,
+    seed: u64,
+    /// Built at the first checkpoint (it needs the execution graph).
+    reference: Option<Reference<'a>>,
+    index: TraceIndex,
+    checks: Vec<CheckpointCheck>,
+}
+
+impl<'a> CheckpointChecker<'a> {
+    /// A checker for a run of `model` with `seed`, before any checkpoint.
+    pub fn new(model: &'a DataflowModel, seed: u64) -> CheckpointChecker<'a> {
+        CheckpointChecker {
+            model,
+            seed,
+            reference: None,
+            index: TraceIndex::default(),
+            checks: Vec::new(),
+        }
+    }
+
+    /// Checks one completed checkpoint: `events` is the record at least up to its completion,
+    /// `states` the tasks' operator states (those of tasks finished before it are read).
+    pub fn check(
+        &mut self,
+        graph: &ExecutionGraph,
+        events: &[DataflowEvent],
+        states: &[Vec<OperatorState>],
+        completed: &CompletedCheckpoint,
+    ) {
+        self.index.extend(events);
+        let (model, seed) = (self.model, self.seed);
+        let reference = self
+            .reference
+            .get_or_insert_with(|| Reference::new(model, seed, graph));
+        let check = check_checkpoint(model, graph, states, reference, &self.index, completed);
+        self.checks.push(check);
+    }
+
+    /// The verdict: the checks of the checkpoints seen, and the protocol rules over the whole
+    /// record of the finished run.
+    pub fn verdict(self, model: &DataflowModel, run: &DataflowRun) -> DataflowVerdict {
+        DataflowVerdict {
+            checkpoints: self.checks,
+            protocol_rules: check_protocol_rules(model, run.trace.events(), &run.sinks),
+        }
     }
 }
 
-/// What the checks need from the event record, gathered in one pass.
+impl CheckpointObserver for CheckpointChecker<'_> {
+    fn completed(
+        &mut self,
+        graph: &ExecutionGraph,
+        events: &[DataflowEvent],
+        states: &[Vec<OperatorState>],
+        completed: &CompletedCheckpoint,
+    ) {
+        self.check(graph, events, states, completed);
+    }
+}
+
+/// What the checks need from the event record, gathered in one pass as the record grows.
+#[derive(Default)]
 struct TraceIndex {
+    /// Events read so far.
+    read: usize,
     /// Position of each checkpoint's completion in the record.
     completed_at: BTreeMap<u64, usize>,
     /// (position, task) of every task that finished.
     finished: Vec<(usize, TaskIndex)>,
     /// Per checkpoint: records processed after their channel's barrier and before the snapshot.
     early_records: BTreeMap<u64, u64>,
+    /// Records consumed on a channel when checkpoint's barrier arrived there, by (checkpoint,
+    /// channel).
+    barrier_at: BTreeMap<(u64, u32), u64>,
 }
 
 impl TraceIndex {
-    fn build(events: &[DataflowEvent]) -> TraceIndex {
-        let mut index = TraceIndex {
-            completed_at: BTreeMap::new(),
-            finished: Vec::new(),
-            early_records: BTreeMap::new(),
-        };
-        let mut barrier_at: BTreeMap<(u64, u32), u64> = BTreeMap::new();
-        for (position, event) in events.iter().enumerate() {
+    /// Reads the events of the record not read yet.
+    fn extend(&mut self, events: &[DataflowEvent]) {
+        for (position, event) in events.iter().enumerate().skip(self.read) {
             match *event {
                 DataflowEvent::CheckpointCompleted { checkpoint, .. } => {
-                    index.completed_at.insert(checkpoint, position);
+                    self.completed_at.insert(checkpoint, position);
                 }
                 DataflowEvent::TaskFinished { task, .. } => {
-                    index.finished.push((position, task as TaskIndex))
+                    self.finished.push((position, task as TaskIndex))
                 }
                 DataflowEvent::BarrierReceived {
                     channel,
@@ -114,7 +170,7 @@ impl TraceIndex {
                     records_consumed,
                     ..
                 } => {
-                    barrier_at
+                    self.barrier_at
                         .entry((checkpoint, channel))
                         .or_insert(records_consumed);
                 }
@@ -124,26 +180,26 @@ impl TraceIndex {
                     records_consumed,
                     ..
                 } => {
-                    if let Some(&at_barrier) = barrier_at.get(&(checkpoint, channel)) {
-                        *index.early_records.entry(checkpoint).or_default() +=
+                    if let Some(&at_barrier) = self.barrier_at.get(&(checkpoint, channel)) {
+                        *self.early_records.entry(checkpoint).or_default() +=
                             records_consumed.saturating_sub(at_barrier);
                     }
                 }
                 _ => {}
             }
         }
-        index
+        self.read = self.read.max(events.len());
     }
 }
 
 fn check_checkpoint(
     model: &DataflowModel,
-    run: &DataflowRun,
+    graph: &ExecutionGraph,
+    final_states: &[Vec<OperatorState>],
     reference: &mut Reference,
     index: &TraceIndex,
     completed: &CompletedCheckpoint,
 ) -> CheckpointCheck {
-    let graph = &run.graph;
     // A task that finished before this checkpoint completed, without a snapshot in it, had ended
     // all its input (FLIP-147: end of partition is its barrier): its final state is its share.
     let trigger_position = index
@@ -170,7 +226,7 @@ fn check_checkpoint(
             let offset = match snapshot_of.get(&task) {
                 Some(snapshot) => snapshot.operator_states[0].offset,
                 // A source that finished before the checkpoint had read its whole log.
-                None => run.final_states[task][0].offset,
+                None => final_states[task][0].offset,
             };
             offsets.insert(task, offset);
         }
@@ -184,7 +240,7 @@ fn check_checkpoint(
     for (task, vertex) in graph.tasks.iter().enumerate() {
         let states: &[OperatorState] = match snapshot_of.get(&task) {
             Some(snapshot) => &snapshot.operator_states,
-            None if finished_before.contains(&task) => &run.final_states[task],
+            None if finished_before.contains(&task) => &final_states[task],
             None => {
                 missing_tasks.push(vertex.name.clone());
                 continue;

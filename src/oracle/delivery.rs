@@ -203,7 +203,7 @@ pub fn check(model: &DataflowModel, seed: u64, run: &DataflowRun) -> DeliveryVer
     let state_promise = state_promise(model);
     let finished = matches!(run.status, JobStatus::Finished { .. });
     let (offsets, source_operator) = expected_offsets(model, run, finished);
-    let mut reference = Reference::new(model, seed, run).with_sinks();
+    let mut reference = Reference::new(model, seed, &run.graph).with_sinks();
     reference.advance_to(&offsets, &source_operator);
     let sink_operators: Vec<usize> = model
         .job

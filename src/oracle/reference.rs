@@ -10,10 +10,9 @@
 //! in every run with that seed, whatever the timing: that is what makes sources replayable), so it
 //! reads only the scenario, never the simulated run's private state.
 
-use crate::dataflow::DataflowRun;
 use crate::engine::RngStreams;
 use crate::scenario::DataflowModel;
-use crate::topology::job::{OperatorIndex, Partitioner, TaskIndex};
+use crate::topology::job::{ExecutionGraph, OperatorIndex, Partitioner, TaskIndex};
 use crate::workload::dataflow::{OperatorKind, OperatorState, Record, SourceLog, apply};
 use std::collections::BTreeMap;
 
@@ -57,10 +56,10 @@ pub(super) struct Reference<'a> {
 
 impl<'a> Reference<'a> {
     /// The computation before any record: the initial state (empty, or the savepoint's).
-    pub fn new(model: &'a DataflowModel, seed: u64, run: &DataflowRun) -> Reference<'a> {
+    pub fn new(model: &'a DataflowModel, seed: u64, graph: &ExecutionGraph) -> Reference<'a> {
         let streams = RngStreams::new(seed);
         let mut logs = BTreeMap::new();
-        for (task, vertex) in run.graph.tasks.iter().enumerate() {
+        for (task, vertex) in graph.tasks.iter().enumerate() {
             if let OperatorKind::Source(config) = &model.job.operators[vertex.chain[0]].kind {
                 logs.insert(
                     task,
@@ -86,7 +85,7 @@ impl<'a> Reference<'a> {
         let mut initial_states = vec![OperatorState::default(); model.job.operators.len()];
         let mut initial_offsets = BTreeMap::new();
         if let Some(initial) = &model.initial_state {
-            for (task, vertex) in run.graph.tasks.iter().enumerate() {
+            for (task, vertex) in graph.tasks.iter().enumerate() {
                 for (position, &operator) in vertex.chain.iter().enumerate() {
                     let state = &initial.task_states[task][position];
                     if matches!(model.job.operators[operator].kind, OperatorKind::Source(_)) {

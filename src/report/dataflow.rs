@@ -20,8 +20,11 @@ pub fn run_dataflow(
     seed: u64,
     detail: dataflow::RunDetail,
 ) -> CompletedRun {
-    let run = dataflow::run_with(model, seed, detail);
-    let verdict = df_oracle::check(model, seed, &run);
+    // Every checkpoint is checked as it completes and its contents dropped once no restart needs
+    // them: memory follows the job's state, not the number of checkpoints.
+    let mut checker = df_oracle::CheckpointChecker::new(model, seed);
+    let run = dataflow::run_observed(model, seed, detail, &mut checker);
+    let verdict = checker.verdict(model, &run);
     // Delivery guarantees are judged against what the job should produce, with or without faults.
     let delivery = Some(delivery::check(model, seed, &run));
     let mut failed = verdict.failed_invariants();

@@ -42,7 +42,7 @@ mod task;
 mod task_loop;
 
 use crate::checkpoint::coordinator::AbortReason;
-use crate::dataflow::results::{DataflowRun, RunDetail};
+use crate::dataflow::results::{CheckpointObserver, DataflowRun, RunDetail};
 use crate::engine::{EventBudget, RngStreams, SimTime};
 use crate::scenario::DataflowModel;
 use event::Event;
@@ -62,6 +62,28 @@ pub fn run(model: &DataflowModel, seed: u64) -> DataflowRun {
 /// Runs a dataflow scenario, keeping as much of what happened as `detail` asks for. The simulation
 /// itself is the same whatever `detail` is: same events, same digest, same statistics.
 pub fn run_with(model: &DataflowModel, seed: u64, detail: RunDetail) -> DataflowRun {
+    simulate(model, seed, detail, None)
+}
+
+/// Runs a dataflow scenario and hands every completed checkpoint to `observer` as soon as it
+/// completes; then its contents are dropped once no restart can go back to it (the newest
+/// completed checkpoint and the savepoints keep theirs, as [`RunDetail::Statistics`] does), so
+/// memory follows what a restart needs, not the number of checkpoints. Same events, same digest.
+pub fn run_observed(
+    model: &DataflowModel,
+    seed: u64,
+    detail: RunDetail,
+    observer: &mut dyn CheckpointObserver,
+) -> DataflowRun {
+    simulate(model, seed, detail, Some(observer))
+}
+
+fn simulate(
+    model: &DataflowModel,
+    seed: u64,
+    detail: RunDetail,
+    mut observer: Option<&mut dyn CheckpointObserver>,
+) -> DataflowRun {
     let mut world = World::new(model, seed, detail);
     let budget = EventBudget::new(model.max_events);
     world.start();
@@ -77,6 +99,9 @@ pub fn run_with(model: &DataflowModel, seed: u64, detail: RunDetail) -> Dataflow
         if world.stop_the_world.draining() {
             world.check_quiescent(now);
         }
+        if let Some(observer) = observer.as_deref_mut() {
+            world.observe(observer);
+        }
         if world.stopped {
             break;
         }
@@ -85,7 +110,34 @@ pub fn run_with(model: &DataflowModel, seed: u64, detail: RunDetail) -> Dataflow
             break;
         }
     }
+    if let Some(observer) = observer {
+        world.observe(observer);
+    }
     world.finish()
+}
+
+impl World<'_> {
+    /// Hands the checkpoints completed since the last call to `observer`, and drops the contents
+    /// of a checkpoint that a newer one has superseded (it has been observed, and no restart can
+    /// go back to it).
+    fn observe(&mut self, observer: &mut dyn CheckpointObserver) {
+        while self.observed < self.completed.len() {
+            let index = self.observed;
+            let states: Vec<Vec<_>> = self.tasks.iter().map(|t| t.states.clone()).collect();
+            observer.completed(
+                &self.graph,
+                self.trace.events(),
+                &states,
+                &self.completed[index],
+            );
+            self.observed += 1;
+            if !self.completed[index].is_savepoint
+                && let Some(superseded) = self.observed_restorable.replace(index)
+            {
+                self.completed[superseded].tasks = Vec::new();
+            }
+        }
+    }
 }
 
 impl World<'_> {

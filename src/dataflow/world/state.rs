@@ -91,6 +91,10 @@ pub(super) struct World<'a> {
     /// Index in `completed` of the newest completed checkpoint that is not a savepoint: the one a
     /// restart restores.
     pub(super) newest_restorable: Option<usize>,
+    /// Completed checkpoints handed to a [`CheckpointObserver`](crate::dataflow::CheckpointObserver)
+    /// so far, and the newest non-savepoint among them (its contents are kept for a restart).
+    pub(super) observed: usize,
+    pub(super) observed_restorable: Option<usize>,
 }
 
 impl<'a> World<'a> {
@@ -311,6 +315,8 @@ impl<'a> World<'a> {
             activity_log: Vec::new(),
             channel_log: Vec::new(),
             newest_restorable: None,
+            observed: 0,
+            observed_restorable: None,
             protocol,
             barrier_actions: Vec::new(),
             commit_rule: if model.variant == DataflowVariant::CommitAtPreCommit {
