@@ -142,11 +142,42 @@ impl OperatorState {
             return;
         }
         self.offset += other.offset;
-        for (key, totals) in &other.keyed {
-            let entry = self.keyed.totals_mut(*key);
-            entry.sum += totals.sum;
-            entry.count += totals.count;
+        if other.keyed.is_empty() {
+            return;
         }
+        // Both iterate in key order: merge them side by side into a new state, which appends
+        // every key at the end of its page (adding `other`'s keys one by one into the middle of
+        // shared pages would copy and shift each page once per key).
+        let mut mine = self.keyed.iter().peekable();
+        let mut theirs = other.keyed.iter().peekable();
+        let merged = std::iter::from_fn(|| {
+            Some(match (mine.peek(), theirs.peek()) {
+                (None, None) => return None,
+                (Some(&(&a, &x)), Some(&(&b, &y))) if a == b => {
+                    mine.next();
+                    theirs.next();
+                    let sum = KeyTotals {
+                        sum: x.sum + y.sum,
+                        count: x.count + y.count,
+                    };
+                    (a, sum)
+                }
+                (Some(&(&a, &x)), Some(&(&b, _))) if a < b => {
+                    mine.next();
+                    (a, x)
+                }
+                (Some(&(&a, &x)), None) => {
+                    mine.next();
+                    (a, x)
+                }
+                (_, Some(&(&b, &y))) => {
+                    theirs.next();
+                    (b, y)
+                }
+            })
+        });
+        let merged = KeyedState::from_ascending(merged);
+        self.keyed = merged;
     }
 
     /// Records reflected in the state (sum of counts).

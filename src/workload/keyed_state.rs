@@ -87,6 +87,49 @@ impl KeyedState {
         KeyedState::default()
     }
 
+    /// The state of keys given in strictly increasing order, built page by page without a
+    /// search per key (merging states, [`crate::workload::dataflow::OperatorState::merge`]).
+    /// Panics if the keys are not strictly increasing.
+    pub fn from_ascending(entries: impl IntoIterator<Item = (u32, KeyTotals)>) -> KeyedState {
+        let mut pages: Vec<Page> = Vec::new();
+        let mut current: Vec<(u32, KeyTotals)> = Vec::new();
+        let mut present = [0u64; WORDS_PER_PAGE];
+        let mut number = None;
+        let mut len = 0;
+        let mut previous: Option<u32> = None;
+        for (key, totals) in entries {
+            assert!(
+                previous.is_none_or(|p| p < key),
+                "keys must be strictly increasing"
+            );
+            previous = Some(key);
+            let page = key / KEYS_PER_PAGE;
+            if number != Some(page) {
+                if let Some(done) = number {
+                    pages.push(Page {
+                        number: done,
+                        present,
+                        entries: Arc::new(std::mem::take(&mut current)),
+                    });
+                }
+                number = Some(page);
+                present = [0; WORDS_PER_PAGE];
+            }
+            let slot = key % KEYS_PER_PAGE;
+            present[(slot / 64) as usize] |= 1u64 << (slot % 64);
+            current.push((key, totals));
+            len += 1;
+        }
+        if let Some(done) = number {
+            pages.push(Page {
+                number: done,
+                present,
+                entries: Arc::new(current),
+            });
+        }
+        KeyedState { pages, len }
+    }
+
     /// Number of keys present.
     pub fn len(&self) -> usize {
         self.len
@@ -293,5 +336,42 @@ mod tests {
         assert_eq!(keys, vec![0, 255, 256, u32::MAX]);
         assert_eq!(state.get(&u32::MAX).unwrap().sum, 3);
         assert_eq!(state.get(&(u32::MAX - 1)), None);
+    }
+
+    /// Built from keys in order, page by page, the state is the one built key by key — and
+    /// merging two states (what the oracle does with a checkpoint's subtasks) adds their totals
+    /// as a map would.
+    #[test]
+    fn a_state_built_in_key_order_and_a_merge_are_what_a_map_gives() {
+        let mut left = BTreeMap::new();
+        let mut right = BTreeMap::new();
+        for (i, key) in keys().enumerate() {
+            let side = if i % 3 == 0 { &mut left } else { &mut right };
+            let totals: &mut KeyTotals = side.entry(key).or_default();
+            totals.sum += i as i64;
+            totals.count += 1;
+        }
+        let built = KeyedState::from_ascending(left.iter().map(|(&k, &t)| (k, t)));
+        let one_by_one: KeyedState = left.iter().map(|(&k, &t)| (k, t)).collect();
+        assert!(built == one_by_one);
+        assert_eq!(built.len(), left.len());
+        let mut merged = crate::workload::dataflow::OperatorState {
+            offset: 1,
+            keyed: built,
+        };
+        merged.merge(&crate::workload::dataflow::OperatorState {
+            offset: 2,
+            keyed: right.iter().map(|(&k, &t)| (k, t)).collect(),
+        });
+        let mut expected = left.clone();
+        for (key, totals) in &right {
+            let entry = expected.entry(*key).or_default();
+            entry.sum += totals.sum;
+            entry.count += totals.count;
+        }
+        let got: Vec<(u32, KeyTotals)> = merged.keyed.iter().map(|(&k, &t)| (k, t)).collect();
+        let want: Vec<(u32, KeyTotals)> = expected.into_iter().collect();
+        assert_eq!(got, want);
+        assert_eq!(merged.offset, 3);
     }
 }
