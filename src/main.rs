@@ -127,16 +127,24 @@ enum Command {
         /// another machine to run the rest; `snapsim merge` puts the shards back together.
         #[arg(long, value_name = "K/N")]
         shard: Option<String>,
-        /// Also draw the chart (overhead.png and .svg beside the CSVs): for a sweep of
-        /// checkpointing.interval on a bounded job, overhead against the interval with its 95 %
+        /// Also draw the charts, beside the CSVs (PNG and SVG). For a sweep of
+        /// checkpointing.interval on a bounded job: overhead against the interval with its 95 %
         /// band, Daly's curve and Young's, Daly's and the simulated optimum — the book's chart, by
-        /// the same code, for your job.
+        /// the same code, for your job. For any other field: checkpoint duration, start delay,
+        /// alignment and persisted in-flight data against it (the book's backpressure charts),
+        /// one line per --series value.
         #[arg(long)]
         plot: bool,
         /// Check the scenario, every `--set` path and range and the plan, say how many runs it
         /// would be, and run nothing.
         #[arg(long)]
         dry_run: bool,
+        /// PATH=V1,V2,…: run the whole sweep once per value of another field — any kind, a
+        /// boolean or a mode too (`checkpointing.unaligned=false,true`,
+        /// `checkpointing.mode=EXACTLY_ONCE,AT_LEAST_ONCE`) — each under
+        /// output/<scenario>.<PATH>-<V>/; with --plot, one line per value.
+        #[arg(long, value_name = "PATH=V1,V2,…")]
+        series: Option<String>,
     },
     /// Merge the outputs of the shards of one `check` or `sweep` (run with --shard K/N) into the
     /// files one machine would have written.
@@ -557,6 +565,7 @@ fn main() -> ExitCode {
             shard,
             plot,
             dry_run,
+            series,
         } => sweep_command(
             &file,
             &set,
@@ -569,6 +578,7 @@ fn main() -> ExitCode {
                 shard: shard.as_deref(),
                 plot,
                 dry_run,
+                series: series.as_deref(),
             },
         ),
         Command::Diagram {
@@ -693,6 +703,8 @@ struct SweepOptions<'a> {
     plot: bool,
     /// Check everything, print the plan, run nothing.
     dry_run: bool,
+    /// Another field and the values it takes, one sweep each.
+    series: Option<&'a str>,
 }
 
 fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) -> ExitCode {
@@ -706,6 +718,7 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
         shard,
         plot,
         dry_run,
+        series,
     } = options;
     let fail = |message: String| {
         eprintln!("error: {message}");
@@ -759,152 +772,283 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
             Err(error) => return fail(error.to_string()),
         }
     }
-    if plot && !(axes.len() == 1 && axes[0].path == "checkpointing.interval") {
+    if plot && axes.len() != 1 {
         return fail(
-            "--plot draws overhead against the checkpoint interval: sweep checkpointing.interval alone (--set checkpointing.interval=FROM..TO)"
+            "--plot draws charts against one swept field: give one --set (and --series for several lines)"
                 .into(),
         );
+    }
+    let interval_sweep = axes.len() == 1 && axes[0].path == "checkpointing.interval";
+    // The series: the scenario as it is, or one copy per value of the --series field.
+    let mut variants: Vec<(Option<String>, serde_json::Value)> = Vec::new();
+    let mut series_path = None;
+    match series {
+        None => variants.push((None, document.clone())),
+        Some(spec) => {
+            let Some((path, values)) = spec.split_once('=') else {
+                return fail(format!(
+                    "--series {spec}: write PATH=V1,V2,…, e.g. checkpointing.unaligned=false,true"
+                ));
+            };
+            let parsed = match snapsim::sweep::path::JsonPath::parse(path.trim()) {
+                Ok(parsed) => parsed,
+                Err(error) => return fail(format!("--series {path}: {error}")),
+            };
+            if axes.iter().any(|a| a.path == parsed.as_str()) {
+                return fail(format!(
+                    "--series {path}: that field is already swept by --set"
+                ));
+            }
+            for value in values.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+                let json = match value {
+                    "true" => serde_json::Value::Bool(true),
+                    "false" => serde_json::Value::Bool(false),
+                    _ => match serde_json::from_str::<serde_json::Number>(value) {
+                        Ok(number) => serde_json::Value::Number(number),
+                        Err(_) => serde_json::Value::String(value.to_string()),
+                    },
+                };
+                let mut variant = document.clone();
+                if let Err(error) = parsed.set(&mut variant, json) {
+                    return fail(format!("--series {path}: {error}"));
+                }
+                variants.push((Some(format!("{}={value}", parsed.as_str())), variant));
+            }
+            if variants.len() < 2 {
+                return fail(format!(
+                    "--series {spec}: give at least two values, separated by commas"
+                ));
+            }
+            series_path = Some(parsed.as_str().to_string());
+        }
     }
     let stem = file
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("scenario");
-    let plan = match SweepPlan::new(&document, &label, stem, axes, seeds, true) {
-        Ok(plan) => plan,
-        Err(error) => return fail(error.to_string()),
-    };
-    let plan = match shard.map(snapsim::shard::Shard::parse) {
-        None => plan,
-        Some(Err(error)) => return fail(format!("--shard: {error}")),
-        Some(Ok(shard)) => match plan.shard(shard) {
-            Ok(plan) => {
-                say!(
-                    "shard {shard}: seeds {}..{} at every point",
-                    plan.seeds.start,
-                    plan.seeds.end
-                );
-                plan
+    // Results go under output/<name>/ (a series value under output/<name>.<PATH>-<V>/: a scenario
+    // name holds letters, digits, '-', '_' and '.' only).
+    let name = document
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or(stem)
+        .to_string();
+    for (series, variant) in &mut variants {
+        if let (Some(series), Some(object)) = (series.as_ref(), variant.as_object_mut()) {
+            let safe: String = series
+                .replace('=', "-")
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            object.insert("name".into(), format!("{name}.{safe}").into());
+        }
+    }
+    let mut plans = Vec::new();
+    for (label_of_series, variant) in &variants {
+        let variant_stem = match label_of_series {
+            Some(series) => format!("{stem}@{series}"),
+            None => stem.to_string(),
+        };
+        let plan = match SweepPlan::new(
+            variant,
+            &label,
+            &variant_stem,
+            axes.clone(),
+            seeds.clone(),
+            true,
+        ) {
+            Ok(plan) => plan,
+            Err(error) => {
+                return fail(match label_of_series {
+                    Some(series) => format!("--series {series}: {error}"),
+                    None => error.to_string(),
+                });
             }
-            Err(error) => return fail(error.to_string()),
-        },
-    };
-    if let Err(error) = plan.check_size() {
-        return fail(error.to_string());
+        };
+        let plan = match shard.map(snapsim::shard::Shard::parse) {
+            None => plan,
+            Some(Err(error)) => return fail(format!("--shard: {error}")),
+            Some(Ok(shard)) => match plan.shard(shard) {
+                Ok(plan) => {
+                    say!(
+                        "shard {shard}: seeds {}..{} at every point",
+                        plan.seeds.start,
+                        plan.seeds.end
+                    );
+                    plan
+                }
+                Err(error) => return fail(error.to_string()),
+            },
+        };
+        if let Err(error) = plan.check_size() {
+            return fail(error.to_string());
+        }
+        plans.push(plan);
     }
     if dry_run {
-        println!(
-            "sweep {}: {} point(s) × {} seed(s) = {} runs (baselines included) (dry run: nothing was run)",
+        for plan in &plans {
+            println!(
+                "sweep {}: {} point(s) × {} seed(s) = {} runs (baselines included) (dry run: nothing was run)",
+                plan.scenario_name,
+                plan.point_count(),
+                plan.seeds.end - plan.seeds.start,
+                plan.run_count()
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if let Err(error) = snapsim::interrupt::install() {
+        return fail(error);
+    }
+    let mut results = Vec::new();
+    for plan in &plans {
+        let writer = match SweepWriter::new(out, plan) {
+            Ok(writer) => writer,
+            Err(error) => return fail(format!("cannot prepare {}: {error}", out.display())),
+        };
+        say!(
+            "sweep {}: {} point(s) × {} seed(s) = {} runs (baselines included) on {jobs} thread(s)",
             plan.scenario_name,
             plan.point_count(),
             plan.seeds.end - plan.seeds.start,
             plan.run_count()
         );
-        return ExitCode::SUCCESS;
-    }
-    let writer = match SweepWriter::new(out, &plan) {
-        Ok(writer) => writer,
-        Err(error) => return fail(format!("cannot prepare {}: {error}", out.display())),
-    };
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    say!(
-        "sweep {}: {} point(s) × {} seed(s) = {} runs (baselines included) on {jobs} thread(s)",
-        plan.scenario_name,
-        plan.point_count(),
-        plan.seeds.end - plan.seeds.start,
-        plan.run_count()
-    );
-    let bar = indicatif::ProgressBar::new(plan.run_count());
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} runs · {elapsed} elapsed · ETA {eta}",
-        )
-        .expect("a valid template"),
-    );
-    struct Progress<'a> {
-        bar: &'a indicatif::ProgressBar,
-        writer: &'a SweepWriter,
-    }
-    impl snapsim::sweep::SweepObserver for Progress<'_> {
-        fn run_finished(&self) {
-            self.bar.inc(1);
+        let bar = indicatif::ProgressBar::new(plan.run_count());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} runs · {elapsed} elapsed · ETA {eta}",
+            )
+            .expect("a valid template"),
+        );
+        struct Progress<'a> {
+            bar: &'a indicatif::ProgressBar,
+            writer: &'a SweepWriter,
         }
-        fn point_finished(&self, point: &snapsim::sweep::PointResult) {
-            self.writer.point_finished(point);
+        impl snapsim::sweep::SweepObserver for Progress<'_> {
+            fn run_finished(&self) {
+                self.bar.inc(1);
+            }
+            fn point_finished(&self, point: &snapsim::sweep::PointResult) {
+                self.writer.point_finished(point);
+            }
+            fn stop_requested(&self) -> bool {
+                snapsim::interrupt::requested()
+            }
         }
-        fn stop_requested(&self) -> bool {
-            snapsim::interrupt::requested()
+        let started = std::time::Instant::now();
+        let result = snapsim::sweep::run(
+            plan,
+            jobs,
+            &Progress {
+                bar: &bar,
+                writer: &writer,
+            },
+        );
+        bar.finish_and_clear();
+        if snapsim::interrupt::requested() {
+            let finished = writer.finished_points();
+            say!(
+                "interrupted: {} of {} point(s) finished, each in {}/points/ and in summary.csv and runs.csv (sweep.json is written only by a finished sweep):",
+                finished.len(),
+                plan.point_count(),
+                writer.directory().display()
+            );
+            for point in &finished {
+                say!("  {}", point.label);
+            }
+            return ExitCode::from(snapsim::interrupt::EXIT_INTERRUPTED);
         }
-    }
-    if let Err(error) = snapsim::interrupt::install() {
-        return fail(error);
-    }
-    let started = std::time::Instant::now();
-    let result = snapsim::sweep::run(
-        &plan,
-        jobs,
-        &Progress {
-            bar: &bar,
-            writer: &writer,
-        },
-    );
-    bar.finish_and_clear();
-    if snapsim::interrupt::requested() {
-        let finished = writer.finished_points();
+        if let Err(error) = writer.finish(&result) {
+            return fail(format!(
+                "cannot write results under {}: {error}",
+                writer.directory().display()
+            ));
+        }
+        say_part!("{}", snapsim::sweep::files::overview(&result));
         say!(
-            "interrupted: {} of {} point(s) finished, each in {}/points/ and in summary.csv and runs.csv (sweep.json is written only by a finished sweep):",
-            finished.len(),
-            plan.point_count(),
+            "{} runs in {:.1} s · wrote {}/summary.csv, runs.csv, sweep.json, points/",
+            plan.run_count(),
+            started.elapsed().as_secs_f64(),
             writer.directory().display()
         );
-        for point in &finished {
-            say!("  {}", point.label);
-        }
-        return ExitCode::from(snapsim::interrupt::EXIT_INTERRUPTED);
+        results.push((result, writer.directory().to_path_buf()));
     }
-    if let Err(error) = writer.finish(&result) {
-        return fail(format!(
-            "cannot write results under {}: {error}",
-            writer.directory().display()
-        ));
-    }
-    say_part!("{}", snapsim::sweep::files::overview(&result));
-    say!(
-        "{} runs in {:.1} s · wrote {}/summary.csv, runs.csv, sweep.json, points/",
-        plan.run_count(),
-        started.elapsed().as_secs_f64(),
-        writer.directory().display()
-    );
-    if plot {
+    if plot && interval_sweep {
         use snapsim::figures::overhead::{OverheadChartStyle, OverheadOutcome, overhead_chart};
-        let drawn = OverheadOutcome::from_sweep(result.clone(), &document, &label)
-            .map_err(|error| error.to_string())
-            .and_then(|outcome| {
-                if outcome.mean_overhead().is_empty() {
-                    return Err("no point has an overhead: is the job bounded (every source with `records`), and did its runs finish?".to_string());
-                }
-                let chart = overhead_chart(
-                    &outcome,
-                    &OverheadChartStyle {
-                        title: format!("{}: checkpoint overhead against the interval", plan.scenario_name),
-                        series_name: "simulated".into(),
-                        color: None,
-                    },
-                );
-                chart
-                    .render(writer.directory(), "overhead")
-                    .map_err(|error| error.to_string())
-            });
-        match drawn {
-            Ok(_) => say!(
-                "wrote {0}/overhead.png and {0}/overhead.svg",
-                writer.directory().display()
-            ),
-            Err(error) => return fail(format!("--plot: {error}")),
+        for ((result, directory), (series, variant)) in results.iter().zip(&variants) {
+            let drawn = OverheadOutcome::from_sweep(result.clone(), variant, &label)
+                .map_err(|error| error.to_string())
+                .and_then(|outcome| {
+                    if outcome.mean_overhead().is_empty() {
+                        return Err("no point has an overhead: is the job bounded (every source with `records`), and did its runs finish?".to_string());
+                    }
+                    let chart = overhead_chart(
+                        &outcome,
+                        &OverheadChartStyle {
+                            title: format!(
+                                "{}: checkpoint overhead against the interval",
+                                result.scenario
+                            ),
+                            series_name: series.clone().unwrap_or_else(|| "simulated".into()),
+                            color: None,
+                        },
+                    );
+                    chart.render(directory, "overhead").map_err(|error| error.to_string())
+                });
+            match drawn {
+                Ok(_) => say!(
+                    "wrote {0}/overhead.png and {0}/overhead.svg",
+                    directory.display()
+                ),
+                Err(error) => return fail(format!("--plot: {error}")),
+            }
         }
+    } else if plot {
+        use snapsim::figures::backpressure::{LoadSeries, load_charts};
+        let lines: Vec<LoadSeries> = results
+            .iter()
+            .zip(&variants)
+            .map(|((result, _), (series, _))| LoadSeries {
+                name: series.clone().unwrap_or_else(|| "simulated".into()),
+                color: None,
+                result,
+            })
+            .collect();
+        // One series: beside its CSVs; several: beside the scenario's own sweeps, named after
+        // the series field.
+        let directory = match &series_path {
+            None => results[0].1.clone(),
+            Some(path) => out
+                .join(&name)
+                .join(format!("sweep-{}-series-{path}", axes[0].path)),
+        };
+        if let Err(error) = std::fs::create_dir_all(&directory) {
+            return fail(format!(
+                "--plot: cannot create {}: {error}",
+                directory.display()
+            ));
+        }
+        let charts = load_charts(&lines, &format!(" — {name}"), &axes[0].column(), &[]);
+        for (chart_stem, chart) in charts {
+            if let Err(error) = chart.render(&directory, chart_stem) {
+                return fail(format!("--plot: {error}"));
+            }
+        }
+        say!(
+            "wrote {}/{{checkpoint-duration,start-delay,alignment,persisted-data}}.{{png,svg}}",
+            directory.display()
+        );
     }
-    let cut_short: Vec<&snapsim::sweep::PointResult> = result
-        .points
+    let cut_short: Vec<&snapsim::sweep::PointResult> = results
         .iter()
+        .flat_map(|(result, _)| result.points.iter())
         .filter(|p| p.runs.iter().any(|r| r.get("cut_short") == Some(1.0)))
         .collect();
     if !cut_short.is_empty() {

@@ -900,17 +900,145 @@ fn a_sweep_of_the_interval_with_plot_draws_the_overhead_chart() {
             .len()
             > 1000
     );
-    refused(
-        &[
-            "sweep",
-            MACHINE,
-            "--set",
-            "checkpoint-storage.latency=1ms..5ms",
-            "--plot",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        "--plot draws overhead against the checkpoint interval",
-    );
+    // Another field than the interval: the checkpoint-under-load charts instead.
+    let other = snapsim(&[
+        "sweep",
+        MACHINE,
+        "--set",
+        "checkpoint-storage.latency=1ms..5ms",
+        "--points",
+        "2",
+        "--seeds",
+        "1",
+        "--plot",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(other.status.success(), "{}", stderr(&other));
+    let charts = out
+        .join("chart-overhead-daly-machine")
+        .join("sweep-checkpoint-storage.latency");
+    assert!(charts.join("checkpoint-duration.svg").is_file());
+    assert!(!charts.join("overhead.svg").exists());
     std::fs::remove_dir_all(&out).ok();
+}
+
+/// The last point's mean of `metric` in a sweep's summary.csv.
+fn last_mean(summary: &std::path::Path, metric: &str) -> f64 {
+    let text = std::fs::read_to_string(summary).unwrap_or_else(|e| panic!("{summary:?}: {e}"));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = header
+        .iter()
+        .position(|h| *h == format!("{metric}_mean"))
+        .unwrap_or_else(|| panic!("no {metric}_mean in {header:?}"));
+    let last: Vec<&str> = lines.last().unwrap().split(',').collect();
+    last[column].parse().unwrap()
+}
+
+/// Aligned against unaligned as two lines of one chart: `--series` runs the whole sweep once per
+/// value of a field of any kind (here a boolean), each under its own output directory, and
+/// `--plot` draws the checkpoint-under-load charts with one line per value. The lines differ as
+/// the book says they should: at the slowest consumer, aligned barriers wait behind the backlog
+/// for hundreds of milliseconds; unaligned ones overtake it.
+#[test]
+fn a_series_sweeps_a_boolean_and_draws_aligned_against_unaligned() {
+    let out = scratch("series");
+    let output = snapsim(&[
+        "sweep",
+        "scenarios/chart-backpressure.json",
+        "--set",
+        "job.operators.sum.cost=0us..900us",
+        "--points",
+        "3",
+        "--seeds",
+        "2",
+        "--series",
+        "checkpointing.unaligned=false,true",
+        "--plot",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary = |value: &str| {
+        out.join(format!(
+            "chart-backpressure.checkpointing.unaligned-{value}"
+        ))
+        .join("sweep-job.operators.sum.cost/summary.csv")
+    };
+    let aligned = last_mean(&summary("false"), "start_delay_ms_mean");
+    let unaligned = last_mean(&summary("true"), "start_delay_ms_mean");
+    assert!(aligned > 200.0, "aligned start delay {aligned} ms");
+    assert!(unaligned < 50.0, "unaligned start delay {unaligned} ms");
+    let charts = out
+        .join("chart-backpressure")
+        .join("sweep-job.operators.sum.cost-series-checkpointing.unaligned");
+    for chart in [
+        "checkpoint-duration",
+        "start-delay",
+        "alignment",
+        "persisted-data",
+    ] {
+        for extension in ["png", "svg"] {
+            let file = charts.join(format!("{chart}.{extension}"));
+            assert!(file.is_file(), "{file:?} was not drawn");
+        }
+    }
+    let svg = std::fs::read_to_string(charts.join("start-delay.svg")).unwrap();
+    assert!(
+        svg.contains("checkpointing.unaligned=true"),
+        "the legend names the series"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// A mode is a series value too; a series needs two values and another field than the sweep's;
+/// `--plot` needs one swept field.
+#[test]
+fn a_series_of_modes_is_planned_and_bad_series_are_refused() {
+    let output = snapsim(&[
+        "sweep",
+        "scenarios/chart-backpressure.json",
+        "--set",
+        "job.operators.sum.cost=0us..900us",
+        "--series",
+        "checkpointing.mode=EXACTLY_ONCE,AT_LEAST_ONCE",
+        "--dry-run",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("chart-backpressure.checkpointing.mode-EXACTLY_ONCE")
+            && text.contains("chart-backpressure.checkpointing.mode-AT_LEAST_ONCE"),
+        "{text}"
+    );
+    let base = [
+        "sweep",
+        "scenarios/chart-backpressure.json",
+        "--set",
+        "job.operators.sum.cost=0us..900us",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        base.iter().chain(extra).copied().collect()
+    };
+    refused(
+        &with(&["--series", "checkpointing.unaligned=true"]),
+        "at least two values",
+    );
+    refused(
+        &with(&["--series", "job.operators.sum.cost=1us,2us"]),
+        "already swept",
+    );
+    refused(
+        &with(&[
+            "--series",
+            "checkpointing.mode=EXACTLY_ONCE,SOMETIMES",
+            "--dry-run",
+        ]),
+        "SOMETIMES",
+    );
+    refused(
+        &with(&["--set", "checkpointing.interval=1s..2s", "--plot"]),
+        "one swept field",
+    );
 }

@@ -71,88 +71,173 @@ fn capacity_cost_us(document: &Value) -> Option<f64> {
     Some(consumers / offered * 1e6)
 }
 
-/// The four charts.
+/// The four charts of a checkpoint under load, each one metric of a sweep against the swept
+/// value: file stem, metric, title, y-axis label, scale from the metric's unit.
+pub const LOAD_CHARTS: [(&str, &str, &str, &str, f64); 4] = [
+    (
+        "checkpoint-duration",
+        "checkpoint_duration_ms_mean",
+        "Checkpoint duration (trigger → last acknowledgement)",
+        "end-to-end checkpoint duration (ms), mean over checkpoints",
+        1.0,
+    ),
+    (
+        "start-delay",
+        "start_delay_ms_mean",
+        "Start delay (trigger → first barrier at the slowest subtask)",
+        "start delay (ms), slowest subtask, mean over checkpoints",
+        1.0,
+    ),
+    (
+        "alignment",
+        "alignment_ms_mean",
+        "Alignment (first → last barrier at a subtask)",
+        "alignment duration (ms), slowest subtask, mean over checkpoints",
+        1.0,
+    ),
+    (
+        "persisted-data",
+        "persisted_data_bytes_mean",
+        "In-flight data written into each checkpoint",
+        "persisted in-flight data (KiB per checkpoint), mean",
+        1.0 / 1024.0,
+    ),
+];
+
+/// One line of a load chart: a sweep, its name in the legend and its colour (default: the
+/// palette's next).
+pub struct LoadSeries<'a> {
+    /// Legend entry, e.g. "unaligned" or "checkpointing.unaligned = true".
+    pub name: String,
+    /// A colour such as "#0072B2".
+    pub color: Option<String>,
+    /// The sweep (one axis).
+    pub result: &'a SweepResult,
+}
+
+/// The four load charts (see [`LOAD_CHARTS`]) of one or more sweeps over the same axis, one line
+/// per sweep, the first with its 95 % band over seeds: the book's backpressure figures, and
+/// `snapsim sweep … --plot` for any scenario and any swept field (`--series` for several lines).
+/// `title_suffix` follows each chart's title; `x_label` names the swept field with its unit.
+pub fn load_charts(
+    series: &[LoadSeries],
+    title_suffix: &str,
+    x_label: &str,
+    markers: &[VerticalMarker],
+) -> Vec<(&'static str, LineChart)> {
+    let seeds = series.first().map_or(0, |s| s.result.seed_count);
+    LOAD_CHARTS
+        .iter()
+        .map(|&(stem, metric, title, y_label, scale)| {
+            let lines = series
+                .iter()
+                .enumerate()
+                .map(|(index, one)| {
+                    let points: Vec<(f64, f64)> = one
+                        .result
+                        .points
+                        .iter()
+                        .filter_map(|p| Some((p.values[0], p.mean(metric)? * scale)))
+                        .collect();
+                    let mut line = Series::new(one.name.clone(), points);
+                    if index == 0 {
+                        let band: Vec<BandPoint> = one
+                            .result
+                            .points
+                            .iter()
+                            .filter_map(|p| {
+                                let s = p.metric(metric)?;
+                                Some(BandPoint {
+                                    x: p.values[0],
+                                    lower: (s.ci95_low * scale).max(0.0),
+                                    upper: s.ci95_high * scale,
+                                })
+                            })
+                            .collect();
+                        line = line.with_band(
+                            format!("{}: 95 % interval over {seeds} seeds", one.name),
+                            band,
+                        );
+                    }
+                    line.color = one.color.clone();
+                    line
+                })
+                .collect();
+            let chart = LineChart {
+                title: format!("{title}{title_suffix}"),
+                x_axis: Axis::linear(x_label),
+                y_axis: Axis::linear(y_label),
+                series: lines,
+                reference_curves: Vec::new(),
+                markers: markers.to_vec(),
+            };
+            (stem, chart)
+        })
+        .collect()
+}
+
+/// The book's four charts: the four modes against the keyed sum's per-record cost.
 pub fn backpressure_figures(
     context: &FigureContext,
 ) -> Result<Vec<(&'static str, RenderedFiles)>, FigureError> {
     let results = backpressure_sweeps(context)?;
     let capacity = capacity_cost_us(&context.document("chart-backpressure.json")?);
-    let charts: [(&'static str, &str, &str, &str, f64); 4] = [
-        (
-            "backpressure-checkpoint-duration",
-            "checkpoint_duration_ms_mean",
-            "Checkpoint duration (trigger → last acknowledgement) as the consumer slows down",
-            "end-to-end checkpoint duration (ms), mean over checkpoints",
-            1.0,
-        ),
-        (
-            "backpressure-start-delay",
-            "start_delay_ms_mean",
-            "Start delay: aligned barriers queue behind the backlog, unaligned ones overtake it",
-            "start delay (ms), slowest subtask, mean over checkpoints",
-            1.0,
-        ),
-        (
-            "backpressure-alignment",
-            "alignment_ms_mean",
-            "Alignment (first → last barrier at a subtask) as the consumer slows down",
-            "alignment duration (ms), slowest subtask, mean over checkpoints",
-            1.0,
-        ),
-        (
-            "backpressure-persisted-data",
-            "persisted_data_bytes_mean",
-            "In-flight data written into each checkpoint: the price of overtaking the backlog",
-            "persisted in-flight data (KiB per checkpoint), mean",
-            1.0 / 1024.0,
-        ),
-    ];
+    let markers: Vec<VerticalMarker> = capacity
+        .map(|cost| {
+            vec![VerticalMarker {
+                label: format!("consumers at capacity ({cost:.0} µs)"),
+                x: cost,
+                color: Some("#666666".into()),
+            }]
+        })
+        .unwrap_or_default();
+    let series: Vec<LoadSeries> = MODES
+        .iter()
+        .zip(&results)
+        .map(|((mode, color), result)| LoadSeries {
+            name: (*mode).to_string(),
+            color: Some((*color).to_string()),
+            result,
+        })
+        .collect();
+    let charts = load_charts(
+        &series,
+        " as the consumer slows down",
+        "per-record cost of the keyed sum (µs) — consumer slowness",
+        &markers,
+    );
     let mut figures = Vec::new();
-    for (stem, metric, title, y_label, scale) in charts {
-        let mut series = Vec::new();
-        for ((mode, color), result) in MODES.iter().zip(&results) {
-            let points: Vec<(f64, f64)> = result
-                .points
-                .iter()
-                .filter_map(|p| Some((p.values[0], p.mean(metric)? * scale)))
-                .collect();
-            let band: Vec<BandPoint> = result
-                .points
-                .iter()
-                .filter_map(|p| {
-                    let s = p.metric(metric)?;
-                    Some(BandPoint {
-                        x: p.values[0],
-                        lower: (s.ci95_low * scale).max(0.0),
-                        upper: s.ci95_high * scale,
-                    })
-                })
-                .collect();
-            let mut line = Series::new(*mode, points);
-            if *mode == "aligned" {
-                line = line.with_band(format!("aligned: 95 % interval over {SEEDS} seeds"), band);
-            }
-            line.color = Some((*color).into());
-            series.push(line);
-        }
-        let markers = capacity
-            .map(|cost| {
-                vec![VerticalMarker {
-                    label: format!("consumers at capacity ({cost:.0} µs)"),
-                    x: cost,
-                    color: Some("#666666".into()),
-                }]
-            })
-            .unwrap_or_default();
-        let chart = LineChart {
-            title: title.into(),
-            x_axis: Axis::linear("per-record cost of the keyed sum (µs) — consumer slowness"),
-            y_axis: Axis::linear(y_label),
-            series,
-            reference_curves: Vec::new(),
-            markers,
-        };
-        figures.push((stem, chart.render(&context.out_dir, stem)?));
+    for (stem, mut chart) in charts {
+        let (_, stem, title) = BOOK_FIGURES
+            .iter()
+            .find(|(short, _, _)| *short == stem)
+            .expect("every load chart has a book figure");
+        chart.title = (*title).to_string();
+        figures.push((*stem, chart.render(&context.out_dir, stem)?));
     }
     Ok(figures)
 }
+
+/// The book's file names and titles of the load charts.
+const BOOK_FIGURES: [(&str, &str, &str); 4] = [
+    (
+        "checkpoint-duration",
+        "backpressure-checkpoint-duration",
+        "Checkpoint duration (trigger → last acknowledgement) as the consumer slows down",
+    ),
+    (
+        "start-delay",
+        "backpressure-start-delay",
+        "Start delay: aligned barriers queue behind the backlog, unaligned ones overtake it",
+    ),
+    (
+        "alignment",
+        "backpressure-alignment",
+        "Alignment (first → last barrier at a subtask) as the consumer slows down",
+    ),
+    (
+        "persisted-data",
+        "backpressure-persisted-data",
+        "In-flight data written into each checkpoint: the price of overtaking the backlog",
+    ),
+];
