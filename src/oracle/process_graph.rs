@@ -874,7 +874,9 @@ enum AppEventKind {
     Lost,
 }
 
-fn app_events_of(index: &Index) -> Vec<AppEvent> {
+/// The application events of the record in order, read as they are needed (collecting them
+/// would hold a copy of every message's send and receipt at once).
+fn app_events_of<'i>(index: &'i Index) -> impl Iterator<Item = AppEvent> + 'i {
     index
         .events
         .iter()
@@ -918,7 +920,6 @@ fn app_events_of(index: &Index) -> Vec<AppEvent> {
             }),
             _ => None,
         })
-        .collect()
 }
 
 /// Fast answer: if every application event before the cut happened before every event after it,
