@@ -272,21 +272,22 @@ fn header(name: &str, value: &str) -> Header {
 
 /// Decodes `%XX` escapes of a URL path segment (file names with spaces or `+`).
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(hex) = std::str::from_utf8(&bytes[i + 1..i + 3])
-            && let Ok(value) = u8::from_str_radix(hex, 16)
-        {
-            out.push(value);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    /// A scenario's file name comes back from the page's URL as the user wrote it.
+    #[test]
+    fn a_file_name_in_the_url_is_decoded() {
+        assert_eq!(percent_decode("my%20job%2Bv2.json"), "my job+v2.json");
+        assert_eq!(percent_decode("plain.json"), "plain.json");
+        assert_eq!(percent_decode("caf%C3%A9.json"), "café.json");
+        // A stray `%` stays as it is.
+        assert_eq!(percent_decode("100%.json"), "100%.json");
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
