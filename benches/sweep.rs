@@ -13,6 +13,11 @@
 //! It prints the wall time, the engine events per second, and the simulated optimum, once per job:
 //! a sweep this size is its own repetition. `SNAPSIM_BENCH_POINTS` and `SNAPSIM_BENCH_SEEDS` shrink
 //! it for a quick look; `SNAPSIM_BENCH_JOB=flink-job` (or `daly-machine`) runs one of the two.
+//!
+//! `SNAPSIM_BENCH_JOB=flink-job-run` instead runs the flink job's single worst point — its shortest
+//! interval, 400 ms, some 5000 checkpoints — through `snapsim run` (simulation, every invariant,
+//! the report) three times, and prints the wall time and peak memory of each: what one user's
+//! `snapsim run` of that job costs.
 
 use serde_json::{Value, json};
 use snapsim::sweep::optimum::fitted_minimum;
@@ -57,6 +62,10 @@ fn main() {
             "300ms..10s",
         ),
     ];
+    if only.as_deref() == Some("flink-job-run") {
+        run_one_point(jobs[0].1, jobs[0].2);
+        return;
+    }
     for (name, file, records, range) in jobs {
         if only.as_deref().is_some_and(|o| o != name) {
             continue;
@@ -118,4 +127,45 @@ fn bench(name: &str, file: &str, records: u64, range: &str) {
             o.y * 100.0
         ))
     );
+}
+
+/// `snapsim run` on the flink job at a 400 ms interval, as a child process: wall time and peak
+/// resident memory (the child's `ru_maxrss`).
+fn run_one_point(file: &str, records: u64) {
+    let path = format!("{}/scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
+    let mut document: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the scenario exists"))
+            .expect("valid JSON");
+    JsonPath::parse("job.operators.source.records")
+        .and_then(|p| p.set(&mut document, json!(records)))
+        .expect("the source has records");
+    JsonPath::parse("checkpointing.interval")
+        .and_then(|p| p.set(&mut document, json!("400ms")))
+        .expect("the job checkpoints");
+    let scratch = std::env::temp_dir().join(format!("snapsim-bench-run-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).expect("a scratch directory");
+    let scenario = scratch.join("flink-job-400ms.json");
+    std::fs::write(&scenario, document.to_string()).expect("the scenario is written");
+    for round in 1..=3 {
+        let started = Instant::now();
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_snapsim"))
+            .arg("run")
+            .arg(&scenario)
+            .arg("--out")
+            .arg(scratch.join("output"))
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("snapsim runs");
+        let seconds = started.elapsed().as_secs_f64();
+        assert!(status.success(), "snapsim run failed: {status}");
+        // The largest resident set of any child waited for: each round's run is the same job.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `usage` is a valid, writable rusage for getrusage to fill.
+        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+        println!(
+            "flink-job-run: round {round}/3: snapsim run at a 400 ms interval in {seconds:.2} s, peak RSS {:.0} MB (largest so far)",
+            usage.ru_maxrss as f64 / 1024.0
+        );
+    }
+    std::fs::remove_dir_all(&scratch).ok();
 }
