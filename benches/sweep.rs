@@ -74,7 +74,8 @@ fn main() {
     }
 }
 
-fn bench(name: &str, file: &str, records: u64, range: &str) {
+/// The shipped scenario `file` with its source scaled to `records`, and its path.
+fn scaled(file: &str, records: u64) -> (String, Value) {
     let path = format!("{}/scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
     let mut document: Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("the scenario exists"))
@@ -82,6 +83,11 @@ fn bench(name: &str, file: &str, records: u64, range: &str) {
     JsonPath::parse("job.operators.source.records")
         .and_then(|p| p.set(&mut document, json!(records)))
         .expect("the source has records");
+    (path, document)
+}
+
+fn bench(name: &str, file: &str, records: u64, range: &str) {
+    let (path, document) = scaled(file, records);
     let points = setting("SNAPSIM_BENCH_POINTS", 40);
     let seeds = setting("SNAPSIM_BENCH_SEEDS", 20) as u64;
     let axis = SweepAxis::from_range(&document, "checkpointing.interval", range, points, true)
@@ -132,13 +138,7 @@ fn bench(name: &str, file: &str, records: u64, range: &str) {
 /// `snapsim run` on the flink job at a 400 ms interval, as a child process: wall time and peak
 /// resident memory (the child's `ru_maxrss`).
 fn run_one_point(file: &str, records: u64) {
-    let path = format!("{}/scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
-    let mut document: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("the scenario exists"))
-            .expect("valid JSON");
-    JsonPath::parse("job.operators.source.records")
-        .and_then(|p| p.set(&mut document, json!(records)))
-        .expect("the source has records");
+    let (_, mut document) = scaled(file, records);
     JsonPath::parse("checkpointing.interval")
         .and_then(|p| p.set(&mut document, json!("400ms")))
         .expect("the job checkpoints");

@@ -185,16 +185,9 @@ fn a_summary_of_many_snapshots_shows_the_ends_in_full_and_aggregates_the_rest() 
 /// list: an answer in the book cannot drift from what the simulator does.
 #[test]
 fn every_checked_answer_in_the_book_is_what_the_simulator_does() {
-    let book = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/book/src"));
     let mut checks: std::collections::BTreeMap<String, Vec<(String, serde_json::Value)>> =
         Default::default();
-    let mut chapters: Vec<PathBuf> = std::fs::read_dir(&book)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    chapters.sort();
-    for chapter in &chapters {
+    for chapter in &book_chapters() {
         let text = std::fs::read_to_string(chapter).unwrap();
         for (number, line) in text.lines().enumerate() {
             let mut rest = line;
