@@ -851,18 +851,8 @@ fn sweep_command(file: &std::path::Path, set: &[String], options: SweepOptions) 
     }
     let mut plans = Vec::new();
     for (label_of_series, variant) in &variants {
-        let variant_stem = match label_of_series {
-            Some(series) => format!("{stem}@{series}"),
-            None => stem.to_string(),
-        };
-        let plan = match SweepPlan::new(
-            variant,
-            &label,
-            &variant_stem,
-            axes.clone(),
-            seeds.clone(),
-            true,
-        ) {
+        // A series variant carries its own `name` (set above); `stem` names a file without one.
+        let plan = match SweepPlan::new(variant, &label, stem, axes.clone(), seeds.clone(), true) {
             Ok(plan) => plan,
             Err(error) => {
                 return fail(match label_of_series {

@@ -21,7 +21,7 @@ use crate::engine::SimTime;
 use crate::scenario::DataflowModel;
 use crate::topology::job::{ExecutionGraph, TaskIndex};
 use crate::trace::DataflowEvent;
-use crate::workload::dataflow::{KeyTotals, OperatorKind, OperatorState};
+use crate::workload::dataflow::{OperatorKind, OperatorState, side_by_side};
 use crate::workload::sink::{ExternalSink, TransactionState};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -66,7 +66,7 @@ impl DataflowVerdict {
 pub fn check(model: &DataflowModel, seed: u64, run: &DataflowRun) -> DataflowVerdict {
     let mut checker = CheckpointChecker::new(model, seed);
     for completed in &run.completed {
-        checker.check(&run.graph, run.trace.events(), &run.final_states, completed);
+        checker.completed(&run.graph, run.trace.events(), &run.final_states, completed);
     }
     checker.verdict(model, run)
 }
@@ -97,9 +97,20 @@ impl<'a> CheckpointChecker<'a> {
         }
     }
 
+    /// The verdict: the checks of the checkpoints seen, and the protocol rules over the whole
+    /// record of the finished run.
+    pub fn verdict(self, model: &DataflowModel, run: &DataflowRun) -> DataflowVerdict {
+        DataflowVerdict {
+            checkpoints: self.checks,
+            protocol_rules: check_protocol_rules(model, run.trace.events(), &run.sinks),
+        }
+    }
+}
+
+impl CheckpointObserver for CheckpointChecker<'_> {
     /// Checks one completed checkpoint: `events` is the record at least up to its completion,
     /// `states` the tasks' operator states (those of tasks finished before it are read).
-    pub fn check(
+    fn completed(
         &mut self,
         graph: &ExecutionGraph,
         events: &[DataflowEvent],
@@ -113,27 +124,6 @@ impl<'a> CheckpointChecker<'a> {
             .get_or_insert_with(|| Reference::new(model, seed, graph));
         let check = check_checkpoint(model, graph, states, reference, &self.index, completed);
         self.checks.push(check);
-    }
-
-    /// The verdict: the checks of the checkpoints seen, and the protocol rules over the whole
-    /// record of the finished run.
-    pub fn verdict(self, model: &DataflowModel, run: &DataflowRun) -> DataflowVerdict {
-        DataflowVerdict {
-            checkpoints: self.checks,
-            protocol_rules: check_protocol_rules(model, run.trace.events(), &run.sinks),
-        }
-    }
-}
-
-impl CheckpointObserver for CheckpointChecker<'_> {
-    fn completed(
-        &mut self,
-        graph: &ExecutionGraph,
-        events: &[DataflowEvent],
-        states: &[Vec<OperatorState>],
-        completed: &CompletedCheckpoint,
-    ) {
-        self.check(graph, events, states, completed);
     }
 }
 
@@ -195,7 +185,9 @@ impl TraceIndex {
 fn check_checkpoint(
     model: &DataflowModel,
     graph: &ExecutionGraph,
-    final_states: &[Vec<OperatorState>],
+    // The tasks' operator states when the checkpoint completed (at the latest, the run's end): a
+    // task finished by then holds its final state.
+    states: &[Vec<OperatorState>],
     reference: &mut Reference,
     index: &TraceIndex,
     completed: &CompletedCheckpoint,
@@ -226,7 +218,7 @@ fn check_checkpoint(
             let offset = match snapshot_of.get(&task) {
                 Some(snapshot) => snapshot.operator_states[0].offset,
                 // A source that finished before the checkpoint had read its whole log.
-                None => final_states[task][0].offset,
+                None => states[task][0].offset,
             };
             offsets.insert(task, offset);
         }
@@ -238,16 +230,16 @@ fn check_checkpoint(
     let mut actual = vec![OperatorState::default(); model.job.operators.len()];
     let mut missing_tasks = Vec::new();
     for (task, vertex) in graph.tasks.iter().enumerate() {
-        let states: &[OperatorState] = match snapshot_of.get(&task) {
+        let held: &[OperatorState] = match snapshot_of.get(&task) {
             Some(snapshot) => &snapshot.operator_states,
-            None if finished_before.contains(&task) => &final_states[task],
+            None if finished_before.contains(&task) => &states[task],
             None => {
                 missing_tasks.push(vertex.name.clone());
                 continue;
             }
         };
         for (position, &operator) in vertex.chain.iter().enumerate() {
-            actual[operator].merge(&states[position]);
+            actual[operator].merge(&held[position]);
         }
     }
     let mut persisted = 0u64;
@@ -309,31 +301,7 @@ fn compare_states(
         if matches!(operator.kind, OperatorKind::Source(_)) {
             continue;
         }
-        // Both states iterate in key order: walk them side by side (a key missing on one side
-        // counts as zero there).
-        let mut want_keys = expected[index].keyed.iter().peekable();
-        let mut have_keys = actual[index].keyed.iter().peekable();
-        loop {
-            let (key, want, have) = match (want_keys.peek(), have_keys.peek()) {
-                (None, None) => break,
-                (Some(&(&w, &want)), Some(&(&h, &have))) if w == h => {
-                    want_keys.next();
-                    have_keys.next();
-                    (w, want, have)
-                }
-                (Some(&(&w, &want)), Some(&(&h, _))) if w < h => {
-                    want_keys.next();
-                    (w, want, KeyTotals::default())
-                }
-                (Some(&(&w, &want)), None) => {
-                    want_keys.next();
-                    (w, want, KeyTotals::default())
-                }
-                (_, Some(&(&h, &have))) => {
-                    have_keys.next();
-                    (h, KeyTotals::default(), have)
-                }
-            };
+        for (key, want, have) in side_by_side(&expected[index].keyed, &actual[index].keyed) {
             // Below a keyed aggregation only counts are order-independent (see JobGraph).
             if want.count == have.count && (want.sum == have.sum || !sums_comparable[index]) {
                 continue;

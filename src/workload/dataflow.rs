@@ -10,7 +10,7 @@ use crate::engine::{RngStreams, SimRng};
 use rand::{Rng, RngExt};
 use serde::Serialize;
 
-pub use super::keyed_state::{KeyTotals, KeyedState};
+pub use super::keyed_state::{KeyTotals, KeyedState, side_by_side};
 
 /// One record of the stream. 32 bytes; buffers hold hundreds of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -148,33 +148,12 @@ impl OperatorState {
         // Both iterate in key order: merge them side by side into a new state, which appends
         // every key at the end of its page (adding `other`'s keys one by one into the middle of
         // shared pages would copy and shift each page once per key).
-        let mut mine = self.keyed.iter().peekable();
-        let mut theirs = other.keyed.iter().peekable();
-        let merged = std::iter::from_fn(|| {
-            Some(match (mine.peek(), theirs.peek()) {
-                (None, None) => return None,
-                (Some(&(&a, &x)), Some(&(&b, &y))) if a == b => {
-                    mine.next();
-                    theirs.next();
-                    let sum = KeyTotals {
-                        sum: x.sum + y.sum,
-                        count: x.count + y.count,
-                    };
-                    (a, sum)
-                }
-                (Some(&(&a, &x)), Some(&(&b, _))) if a < b => {
-                    mine.next();
-                    (a, x)
-                }
-                (Some(&(&a, &x)), None) => {
-                    mine.next();
-                    (a, x)
-                }
-                (_, Some(&(&b, &y))) => {
-                    theirs.next();
-                    (b, y)
-                }
-            })
+        let merged = side_by_side(&self.keyed, &other.keyed).map(|(key, mine, theirs)| {
+            let totals = KeyTotals {
+                sum: mine.sum + theirs.sum,
+                count: mine.count + theirs.count,
+            };
+            (key, totals)
         });
         let merged = KeyedState::from_ascending(merged);
         self.keyed = merged;

@@ -237,6 +237,39 @@ impl FromIterator<(u32, KeyTotals)> for KeyedState {
     }
 }
 
+/// Every key of either state in key order, with its totals in each (zero where it is absent):
+/// the two states walked side by side, for merging states and for comparing them.
+pub fn side_by_side<'a>(
+    left: &'a KeyedState,
+    right: &'a KeyedState,
+) -> impl Iterator<Item = (u32, KeyTotals, KeyTotals)> + 'a {
+    let mut left = left.iter().peekable();
+    let mut right = right.iter().peekable();
+    std::iter::from_fn(move || {
+        let zero = KeyTotals::default();
+        Some(match (left.peek(), right.peek()) {
+            (None, None) => return None,
+            (Some(&(&l, &a)), Some(&(&r, &b))) if l == r => {
+                left.next();
+                right.next();
+                (l, a, b)
+            }
+            (Some(&(&l, &a)), Some(&(&r, _))) if l < r => {
+                left.next();
+                (l, a, zero)
+            }
+            (Some(&(&l, &a)), None) => {
+                left.next();
+                (l, a, zero)
+            }
+            (_, Some(&(&r, &b))) => {
+                right.next();
+                (r, zero, b)
+            }
+        })
+    })
+}
+
 /// Equal when the same keys have the same totals (however the pages are shared).
 impl PartialEq for KeyedState {
     fn eq(&self, other: &KeyedState) -> bool {
