@@ -558,6 +558,120 @@ fn a_replay_of_the_crash_shows_the_checkpoints_the_report_lists_and_the_backpres
     }
 }
 
+/// A step function's total at `t_us`: the last point at or before it.
+fn total_at(steps: &[(u64, u64)], t_us: u64) -> u64 {
+    steps
+        .iter()
+        .take_while(|(at_us, _)| *at_us <= t_us)
+        .last()
+        .map_or(0, |(_, total)| *total)
+}
+
+#[test]
+fn a_replay_shows_what_each_reader_of_the_sink_saw_at_every_instant() {
+    // The plain sink without checkpoints: the crash replays everything, and every copy is visible
+    // at once, so the duplicates appear after the restart, never before the crash.
+    let replay = replay_of("flink-crash-side-by-side-no-checkpoints.json");
+    let reported = &replay.report["dataflow"]["delivery"]["sinks"][0];
+    let sink = &replay.dataflow.as_ref().unwrap().sinks[0];
+    assert!(!sink.transactional);
+    let end_us = u64::MAX;
+    assert_eq!(
+        total_at(&sink.written, end_us),
+        reported["uncommitted_records"]
+    );
+    assert_eq!(
+        total_at(&sink.committed, end_us),
+        reported["committed_records"]
+    );
+    assert_eq!(total_at(&sink.duplicates, end_us), reported["duplicates"]);
+    assert!(reported["duplicates"].as_u64().unwrap() > 0);
+    let crash_us = replay.report["dataflow"]["recoveries"][0]["failed_at_us"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(total_at(&sink.duplicates, crash_us), 0);
+    assert!(sink.transactions.is_empty() && sink.discarded.is_empty());
+
+    // The two-phase-commit sink whose transactions time out: a read-committed reader sees a
+    // transaction's records only when it commits, so at every instant it sees no more than was
+    // written, and what it sees grows only at commits; the aborted ones are discarded.
+    let replay = replay_of("flink-2pc-transaction-timeout.json");
+    let reported = &replay.report["dataflow"]["delivery"]["sinks"][0];
+    let sink = &replay.dataflow.as_ref().unwrap().sinks[0];
+    assert!(sink.transactional);
+    assert_eq!(
+        total_at(&sink.written, end_us),
+        reported["uncommitted_records"]
+    );
+    assert_eq!(
+        total_at(&sink.committed, end_us),
+        reported["committed_records"]
+    );
+    let commits_us: Vec<i64> = sink
+        .transactions
+        .iter()
+        .map(|t| t[3])
+        .filter(|&c| c >= 0)
+        .collect();
+    let aborts = sink.transactions.iter().filter(|t| t[4] >= 0).count();
+    assert_eq!(commits_us.len(), reported["transactions_committed"]);
+    assert_eq!(aborts, reported["transactions_aborted"]);
+    assert!(aborts > 0, "the lesson's timed-out transactions");
+    // Sampled or not, a point of the committed series is the records of the transactions
+    // committed by then (before the sampling boundary, or at the instant itself; a sampled series
+    // ends with the whole total at the run's end), and never more than a read-uncommitted reader
+    // saw at the same point.
+    let sampled = replay.notes.iter().any(|n| n.contains("output is sampled"));
+    let last_us = sink.committed.last().map_or(0, |p| p.0);
+    let committed_by = |at_us: u64| -> i64 {
+        let before_only = sampled && at_us != last_us;
+        let counts = |c: i64| {
+            if before_only {
+                c < at_us as i64
+            } else {
+                c <= at_us as i64
+            }
+        };
+        sink.transactions
+            .iter()
+            .filter(|t| t[3] >= 0 && counts(t[3]))
+            .map(|t| t[5])
+            .sum()
+    };
+    for &(at_us, total) in &sink.committed {
+        assert_eq!(total as i64, committed_by(at_us), "committed at {at_us} µs");
+        assert!(
+            total <= total_at(&sink.written, at_us),
+            "more committed than written at {at_us} µs"
+        );
+        if !sampled {
+            assert!(
+                commits_us.contains(&(at_us as i64)),
+                "visible at {at_us} µs: no commit then"
+            );
+        }
+    }
+    let aborted_records: i64 = sink
+        .transactions
+        .iter()
+        .filter(|t| t[4] >= 0)
+        .map(|t| t[5])
+        .sum();
+    assert_eq!(total_at(&sink.discarded, end_us) as i64, aborted_records);
+    // A transaction is opened, pre-committed at its checkpoint's barrier, then committed or aborted.
+    for t in &sink.transactions {
+        if t[2] >= 0 {
+            assert!(t[1] <= t[2]);
+        }
+        if t[3] >= 0 {
+            assert!(
+                t[2] >= 0 && t[2] <= t[3],
+                "committed only after its pre-commit: {t:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_what_if_crash_is_a_fork_that_the_saved_scenario_reproduces() {
     let (document, path) = scenario_document("flink-crash-during-alignment.json");

@@ -73,6 +73,11 @@ pub struct SinkDelivered {
     /// Of the aborted transactions, those the external system aborted by its transaction timeout
     /// (their records are lost if a checkpoint held them).
     pub transactions_timed_out: usize,
+    /// When each of the `duplicates` became visible to a read-committed reader (µs, ascending): a
+    /// plain or idempotent sink's write at once, a transaction's writes when it committed. Not in
+    /// the report (it grows with the output); the web view shows the count at the scrubbed instant.
+    #[serde(skip)]
+    pub duplicates_visible_at_us: Vec<u64>,
 }
 
 /// The verdict on what survived the run's failures.
@@ -244,6 +249,28 @@ pub fn check(model: &DataflowModel, seed: u64, run: &DataflowRun) -> DeliveryVer
                 first_duplicate.get_or_insert(write);
             }
         }
+        // The same count in the order a read-committed reader saw the writes: at each instant,
+        // the copies visible then beyond what the job produces.
+        let visible_at_us = |write: &Write| match write.transaction {
+            None => write.at_us,
+            Some(id) => match sink.transactions[id as usize].state {
+                TransactionState::Committed { at_us } => at_us,
+                _ => write.at_us,
+            },
+        };
+        let mut in_visible_order: Vec<(u64, &Write)> =
+            committed.iter().map(|&w| (visible_at_us(w), w)).collect();
+        in_visible_order.sort_by_key(|&(at_us, _)| at_us);
+        let mut visible: BTreeMap<Identity, u64> = BTreeMap::new();
+        let mut duplicates_visible_at_us = Vec::new();
+        for (at_us, write) in in_visible_order {
+            let id = identity(write);
+            let copies = visible.entry(id).or_insert(0);
+            *copies += 1;
+            if *copies > allowed(&id) {
+                duplicates_visible_at_us.push(at_us);
+            }
+        }
         // Every write, committed or not, by record: where a missing record went.
         let mut last_write: BTreeMap<Identity, &Write> = BTreeMap::new();
         for write in &sink.writes {
@@ -385,6 +412,7 @@ pub fn check(model: &DataflowModel, seed: u64, run: &DataflowRun) -> DeliveryVer
                     }
                 )
             }),
+            duplicates_visible_at_us,
         });
     }
 

@@ -12,16 +12,19 @@
 //! diagram keeps at most [`ARROWS_MAX`] arrows (a longer run is shown up to the instant its
 //! arrows run out, and [`Replay::notes`] says so); activity is [`ACTIVITY_BUCKETS`] buckets per
 //! subtask; the report keeps its first [`CHECKPOINTS_MAX`] checkpoints and [`SNAPSHOTS_MAX`]
-//! snapshots. Records of a dataflow job are not drawn one by one: the event record holds barriers,
+//! snapshots; a sink's output is four step functions of at most [`SINK_STEPS_MAX`] points each
+//! and a list of at most [`TRANSACTIONS_MAX`] transactions. Records of a dataflow job are not drawn one by one: the event record holds barriers,
 //! triggers and acknowledgements, not the millions of records (the activity colours show where
 //! records pile up).
 
 use crate::dataflow::{DataflowRun, RunDetail, TaskActivity};
+use crate::oracle::delivery::DeliveryVerdict;
 use crate::plot::{SpaceTimeDiagram, space_time_from_dataflow_run, space_time_from_process_run};
 use crate::report::{CompletedRun, RawRun, run_scenario_with};
 use crate::scenario::{DataflowModel, ScenarioError};
 use crate::topology::ProcessGraph;
 use crate::trace::{DataflowEvent, ProcessEvent};
+use crate::workload::sink::TransactionState;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -131,6 +134,40 @@ pub struct DataflowView {
     /// `(at_us, "aligning checkpoint 4 (1 of 2 inputs' barriers in)")`
     /// ([`crate::dataflow::phase`]), at most [`PHASE_CHANGES_MAX`] per subtask.
     pub phases: Vec<Vec<(u64, String)>>,
+    /// Per sink operator, its output over time ([`SinkView`]).
+    pub sinks: Vec<SinkView>,
+}
+
+/// Points a replay keeps per step function of a sink's output; a sink whose output changes at
+/// more instants is sampled at the activity buckets' boundaries instead (all its series together).
+pub const SINK_STEPS_MAX: usize = 4000;
+/// Transactions a replay lists per sink.
+pub const TRANSACTIONS_MAX: usize = 2000;
+
+/// A sink's output over time: what a read-uncommitted and a read-committed reader of the external
+/// system saw at each instant (Kafka's `isolation.level`, a file system's in-progress and finished
+/// part files). Each series is a step function `(at_us, total)`: the total from `at_us` until the
+/// next point. When any series of a sink changes at more than [`SINK_STEPS_MAX`] instants, all
+/// four are sampled at the end of every activity bucket instead (a point then counts everything
+/// before it): they may lag by up to one bucket, but together, so they stay comparable.
+#[derive(Clone, Debug, Serialize)]
+pub struct SinkView {
+    /// The sink operator's name.
+    pub sink: String,
+    /// Writes in transactions (two-phase commit: Kafka's exactly-once producer, the file sink).
+    pub transactional: bool,
+    /// Records written: what a read-uncommitted reader sees.
+    pub written: Vec<(u64, u64)>,
+    /// Records visible to a read-committed reader: a plain or idempotent sink's writes at once, a
+    /// transaction's when it commits.
+    pub committed: Vec<(u64, u64)>,
+    /// Records in aborted transactions (never visible to read-committed readers).
+    pub discarded: Vec<(u64, u64)>,
+    /// Extra copies visible to a read-committed reader, as the delivery check counts them.
+    pub duplicates: Vec<(u64, u64)>,
+    /// Its transactions, in opening order, at most [`TRANSACTIONS_MAX`]: `[subtask, opened_us,
+    /// pre_committed_us, committed_us, aborted_us, records]`, −1 for what did not happen.
+    pub transactions: Vec<[i64; 6]>,
 }
 
 /// Phase changes a replay keeps per subtask (a checkpoint makes three or four).
@@ -328,7 +365,8 @@ fn replay_of(completed: &CompletedRun, document: &Value) -> Replay {
         RawRun::Dataflow(run, model) => {
             let diagram = dataflow_diagram(run, model, end_us, &mut notes);
             let moments = dataflow_moments(run, &report_json);
-            let view = dataflow_view(run, model, end_us);
+            let delivery = report.dataflow.as_ref().and_then(|d| d.delivery.as_ref());
+            let view = dataflow_view(run, model, delivery, end_us, &mut notes);
             (WorldKind::Dataflow, diagram, moments, Some(view), None)
         }
         RawRun::ProcessGraph(run, graph) => {
@@ -622,7 +660,13 @@ fn process_moments(
 }
 
 /// The job graph, checkpoint times, configuration and activity buckets.
-fn dataflow_view(run: &DataflowRun, model: &DataflowModel, end_us: u64) -> DataflowView {
+fn dataflow_view(
+    run: &DataflowRun,
+    model: &DataflowModel,
+    delivery: Option<&DeliveryVerdict>,
+    end_us: u64,
+    notes: &mut Vec<String>,
+) -> DataflowView {
     let job = &model.job;
     let operators = job
         .operators
@@ -712,6 +756,7 @@ fn dataflow_view(run: &DataflowRun, model: &DataflowModel, end_us: u64) -> Dataf
             })
             .collect(),
         channel_levels: channel_buckets(run, end_us, bucket_us),
+        sinks: sink_views(run, model, delivery, bucket_us, end_us, notes),
         barriers_not_received: barriers_not_received(run, end_us),
         checkpoints,
         configuration: configuration(model),
@@ -726,6 +771,144 @@ fn dataflow_view(run: &DataflowRun, model: &DataflowModel, end_us: u64) -> Dataf
             })
             .collect(),
     }
+}
+
+/// Every sink's output over time, from its writes and transactions (a [`RunDetail::Traced`] run
+/// keeps both) and the delivery check's duplicates.
+fn sink_views(
+    run: &DataflowRun,
+    model: &DataflowModel,
+    delivery: Option<&DeliveryVerdict>,
+    bucket_us: u64,
+    end_us: u64,
+    notes: &mut Vec<String>,
+) -> Vec<SinkView> {
+    let names = model
+        .job
+        .operators
+        .iter()
+        .filter(|o| matches!(o.kind, crate::workload::dataflow::OperatorKind::Sink(_)))
+        .map(|o| o.name.clone());
+    names
+        .zip(&run.sinks)
+        .map(|(name, sink)| {
+            let finished = |state: &TransactionState| match *state {
+                TransactionState::Committed { at_us } => (Some(at_us), None),
+                TransactionState::Aborted { at_us, .. } => (None, Some(at_us)),
+                _ => (None, None),
+            };
+            let written: Vec<(u64, u64)> = sink.writes.iter().map(|w| (w.at_us, 1)).collect();
+            let committed: Vec<(u64, u64)> = sink
+                .writes
+                .iter()
+                .filter_map(|w| match w.transaction {
+                    None => Some((w.at_us, 1)),
+                    Some(id) => finished(&sink.transactions[id as usize].state)
+                        .0
+                        .map(|at_us| (at_us, 1)),
+                })
+                .collect();
+            let discarded: Vec<(u64, u64)> = sink
+                .transactions
+                .iter()
+                .filter_map(|t| finished(&t.state).1.map(|at_us| (at_us, t.writes)))
+                .collect();
+            let duplicates: Vec<(u64, u64)> = delivery
+                .and_then(|d| d.sinks.iter().find(|s| s.sink == name))
+                .map(|s| s.duplicates_visible_at_us.iter().map(|&t| (t, 1)).collect())
+                .unwrap_or_default();
+            if sink.transactions.len() > TRANSACTIONS_MAX {
+                notes.push(format!(
+                    "sink {name}: the first {TRANSACTIONS_MAX} of its {} transactions are listed",
+                    sink.transactions.len()
+                ));
+            }
+            let mut series = [written, committed, discarded, duplicates].map(step_function);
+            if series.iter().any(|s| s.len() > SINK_STEPS_MAX) {
+                let last_us = series.iter().filter_map(|s| s.last()).map(|p| p.0).max();
+                let end_us = end_us.max(last_us.unwrap_or(0));
+                series = series.map(|s| sampled(&s, bucket_us, end_us));
+                notes.push(format!(
+                    "sink {name}: its output is sampled every {bucket_us} µs"
+                ));
+            }
+            let [written, committed, discarded, duplicates] = series;
+            let at = |time: Option<u64>| time.map_or(-1, |t| t as i64);
+            SinkView {
+                transactional: sink.delivery.is_transactional(),
+                written,
+                committed,
+                discarded,
+                duplicates,
+                transactions: sink
+                    .transactions
+                    .iter()
+                    .take(TRANSACTIONS_MAX)
+                    .map(|t| {
+                        let (committed, aborted) = finished(&t.state);
+                        [
+                            t.subtask as i64,
+                            t.opened_at_us as i64,
+                            at(t.pre_committed_at_us),
+                            at(committed),
+                            at(aborted),
+                            t.writes as i64,
+                        ]
+                    })
+                    .collect(),
+                sink: name,
+            }
+        })
+        .collect()
+}
+
+/// `(at_us, amount)` increments, in any order, as a step function of their running total: one
+/// point per distinct instant.
+fn step_function(mut increments: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    increments.sort_by_key(|&(at_us, _)| at_us);
+    let mut steps: Vec<(u64, u64)> = Vec::new();
+    let mut total = 0;
+    for (at_us, amount) in increments {
+        total += amount;
+        match steps.last_mut() {
+            Some(last) if last.0 == at_us => last.1 = total,
+            _ => steps.push((at_us, total)),
+        }
+    }
+    steps
+}
+
+/// A step function sampled at every `bucket_us` boundary before `end_us` (the run's end): a point
+/// at boundary `b` holds the total of everything before `b`, and a last point at `end_us` the
+/// whole total. Series sampled on the same grid stay comparable (what was committed before `b`
+/// was written before `b`).
+fn sampled(steps: &[(u64, u64)], bucket_us: u64, end_us: u64) -> Vec<(u64, u64)> {
+    let bucket_us = bucket_us.max(1);
+    let mut points: Vec<(u64, u64)> = Vec::new();
+    let mut push = |at_us: u64, total: u64| {
+        if points
+            .last()
+            .map_or(total > 0, |last: &(u64, u64)| last.1 != total)
+        {
+            points.push((at_us, total));
+        }
+    };
+    let mut next = 0;
+    let mut total = 0;
+    let mut boundary_us = bucket_us;
+    while boundary_us < end_us {
+        while steps
+            .get(next)
+            .is_some_and(|&(at_us, _)| at_us < boundary_us)
+        {
+            total = steps[next].1;
+            next += 1;
+        }
+        push(boundary_us, total);
+        boundary_us += bucket_us;
+    }
+    push(end_us, steps.last().map_or(0, |s| s.1));
+    points
 }
 
 /// A serde enum's variant name (`"hash"`, or the key of `{"source": {…}}`).

@@ -104,6 +104,30 @@ try {
   assert.deepEqual(counts.slice(0, 4), [report.dataflow.counts.triggered, report.dataflow.counts.in_progress, report.dataflow.counts.completed, report.dataflow.counts.failed]);
   step("checkpoint history matches report.json (" + rows.length + " checkpoints)");
 
+  // ---------------------------------------------------------------- the sink's readers at t
+  // Its two-phase-commit sink at the end: what a read-uncommitted and a read-committed reader saw
+  // is the delivery check's count, and the crash's aborted transactions hold the difference.
+  await page.click('button[data-tab="graph"]');
+  const sinkAt = async () => page.$eval('#sinks-at tr[data-sink="sink"]', (tr) => [...tr.children].map((td) => td.textContent.trim()));
+  const number = (text) => Number(text.replace(/,/g, ""));
+  const delivered = report.dataflow.delivery.sinks[0];
+  let sinkRow = await sinkAt();
+  assert.equal(number(sinkRow[1]), delivered.uncommitted_records, "written by the end: " + sinkRow);
+  assert.equal(number(sinkRow[2]), delivered.committed_records, "committed by the end: " + sinkRow);
+  assert.equal(number(sinkRow[3]), 0, "nothing left uncommitted at the end: " + sinkRow);
+  assert.equal(number(sinkRow[4]), delivered.uncommitted_records - delivered.committed_records, "the aborted transactions' records: " + sinkRow);
+  assert.equal(number(sinkRow[5]), delivered.duplicates);
+  assert.equal(sinkRow[6].split(" / ").slice(2).map(Number).join(" / "), `${delivered.transactions_committed} / ${delivered.transactions_aborted}`);
+  // Just before the crash: the transactions of checkpoint 4 are open, written but not visible.
+  await page.locator("#scrubber").fill("6999000");
+  sinkRow = await sinkAt();
+  assert.ok(number(sinkRow[3]) > 0 && number(sinkRow[2]) < number(sinkRow[1]), "uncommitted output before the crash: " + sinkRow);
+  assert.ok(Number(sinkRow[6].split(" / ")[0]) > 0, "open transactions before the crash: " + sinkRow);
+  assert.equal(Number(sinkRow[6].split(" / ")[3]), 0, "none aborted before the crash: " + sinkRow);
+  await page.locator(".sink-chart").scrollIntoViewIfNeeded();
+  await shot(page, "03b-sink-readers-before-the-crash");
+  step("sink at t matches the delivery check (" + delivered.committed_records + " committed)");
+
   // ---------------------------------------------------------------- keyboard: steps and play
   await page.keyboard.press("Home");
   await page.keyboard.press("ArrowRight");
@@ -137,6 +161,18 @@ try {
   assert.equal(verdicts.length, 2);
   assert.ok(verdicts[1].startsWith(fork.report.outcome.status === "passed" ? "PASSED" : fork.report.outcome.status.toUpperCase().replace(/_/g, " ")), verdicts[1]);
   assert.equal(await page.textContent("#verdict"), verdicts[1].split(":")[0]);
+  // Beside its parent at the scrubbed instant: before the crash at 3 s the two runs are one run;
+  // after it the fork has a failed subtask, its failure counted, while the original runs on.
+  const factsAt = async () => page.$$eval("#fork-at-t tr[data-fact]", (rows) => Object.fromEntries(rows.map((tr) => [tr.dataset.fact, [tr.children[1].textContent, tr.children[2].textContent, tr.classList.contains("differs")]])));
+  await page.locator("#scrubber").fill("2900000");
+  let besides = await factsAt();
+  assert.ok(Object.values(besides).every(([, , differs]) => !differs), "nothing differs before the change: " + JSON.stringify(besides));
+  await page.locator("#scrubber").fill("3000500");
+  besides = await factsAt();
+  assert.deepEqual(besides["failed subtasks"], ["none", "sum→sink[1]", true], JSON.stringify(besides));
+  assert.deepEqual(besides["failures so far"], ["0", "1", true]);
+  assert.equal(await page.locator('#panel-whatif .mini-subtask[data-failed="true"]').count(), 1, "the fork's graph shows the crashed subtask");
+  await page.locator("#fork-at-t").scrollIntoViewIfNeeded();
   await shot(page, "05-what-if-fork");
 
   // Saved, the fork is a scenario that `snapsim run` reproduces (same digest).

@@ -286,7 +286,7 @@ function channelAt(r, channel, t) {
   const levels = r.dataflow.channel_levels[channel];
   const b = Math.max(0, Math.min(levels.length - 1, Math.floor(t / r.dataflow.activity_bucket_us)));
   const [max, end] = levels[b] || [0, 0];
-  return { max, end };
+  return { max, end, endUs: Math.min(r.end_us, (b + 1) * r.dataflow.activity_bucket_us) };
 }
 function activityColor(a) {
   if (a.bp >= a.busy && a.bp > 0.05) { const v = Math.round(200 - 170 * a.bp); return `rgb(${v},${v},${v})`; }
@@ -351,7 +351,7 @@ function renderGraph(r) {
   let html = `<div class="legend"><span><i style="background:rgb(235,60,60)"></i>busy</span><span><i style="background:rgb(40,40,40)"></i>backpressured</span><span><i style="background:rgb(170,200,238)"></i>idle</span><span>cells: busy % / backpressured % of the ${fmtTime(r.dataflow.activity_bucket_us)} around t (Flink's busyTimeMsPerSecond, backPressuredTimeMsPerSecond)</span></div>`;
   html += s;
   html += `<p class="muted">${r.dataflow.task_managers} task manager(s) × ${r.dataflow.slots_per_task_manager} slot(s); barrier handler: ${esc(d.protocol)}.</p>`;
-  html += subtasksTable(r, failed) + channelsTable(r) + recoveriesTable(d, ui.t) + sinksTable(d);
+  html += subtasksTable(r, failed) + channelsTable(r) + recoveriesTable(d, ui.t) + sinksAt(r, ui.t) + sinksTable(d);
   $("panel-graph").innerHTML = html;
 }
 // Each subtask at t: where it runs, whether it is up, and its part in the checkpoint under way.
@@ -370,7 +370,8 @@ function subtasksTable(r, failed) {
 // Each channel at t: records in it, and a barrier on its way (from the space-time diagram).
 function channelsTable(r) {
   const tasks = r.dataflow.tasks;
-  let html = `<h3>Channels at t</h3><table class="grid" id="data-channels"><tr><th>channel</th><th class="left">network</th><th>records in the channel</th><th>most in the ${fmtTime(r.dataflow.activity_bucket_us)} around t</th><th class="left">barrier on its way</th></tr>`;
+  const sampledUs = r.dataflow.channels.length ? channelAt(r, 0, ui.t).endUs : ui.t;
+  let html = `<h3>Channels at t</h3><table class="grid" id="data-channels"><tr><th>channel</th><th class="left">network</th><th>records in the channel<br><span class="muted">at ${fmtTime(sampledUs)}</span></th><th>most in the ${fmtTime(r.dataflow.activity_bucket_us)}<br>around t</th><th class="left">barrier on its way</th></tr>`;
   r.dataflow.channels.forEach((c, ci) => {
     const level = channelAt(r, ci, ui.t);
     const barrier = r.diagram.arrows.find((a) => a.kind === "barrier" && a.from_line === c.from + 1 && a.to_line === c.to + 1 && a.send_us <= ui.t && a.receive_us > ui.t);
@@ -379,7 +380,7 @@ function channelsTable(r) {
       : stuck ? `barrier ${stuck.checkpoint} sent ${fmtTime(stuck.sent_us)}, never taken off: ${esc(stuck.why)}` : "-";
     html += `<tr data-data-channel="${esc(tasks[c.from].name + "->" + tasks[c.to].name)}"><td>${esc(tasks[c.from].name)} → ${esc(tasks[c.to].name)}</td><td class="left">${c.local ? "local" : "remote"}</td><td>${level.end.toLocaleString("en")}</td><td>${level.max.toLocaleString("en")}</td><td class="left">${way}</td></tr>`;
   });
-  return html + `</table><p class="muted">Records in a channel: written by the sender and not yet read by the receiver — in the buffer being filled, the output subpartition, on the wire or in the input channel. A barrier behind them waits until they are read (aligned), or overtakes them and takes them into the checkpoint (unaligned).</p>`;
+  return html + `</table><p class="muted">Records in a channel: written by the sender and not yet read by the receiver, counted at the end of the ${fmtTime(r.dataflow.activity_bucket_us)} bucket that holds t (a failover inside it may already have emptied the channel) — in the buffer being filled, the output subpartition, on the wire or in the input channel. A barrier behind them waits until they are read (aligned), or overtakes them and takes them into the checkpoint (unaligned).</p>`;
 }
 function failedTasks(r, t) {
   const failed = new Set();
@@ -397,10 +398,64 @@ function recoveriesTable(d, t) {
     rows.map((x) => `<tr><td>${esc(x.failure)}</td><td>${fmtTime(x.failed_at_us)}</td><td>${fmtTime(x.detected_at_us)}</td><td>${x.restarted_at_us != null && x.restarted_at_us <= t ? fmtTime(x.restarted_at_us) : "-"}</td><td>${x.running_again_at_us != null && x.running_again_at_us <= t ? fmtTime(x.running_again_at_us) : "-"}</td><td>${x.checkpoint_restored ?? "none"}</td><td>${x.tasks_restarted}</td><td>${x.records_reprocessed}</td></tr>`).join("") +
     (rows.length ? "" : `<tr><td colspan="8" class="left muted">none yet at t</td></tr>`) + `</table>`;
 }
+// A step function's total at t: the last point [at_us, total] at or before t.
+function stepAt(steps, t) {
+  let lo = 0, hi = steps.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (steps[mid][0] <= t) lo = mid + 1; else hi = mid; }
+  return lo ? steps[lo - 1][1] : 0;
+}
+// What each reader of every sink saw at t: a read-committed reader (Kafka's isolation.level =
+// read_committed, a file system's finished part files) and a read-uncommitted one, with the
+// transactions of a two-phase-commit sink by where they stood at t.
+function sinksAt(r, t) {
+  const sinks = r.dataflow.sinks || [];
+  if (!sinks.length) return "";
+  let html = `<h3>Sinks at t</h3><table class="grid" id="sinks-at"><tr><th>sink</th><th>written<br><span class="muted">read-uncommitted</span></th><th>committed<br><span class="muted">read-committed</span></th><th>uncommitted</th><th>discarded<br><span class="muted">aborted</span></th><th>duplicates<br><span class="muted">visible</span></th><th>transactions<br><span class="muted">open / pre-committed / committed / aborted</span></th></tr>`;
+  for (const s of sinks) {
+    const written = stepAt(s.written, t), committed = stepAt(s.committed, t), discarded = stepAt(s.discarded, t);
+    const duplicates = stepAt(s.duplicates, t);
+    let txs = "-";
+    if (s.transactional) {
+      const n = [0, 0, 0, 0];
+      for (const [, opened, pre, commit, abort] of s.transactions) {
+        if (opened > t) continue;
+        if (commit >= 0 && commit <= t) n[2]++;
+        else if (abort >= 0 && abort <= t) n[3]++;
+        else if (pre >= 0 && pre <= t) n[1]++;
+        else n[0]++;
+      }
+      txs = n.join(" / ");
+    }
+    html += `<tr data-sink="${esc(s.sink)}"><td>${esc(s.sink)}</td><td>${written.toLocaleString("en")}</td><td>${committed.toLocaleString("en")}</td><td>${Math.max(0, written - committed - discarded).toLocaleString("en")}</td><td>${discarded.toLocaleString("en")}</td><td class="${duplicates ? "bad" : ""}">${duplicates.toLocaleString("en")}</td><td>${txs}</td></tr>`;
+  }
+  html += `</table>` + sinks.map((s) => sinkChart(r, s, t)).join("");
+  return html + `<p class="muted">A plain or idempotent sink's writes are visible at once; a two-phase-commit sink's only when the checkpoint that pre-committed their transaction completes (notifyCheckpointComplete) or a restore commits it. Duplicates: extra copies a read-committed reader has seen by t, as the delivery check counts them.</p>`;
+}
+// The sink's output over the run, the cursor at t: written (read-uncommitted), committed
+// (read-committed) and the duplicates among them.
+function sinkChart(r, s, t) {
+  const w = 640, h = 120, left = 50, right = 10, top = 8, bottom = 18;
+  const end = Math.max(1, r.end_us);
+  const max = Math.max(1, ...s.written.map((p) => p[1]), ...s.committed.map((p) => p[1]));
+  const x = (us) => left + (w - left - right) * Math.min(1, us / end);
+  const y = (v) => top + (h - top - bottom) * (1 - v / max);
+  const path = (steps) => {
+    let d = `M${x(0)},${y(0)}`;
+    for (const [at, total] of steps) d += `H${x(at)}V${y(total)}`;
+    return d + `H${x(end)}`;
+  };
+  let svg = `<svg class="sink-chart" width="${w}" height="${h}"><rect x="${left}" y="${top}" width="${w - left - right}" height="${h - top - bottom}" fill="#fafbfc" stroke="#dde"/>`;
+  svg += `<text x="${left - 4}" y="${top + 9}" font-size="10" text-anchor="end" fill="#667">${max.toLocaleString("en")}</text><text x="${left - 4}" y="${h - bottom}" font-size="10" text-anchor="end" fill="#667">0</text>`;
+  svg += `<text x="${left}" y="${h - 4}" font-size="10" fill="#667">0</text><text x="${w - right}" y="${h - 4}" font-size="10" text-anchor="end" fill="#667">${fmtTime(r.end_us)}</text>`;
+  svg += `<path d="${path(s.written)}" stroke="#9aa5b4" stroke-width="1.5" fill="none"/><path d="${path(s.committed)}" stroke="#1e6bd6" stroke-width="2" fill="none"/>`;
+  if (s.duplicates.length) svg += `<path d="${path(s.duplicates)}" stroke="#c62828" stroke-width="1.5" fill="none"/>`;
+  svg += `<line x1="${x(t)}" x2="${x(t)}" y1="${top}" y2="${h - bottom}" stroke="#e69500" stroke-width="1.5"/></svg>`;
+  return `<div class="sink-chart-box"><div class="muted">${esc(s.sink)}: <span style="color:#9aa5b4">━ written</span> <span style="color:#1e6bd6">━ committed</span>${s.duplicates.length ? ' <span style="color:#c62828">━ duplicates</span>' : ""} <span style="color:#e69500">│ t</span></div>${svg}</div>`;
+}
 function sinksTable(d) {
   const sinks = (d.delivery && d.delivery.sinks) || [];
   if (!sinks.length) return "";
-  return `<h3>Sinks: committed and uncommitted output <span class="muted">(at the end of the run)</span></h3><table class="grid" id="sinks"><tr><th>sink</th><th>delivery</th><th>promise</th><th>expected</th><th>committed</th><th>uncommitted (read-uncommitted view)</th><th>duplicates</th><th>uncommitted duplicates</th><th>lost</th><th>transactions committed / aborted</th></tr>` +
+  return `<h3>Sinks at the end of the run <span class="muted">(the delivery check)</span></h3><table class="grid" id="sinks"><tr><th>sink</th><th>delivery</th><th>promise</th><th>expected</th><th>committed</th><th>uncommitted<br><span class="muted">read-uncommitted view</span></th><th>duplicates</th><th>uncommitted<br>duplicates</th><th>lost</th><th>transactions<br><span class="muted">committed / aborted</span></th></tr>` +
     sinks.map((s) => `<tr><td>${esc(s.sink)}</td><td class="left">${esc(s.delivery)}</td><td class="left">${esc(s.promise)}</td><td>${s.expected_records}</td><td>${s.committed_records}</td><td>${s.uncommitted_records}</td><td class="${s.duplicates ? "bad" : ""}">${s.duplicates}</td><td>${s.uncommitted_duplicates}</td><td class="${s.lost ? "bad" : ""}">${s.lost}</td><td>${s.transactions_committed} / ${s.transactions_aborted}</td></tr>`).join("") + `</table>`;
 }
 
@@ -874,7 +929,74 @@ function renderForks() {
     strip += `<line x1="${x(ui.t)}" x2="${x(ui.t)}" y1="0" y2="16" stroke="#e11"/></svg>`;
     html += `<tr data-fork-row="${f.id}" class="${f.id === ui.current ? "selected" : ""}"><td class="left">${f.id === 0 ? "original" : "fork " + f.id}</td><td class="left"><span class="badge ${f.replay.report.outcome.status}">${esc(verdictOf(f.replay))}</span></td>${facts(f.replay).map((v) => `<td>${esc(v)}</td>`).join("")}<td class="left">${strip}</td></tr>`;
   }
-  $("fork-compare").innerHTML = html + `</table><p class="muted">Each fork is the scenario re-run from the start with its change: same seed, so everything before the change is the same run (common random numbers), and the digest differs only because of it.</p>`;
+  $("fork-compare").innerHTML = html + `</table><p class="muted">Each fork is the scenario re-run from the start with its change: same seed, so everything before the change is the same run (common random numbers), and the digest differs only because of it.</p>` + forkBesideParent();
+}
+// The selected run beside the run it was forked from (the original beside its newest fork), both
+// at the scrubbed instant: the facts a learner compares, with the ones that differ marked, and
+// each run's job graph (or processes) coloured at t.
+function forkBesideParent() {
+  if (ui.forks.length < 2) return "";
+  const here = ui.forks[ui.current];
+  const other = here.parent != null ? ui.forks[here.parent] : ui.forks[ui.forks.length - 1];
+  const [left, right] = here.parent != null ? [other, here] : [here, other];
+  const name = (f) => (f.id === 0 ? "original" : "fork " + f.id);
+  const a = factsAt(left.replay, ui.t), b = factsAt(right.replay, ui.t);
+  let html = `<h3>At t = ${fmtTime(ui.t)}: ${name(right)} beside ${name(left)}</h3><table class="grid" id="fork-at-t"><tr><th class="left">at t</th><th class="left">${name(left)}</th><th class="left">${name(right)}${right.id ? ": " + esc(right.label) : ""}</th></tr>`;
+  a.forEach(([label, value], i) => {
+    const differs = value !== b[i][1];
+    html += `<tr data-fact="${esc(label)}" class="${differs ? "differs" : ""}"><td class="left">${esc(label)}</td><td class="left">${esc(value)}</td><td class="left">${esc(b[i][1])}</td></tr>`;
+  });
+  html += `</table><div class="fork-graphs">` + [left, right].map((f) => `<div><div class="muted">${name(f)} at t</div>${miniGraph(f.replay, ui.t)}</div>`).join("") + `</div>`;
+  return html + `<p class="muted">Rows in bold differ between the two runs at t. Before the change both runs are the same run, so nothing differs; from the change on, the rows show what it did.</p>`;
+}
+// What a run looked like at t, as [label, value] rows that two runs of one scenario share.
+function factsAt(r, t) {
+  if (r.world !== "dataflow") {
+    const pg = r.process_graph;
+    const balance = pg.processes.map((p) => p.initial_tokens);
+    for (const [at, p, v] of pg.balances) { if (at > t) break; balance[p] = v; }
+    const sent = pg.messages.filter((m) => m[0] <= t && m[3] % 2 === 0);
+    const flying = sent.filter((m) => m[3] === 0 && (m[1] < 0 || m[1] > t)).reduce((x, m) => x + m[4], 0);
+    const lost = sent.filter((m) => m[3] === 2 && m[1] >= 0 && m[1] <= t).reduce((x, m) => x + m[4], 0);
+    const count = (kind) => r.moments.filter((m) => m.kind === kind && m.at_us <= t).length;
+    return [["status", jobStatus(r, t)], ["balances", pg.processes.map((p, i) => p.name + " " + balance[i]).join(", ")],
+      ["tokens in flight", String(flying)], ["tokens lost", String(lost)],
+      ["snapshots started / completed", count("snapshot-start") + " / " + count("snapshot-complete")],
+      ["invariant violations found", String(count("violation"))]];
+  }
+  const cps = checkpointsAt(r, t);
+  const completed = cps.filter((c) => c.status === "COMPLETED");
+  const restores = (r.report.dataflow.recoveries || []).filter((x) => x.running_again_at_us != null && x.running_again_at_us <= t);
+  const failures = r.moments.filter((m) => m.kind === "failure" && m.at_us <= t);
+  const rows = [["status", jobStatus(r, t)], ["failed subtasks", [...failedTasks(r, t)].map((i) => r.dataflow.tasks[i].name).join(", ") || "none"],
+    ["failures so far", String(failures.length)],
+    ["checkpoints triggered / completed / failed", `${cps.length} / ${completed.length} / ${cps.filter((c) => c.status === "FAILED").length}`],
+    ["latest completed checkpoint", completed.length ? String(completed[completed.length - 1].times.id) : "none"],
+    ["restored from", restores.map((x) => x.checkpoint_restored ?? "none").join(", ") || "-"]];
+  for (const sk of r.dataflow.sinks || []) {
+    const written = stepAt(sk.written, t), committed = stepAt(sk.committed, t);
+    rows.push([`sink ${sk.sink}: written / committed`, `${written.toLocaleString("en")} / ${committed.toLocaleString("en")}`]);
+    rows.push([`sink ${sk.sink}: duplicates visible`, stepAt(sk.duplicates, t).toLocaleString("en")]);
+  }
+  return rows;
+}
+// A compact job graph at t: a row per chain of operators, a cell per subtask coloured busy /
+// backpressured / idle, failed subtasks outlined in red.
+function miniGraph(r, t) {
+  if (r.world !== "dataflow") return "";
+  const failed = failedTasks(r, t);
+  const vs = vertices(r), cell = 34, rowH = 26, labelW = 150;
+  const w = labelW + cell * Math.max(...vs.map((v) => v.tasks.length)) + 10;
+  let s = `<svg class="mini-graph" width="${w}" height="${vs.length * rowH + 4}">`;
+  vs.forEach((v, i) => {
+    const y = 2 + i * rowH;
+    s += `<text x="0" y="${y + 16}" font-size="11">${esc(v.name)}</text>`;
+    v.tasks.forEach((task, k) => {
+      const act = activityAt(r, task, t), dead = failed.has(task);
+      s += `<rect class="mini-subtask" data-task="${esc(r.dataflow.tasks[task].name)}" data-failed="${dead}" x="${labelW + k * cell}" y="${y}" width="${cell - 4}" height="${rowH - 6}" rx="3" fill="${activityColor(act)}" stroke="${dead ? "#c62828" : "none"}" stroke-width="2.5"><title>${esc(r.dataflow.tasks[task].name)}: busy ${Math.round(act.busy * 100)}%, backpressured ${Math.round(act.bp * 100)}%${dead ? ", FAILED" : ""}</title></rect>`;
+    });
+  });
+  return s + `</svg>`;
 }
 
 // ---------------------------------------------------------------- controls
