@@ -1072,15 +1072,35 @@ struct ExploreArguments {
     /// "fifo": false may deliver out of order, one with a loss_probability may lose
     /// messages), the first snapshot's initiator, and protocol_variant. Time and the workload
     /// are ignored: tokens move one at a time, in every order.
-    #[arg(required_unless_present = "processes")]
+    #[arg(required_unless_present_any = ["processes", "dataflow"])]
     file: Option<PathBuf>,
     /// Instead of a file: P processes p0…p(P−1) on the complete graph, p0 initiating.
-    #[arg(long, requires = "tokens", conflicts_with = "file")]
+    #[arg(long, requires = "tokens", conflicts_with_all = ["file", "dataflow"])]
     processes: Option<usize>,
+    /// Instead of a process graph: a small Flink job (sources → keyed task → two-phase-commit
+    /// sink) checkpointing `aligned`, `unaligned`, `at-least-once`, `aligned-with-timeout` or
+    /// `chandy-lamport`, explored over every order of its records, barriers and RPCs.
+    #[arg(long, value_name = "MODE", conflicts_with = "file")]
+    dataflow: Option<String>,
+    /// With --dataflow: the number of sources, each with its own channel to the keyed task.
+    #[arg(long, default_value_t = 2, requires = "dataflow")]
+    sources: usize,
+    /// With --dataflow: records each source emits.
+    #[arg(long, default_value_t = 2, requires = "dataflow")]
+    records: u8,
+    /// With --dataflow: checkpoints the coordinator triggers, one at a time.
+    #[arg(long, default_value_t = 1, requires = "dataflow")]
+    checkpoints: u64,
+    /// With --dataflow: the job may crash once, at any point, and restore the latest completed
+    /// checkpoint.
+    #[arg(long, requires = "dataflow")]
+    crash: bool,
     /// With --processes: T tokens, split evenly, the remainder to the lowest indices.
     #[arg(long, requires = "processes")]
     tokens: Option<u32>,
-    /// The marker rules: correct, or the broken record_after_next_message.
+    /// The marker rules: correct, or the broken record_after_next_message. With --dataflow:
+    /// correct, no_alignment, unaligned_forgets_channel_state, forward_barrier_early,
+    /// commit_at_pre_commit or recording_past_the_barrier.
     #[arg(long)]
     variant: Option<String>,
     /// Add assumption breakers on every channel: `non-fifo` (any queued message may be
@@ -1112,6 +1132,9 @@ fn explore_command(arguments: ExploreArguments) -> ExitCode {
         eprintln!("error: {message}");
         ExitCode::from(EXIT_BAD_INPUT)
     };
+    if let Some(mode) = &arguments.dataflow {
+        return explore_dataflow(mode, &arguments);
+    }
     let (scenario, label) = match (&arguments.file, arguments.processes, arguments.tokens) {
         (Some(file), _, _) => match snapsim::deployment::load(file) {
             Ok(scenario) => (scenario, file.display().to_string()),
@@ -1217,40 +1240,11 @@ fn explore_command(arguments: ExploreArguments) -> ExitCode {
     if let Err(error) = snapsim::interrupt::install() {
         return fail(error);
     }
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} · {elapsed}")
-            .expect("a valid template"),
-    );
-    let started = std::time::Instant::now();
     let limits = Limits {
         max_states: arguments.max_states.max(1),
         max_depth: arguments.max_depth.unwrap_or(u32::MAX),
     };
-    let exploration = explore::explore(&system, limits, &mut |counts| {
-        bar.set_message(format!(
-            "{} distinct states, depth {}",
-            counts.distinct_states, counts.max_depth
-        ));
-        bar.tick();
-        !snapsim::interrupt::requested()
-    });
-    bar.finish_and_clear();
-    let seconds = started.elapsed().as_secs_f64();
-    let counts = exploration.counts;
-    say!(
-        "states explored {} · distinct states {} · transitions {} · maximum depth {} · {:.2} s · {:.0} states/s · {:.0} bytes per state",
-        counts.states_explored,
-        counts.distinct_states,
-        counts.transitions,
-        counts.max_depth,
-        seconds,
-        counts.distinct_states as f64 / seconds.max(1e-9),
-        // The state's key, the table entry that holds it (a boxed slice and a number) and its
-        // parent link.
-        (counts.key_bytes as f64 + counts.distinct_states as f64 * 40.0)
-            / counts.distinct_states as f64
-    );
+    let exploration = search_with_progress(&system, limits);
     match &exploration.verdict {
         Verdict::Complete => {
             say!(
@@ -1313,6 +1307,173 @@ fn explore_command(arguments: ExploreArguments) -> ExitCode {
             ExitCode::from(EXIT_INVARIANT_FAILED)
         }
     }
+}
+
+/// `snapsim explore --dataflow MODE`: every interleaving of a small Flink job's checkpoints.
+fn explore_dataflow(mode: &str, arguments: &ExploreArguments) -> ExitCode {
+    use snapsim::checkpoint::{DataflowVariant, SnapshotProtocol};
+    use snapsim::explore::dataflow::{DataflowJob, DataflowSystem};
+    use snapsim::explore::{self, Limits, TransitionSystem, Verdict};
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
+    let protocol = match mode {
+        "aligned" => SnapshotProtocol::Aligned,
+        "unaligned" => SnapshotProtocol::Unaligned,
+        "at-least-once" => SnapshotProtocol::AtLeastOnce,
+        // Time disappears: the timeout is a step that may come at any point after the trigger.
+        "aligned-with-timeout" => SnapshotProtocol::AlignedWithTimeout { timeout_us: 0 },
+        "chandy-lamport" => SnapshotProtocol::ChandyLamport,
+        other => {
+            return fail(format!(
+                "--dataflow {other}: expected aligned, unaligned, at-least-once, aligned-with-timeout or chandy-lamport"
+            ));
+        }
+    };
+    let variant = match arguments.variant.as_deref() {
+        None => DataflowVariant::Correct,
+        Some(name) => match DataflowVariant::ALL.iter().find(|(n, _)| *n == name) {
+            Some(&(_, variant)) if DataflowJob::VARIANTS.contains(&variant) => variant,
+            _ => {
+                let names: Vec<&str> = DataflowVariant::ALL
+                    .iter()
+                    .filter(|(_, v)| DataflowJob::VARIANTS.contains(v))
+                    .map(|(n, _)| *n)
+                    .collect();
+                return fail(format!(
+                    "--variant {name}: with --dataflow, expected one of {}",
+                    names.join(", ")
+                ));
+            }
+        },
+    };
+    if arguments.breakers.is_some() || arguments.symmetry {
+        return fail(
+            "--breakers and --symmetry are for process graphs; a dataflow is explored in full"
+                .into(),
+        );
+    }
+    let job = DataflowJob {
+        sources: arguments.sources,
+        records_per_source: arguments.records,
+        checkpoints: arguments.checkpoints,
+        crash: arguments.crash,
+        protocol,
+        variant,
+    };
+    let system = match DataflowSystem::new(job) {
+        Ok(system) => system,
+        Err(error) => return fail(format!("--dataflow: {error}")),
+    };
+    say!(
+        "explore dataflow: {} source(s) × {} record(s) → keyed → two-phase-commit sink, {} checkpoint(s), {} barriers{}{}",
+        arguments.sources,
+        arguments.records,
+        arguments.checkpoints,
+        mode,
+        if arguments.crash {
+            ", one crash anywhere"
+        } else {
+            ", no crash"
+        },
+        match arguments.variant.as_deref() {
+            Some(name) if variant != DataflowVariant::Correct => format!(", variant {name}"),
+            _ => String::new(),
+        }
+    );
+    if let Err(error) = snapsim::interrupt::install() {
+        return fail(error);
+    }
+    let limits = Limits {
+        max_states: arguments.max_states.max(1),
+        max_depth: arguments.max_depth.unwrap_or(u32::MAX),
+    };
+    let exploration = search_with_progress(&system, limits);
+    match &exploration.verdict {
+        Verdict::Complete => {
+            say!(
+                "✓ complete: every reachable state was checked; every completed checkpoint is prefix-consistent{} and every run that ends delivers each record {}",
+                if protocol.is_exactly_once() {
+                    ""
+                } else {
+                    " (at least)"
+                },
+                if protocol.is_exactly_once() {
+                    "exactly once"
+                } else {
+                    "at least once"
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Verdict::Bounded { reason } => {
+            say!(
+                "… bounded ({reason}): no violation among the states reached, but the states beyond were not checked"
+            );
+            if snapsim::interrupt::requested() {
+                return ExitCode::from(snapsim::interrupt::EXIT_INTERRUPTED);
+            }
+            ExitCode::from(EXIT_CUT_SHORT)
+        }
+        Verdict::Violated { violation } => {
+            say!("✗ violated — {violation}");
+            say!(
+                "shortest schedule ({} steps):",
+                exploration.counterexample.len()
+            );
+            let mut state = system.initial();
+            for (index, &step) in exploration.counterexample.iter().enumerate() {
+                let what = system.describe(&state, step);
+                state = explore::TransitionSystem::apply(&system, &state, step);
+                say!(
+                    "  {:>3}. {what} — {}",
+                    index + 1,
+                    system.describe_state(&state)
+                );
+            }
+            ExitCode::from(EXIT_INVARIANT_FAILED)
+        }
+    }
+}
+
+/// Runs a search with a spinner and prints its counts (states, transitions, depth, time, speed,
+/// memory per state).
+fn search_with_progress<S: snapsim::explore::TransitionSystem>(
+    system: &S,
+    limits: snapsim::explore::Limits,
+) -> snapsim::explore::Exploration<S::Action> {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} · {elapsed}")
+            .expect("a valid template"),
+    );
+    let started = std::time::Instant::now();
+    let exploration = snapsim::explore::explore(system, limits, &mut |counts| {
+        bar.set_message(format!(
+            "{} distinct states, depth {}",
+            counts.distinct_states, counts.max_depth
+        ));
+        bar.tick();
+        !snapsim::interrupt::requested()
+    });
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let counts = exploration.counts;
+    say!(
+        "states explored {} · distinct states {} · transitions {} · maximum depth {} · {:.2} s · {:.0} states/s · {:.0} bytes per state",
+        counts.states_explored,
+        counts.distinct_states,
+        counts.transitions,
+        counts.max_depth,
+        seconds,
+        counts.distinct_states as f64 / seconds.max(1e-9),
+        // The state's key, the table entry that holds it (a boxed slice and a number) and its
+        // parent link.
+        (counts.key_bytes as f64 + counts.distinct_states as f64 * 40.0)
+            / counts.distinct_states as f64
+    );
+    exploration
 }
 
 /// The arguments of `snapsim import cos418`.

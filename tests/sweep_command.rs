@@ -865,6 +865,39 @@ fn explore_checks_every_interleaving_and_writes_a_counterexample_that_run_replay
         ],
         "expected non-fifo, loss",
     );
+
+    // A small Flink job: aligned checkpoints keep exactly-once with a crash anywhere; without
+    // alignment the shortest schedule to a checkpoint holding a record past its barrier.
+    let job = [
+        "explore",
+        "--dataflow",
+        "aligned",
+        "--records",
+        "1",
+        "--crash",
+    ];
+    let output = snapsim(&job);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{text}{}", stderr(&output));
+    assert!(text.contains("distinct states 7879"), "{text}");
+    assert!(text.contains("✓ complete"), "{text}");
+    let output = snapsim(&[&job[..], &["--variant", "no_alignment"]].concat());
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("✗ violated — prefix_consistency"), "{text}");
+    assert!(text.contains("shortest schedule (18 steps)"), "{text}");
+    assert!(
+        text.contains("keyed reads r0.0 from source[0]→keyed"),
+        "{text}"
+    );
+    refused(
+        &[&job[..], &["--variant", "restore_from_pending"]].concat(),
+        "with --dataflow, expected one of correct, no_alignment",
+    );
+    refused(
+        &["explore", "--dataflow", "eventually"],
+        "expected aligned, unaligned",
+    );
     std::fs::remove_dir_all(&out).ok();
 }
 

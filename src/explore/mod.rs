@@ -13,6 +13,7 @@
 //! `max_states` distinct states or below `max_depth` and then says it was *bounded*: a bounded
 //! search proves nothing about the states it did not reach.
 
+pub mod dataflow;
 pub mod process_graph;
 
 use std::fmt::Debug;
