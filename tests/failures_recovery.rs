@@ -153,6 +153,73 @@ fn lost_completion_notices_delay_commits_but_lose_nothing() {
     assert!(late.count() > 0);
 }
 
+/// A task manager cut off from the JobManager keeps processing, but nothing of the checkpoint
+/// protocol crosses: triggers and acknowledgements wait for the partition to heal, so no
+/// checkpoint completes meanwhile. Shorter than `heartbeat.timeout` it costs only that; longer,
+/// the JobManager declares the task manager lost, and the job restarts once it is back.
+#[test]
+fn a_task_manager_cut_off_from_the_job_manager_stalls_checkpoints_then_is_declared_lost() {
+    let cut_off = |duration: &str, heartbeat: &str| {
+        run_modified("flink-crash-side-by-side-exactly-once.json", |v| {
+            v["faults"] = json!({
+                "heartbeat-timeout": heartbeat,
+                "scheduled": [{"at": "2s", "job-manager-partition": {"task-manager": 0, "duration": duration}}],
+            });
+        })
+    };
+    let short = cut_off("2500ms", "50s");
+    let report = dataflow(&short);
+    assert!(
+        report.recoveries.is_empty(),
+        "shorter than the heartbeat timeout: no failover"
+    );
+    assert!(matches!(report.status, JobStatus::Finished { .. }));
+    assert!(check_of(&short, Invariant::ExactlyOnce).passed);
+    // Nothing completes while the task manager is cut off (2 s to 4.5 s); the checkpoint in
+    // flight completes just after it heals, its acknowledgements held until then.
+    let completed_at = |c: &snapsim::checkpoint::metrics::CheckpointStats| {
+        c.trigger_timestamp_us + c.end_to_end_duration_us.unwrap()
+    };
+    let completed: Vec<_> = report
+        .checkpoints
+        .iter()
+        .filter(|c| c.end_to_end_duration_us.is_some())
+        .collect();
+    assert!(
+        !completed
+            .iter()
+            .any(|c| (2_000_000..4_500_000).contains(&completed_at(c)))
+    );
+    let held = completed
+        .iter()
+        .find(|c| c.trigger_timestamp_us < 4_500_000 && completed_at(c) >= 4_500_000);
+    assert!(
+        held.is_some_and(|c| c.end_to_end_duration_us.unwrap() > 500_000),
+        "{completed:#?}"
+    );
+
+    let long = cut_off("6s", "3s");
+    let report = dataflow(&long);
+    assert_eq!(report.recoveries.len(), 1, "{:#?}", report.recoveries);
+    let lost = &report.recoveries[0];
+    assert!(
+        lost.failure.contains("heartbeat timed out"),
+        "{}",
+        lost.failure
+    );
+    assert_eq!(lost.failed_at_us, 5_000_000, "2 s + heartbeat.timeout");
+    assert_eq!(
+        lost.detected_at_us, 5_000_000,
+        "the JobManager's own decision"
+    );
+    assert!(
+        lost.restarted_at_us.unwrap() >= 8_000_000,
+        "redeployed once reachable: {lost:?}"
+    );
+    assert!(matches!(report.status, JobStatus::Finished { .. }));
+    assert!(check_of(&long, Invariant::ExactlyOnce).passed);
+}
+
 #[test]
 fn a_storage_outage_fails_checkpoints_then_fails_the_job_over_and_recovers() {
     let run = run_modified("flink-storage-outage-failover.json", |_| {});

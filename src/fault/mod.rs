@@ -31,6 +31,12 @@ pub enum FaultKind {
         task_managers: (u32, u32),
         duration_us: u64,
     },
+    /// Nothing crosses between the JobManager and one task manager for a while. The RPCs either
+    /// way — triggers, acknowledgements, declines, `notifyCheckpointComplete`, failure reports —
+    /// that would arrive meanwhile arrive `rpc-latency` after it heals (TCP retransmitting). If
+    /// it lasts `heartbeat.timeout`, the JobManager declares the task manager lost and fails its
+    /// tasks, which are redeployed only once the task manager is reachable again.
+    JobManagerPartition { task_manager: u32, duration_us: u64 },
     /// Every remote transfer takes `extra_us` longer for a while.
     LatencySpike { extra_us: u64, duration_us: u64 },
     /// A subtask processes `factor` times slower for a while.

@@ -268,6 +268,7 @@ pub struct ScheduledFaultSpec {
     /// A task manager index.
     pub task_manager_crash: Option<u32>,
     pub network_partition: Option<PartitionSpec>,
+    pub job_manager_partition: Option<JobManagerPartitionSpec>,
     pub latency_spike: Option<LatencySpikeSpec>,
     pub straggler: Option<StragglerSpec>,
     pub storage_outage: Option<DurationOnlySpec>,
@@ -289,6 +290,14 @@ pub struct JobManagerCrashSpec {
 #[serde(deny_unknown_fields)]
 pub struct PartitionSpec {
     pub between: (u32, u32),
+    pub duration: DurationUs,
+}
+
+/// `{"task-manager": 0, "duration": "20s"}`: the task manager cut off from the JobManager.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct JobManagerPartitionSpec {
+    pub task_manager: u32,
     pub duration: DurationUs,
 }
 

@@ -868,6 +868,15 @@ fn validate_faults(
                 duration_us: partition.duration.as_micros(),
             });
         }
+        if let Some(partition) = &fault.job_manager_partition {
+            kinds.push(FaultKind::JobManagerPartition {
+                task_manager: task_manager(
+                    format!("{path}.job-manager-partition.task-manager"),
+                    partition.task_manager,
+                )?,
+                duration_us: partition.duration.as_micros(),
+            });
+        }
         if let Some(spike) = &fault.latency_spike {
             kinds.push(FaultKind::LatencySpike {
                 extra_us: spike.extra.as_micros(),
@@ -923,7 +932,7 @@ fn validate_faults(
         if kinds.len() != 1 {
             return Err(check.error(
                 path,
-                "each scheduled fault needs exactly one kind: task-crash, task-manager-crash, network-partition, latency-spike, straggler, storage-outage, storage-slowdown, decline-checkpoint, lose-completion-notices or job-manager-crash",
+                "each scheduled fault needs exactly one kind: task-crash, task-manager-crash, network-partition, job-manager-partition, latency-spike, straggler, storage-outage, storage-slowdown, decline-checkpoint, lose-completion-notices or job-manager-crash",
             ));
         }
         plan.scheduled.push(ScheduledFault {

@@ -115,6 +115,9 @@ pub struct DataflowView {
     pub task_managers: u32,
     /// Slots of each task manager.
     pub slots_per_task_manager: u32,
+    /// `heartbeat.timeout` (µs): how long a task manager may be unreachable before it is
+    /// declared lost.
+    pub heartbeat_timeout_us: u64,
     /// Width of one activity bucket (µs).
     pub activity_bucket_us: u64,
     /// Per subtask, per bucket: ‰ of the bucket busy and ‰ backpressured (the rest idle).
@@ -743,6 +746,7 @@ fn dataflow_view(
         tasks,
         task_managers: model.cluster.task_managers,
         slots_per_task_manager: model.cluster.slots_per_task_manager,
+        heartbeat_timeout_us: model.faults.heartbeat_timeout_us,
         activity_bucket_us: bucket_us,
         activity: activity_buckets(run, end_us, bucket_us),
         channels: run

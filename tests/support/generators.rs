@@ -286,7 +286,7 @@ pub fn dataflow_with_faults() -> impl Strategy<Value = Value> {
 }
 
 /// The fault kinds, by the names the coverage test reports (`none`: a run without faults).
-pub const FAULT_KINDS: [&str; 11] = [
+pub const FAULT_KINDS: [&str; 12] = [
     "none",
     "task-crash",
     "task-manager-crash",
@@ -297,6 +297,7 @@ pub const FAULT_KINDS: [&str; 11] = [
     "storage-slowdown",
     "decline-checkpoint",
     "lose-completion-notices",
+    "job-manager-partition",
     "random-crashes",
 ];
 
@@ -306,7 +307,7 @@ pub const FAULT_KINDS: [&str; 11] = [
 pub fn dataflow_anything() -> impl Strategy<Value = Value> {
     (
         dataflow_scenario(),
-        proptest::collection::vec((1u8..11, any::<u8>(), any::<u8>(), 20u64..400, 10u64..200, 2u8..10), 0..=3),
+        proptest::collection::vec((1u8..12, any::<u8>(), any::<u8>(), 20u64..400, 10u64..200, 2u8..10), 0..=3),
         any::<bool>(),
         any::<bool>(),
     )
@@ -319,6 +320,7 @@ pub fn dataflow_anything() -> impl Strategy<Value = Value> {
             };
             let mut scheduled = Vec::new();
             let mut random = Vec::new();
+            let mut heartbeat_timeout = None;
             for &(kind, operator, subtask, at, length, factor) in &faults {
                 let at = json!(format!("{at}ms"));
                 let length = format!("{length}ms");
@@ -338,6 +340,14 @@ pub fn dataflow_anything() -> impl Strategy<Value = Value> {
                     "storage-slowdown" => json!({"at": at, "storage-slowdown": {"factor": factor, "duration": length}}),
                     "decline-checkpoint" => json!({"at": at, "decline-checkpoint": subtask_of(operator, subtask)}),
                     "lose-completion-notices" => json!({"at": at, "lose-completion-notices": {"duration": length}}),
+                    // Half the time the partition outlasts the heartbeat timeout: the task
+                    // manager is declared lost.
+                    "job-manager-partition" => {
+                        if factor % 2 == 0 {
+                            heartbeat_timeout = Some(format!("{}ms", length.trim_end_matches("ms").parse::<u64>().unwrap() / 2));
+                        }
+                        json!({"at": at, "job-manager-partition": {"task-manager": subtask as u64 % task_managers, "duration": length}})
+                    }
                     _ => {
                         let mtbf = json!({"mtbf": format!("{}ms", 200 + 100 * u64::from(factor))});
                         random.push(if subtask % 2 == 0 { json!({"task-crashes": mtbf}) } else { json!({"task-manager-crashes": mtbf}) });
@@ -348,6 +358,9 @@ pub fn dataflow_anything() -> impl Strategy<Value = Value> {
             }
             if !scheduled.is_empty() || !random.is_empty() {
                 scenario["faults"] = json!({"scheduled": scheduled, "random": random});
+                if let Some(timeout) = heartbeat_timeout {
+                    scenario["faults"]["heartbeat-timeout"] = json!(timeout);
+                }
                 scenario["restart-strategy"] = json!({"type": "fixed-delay", "attempts": 1000, "delay": "20ms"});
                 if full_failover {
                     scenario["failover-strategy"] = json!("full");

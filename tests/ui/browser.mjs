@@ -187,6 +187,21 @@ try {
   await page.click('.fork[data-fork="0"]');
   assert.equal(await page.evaluate(() => window.snapsim.replay.digest), forks[0].digest);
 
+  // Another branch: task manager 0 cut off from the job manager for 2 s at 3 s. No checkpoint
+  // completes while it is (triggers and acknowledgements wait), and 2 s is far below
+  // heartbeat.timeout, so no failover besides the original's crash at 7 s.
+  await page.locator("#scrubber").fill("3000000");
+  await page.selectOption("#whatif-kind", "job-manager-partition");
+  await page.fill("#whatif-duration", "2s");
+  await page.click("#whatif-apply");
+  await page.waitForFunction(() => window.snapsim.forks.length === 3, null, { timeout: 120000 });
+  const cutOff = await page.evaluate(() => window.snapsim.replay);
+  assert.equal((await page.evaluate(() => window.snapsim.forks))[2].parent, 0, "a branch of the original, not of fork 1");
+  assert.equal(cutOff.report.dataflow.recoveries.length, 1);
+  const completedAt = (c) => c.trigger_timestamp_us + c.end_to_end_duration_us;
+  const during = cutOff.report.dataflow.checkpoints.filter((c) => c.end_to_end_duration_us != null && completedAt(c) >= 3000000 && completedAt(c) < 5000000);
+  assert.deepEqual(during, [], "no checkpoint completes while the task manager is cut off");
+
   // ---------------------------------------------------------------- a Chandy-Lamport run
   await page.selectOption("#scenario-picker", "cl-lossy-channel.json");
   await page.waitForFunction(() => window.snapsim.replay.scenario === "cl-lossy-channel");

@@ -178,8 +178,14 @@ impl World<'_> {
                 }
                 Action::Decline { checkpoint, reason } => {
                     let at = now.after_us(self.model.network.rpc_latency_us);
-                    self.queue
-                        .schedule_at(at, Event::DeclineArrive { checkpoint, reason });
+                    self.queue.schedule_at(
+                        at,
+                        Event::DeclineArrive {
+                            task: task as u32,
+                            checkpoint,
+                            reason,
+                        },
+                    );
                 }
                 Action::ForwardCancel { checkpoint } => self.forward_cancel(now, task, checkpoint),
                 Action::DiscardSnapshot { checkpoint } => {
@@ -487,6 +493,7 @@ impl World<'_> {
             self.queue.schedule_at(
                 at,
                 Event::DeclineArrive {
+                    task: task as u32,
                     checkpoint,
                     reason: AbortReason::CheckpointDeclinedTaskClosing,
                 },

@@ -120,8 +120,14 @@ pub(super) enum Event {
     },
     /// A task declined a checkpoint, for this reason.
     DeclineArrive {
+        task: u32,
         checkpoint: u64,
         reason: AbortReason,
+    },
+    /// `heartbeat.timeout` after a task manager was cut off from the JobManager: if it still is,
+    /// the JobManager declares it lost.
+    HeartbeatTimeout {
+        task_manager: u32,
     },
     /// The task managers notice their JobManager is gone (`heartbeat.timeout`) and fail its tasks.
     JobManagerLostNoticed {
@@ -148,7 +154,25 @@ impl Event {
                 | Event::Restart { .. }
                 | Event::SavepointTrigger { .. }
                 | Event::DeclineArrive { .. }
+                | Event::HeartbeatTimeout { .. }
         )
+    }
+
+    /// An RPC between the JobManager and this task (either way): held by a partition between
+    /// the JobManager and the task's task manager.
+    pub(super) fn rpc_task(&self) -> Option<u32> {
+        match *self {
+            Event::TriggerRpc { task, .. }
+            | Event::NotifyComplete { task, .. }
+            | Event::NotifyAborted { task, .. }
+            | Event::AckArrive { task, .. }
+            | Event::TaskFinishedRpc { task }
+            | Event::PauseRpc { task }
+            | Event::ResumeRpc { task }
+            | Event::FailureDetected { task, .. }
+            | Event::DeclineArrive { task, .. } => Some(task),
+            _ => None,
+        }
     }
 
     /// The two words this event folds into the run's digest.
@@ -196,7 +220,10 @@ impl Event {
             }
             Event::Retransmit { channel } => (27, u64::from(channel)),
             Event::SavepointTrigger { index } => (28, u64::from(index)),
-            Event::DeclineArrive { checkpoint, reason } => (29 | (reason as u64) << 8, checkpoint),
+            Event::DeclineArrive {
+                checkpoint, reason, ..
+            } => (29 | (reason as u64) << 8, checkpoint),
+            Event::HeartbeatTimeout { task_manager } => (34, u64::from(task_manager)),
             Event::JobManagerLostNoticed { epoch } => (32, epoch),
             Event::JobManagerRestarted { epoch } => (33, epoch),
             Event::WriteCopied {

@@ -17,6 +17,8 @@ pub(super) struct FaultState {
     pub(super) regions: Vec<usize>,
     pub(super) generation: u64,
     pub(super) partitioned_until: Vec<(u32, u32, SimTime)>,
+    /// Task managers cut off from the JobManager, and until when.
+    pub(super) job_manager_partitioned_until: Vec<(u32, SimTime)>,
     pub(super) latency_extra: (u64, SimTime),
     pub(super) storage_outage_until: SimTime,
     pub(super) storage_slowdown: (f64, SimTime),
@@ -51,6 +53,7 @@ impl FaultState {
             regions: Vec::new(),
             generation: 0,
             partitioned_until: Vec::new(),
+            job_manager_partitioned_until: Vec::new(),
             latency_extra: (0, SimTime::ZERO),
             storage_outage_until: SimTime::ZERO,
             storage_slowdown: (1.0, SimTime::ZERO),

@@ -116,6 +116,21 @@ impl World<'_> {
                     .partitioned_until
                     .push((a, b, now.after_us(duration_us)));
             }
+            FaultKind::JobManagerPartition {
+                task_manager,
+                duration_us,
+            } => {
+                self.faults
+                    .job_manager_partitioned_until
+                    .push((task_manager, now.after_us(duration_us)));
+                let timeout_us = self.faults.plan.heartbeat_timeout_us;
+                if duration_us >= timeout_us {
+                    self.queue.schedule_at(
+                        now.after_us(timeout_us),
+                        Event::HeartbeatTimeout { task_manager },
+                    );
+                }
+            }
             FaultKind::LatencySpike {
                 extra_us,
                 duration_us,
@@ -162,6 +177,61 @@ impl World<'_> {
             .filter(|(x, y, until)| now < *until && ((*x, *y) == (a, b) || (*y, *x) == (a, b)))
             .map(|(_, _, until)| *until)
             .max()
+    }
+
+    /// Is `task`'s task manager cut off from the JobManager? Returns when it heals.
+    pub(super) fn job_manager_partition_heals(
+        &self,
+        now: SimTime,
+        task: TaskIndex,
+    ) -> Option<SimTime> {
+        let task_manager = self.graph.tasks.get(task)?.task_manager;
+        self.faults
+            .job_manager_partitioned_until
+            .iter()
+            .filter(|(tm, until)| *tm == task_manager && now < *until)
+            .map(|(_, until)| *until)
+            .max()
+    }
+
+    /// `heartbeat.timeout` passed since a task manager was cut off from the JobManager. If it
+    /// still is, the JobManager declares it lost (Flink: "Heartbeat of TaskManager … timed out")
+    /// and fails its tasks at once; the task manager, missing the JobManager's heartbeats just as
+    /// long, cancels them on its side too.
+    pub(super) fn heartbeat_timed_out(&mut self, now: SimTime, task_manager: u32) {
+        let still_cut_off = self
+            .faults
+            .job_manager_partitioned_until
+            .iter()
+            .any(|(tm, until)| *tm == task_manager && now < *until);
+        if self.stopped || !still_cut_off {
+            return;
+        }
+        let running: Vec<TaskIndex> = (0..self.tasks.len())
+            .filter(|&t| self.graph.tasks[t].task_manager == task_manager && self.is_running(t))
+            .collect();
+        if running.is_empty() {
+            return;
+        }
+        self.faults.recoveries.push(RecoveryStats {
+            failure: format!(
+                "task manager {task_manager} lost: heartbeat timed out (cut off from the JobManager)"
+            ),
+            failed_at_us: now.as_micros(),
+            ..Default::default()
+        });
+        for &task in &running {
+            self.halt_task(now, task, Status::Failed);
+            self.trace.push(DataflowEvent::TaskFailed {
+                time: now,
+                task: task as u32,
+            });
+        }
+        // The JobManager's own decision: no report has to cross the partition.
+        for task in running {
+            let incarnation = self.tasks[task].incarnation;
+            self.failure_detected(now, task, incarnation);
+        }
     }
 
     /// Extra latency of remote transfers right now.

@@ -189,6 +189,14 @@ impl World<'_> {
             }
             return;
         }
+        if let Some(task) = event.rpc_task()
+            && let Some(heals) = self.job_manager_partition_heals(now, task as usize)
+        {
+            // Cut off from the JobManager: the RPC gets through once the partition heals.
+            let at = heals.after_us(self.model.network.rpc_latency_us);
+            self.queue.schedule_at(at, event);
+            return;
+        }
         match event {
             Event::SourceTick { task } => self.source_tick(task as usize),
             Event::RecordDone { task, incarnation } => {
@@ -256,9 +264,10 @@ impl World<'_> {
             }
             Event::Retransmit { channel } => self.transmit(now, channel as usize),
             Event::SavepointTrigger { index } => self.trigger_savepoint(now, index as usize),
-            Event::DeclineArrive { checkpoint, reason } => {
-                self.abort_checkpoint(now, checkpoint, reason)
-            }
+            Event::DeclineArrive {
+                checkpoint, reason, ..
+            } => self.abort_checkpoint(now, checkpoint, reason),
+            Event::HeartbeatTimeout { task_manager } => self.heartbeat_timed_out(now, task_manager),
             Event::JobManagerLostNoticed { epoch } => self.job_manager_lost_noticed(now, epoch),
             Event::JobManagerRestarted { epoch } => self.job_manager_restarted(now, epoch),
         }

@@ -178,6 +178,18 @@ impl World<'_> {
         if self.stopped || generation != self.faults.generation {
             return;
         }
+        // Tasks whose task manager is cut off from the JobManager cannot be deployed there
+        // until it is reachable again (its slots re-register then).
+        if let Some(heals) = self
+            .faults
+            .pending_restart
+            .iter()
+            .filter_map(|&task| self.job_manager_partition_heals(now, task))
+            .max()
+        {
+            self.queue.schedule_at(heals, Event::Restart { generation });
+            return;
+        }
         let affected = std::mem::take(&mut self.faults.pending_restart);
         // Redeployed tasks count as running from now on (one restored quickly as "finished"
         // must not end the job while its siblings still download their state).

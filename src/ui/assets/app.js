@@ -783,7 +783,7 @@ function renderWhatIf() {
   const r = replay();
   const panel = $("panel-whatif");
   const kinds = r.world === "dataflow"
-    ? [["task-crash", "crash a subtask"], ["task-manager-crash", "crash a task manager"], ["network-partition", "partition the network between two task managers"], ["storage-slowdown", "slow the checkpoint storage"], ["storage-outage", "take the checkpoint storage down"], ["option", "change a checkpoint option (from the start)"], ["variant", "swap in a protocol variant (from the start)"]]
+    ? [["task-crash", "crash a subtask"], ["task-manager-crash", "crash a task manager"], ["network-partition", "partition the network between two task managers"], ["job-manager-partition", "cut a task manager off from the job manager"], ["storage-slowdown", "slow the checkpoint storage"], ["storage-outage", "take the checkpoint storage down"], ["option", "change a checkpoint option (from the start)"], ["variant", "swap in a protocol variant (from the start)"]]
     : [["snapshot", "start a snapshot"], ["variant", "swap in a protocol variant (from the start)"]];
   panel.innerHTML = `<h3>What if…</h3><div class="whatif-form">
     <label for="whatif-kind">change</label><select id="whatif-kind">${kinds.map(([k, l]) => `<option value="${k}">${esc(l)}</option>`).join("")}</select>
@@ -803,6 +803,7 @@ function renderWhatIfFields() {
   if (kind === "task-crash") f.innerHTML = `<select id="whatif-task">${options(r.dataflow.tasks.map((t, i) => [i, t.name]))}</select>`;
   else if (kind === "task-manager-crash") f.innerHTML = `<select id="whatif-tm">${options(tms.map((i) => [i, "task manager " + i]))}</select>`;
   else if (kind === "network-partition") f.innerHTML = tms.length < 2 ? `<span class="muted">this job runs on one task manager: nothing to partition</span>` : `between <select id="whatif-a">${options(tms.map((i) => [i, "TM " + i]))}</select> and <select id="whatif-b">${options(tms.map((i) => [i, "TM " + i]).reverse())}</select> for <input id="whatif-duration" value="2s" size="6">`;
+  else if (kind === "job-manager-partition") f.innerHTML = `<select id="whatif-tm">${options(tms.map((i) => [i, "task manager " + i]))}</select> for <input id="whatif-duration" value="5s" size="6"> <span class="muted">(past heartbeat.timeout, ${fmtTime(r.dataflow.heartbeat_timeout_us)}, it is declared lost)</span>`;
   else if (kind === "storage-slowdown") f.innerHTML = `×<input id="whatif-factor" value="10" size="4"> slower for <input id="whatif-duration" value="5s" size="6">`;
   else if (kind === "storage-outage") f.innerHTML = `for <input id="whatif-duration" value="5s" size="6">`;
   else if (kind === "option") f.innerHTML = `<select id="whatif-option">${options([["interval", "interval"], ["mode", "mode (EXACTLY_ONCE, AT_LEAST_ONCE)"], ["unaligned", "unaligned (true, false)"], ["aligned-checkpoint-timeout", "aligned-checkpoint-timeout"], ["timeout", "timeout"], ["min-pause", "min-pause"], ["max-concurrent-checkpoints", "max-concurrent-checkpoints"], ["tolerable-failed-checkpoints", "tolerable-failed-checkpoints"]])}</select> = <input id="whatif-value" value="500ms" size="10">`;
@@ -838,6 +839,9 @@ function whatIfEdit(r, base) {
     if (!$("whatif-a")) throw new Error("this job runs on one task manager");
     scheduled({ "network-partition": { between: [Number(val("whatif-a")), Number(val("whatif-b"))], duration: val("whatif-duration") } });
     label = `TM ${val("whatif-a")} and TM ${val("whatif-b")} partitioned for ${val("whatif-duration")} at ${fmtTime(ui.t)}`;
+  } else if (kind === "job-manager-partition") {
+    scheduled({ "job-manager-partition": { "task-manager": Number(val("whatif-tm")), duration: val("whatif-duration") } });
+    label = `task manager ${val("whatif-tm")} cut off from the job manager for ${val("whatif-duration")} at ${fmtTime(ui.t)}`;
   } else if (kind === "storage-slowdown") {
     scheduled({ "storage-slowdown": { factor: Number(val("whatif-factor")), duration: val("whatif-duration") } });
     label = `storage ${val("whatif-factor")}× slower for ${val("whatif-duration")} at ${fmtTime(ui.t)}`;
