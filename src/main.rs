@@ -1253,15 +1253,7 @@ fn explore_command(arguments: ExploreArguments) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Verdict::Bounded { reason } => {
-            say!(
-                "… bounded ({reason}): no violation among the states reached, but the states beyond were not checked"
-            );
-            if snapsim::interrupt::requested() {
-                return ExitCode::from(snapsim::interrupt::EXIT_INTERRUPTED);
-            }
-            ExitCode::from(EXIT_CUT_SHORT)
-        }
+        Verdict::Bounded { reason } => bounded(reason),
         Verdict::Violated { violation } => {
             say!("✗ violated — {violation}");
             say!(
@@ -1407,15 +1399,7 @@ fn explore_dataflow(mode: &str, arguments: &ExploreArguments) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Verdict::Bounded { reason } => {
-            say!(
-                "… bounded ({reason}): no violation among the states reached, but the states beyond were not checked"
-            );
-            if snapsim::interrupt::requested() {
-                return ExitCode::from(snapsim::interrupt::EXIT_INTERRUPTED);
-            }
-            ExitCode::from(EXIT_CUT_SHORT)
-        }
+        Verdict::Bounded { reason } => bounded(reason),
         Verdict::Violated { violation } => {
             say!("✗ violated — {violation}");
             say!(
@@ -1435,6 +1419,17 @@ fn explore_dataflow(mode: &str, arguments: &ExploreArguments) -> ExitCode {
             ExitCode::from(EXIT_INVARIANT_FAILED)
         }
     }
+}
+
+/// A search stopped by a limit (or Ctrl-C): it says so, and exits accordingly.
+fn bounded(reason: &str) -> ExitCode {
+    say!(
+        "… bounded ({reason}): no violation among the states reached, but the states beyond were not checked"
+    );
+    if snapsim::interrupt::requested() {
+        return ExitCode::from(snapsim::interrupt::EXIT_INTERRUPTED);
+    }
+    ExitCode::from(EXIT_CUT_SHORT)
 }
 
 /// Runs a search with a spinner and prints its counts (states, transitions, depth, time, speed,
