@@ -1126,7 +1126,7 @@ struct ExploreArguments {
 /// `snapsim explore`: the state space of one snapshot on a small process graph.
 fn explore_command(arguments: ExploreArguments) -> ExitCode {
     use snapsim::chandy_lamport::ChandyLamportVariant;
-    use snapsim::explore::{self, Limits, Verdict, process_graph::ChandyLamportSystem};
+    use snapsim::explore::{self, Verdict, process_graph::ChandyLamportSystem};
     use snapsim::scenario::Model;
     let fail = |message: String| {
         eprintln!("error: {message}");
@@ -1237,14 +1237,10 @@ fn explore_command(arguments: ExploreArguments) -> ExitCode {
             }
         );
     }
-    if let Err(error) = snapsim::interrupt::install() {
-        return fail(error);
-    }
-    let limits = Limits {
-        max_states: arguments.max_states.max(1),
-        max_depth: arguments.max_depth.unwrap_or(u32::MAX),
+    let exploration = match search_with_progress(&system, &arguments) {
+        Ok(exploration) => exploration,
+        Err(error) => return fail(error),
     };
-    let exploration = search_with_progress(&system, limits);
     match &exploration.verdict {
         Verdict::Complete => {
             say!(
@@ -1305,7 +1301,7 @@ fn explore_command(arguments: ExploreArguments) -> ExitCode {
 fn explore_dataflow(mode: &str, arguments: &ExploreArguments) -> ExitCode {
     use snapsim::checkpoint::{DataflowVariant, SnapshotProtocol};
     use snapsim::explore::dataflow::{DataflowJob, DataflowSystem};
-    use snapsim::explore::{self, Limits, TransitionSystem, Verdict};
+    use snapsim::explore::{self, TransitionSystem, Verdict};
     let fail = |message: String| {
         eprintln!("error: {message}");
         ExitCode::from(EXIT_BAD_INPUT)
@@ -1374,14 +1370,10 @@ fn explore_dataflow(mode: &str, arguments: &ExploreArguments) -> ExitCode {
             _ => String::new(),
         }
     );
-    if let Err(error) = snapsim::interrupt::install() {
-        return fail(error);
-    }
-    let limits = Limits {
-        max_states: arguments.max_states.max(1),
-        max_depth: arguments.max_depth.unwrap_or(u32::MAX),
+    let exploration = match search_with_progress(&system, arguments) {
+        Ok(exploration) => exploration,
+        Err(error) => return fail(error),
     };
-    let exploration = search_with_progress(&system, limits);
     match &exploration.verdict {
         Verdict::Complete => {
             say!(
@@ -1433,11 +1425,17 @@ fn bounded(reason: &str) -> ExitCode {
 }
 
 /// Runs a search with a spinner and prints its counts (states, transitions, depth, time, speed,
-/// memory per state).
+/// memory per state),
+/// within the arguments' limits, stopping cleanly on Ctrl-C.
 fn search_with_progress<S: snapsim::explore::TransitionSystem>(
     system: &S,
-    limits: snapsim::explore::Limits,
-) -> snapsim::explore::Exploration<S::Action> {
+    arguments: &ExploreArguments,
+) -> Result<snapsim::explore::Exploration<S::Action>, String> {
+    snapsim::interrupt::install()?;
+    let limits = snapsim::explore::Limits {
+        max_states: arguments.max_states.max(1),
+        max_depth: arguments.max_depth.unwrap_or(u32::MAX),
+    };
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} {msg} · {elapsed}")
@@ -1468,7 +1466,7 @@ fn search_with_progress<S: snapsim::explore::TransitionSystem>(
         (counts.key_bytes as f64 + counts.distinct_states as f64 * 40.0)
             / counts.distinct_states as f64
     );
-    exploration
+    Ok(exploration)
 }
 
 /// The arguments of `snapsim import cos418`.
