@@ -839,6 +839,59 @@ fn explore_checks_every_interleaving_and_writes_a_counterexample_that_run_replay
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(text.contains("✗ conservation"), "{text}");
 
+    // The reductions side by side: each cuts the states, none changes the verdict; with
+    // partial-order reduction the schedule is no longer promised shortest.
+    let output = snapsim(&[
+        "explore",
+        "--processes",
+        "3",
+        "--tokens",
+        "1",
+        "--compare-reductions",
+    ]);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{text}{}", stderr(&output));
+    let row = |name: &str| {
+        text.lines()
+            .find(|line| line.starts_with(&format!("{name:<26} ")))
+            .unwrap_or_else(|| panic!("a row for {name}: {text}"))[26..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        [
+            row("none"),
+            row("symmetry"),
+            row("partial order"),
+            row("symmetry + partial order")
+        ],
+        ["2154", "1080", "668", "340"].map(String::from),
+        "{text}"
+    );
+    let output = snapsim(&[
+        "explore",
+        "--processes",
+        "2",
+        "--tokens",
+        "1",
+        "--variant",
+        "record_after_next_message",
+        "--partial-order",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("✗ violated — conservation"), "{text}");
+    assert!(text.contains("not necessarily a shortest one"), "{text}");
+    assert!(text.contains("partial-order reduction: "), "{text}");
+    refused(
+        &["explore", "--dataflow", "aligned", "--partial-order"],
+        "are for process graphs",
+    );
+
     // A scenario file: its channels, balances and initiator; a bound stops the search.
     let output = snapsim(&[
         "explore",

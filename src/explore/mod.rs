@@ -12,6 +12,10 @@
 //! ([`TransitionSystem::encode`]), from the initial state inclusive. The search stops at
 //! `max_states` distinct states or below `max_depth` and then says it was *bounded*: a bounded
 //! search proves nothing about the states it did not reach.
+//!
+//! Two reductions shrink the search without changing its verdict: symmetry (a system's
+//! [`TransitionSystem::encode`] may give alike states one encoding) and partial-order reduction
+//! ([`Reductions::partial_order`], with [`TransitionSystem::persistent_action`]).
 
 pub mod dataflow;
 pub mod process_graph;
@@ -41,6 +45,31 @@ pub trait TransitionSystem {
     fn encode(&self, state: &Self::State, key: &mut Vec<u8>);
     /// What is wrong with `state`, if anything (checked once per distinct state).
     fn violation(&self, state: &Self::State) -> Option<String>;
+    /// For partial-order reduction: one of the `enabled` actions that is, on its own, a
+    /// *persistent set* in `state` — on every path from `state` that does not take it, every
+    /// action taken is independent of it (the two commute, and neither disables the other) —
+    /// or `None` to expand every enabled action. A system must also keep its invariant stable
+    /// along such paths: the reduced search reaches, for every schedule of the full system, an
+    /// extension of it up to reordering of independent actions (Godefroid 1996, ch. 4), so a
+    /// violation that later actions could undo might be missed.
+    fn persistent_action(
+        &self,
+        _state: &Self::State,
+        _enabled: &[Self::Action],
+    ) -> Option<Self::Action> {
+        None
+    }
+}
+
+/// Which reductions a search applies (state-space reductions that keep its verdict).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reductions {
+    /// Partial-order reduction: in a state where the system names an action that is a
+    /// persistent set on its own ([`TransitionSystem::persistent_action`]), follow only that
+    /// action — unless it leads to a state already expanded, in which case every action is
+    /// followed (the cycle proviso: otherwise an action could be postponed forever around a
+    /// cycle). A violation is still found, but its schedule is no longer necessarily shortest.
+    pub partial_order: bool,
 }
 
 /// Where a search stops.
@@ -74,6 +103,8 @@ pub struct Counts {
     pub max_depth: u32,
     /// Bytes of the canonical encodings kept to recognise known states.
     pub key_bytes: u64,
+    /// With partial-order reduction: states expanded by their one persistent action only.
+    pub reduced_states: u64,
 }
 
 /// How a search ended.
@@ -110,6 +141,16 @@ pub struct Exploration<A> {
 pub fn explore<S: TransitionSystem>(
     system: &S,
     limits: Limits,
+    progress: &mut dyn FnMut(&Counts) -> bool,
+) -> Exploration<S::Action> {
+    explore_reduced(system, limits, Reductions::default(), progress)
+}
+
+/// [`explore`] with `reductions` applied.
+pub fn explore_reduced<S: TransitionSystem>(
+    system: &S,
+    limits: Limits,
+    reductions: Reductions,
     progress: &mut dyn FnMut(&Counts) -> bool,
 ) -> Exploration<S::Action> {
     let mut counts = Counts::default();
@@ -165,6 +206,26 @@ pub fn explore<S: TransitionSystem>(
             counts.states_explored += 1;
             actions.clear();
             system.actions(state, &mut actions);
+            if reductions.partial_order
+                && let Some(action) = system.persistent_action(state, &actions)
+            {
+                // The cycle proviso: follow the persistent action alone only when it leads to a
+                // state not expanded yet (new, or found after this one: states are expanded in
+                // the order they are numbered). On any cycle of the reduced graph, the state on
+                // it expanded last finds its successor on the cycle expanded already, so it is
+                // expanded in full — no action is postponed around a cycle forever.
+                system.apply_into(state, action, &mut successor);
+                key.clear();
+                system.encode(&successor, &mut key);
+                if known
+                    .get(key.as_slice())
+                    .is_none_or(|&number| number > *index)
+                {
+                    actions.clear();
+                    actions.push(action);
+                    counts.reduced_states += 1;
+                }
+            }
             for &action in &actions {
                 counts.transitions += 1;
                 system.apply_into(state, action, &mut successor);

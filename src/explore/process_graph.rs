@@ -710,6 +710,30 @@ impl TransitionSystem for ChandyLamportSystem {
         }
     }
 
+    /// The head of a FIFO, reliable channel whose receiver has recorded its state. Delivering
+    /// it commutes with every other action, in this state and after any actions that do not
+    /// take it: only this action takes from that channel's head (the channel is FIFO and loses
+    /// nothing), others only append to its tail; other processes' actions touch only their own
+    /// state and channel ends; and once the receiver has recorded, the marker rules no longer
+    /// read its balance — a token on the channel is at most counted in that channel's own
+    /// recording, a marker closes that channel alone — so its deliveries on different
+    /// channels, and its sends, commute. (Initiation is not among them: no process records
+    /// before the snapshot starts.) The invariant is stable too: once
+    /// the snapshot is complete, nothing it recorded changes.
+    fn persistent_action(&self, state: &GlobalState, enabled: &[Step]) -> Option<Step> {
+        enabled.iter().copied().find(|&step| match step {
+            Step::Deliver {
+                channel,
+                which: Which::Head,
+            } => {
+                !self.any_order[channel]
+                    && !self.lossy[channel]
+                    && state.recorded[self.graph.channels[channel].to].is_some()
+            }
+            _ => false,
+        })
+    }
+
     fn violation(&self, state: &GlobalState) -> Option<String> {
         if !state.snapshot_complete() {
             return None;
