@@ -1100,7 +1100,7 @@ struct ExploreArguments {
     tokens: Option<u32>,
     /// The marker rules: correct, or the broken record_after_next_message. With --dataflow:
     /// correct, no_alignment, unaligned_forgets_channel_state, forward_barrier_early,
-    /// commit_at_pre_commit or recording_past_the_barrier.
+    /// commit_at_pre_commit, restore_from_pending or recording_past_the_barrier.
     #[arg(long)]
     variant: Option<String>,
     /// Add assumption breakers on every channel: `non-fifo` (any queued message may be

@@ -943,8 +943,16 @@ fn explore_checks_every_interleaving_and_writes_a_counterexample_that_run_replay
         text.contains("keyed reads r0.0 from source[0]→keyed"),
         "{text}"
     );
+    // Restoring the pending checkpoint: caught at the crash, where the restored cut is checked.
+    let output = snapsim(&[&job[..], &["--variant", "restore_from_pending"]].concat());
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("✗ violated — prefix_consistency: the restore of pending checkpoint 1"),
+        "{text}"
+    );
     refused(
-        &[&job[..], &["--variant", "restore_from_pending"]].concat(),
+        &[&job[..], &["--variant", "record_after_next_message"]].concat(),
         "with --dataflow, expected one of correct, no_alignment",
     );
     refused(

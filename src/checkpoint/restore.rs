@@ -4,7 +4,7 @@
 //! by a failover.
 
 use super::barrier::CheckpointId;
-use crate::dataflow::results::{CompletedCheckpoint, TaskSnapshot};
+use crate::dataflow::results::TaskSnapshot;
 
 /// The rule choosing what a restart restores.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -27,25 +27,39 @@ impl RestoreRule {
     }
 
     /// At the restart: the checkpoint to restore and its task snapshots, given the latest completed
-    /// checkpoint and (if [`RestoreRule::keeps_pending`]) the pending one kept at the failover.
-    pub fn restore(
+    /// checkpoint (its id and snapshots) and (if [`RestoreRule::keeps_pending`]) the pending one
+    /// kept at the failover. Generic over what a task's snapshot is, so that the simulator and
+    /// the explorer (`snapsim explore --dataflow`) restore by this one rule.
+    pub fn restore<S: TaskPart>(
         self,
-        latest: Option<&CompletedCheckpoint>,
-        pending: Option<(CheckpointId, Vec<TaskSnapshot>)>,
-    ) -> (Option<CheckpointId>, Vec<TaskSnapshot>) {
+        latest: Option<(CheckpointId, &[S])>,
+        pending: Option<(CheckpointId, Vec<S>)>,
+    ) -> (Option<CheckpointId>, Vec<S>) {
         match (self, pending, latest) {
             (RestoreRule::NewestPending, Some((id, mut snapshots)), latest) => {
                 // Tasks that had not acknowledged the pending checkpoint take the completed one.
-                for snapshot in latest.iter().flat_map(|l| l.tasks.iter()) {
-                    if !snapshots.iter().any(|s| s.task == snapshot.task) {
+                for snapshot in latest.iter().flat_map(|l| l.1.iter()) {
+                    if !snapshots.iter().any(|s| s.task() == snapshot.task()) {
                         snapshots.push(snapshot.clone());
                     }
                 }
                 (Some(id), snapshots)
             }
-            (_, _, Some(latest)) => (Some(latest.id), latest.tasks.clone()),
+            (_, _, Some((id, tasks))) => (Some(id), tasks.to_vec()),
             (_, _, None) => (None, Vec::new()),
         }
+    }
+}
+
+/// One task's part of a checkpoint, as far as restoring it goes: which task it belongs to.
+pub trait TaskPart: Clone {
+    /// The task (its index in the job).
+    fn task(&self) -> usize;
+}
+
+impl TaskPart for TaskSnapshot {
+    fn task(&self) -> usize {
+        self.task
     }
 }
 
@@ -85,11 +99,14 @@ mod tests {
         let latest = completed(4, vec![snapshot(0, 40), snapshot(1, 41)]);
         let rule = RestoreRule::LatestCompleted;
         assert!(!rule.keeps_pending());
-        let (id, snapshots) = rule.restore(Some(&latest), Some((5, vec![snapshot(0, 50)])));
+        let (id, snapshots) = rule.restore(
+            Some((latest.id, &latest.tasks[..])),
+            Some((5, vec![snapshot(0, 50)])),
+        );
         assert_eq!(id, Some(4));
         assert_eq!(snapshots, latest.tasks);
         assert_eq!(
-            rule.restore(None, None),
+            rule.restore::<TaskSnapshot>(None, None),
             (None, Vec::new()),
             "or starts afresh"
         );
@@ -100,7 +117,10 @@ mod tests {
         let latest = completed(4, vec![snapshot(0, 40), snapshot(1, 41)]);
         let rule = RestoreRule::NewestPending;
         assert!(rule.keeps_pending());
-        let (id, snapshots) = rule.restore(Some(&latest), Some((5, vec![snapshot(0, 50)])));
+        let (id, snapshots) = rule.restore(
+            Some((latest.id, &latest.tasks[..])),
+            Some((5, vec![snapshot(0, 50)])),
+        );
         assert_eq!(id, Some(5));
         assert_eq!(snapshots, [snapshot(0, 50), snapshot(1, 41)]);
     }

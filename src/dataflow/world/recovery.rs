@@ -195,7 +195,9 @@ impl World<'_> {
         // must not end the job while its siblings still download their state).
         self.running_tasks += affected.len();
         // The newest completed checkpoint (savepoints are never restored from by a failover).
-        let latest = self.newest_restorable.map(|index| &self.completed[index]);
+        let latest = self
+            .newest_restorable
+            .map(|index| (self.completed[index].id, &self.completed[index].tasks[..]));
         let (checkpoint_id, mut snapshots) = self
             .faults
             .restore_rule
