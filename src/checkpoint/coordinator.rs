@@ -89,7 +89,7 @@ pub enum TriggerDecision {
 }
 
 /// A checkpoint the coordinator is waiting for.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PendingCheckpoint {
     /// When it was triggered.
     pub triggered_at: SimTime,
@@ -288,7 +288,37 @@ impl Coordinator {
     pub fn last_completed_id(&self) -> u64 {
         self.last_completed_id
     }
+
+    /// The ids of the pending checkpoints, oldest first.
+    pub fn pending_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.pending.keys().copied()
+    }
+
+    /// Everything the coordinator has decided so far, its settings aside: two coordinators with
+    /// the same settings behave alike from here on exactly when their progress is equal. (The
+    /// explorer, `snapsim explore --dataflow`, tells its states apart by this.)
+    pub fn progress(&self) -> Progress<'_> {
+        (
+            self.next_id,
+            &self.pending,
+            self.request_queued,
+            self.last_completion,
+            self.last_completed_id,
+            self.consecutive_failures,
+        )
+    }
 }
+
+/// [`Coordinator::progress`]: the next id, the pending checkpoints, whether a request waits, the
+/// last completion, the last completed id, and the failures in a row.
+pub type Progress<'a> = (
+    u64,
+    &'a BTreeMap<u64, PendingCheckpoint>,
+    bool,
+    Option<SimTime>,
+    u64,
+    u32,
+);
 
 #[cfg(test)]
 mod tests {

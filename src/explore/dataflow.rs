@@ -38,19 +38,24 @@
 //! sees, with the last open transaction committed by the final checkpoint, holds every record
 //! exactly once (at least once for at-least-once checkpoints).
 //!
-//! The coordinator's part is small enough that this file plays it: a checkpoint completes when
-//! all `S + 2` tasks have acknowledged it. Everything a task decides comes from
-//! [`TaskBarrierHandler`], [`InputChannelRecording`] and [`CommitRule`], the state machines the
-//! simulation world drives.
+//! Nothing here re-implements the protocol: what the coordinator decides (trigger ids, when a
+//! checkpoint is complete — all `S + 2` tasks acknowledged —, what a crash aborts) comes from
+//! [`Coordinator`], what a task decides from [`TaskBarrierHandler`], [`InputChannelRecording`]
+//! and [`CommitRule`], and what a restart restores from [`RestoreRule`]: the state machines the
+//! simulation world drives. The coordinator runs at time zero throughout (time disappears), so
+//! its interval, min-pause and timeout play no part.
 
 use super::TransitionSystem;
+use crate::checkpoint::CheckpointConfig;
 use crate::checkpoint::barrier::channel_persister::InputChannelRecording;
 use crate::checkpoint::barrier::{
     Action, Barrier, CheckpointId, HandleBarriers, Input, SnapshotKind, TaskBarrierHandler,
 };
+use crate::checkpoint::coordinator::{AbortReason, AckOutcome, Coordinator, TriggerDecision};
 use crate::checkpoint::restore::{RestoreRule, TaskPart};
 use crate::checkpoint::two_phase_commit::{CommitAction, CommitRule};
 use crate::checkpoint::{DataflowVariant, SnapshotProtocol};
+use crate::engine::SimTime;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
@@ -177,6 +182,21 @@ impl DataflowJob {
 
     fn handler(&self, task: usize) -> TaskBarrierHandler {
         TaskBarrierHandler::new(self.protocol, self.variant, self.inputs(task).len())
+    }
+
+    /// The coordinator's settings: Flink's defaults where time has no part (one checkpoint at a
+    /// time, no min-pause, no failures tolerated); time disappears, so the interval and the
+    /// timeout play no part.
+    fn coordinator_config(&self) -> CheckpointConfig {
+        CheckpointConfig {
+            interval_us: 0,
+            protocol: self.protocol,
+            min_pause_us: 0,
+            max_concurrent: 1,
+            timeout_us: u64::MAX,
+            tolerable_failed: 0,
+            num_retained: 1,
+        }
     }
 
     fn restore_rule(&self) -> RestoreRule {
@@ -341,8 +361,8 @@ pub struct JobState {
     pub acks: Vec<(u8, CheckpointId)>,
     /// `notifyCheckpointComplete` on its way to the sink, sorted.
     pub notices: Vec<CheckpointId>,
-    /// The checkpoint pending at the coordinator and which tasks acknowledged it (a bit each).
-    pub pending: Option<(CheckpointId, u32)>,
+    /// The checkpoint coordinator (the simulator's): what is pending and who acknowledged it.
+    pub coordinator: CoordinatorState,
     /// Checkpoints triggered so far.
     pub triggered: u64,
     /// Checkpoints whose `aligned-checkpoint-timeout` has passed.
@@ -353,6 +373,39 @@ pub struct JobState {
     pub crashed: bool,
     /// A rule broken while getting here (found when a checkpoint completed).
     pub broken: Option<String>,
+}
+
+/// The simulator's [`Coordinator`], told apart by its progress (its settings are the same in
+/// every state of one search).
+#[derive(Clone, Debug)]
+pub struct CoordinatorState(pub Coordinator);
+
+impl PartialEq for CoordinatorState {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.progress() == other.0.progress()
+    }
+}
+
+impl Eq for CoordinatorState {}
+
+impl Hash for CoordinatorState {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.progress().hash(state);
+    }
+}
+
+impl JobState {
+    /// The checkpoint pending at the coordinator, and which tasks have acknowledged it (a bit
+    /// each).
+    pub fn pending(&self) -> Option<(CheckpointId, u32)> {
+        let coordinator = &self.coordinator.0;
+        let id = coordinator.pending_ids().next()?;
+        let awaiting = &coordinator.pending(id).expect("pending").awaiting;
+        let acked = (0..self.tasks.len())
+            .filter(|t| !awaiting.contains(t))
+            .fold(0u32, |bits, t| bits | (1 << t));
+        Some((id, acked))
+    }
 }
 
 /// One step of the job.
@@ -457,7 +510,7 @@ impl DataflowSystem {
 
     fn steps(&self, state: &JobState, steps: &mut Vec<Step>, with_crash: bool) {
         let job = &self.job;
-        if state.pending.is_none() && state.triggered < job.checkpoints {
+        if state.coordinator.0.pending_count() == 0 && state.triggered < job.checkpoints {
             steps.push(Step::Trigger);
         }
         for (source, task) in state.tasks.iter().enumerate().take(job.sources) {
@@ -486,7 +539,7 @@ impl DataflowSystem {
                 });
             }
         }
-        if let Some((checkpoint, _)) = state.pending
+        if let Some((checkpoint, _)) = state.pending()
             && matches!(job.protocol, SnapshotProtocol::AlignedWithTimeout { .. })
             && !state.timed_out.contains(&checkpoint)
         {
@@ -628,9 +681,10 @@ impl DataflowSystem {
             Action::Decline { checkpoint, .. } => {
                 // Nothing here declines (no decline faults, no storage failures); were it to,
                 // the coordinator would abort the checkpoint.
-                if state.pending.is_some_and(|(id, _)| id == checkpoint) {
-                    state.pending = None;
-                }
+                state
+                    .coordinator
+                    .0
+                    .abort(checkpoint, AbortReason::CheckpointDeclined);
             }
             Action::ForwardCancel { checkpoint } => {
                 if let Some(output) = job.output(task) {
@@ -683,10 +737,17 @@ impl DataflowSystem {
         let job = &self.job;
         match step {
             Step::Trigger => {
-                // Ids count every trigger, across a restore: 1, 2, …
+                // The periodic timer fires (time disappears: whenever nothing is pending). Ids
+                // count every trigger, across a restore: 1, 2, …
+                let tasks = job.tasks();
+                let decision = state
+                    .coordinator
+                    .0
+                    .request_periodic(SimTime::ZERO, || (0..tasks).collect());
+                let TriggerDecision::Trigger { id } = decision else {
+                    unreachable!("nothing is pending and there is no min-pause: {decision:?}")
+                };
                 state.triggered += 1;
-                let id = state.triggered;
-                state.pending = Some((id, 0));
                 for source in 0..job.sources {
                     state.tasks[source].trigger = Some(id);
                 }
@@ -820,14 +881,13 @@ impl DataflowSystem {
             }
             Step::AckArrives { task, checkpoint } => {
                 state.acks.retain(|&a| a != (task, checkpoint));
-                let all = (1u32 << job.tasks()) - 1;
-                if let Some((id, acked)) = state.pending.as_mut()
-                    && *id == checkpoint
-                {
-                    *acked |= 1 << task;
-                    if *acked == all {
-                        self.complete(state, checkpoint);
-                    }
+                let outcome =
+                    state
+                        .coordinator
+                        .0
+                        .acknowledge(SimTime::ZERO, task as usize, checkpoint);
+                if let AckOutcome::Completed { .. } = outcome {
+                    self.complete(state, checkpoint);
                 }
             }
             Step::NoticeArrives { checkpoint } => {
@@ -842,7 +902,6 @@ impl DataflowSystem {
 
     /// Every task acknowledged `checkpoint`: it is complete. Checks prefix consistency.
     fn complete(&self, state: &mut JobState, checkpoint: CheckpointId) {
-        state.pending = None;
         let snapshots: Vec<Snapshot> = state
             .tasks
             .iter_mut()
@@ -936,7 +995,7 @@ impl DataflowSystem {
             )
         });
         // What the coordinator had collected of the pending checkpoint (acknowledged snapshots).
-        let pending = match state.pending {
+        let pending = match state.pending() {
             Some((id, acked)) if rule.keeps_pending() && acked != 0 => Some((
                 id,
                 (0..job.tasks())
@@ -1008,7 +1067,7 @@ impl DataflowSystem {
         }
         state.acks.clear();
         state.notices.clear();
-        state.pending = None;
+        state.coordinator.0.abort_all();
     }
 
     /// What a final state delivered, checked against the promise.
@@ -1091,7 +1150,7 @@ impl DataflowSystem {
             }
             Step::Crash => {
                 let completed = state.completed.as_ref().map(|c| c.id);
-                match state.pending {
+                match state.pending() {
                     Some((id, acked)) if job.restore_rule().keeps_pending() && acked != 0 => {
                         let tasks: Vec<String> = (0..job.tasks())
                             .filter(|&t| acked & (1 << t) != 0)
@@ -1185,7 +1244,7 @@ impl TransitionSystem for DataflowSystem {
             channels: (0..=job.sources).map(|_| self.fresh_channel()).collect(),
             acks: Vec::new(),
             notices: Vec::new(),
-            pending: None,
+            coordinator: CoordinatorState(Coordinator::new(job.coordinator_config())),
             triggered: 0,
             timed_out: Vec::new(),
             completed: None,
