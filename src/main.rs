@@ -1112,14 +1112,16 @@ struct ExploreArguments {
     /// that are alike (same initial balance, same place in the graph, not the initiator).
     #[arg(long)]
     symmetry: bool,
-    /// Partial-order reduction: where delivering the head of a FIFO, reliable channel to a
-    /// process that has already recorded commutes with everything else, follow that delivery
-    /// alone. The verdict is the same; a counterexample is no longer necessarily shortest.
+    /// Partial-order reduction: where a delivery commutes with everything else, follow it
+    /// alone — on a process graph, the head of a FIFO, reliable channel to a process that has
+    /// already recorded; in a dataflow with aligned or at-least-once barriers, any arrival
+    /// once no crash can come. The verdict is the same; a counterexample is no longer
+    /// necessarily shortest.
     #[arg(long)]
     partial_order: bool,
     /// Run the search with no reduction, with each reduction and with both, and print their
     /// counts side by side.
-    #[arg(long, conflicts_with_all = ["symmetry", "partial_order", "dataflow"])]
+    #[arg(long, conflicts_with_all = ["symmetry", "partial_order"])]
     compare_reductions: bool,
     /// Stop after this many distinct states (the verdict is then "bounded").
     #[arg(long, default_value_t = 10_000_000)]
@@ -1247,7 +1249,13 @@ fn explore_command(arguments: ExploreArguments) -> ExitCode {
         );
     }
     if arguments.compare_reductions {
-        return compare_reductions(&arguments, || build().expect("built once already"));
+        return compare_reductions(&arguments, true, |symmetry| {
+            let mut system = build().expect("built once already");
+            if symmetry {
+                system.reduce_symmetry();
+            }
+            system
+        });
     }
     let exploration = match search_with_progress(&system, &arguments) {
         Ok(exploration) => exploration,
@@ -1358,9 +1366,9 @@ fn explore_dataflow(mode: &str, arguments: &ExploreArguments) -> ExitCode {
             }
         },
     };
-    if arguments.breakers.is_some() || arguments.symmetry || arguments.partial_order {
+    if arguments.breakers.is_some() || arguments.symmetry {
         return fail(
-            "--breakers, --symmetry and --partial-order are for process graphs; a dataflow is explored in full"
+            "--breakers and --symmetry are for process graphs; a dataflow has no alike processes and breaks no channel"
                 .into(),
         );
     }
@@ -1392,14 +1400,27 @@ fn explore_dataflow(mode: &str, arguments: &ExploreArguments) -> ExitCode {
             _ => String::new(),
         }
     );
+    if arguments.compare_reductions {
+        return compare_reductions(arguments, false, |_| system.clone());
+    }
     let exploration = match search_with_progress(&system, arguments) {
         Ok(exploration) => exploration,
         Err(error) => return fail(error),
     };
+    let schedule = if arguments.partial_order {
+        "a schedule (with partial-order reduction, not necessarily a shortest one)"
+    } else {
+        "shortest schedule"
+    };
     match &exploration.verdict {
         Verdict::Complete => {
             say!(
-                "✓ complete: every reachable state was checked; every completed checkpoint is prefix-consistent{} and every run that ends delivers each record {}",
+                "✓ complete: every {} was checked; every completed checkpoint is prefix-consistent{} and every run that ends delivers each record {}",
+                if arguments.partial_order {
+                    "schedule covered (partial-order reduction skips only reorderings of steps that commute)"
+                } else {
+                    "reachable state"
+                },
                 if protocol.is_exactly_once() {
                     ""
                 } else {
@@ -1416,10 +1437,7 @@ fn explore_dataflow(mode: &str, arguments: &ExploreArguments) -> ExitCode {
         Verdict::Bounded { reason } => bounded(reason),
         Verdict::Violated { violation } => {
             say!("✗ violated — {violation}");
-            say!(
-                "shortest schedule ({} steps):",
-                exploration.counterexample.len()
-            );
+            say!("{schedule} ({} steps):", exploration.counterexample.len());
             let mut state = system.initial();
             for (index, &step) in exploration.counterexample.iter().enumerate() {
                 let what = system.describe(&state, step);
@@ -1502,12 +1520,14 @@ fn search_with_progress<S: snapsim::explore::TransitionSystem>(
     Ok(exploration)
 }
 
-/// `snapsim explore --compare-reductions`: the same system searched four times — with no
-/// reduction, symmetry, partial-order reduction, both — and the counts side by side, so that
-/// what each reduction saves (and that the verdict does not change) can be read off.
-fn compare_reductions(
+/// `snapsim explore --compare-reductions`: the same system searched with no reduction and with
+/// each (symmetry, partial order, both — symmetry only where `build(true)` applies it), and the
+/// counts side by side, so that what each reduction saves (and that the verdict does not
+/// change) can be read off.
+fn compare_reductions<S: snapsim::explore::TransitionSystem>(
     arguments: &ExploreArguments,
-    build: impl Fn() -> snapsim::explore::process_graph::ChandyLamportSystem,
+    with_symmetry: bool,
+    build: impl Fn(bool) -> S,
 ) -> ExitCode {
     use snapsim::explore::{Reductions, Verdict};
     if let Err(error) = snapsim::interrupt::install() {
@@ -1533,10 +1553,10 @@ fn compare_reductions(
         ("partial order", false, true),
         ("symmetry + partial order", true, true),
     ] {
-        let mut system = build();
-        if symmetry {
-            system.reduce_symmetry();
+        if symmetry && !with_symmetry {
+            continue;
         }
+        let system = build(symmetry);
         let started = std::time::Instant::now();
         let exploration = snapsim::explore::explore_reduced(
             &system,
