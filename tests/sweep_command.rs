@@ -70,14 +70,55 @@ fn a_sweep_prints_a_table_and_writes_its_files_under_output() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
+/// A misspelt path is refused with what the scenario could have; a path into a section the file
+/// does not have yet (no `checkpoint-storage` at all) makes the section and sweeps it.
 #[test]
 fn a_path_that_does_not_exist_is_refused_with_what_is_there() {
     let output = snapsim(&["sweep", MACHINE, "--set", "checkpointng.interval=1s..2s"]);
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
-    assert!(message.contains("--set checkpointng.interval"), "{message}");
-    assert!(message.contains("has no key `checkpointng`"), "{message}");
-    assert!(message.contains("checkpointing"), "{message}");
+    assert!(message.contains("checkpointng.interval=1s"), "{message}");
+    assert!(
+        message.contains("unknown field `checkpointng`"),
+        "{message}"
+    );
+    assert!(message.contains("`checkpointing`"), "{message}");
+    let output = snapsim(&["sweep", MACHINE, "--set", "faults.crash.at=1s..2s"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("at `faults"),
+        "{}",
+        stderr(&output)
+    );
+
+    let out = scratch("sweep-missing-section");
+    let scenario = "scenarios/flink-bounded-job.json";
+    let text = std::fs::read_to_string(scenario).unwrap();
+    assert!(
+        !text.contains("checkpoint-storage"),
+        "the file has no such section"
+    );
+    let output = snapsim(&[
+        "sweep",
+        scenario,
+        "--set",
+        "checkpoint-storage.latency=1ms..5ms",
+        "--points",
+        "2",
+        "--seeds",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary = out.join("flink-bounded-job/sweep-checkpoint-storage.latency/summary.csv");
+    let fast = first_mean(&summary, "checkpoint_duration_ms_mean");
+    let slow = last_mean(&summary, "checkpoint_duration_ms_mean");
+    assert!(
+        slow > fast + 3.0,
+        "a slower store makes longer checkpoints: {fast} → {slow}"
+    );
+    std::fs::remove_dir_all(&out).ok();
 }
 
 #[test]
@@ -1036,6 +1077,19 @@ fn a_sweep_of_the_interval_with_plot_draws_the_overhead_chart() {
 }
 
 /// The last point's mean of `metric` in a sweep's summary.csv.
+/// The first point's mean of `metric` in a sweep's summary.csv.
+fn first_mean(summary: &std::path::Path, metric: &str) -> f64 {
+    let text = std::fs::read_to_string(summary).unwrap_or_else(|e| panic!("{summary:?}: {e}"));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = header
+        .iter()
+        .position(|h| *h == format!("{metric}_mean"))
+        .unwrap_or_else(|| panic!("no {metric}_mean in {header:?}"));
+    let first: Vec<&str> = lines.next().unwrap().split(',').collect();
+    first[column].parse().unwrap()
+}
+
 fn last_mean(summary: &std::path::Path, metric: &str) -> f64 {
     let text = std::fs::read_to_string(summary).unwrap_or_else(|e| panic!("{summary:?}: {e}"));
     let mut lines = text.lines();

@@ -212,6 +212,20 @@ impl JsonPath {
                         steps.push(Step::Key(segment.key.clone()));
                         return Ok((steps, None));
                     }
+                    // A missing object on the way (`faults.crash.at` in a file with no faults):
+                    // made when the value is written, if the rest are plain keys; the scenario's
+                    // own validation then says whether the result means anything.
+                    None if self.segments[position..]
+                        .iter()
+                        .all(|s| s.indices.is_empty()) =>
+                    {
+                        steps.extend(
+                            self.segments[position..]
+                                .iter()
+                                .map(|s| Step::Key(s.key.clone())),
+                        );
+                        return Ok((steps, None));
+                    }
                     None => {
                         let keys: Vec<&str> = map.keys().map(String::as_str).collect();
                         return Err(format!(
@@ -326,17 +340,22 @@ impl JsonPath {
         }
     }
 
-    /// Writes `value` at the path (adding the last key if the file does not have it).
+    /// Writes `value` at the path (adding the last key if the file does not have it, and the
+    /// objects on the way to it).
     pub fn set(&self, document: &mut Value, value: Value) -> Result<(), String> {
         let (steps, _) = self.resolve(document)?;
         let mut current = document;
         let (last, leading) = steps.split_last().expect("a path has at least one step");
         for step in leading {
             current = match step {
-                Step::Key(key) => current.get_mut(key.as_str()),
-                Step::Index(index) => current.get_mut(*index),
-            }
-            .expect("resolved above");
+                Step::Key(key) => match current {
+                    Value::Object(map) => map
+                        .entry(key.clone())
+                        .or_insert_with(|| Value::Object(Default::default())),
+                    _ => unreachable!("resolve checked the container"),
+                },
+                Step::Index(index) => current.get_mut(*index).expect("resolved above"),
+            };
         }
         match (last, current) {
             (Step::Key(key), Value::Object(map)) => {
@@ -482,6 +501,20 @@ mod tests {
     }
 
     #[test]
+    fn a_path_into_a_missing_section_makes_it() {
+        let mut doc = document();
+        let path = JsonPath::parse("checkpoint-storage.upload.latency").unwrap();
+        assert_eq!(path.kind_in(&doc, "1ms..5ms"), Ok(ValueKind::Duration));
+        path.set(&mut doc, json!("3ms")).unwrap();
+        assert_eq!(doc["checkpoint-storage"]["upload"]["latency"], json!("3ms"));
+        assert_eq!(
+            doc["checkpointing"]["interval"],
+            json!("1s"),
+            "the rest kept"
+        );
+    }
+
+    #[test]
     fn a_wrong_path_says_what_is_there_instead() {
         let doc = document();
         let error = |path: &str| {
@@ -489,8 +522,8 @@ mod tests {
                 .and_then(|p| p.kind_in(&doc, "1..2"))
                 .unwrap_err()
         };
-        assert!(error("checkpointng.interval").contains("has no key `checkpointng`"));
-        assert!(error("checkpointng.interval").contains("checkpointing, job"));
+        assert!(error("job.operators[0].nope[1]").contains("has no key `nope`"));
+        assert!(error("job.operators[0].nope[1]").contains("name"));
         assert!(error("job.operators[7].cost").contains("out of range"));
         assert!(error("job.operators.summ.cost").contains("the names are: source, sum"));
         assert!(error("checkpointing.mode").contains("not a number"));
