@@ -1261,11 +1261,7 @@ fn explore_command(arguments: ExploreArguments) -> ExitCode {
         Ok(exploration) => exploration,
         Err(error) => return fail(error),
     };
-    let schedule = if arguments.partial_order {
-        "a schedule (with partial-order reduction, not necessarily a shortest one)"
-    } else {
-        "shortest schedule"
-    };
+    let schedule = schedule_found(arguments.partial_order);
     match &exploration.verdict {
         Verdict::Complete => {
             if arguments.partial_order {
@@ -1407,11 +1403,7 @@ fn explore_dataflow(mode: &str, arguments: &ExploreArguments) -> ExitCode {
         Ok(exploration) => exploration,
         Err(error) => return fail(error),
     };
-    let schedule = if arguments.partial_order {
-        "a schedule (with partial-order reduction, not necessarily a shortest one)"
-    } else {
-        "shortest schedule"
-    };
+    let schedule = schedule_found(arguments.partial_order);
     match &exploration.verdict {
         Verdict::Complete => {
             say!(
@@ -1450,6 +1442,16 @@ fn explore_dataflow(mode: &str, arguments: &ExploreArguments) -> ExitCode {
             }
             ExitCode::from(EXIT_INVARIANT_FAILED)
         }
+    }
+}
+
+/// What a counterexample is called: a shortest schedule, unless partial-order reduction (which
+/// lengthens paths) found it.
+fn schedule_found(partial_order: bool) -> &'static str {
+    if partial_order {
+        "a schedule (with partial-order reduction, not necessarily a shortest one)"
+    } else {
+        "shortest schedule"
     }
 }
 

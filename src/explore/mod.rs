@@ -206,6 +206,9 @@ pub fn explore_reduced<S: TransitionSystem>(
             counts.states_explored += 1;
             actions.clear();
             system.actions(state, &mut actions);
+            // The persistent action's successor, when it is followed alone, is already in
+            // `successor` and its encoding in `key`.
+            let mut computed = false;
             if reductions.partial_order
                 && let Some(action) = system.persistent_action(state, &actions)
             {
@@ -224,13 +227,16 @@ pub fn explore_reduced<S: TransitionSystem>(
                     actions.clear();
                     actions.push(action);
                     counts.reduced_states += 1;
+                    computed = true;
                 }
             }
             for &action in &actions {
                 counts.transitions += 1;
-                system.apply_into(state, action, &mut successor);
-                key.clear();
-                system.encode(&successor, &mut key);
+                if !std::mem::take(&mut computed) {
+                    system.apply_into(state, action, &mut successor);
+                    key.clear();
+                    system.encode(&successor, &mut key);
+                }
                 if known.contains_key(key.as_slice()) {
                     continue;
                 }
