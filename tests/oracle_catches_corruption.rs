@@ -99,7 +99,7 @@ fn an_extra_token_in_a_process_state_breaks_conservation() {
     assert!(
         conservation
             .detail
-            .contains("q recorded 1 tokens but held 0"),
+            .contains("q recorded 1 token but held 0"),
         "{}",
         conservation.detail
     );
@@ -128,7 +128,7 @@ fn a_state_that_adds_up_but_is_not_what_the_replay_gives_breaks_reachability() {
         .unwrap();
     assert!(!reachability.passed);
     assert!(
-        reachability.detail.contains("replaying the 2 event(s) of p before its recording, from its initial 1 tokens, gives 1 tokens, but it recorded 0"),
+        reachability.detail.contains("replaying the 2 event(s) of p before its recording, from its initial 1 token, gives 1 token, but it recorded 0"),
         "{}",
         reachability.detail
     );

@@ -256,15 +256,7 @@ impl<'a> Index<'a> {
 
     fn describe(&self, message: MessageId) -> String {
         let info = self.info(message);
-        format!(
-            "#{message} ({} {})",
-            info.tokens,
-            if info.tokens.abs() == 1 {
-                "token"
-            } else {
-                "tokens"
-            }
-        )
+        format!("#{message} ({})", crate::topology::tokens(info.tokens))
     }
 }
 
@@ -352,11 +344,11 @@ pub fn check(
     cut_short: Option<crate::engine::CutShort>,
 ) -> ProcessGraphVerdict {
     let index = Index::build(graph, events);
-    // Each snapshot is checked on its own, so they are checked on every core; the verdicts are
-    // collected in snapshot order, so the result does not depend on which thread ran which.
-    use rayon::prelude::*;
+    // One thread: a run is often one of many checked in parallel already (`check --seeds`,
+    // sweeps), and a library call that waited on the shared thread pool could hang a caller
+    // whose pool threads are all blocked waiting for runs to finish.
     let mut checked: Vec<(SnapshotCheck, bool)> = snapshots
-        .par_iter()
+        .iter()
         .map(|s| check_snapshot(&index, s))
         .collect();
     // The snapshots whose state did not hold at their own cut: one replay of the run for all.
@@ -714,19 +706,16 @@ fn check_conservation(
         return Check::pass(
             Invariant::Conservation,
             format!(
-                "{recorded_total} tokens recorded ({in_processes} in processes + {in_channels} in channels) = {total} in the system"
+                "{} recorded ({in_processes} in processes + {in_channels} in channels) = {total} in the system",
+                crate::topology::tokens(recorded_total)
             ),
         );
     }
     let difference = recorded_total - total;
     let mut detail = format!(
-        "recorded {recorded_total} tokens ({in_processes} in processes + {in_channels} in channels) but the system holds {total}: {} {} too {}",
-        difference.abs(),
-        if difference.abs() == 1 {
-            "token"
-        } else {
-            "tokens"
-        },
+        "recorded {} ({in_processes} in processes + {in_channels} in channels) but the system holds {total}: {} too {}",
+        crate::topology::tokens(recorded_total),
+        crate::topology::tokens(difference.abs()),
         if difference > 0 { "many" } else { "few" }
     );
     // Account for the difference, item by item.
@@ -791,8 +780,9 @@ fn check_conservation(
         let recorded_tokens = snapshot.process_tokens[process];
         if recorded_tokens != true_tokens {
             reasons.push(format!(
-                "{} recorded {recorded_tokens} tokens but held {true_tokens} at its recording point",
-                index.process_name(process)
+                "{} recorded {} but held {true_tokens} at its recording point",
+                index.process_name(process),
+                crate::topology::tokens(recorded_tokens)
             ));
         }
     }
@@ -834,9 +824,10 @@ fn check_reachability(
             return Check::fail(
                 Invariant::Reachability,
                 format!(
-                    "replaying the {count} event(s) of {} before its recording, from its initial {} tokens, gives {tokens} tokens, but it recorded {}",
+                    "replaying the {count} event(s) of {} before its recording, from its initial {}, gives {}, but it recorded {}",
                     index.process_name(process),
-                    index.graph.processes[process].initial_tokens,
+                    crate::topology::tokens(index.graph.processes[process].initial_tokens),
+                    crate::topology::tokens(tokens),
                     snapshot.process_tokens[process]
                 ),
             );

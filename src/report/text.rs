@@ -135,10 +135,10 @@ fn render_process_graph(out: &mut String, report: &RunReport, pg: &ProcessGraphR
     };
     let _ = writeln!(
         out,
-        "run: {} processes, {} channels, {} tokens · {} application messages · {} events · ended at {}{variant}",
+        "run: {} processes, {} channels, {} · {} application messages · {} events · ended at {}{variant}",
         pg.process_count,
         pg.channel_count,
-        pg.total_tokens,
+        crate::topology::tokens(pg.total_tokens),
         pg.application_messages,
         report.events_processed,
         SimTime::from_micros(report.end_time_us)
@@ -249,8 +249,9 @@ fn render_snapshot(out: &mut String, snapshot: &SnapshotReport) {
             .sum();
         let _ = writeln!(
             out,
-            "  … {} more channels with recorded messages ({messages} messages, {tokens} tokens; all in report.json)",
-            rest.len()
+            "  … {} more channels with recorded messages ({messages} messages, {}; all in report.json)",
+            rest.len(),
+            crate::topology::tokens(tokens)
         );
     }
     for check in &snapshot.invariants {

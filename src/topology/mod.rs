@@ -106,6 +106,15 @@ impl ProcessGraph {
     }
 }
 
+/// `count` tokens in words, for the oracle's and the summary's sentences: "1 token", "3 tokens".
+pub fn tokens(count: i64) -> String {
+    if count.abs() == 1 {
+        format!("{count} token")
+    } else {
+        format!("{count} tokens")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
