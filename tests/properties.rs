@@ -861,14 +861,8 @@ fn every_interleaving_of_a_snapshot_on_a_small_complete_graph_is_consistent() {
 fn every_broken_variant_and_assumption_breaker_has_a_shortest_counterexample_that_replays() {
     let broken = ChandyLamportVariant::RecordAfterNextMessage;
     let correct = ChandyLamportVariant::Correct;
-    let non_fifo = Breakers {
-        non_fifo: true,
-        loss: false,
-    };
-    let loss = Breakers {
-        non_fifo: false,
-        loss: true,
-    };
+    let non_fifo = Breakers::NON_FIFO;
+    let loss = Breakers::LOSS;
     let cases = [
         (
             "record_after_next_message",
@@ -956,20 +950,8 @@ fn symmetry_reduction_halves_the_states_of_alike_processes_and_hides_no_violatio
     }
     let broken = [
         (ChandyLamportVariant::RecordAfterNextMessage, none),
-        (
-            correct,
-            Breakers {
-                non_fifo: true,
-                loss: false,
-            },
-        ),
-        (
-            correct,
-            Breakers {
-                non_fifo: false,
-                loss: true,
-            },
-        ),
+        (correct, Breakers::NON_FIFO),
+        (correct, Breakers::LOSS),
     ];
     for (variant, breakers) in broken {
         let full = counts(1, variant, breakers, false);
@@ -1146,20 +1128,8 @@ fn partial_order_reduction_completes_every_snapshot_the_full_search_completes() 
     // Violations are still found: the broken rules and each breaker, with both reductions.
     for (variant, breakers) in [
         (broken, Breakers::default()),
-        (
-            correct,
-            Breakers {
-                non_fifo: true,
-                loss: false,
-            },
-        ),
-        (
-            correct,
-            Breakers {
-                non_fifo: false,
-                loss: true,
-            },
-        ),
+        (correct, Breakers::NON_FIFO),
+        (correct, Breakers::LOSS),
     ] {
         let mut system = complete(3, 2, variant, breakers);
         system.reduce_symmetry();

@@ -363,8 +363,6 @@ pub struct JobState {
     pub notices: Vec<CheckpointId>,
     /// The checkpoint coordinator (the simulator's): what is pending and who acknowledged it.
     pub coordinator: CoordinatorState,
-    /// Checkpoints triggered so far.
-    pub triggered: u64,
     /// Checkpoints whose `aligned-checkpoint-timeout` has passed.
     pub timed_out: Vec<CheckpointId>,
     /// The latest completed checkpoint.
@@ -395,6 +393,11 @@ impl Hash for CoordinatorState {
 }
 
 impl JobState {
+    /// Checkpoints triggered so far (the coordinator numbers them 1, 2, …).
+    pub fn triggered(&self) -> u64 {
+        self.coordinator.0.progress().0 - 1
+    }
+
     /// The checkpoint pending at the coordinator, and which tasks have acknowledged it (a bit
     /// each).
     pub fn pending(&self) -> Option<(CheckpointId, u32)> {
@@ -510,7 +513,7 @@ impl DataflowSystem {
 
     fn steps(&self, state: &JobState, steps: &mut Vec<Step>, with_crash: bool) {
         let job = &self.job;
-        if state.coordinator.0.pending_count() == 0 && state.triggered < job.checkpoints {
+        if state.coordinator.0.pending_count() == 0 && state.triggered() < job.checkpoints {
             steps.push(Step::Trigger);
         }
         for (source, task) in state.tasks.iter().enumerate().take(job.sources) {
@@ -747,7 +750,6 @@ impl DataflowSystem {
                 let TriggerDecision::Trigger { id } = decision else {
                     unreachable!("nothing is pending and there is no min-pause: {decision:?}")
                 };
-                state.triggered += 1;
                 for source in 0..job.sources {
                     state.tasks[source].trigger = Some(id);
                 }
@@ -1245,7 +1247,6 @@ impl TransitionSystem for DataflowSystem {
             acks: Vec::new(),
             notices: Vec::new(),
             coordinator: CoordinatorState(Coordinator::new(job.coordinator_config())),
-            triggered: 0,
             timed_out: Vec::new(),
             completed: None,
             crashed: false,

@@ -214,6 +214,19 @@ pub struct Breakers {
     pub loss: bool,
 }
 
+impl Breakers {
+    /// Channels that may deliver out of order.
+    pub const NON_FIFO: Breakers = Breakers {
+        non_fifo: true,
+        loss: false,
+    };
+    /// Channels that may lose messages.
+    pub const LOSS: Breakers = Breakers {
+        non_fifo: false,
+        loss: true,
+    };
+}
+
 /// A process graph as a transition system.
 pub struct ChandyLamportSystem {
     graph: ProcessGraph,
