@@ -290,6 +290,9 @@ fn main() -> ExitCode {
                 Some(Ok(window)) => Some(window),
                 None => None,
             };
+            if is_schedule_file(&file) {
+                return run_schedule(&file, &out, json);
+            }
             let mut scenario = match snapsim::deployment::load(&file) {
                 Ok(scenario) => scenario,
                 Err(error) => {
@@ -657,6 +660,21 @@ fn main() -> ExitCode {
         Command::Validate { files } => {
             let mut all_valid = true;
             for file in &files {
+                if is_schedule_file(file) {
+                    match snapsim::explore::dataflow::schedule::DataflowSchedule::load(file) {
+                        Ok(schedule) => say!(
+                            "ok: {} ({}: a dataflow schedule of {} steps)",
+                            file.display(),
+                            schedule.name,
+                            schedule.steps.len()
+                        ),
+                        Err(error) => {
+                            all_valid = false;
+                            eprintln!("error: {error}");
+                        }
+                    }
+                    continue;
+                }
                 match snapsim::deployment::load(file) {
                     Ok(scenario) => {
                         // A script's balances depend on when its transfers arrive: run it to
@@ -1325,25 +1343,17 @@ fn explore_command(arguments: ExploreArguments) -> ExitCode {
 
 /// `snapsim explore --dataflow MODE`: every interleaving of a small Flink job's checkpoints.
 fn explore_dataflow(mode: &str, arguments: &ExploreArguments) -> ExitCode {
-    use snapsim::checkpoint::{DataflowVariant, SnapshotProtocol};
+    use snapsim::checkpoint::DataflowVariant;
     use snapsim::explore::dataflow::{DataflowJob, DataflowSystem};
     use snapsim::explore::{self, TransitionSystem, Verdict};
     let fail = |message: String| {
         eprintln!("error: {message}");
         ExitCode::from(EXIT_BAD_INPUT)
     };
-    let protocol = match mode {
-        "aligned" => SnapshotProtocol::Aligned,
-        "unaligned" => SnapshotProtocol::Unaligned,
-        "at-least-once" => SnapshotProtocol::AtLeastOnce,
-        // Time disappears: the timeout is a step that may come at any point after the trigger.
-        "aligned-with-timeout" => SnapshotProtocol::AlignedWithTimeout { timeout_us: 0 },
-        "chandy-lamport" => SnapshotProtocol::ChandyLamport,
-        other => {
-            return fail(format!(
-                "--dataflow {other}: expected aligned, unaligned, at-least-once, aligned-with-timeout or chandy-lamport"
-            ));
-        }
+    let Some(protocol) = snapsim::explore::dataflow::schedule::protocol_named(mode) else {
+        return fail(format!(
+            "--dataflow {mode}: expected aligned, unaligned, at-least-once, aligned-with-timeout or chandy-lamport"
+        ));
     };
     let variant = match arguments.variant.as_deref() {
         None => DataflowVariant::Correct,
@@ -1440,8 +1450,123 @@ fn explore_dataflow(mode: &str, arguments: &ExploreArguments) -> ExitCode {
                     system.describe_state(&state)
                 );
             }
+            let name = format!(
+                "explore-dataflow-{mode}-{}-counterexample",
+                arguments.variant.as_deref().unwrap_or("correct")
+            );
+            let schedule = snapsim::explore::dataflow::schedule::DataflowSchedule {
+                name: name.clone(),
+                description: format!(
+                    "The {} `snapsim explore --dataflow {mode}` found ({} steps) to a violation: {violation}. `snapsim run` replays it step by step through the explorer's job (the simulator's barrier handlers, coordinator, commit and restore rules, without time); `snapsim diagram` draws it, step k at k ms.",
+                    schedule.strip_prefix("a ").unwrap_or(schedule),
+                    exploration.counterexample.len()
+                ),
+                job: system.job().clone(),
+                steps: exploration.counterexample.clone(),
+            };
+            let path = arguments.out.join(format!("{name}.json"));
+            let text =
+                serde_json::to_string_pretty(&schedule.to_json()).expect("a JSON document") + "\n";
+            let written = std::fs::create_dir_all(&arguments.out)
+                .and_then(|()| snapsim::output::write_bytes_atomically(&path, text.as_bytes()));
+            if let Err(error) = written {
+                return fail(format!("cannot write {}: {error}", path.display()));
+            }
+            say!(
+                "wrote {} — replay it: snapsim run {0}; draw it: snapsim diagram {0}",
+                path.display()
+            );
             ExitCode::from(EXIT_INVARIANT_FAILED)
         }
+    }
+}
+
+/// Is `file` a dataflow schedule (written by `snapsim explore --dataflow`) rather than a
+/// scenario? An unreadable file is left to the scenario loader to report.
+fn is_schedule_file(file: &std::path::Path) -> bool {
+    std::fs::read_to_string(file)
+        .is_ok_and(|text| snapsim::explore::dataflow::schedule::is_schedule(&text))
+}
+
+/// `snapsim run` on a dataflow schedule: replays it step by step, checking the explorer's
+/// invariants after every step, prints the story and writes `<out>/<name>/report.json`.
+fn run_schedule(file: &std::path::Path, out: &std::path::Path, json: bool) -> ExitCode {
+    use snapsim::explore::dataflow::schedule::{DataflowSchedule, protocol_name};
+    let schedule = match DataflowSchedule::load(file) {
+        Ok(schedule) => schedule,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let replay = schedule.replay();
+    let job = &schedule.job;
+    let report = serde_json::json!({
+        "scenario": schedule.name,
+        "description": schedule.description,
+        "kind": "dataflow_schedule",
+        "job": {
+            "sources": job.sources,
+            "records_per_source": job.records_per_source,
+            "checkpoints": job.checkpoints,
+            "crash": job.crash,
+            "protocol": protocol_name(job.protocol),
+        },
+        "steps": replay.steps,
+        "violation": replay.violation.as_ref().map(|(after_step, message)| serde_json::json!({
+            "after_step": after_step,
+            "message": message,
+        })),
+        "outcome": if replay.violation.is_some() { "FAILED" } else { "PASSED" },
+    });
+    let path = out.join(&schedule.name).join("report.json");
+    let written = std::fs::create_dir_all(out.join(&schedule.name)).and_then(|()| {
+        let text = serde_json::to_string_pretty(&report).expect("a JSON document") + "\n";
+        snapsim::output::write_bytes_atomically(&path, text.as_bytes())
+    });
+    if let Err(error) = written {
+        eprintln!("error: cannot write {}: {error}", path.display());
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    if json {
+        say!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("a JSON document")
+        );
+    } else {
+        say!(
+            "{} — a dataflow schedule of {} steps",
+            schedule.name,
+            schedule.steps.len()
+        );
+        if !schedule.description.is_empty() {
+            say!("{}", schedule.description);
+        }
+        say!(
+            "replayed through the explorer's job: {} source(s) × {} record(s) → keyed → two-phase-commit sink, {} barriers",
+            job.sources,
+            job.records_per_source,
+            protocol_name(job.protocol)
+        );
+        for (index, step) in replay.steps.iter().enumerate() {
+            say!("  {:>3}. {} — {}", index + 1, step.says, step.state);
+        }
+        match &replay.violation {
+            Some((after, message)) => {
+                say!("✗ after step {after}: {message}");
+                say!(
+                    "result: FAILED — {}",
+                    message.split(':').next().unwrap_or(message)
+                );
+            }
+            None => say!("result: PASSED — every checked state kept the protocol's promise"),
+        }
+        say!("wrote {}", path.display());
+    }
+    if replay.violation.is_some() {
+        ExitCode::from(EXIT_INVARIANT_FAILED)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -2142,6 +2267,21 @@ fn diagram_command(
         eprintln!("error: {message}");
         ExitCode::from(EXIT_BAD_INPUT)
     };
+    if is_schedule_file(file) {
+        if from.is_some() || to.is_some() || seed.is_some() {
+            return fail(
+                "a dataflow schedule is drawn whole (step k at k ms) and has no seed: drop --from, --to and --seed".into(),
+            );
+        }
+        let schedule = match snapsim::explore::dataflow::schedule::DataflowSchedule::load(file) {
+            Ok(schedule) => schedule,
+            Err(error) => return fail(error.to_string()),
+        };
+        let replay = schedule.replay();
+        let diagram =
+            snapsim::plot::space_time_from_dataflow_schedule(&schedule.name, &replay.timeline);
+        return render_diagram(&diagram, &out.join(&schedule.name), &fail);
+    }
     let scenario = match snapsim::deployment::load(file) {
         Ok(scenario) => scenario,
         Err(error) => return fail(error.to_string()),
@@ -2207,8 +2347,16 @@ fn diagram_command(
             snapsim::engine::SimTime::from_micros(diagram.to_us)
         ));
     }
-    let directory = out.join(&scenario.name);
-    match diagram.render(&directory, "space-time") {
+    render_diagram(&diagram, &out.join(&scenario.name), &fail)
+}
+
+/// Draws a space-time diagram into `directory` and says what it wrote.
+fn render_diagram(
+    diagram: &snapsim::plot::SpaceTimeDiagram,
+    directory: &std::path::Path,
+    fail: &dyn Fn(String) -> ExitCode,
+) -> ExitCode {
+    match diagram.render(directory, "space-time") {
         Ok(files) => {
             say!(
                 "wrote {} and {} ({} lines, {} arrows, window {} to {})",

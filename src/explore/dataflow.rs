@@ -45,6 +45,8 @@
 //! simulation world drives. The coordinator runs at time zero throughout (time disappears), so
 //! its interval, min-pause and timeout play no part.
 
+pub mod schedule;
+
 use super::TransitionSystem;
 use crate::checkpoint::CheckpointConfig;
 use crate::checkpoint::barrier::channel_persister::InputChannelRecording;

@@ -23,6 +23,7 @@
 mod axis;
 mod canvas;
 mod dataflow_run;
+mod dataflow_schedule;
 mod font;
 mod geometry;
 mod legend;
@@ -42,6 +43,7 @@ pub use canvas::RenderedFiles;
 pub use dataflow_run::{
     checkpoint_timeline_from_stats, default_dataflow_window, space_time_from_dataflow_run,
 };
+pub use dataflow_schedule::space_time_from_dataflow_schedule;
 pub use font::ensure_font_registered;
 pub use line_chart::{Axis, Band, BandPoint, LineChart, ReferenceCurve, Series, VerticalMarker};
 pub use process_run::{default_process_window, space_time_from_process_run};

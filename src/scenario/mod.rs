@@ -99,6 +99,16 @@ pub fn parse_str(text: &str, label: &str, default_name: &str) -> Result<Scenario
 
 /// Parses scenario text into the file types without validating it.
 pub fn parse_file(text: &str, label: &str) -> Result<ScenarioFile, ScenarioError> {
+    if text.contains(crate::explore::dataflow::schedule::SECTION)
+        && crate::explore::dataflow::schedule::is_schedule(text)
+    {
+        return Err(ScenarioError {
+            file: label.to_string(),
+            json_path: crate::explore::dataflow::schedule::SECTION.into(),
+            message: "this is a dataflow schedule written by `snapsim explore --dataflow`, not a scenario: `snapsim run` replays it and `snapsim diagram` draws it; it has no time, seed or settings for the other commands".into(),
+            line_column: None,
+        });
+    }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let mut file: ScenarioFile = serde_path_to_error::deserialize(&mut deserializer)
         .map_err(|error| json_error(label, text, error))?;
