@@ -987,6 +987,8 @@ fn explore_checks_every_interleaving_and_writes_a_counterexample_that_run_replay
         "--records",
         "1",
         "--crash",
+        "--out",
+        out.to_str().unwrap(),
     ];
     let output = snapsim(&job);
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -1001,6 +1003,48 @@ fn explore_checks_every_interleaving_and_writes_a_counterexample_that_run_replay
     assert!(
         text.contains("keyed reads r0.0 from source[0]→keyed"),
         "{text}"
+    );
+    // The schedule is written down: `run` replays it to the same violation at its last step,
+    // `diagram` draws it, `validate` accepts it, and `check` (which varies seeds) says why not.
+    let schedule = out.join("explore-dataflow-aligned-no_alignment-counterexample.json");
+    let schedule = schedule.to_str().unwrap();
+    let output = snapsim(&["run", schedule, "--out", out.to_str().unwrap()]);
+    let replayed = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{replayed}{}",
+        stderr(&output)
+    );
+    assert!(
+        replayed.contains("✗ after step 18: prefix_consistency"),
+        "{replayed}"
+    );
+    assert!(
+        replayed.contains("keyed reads r0.0 from source[0]→keyed"),
+        "{replayed}"
+    );
+    let report = out
+        .join("explore-dataflow-aligned-no_alignment-counterexample")
+        .join("report.json");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(report["violation"]["after_step"], 18);
+    assert_eq!(report["steps"].as_array().map(Vec::len), Some(18));
+    let output = snapsim(&["diagram", schedule, "--out", out.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let svg = out
+        .join("explore-dataflow-aligned-no_alignment-counterexample")
+        .join("space-time.svg");
+    let svg = std::fs::read_to_string(svg).unwrap();
+    assert!(
+        svg.contains("r0.0") && svg.contains("trigger 1"),
+        "the records and RPCs are drawn"
+    );
+    assert!(snapsim(&["validate", schedule]).status.success());
+    refused(
+        &["check", schedule, "--seeds", "0..2"],
+        "a dataflow schedule",
     );
     // Restoring the pending checkpoint: caught at the crash, where the restored cut is checked.
     let output = snapsim(&[&job[..], &["--variant", "restore_from_pending"]].concat());

@@ -811,3 +811,177 @@ fn matched(mirror: &VecDeque<InFlight>, now: &VecDeque<Item>, at: usize) -> VecD
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explore::{Limits, Verdict, explore};
+
+    const TIMEOUT: SnapshotProtocol = SnapshotProtocol::AlignedWithTimeout { timeout_us: 0 };
+
+    /// The explorer's shortest counterexample for a variant, written down as a schedule.
+    fn counterexample(
+        protocol: SnapshotProtocol,
+        variant: DataflowVariant,
+    ) -> (DataflowSchedule, String) {
+        let job = DataflowJob {
+            sources: 2,
+            records_per_source: 1,
+            checkpoints: 1,
+            crash: true,
+            protocol,
+            variant,
+        };
+        let system = DataflowSystem::new(job.clone()).unwrap();
+        let exploration = explore(&system, Limits::default(), &mut |_| true);
+        let Verdict::Violated { violation } = exploration.verdict else {
+            panic!("{variant:?} under {protocol:?} is caught");
+        };
+        let schedule = DataflowSchedule {
+            name: "counterexample".into(),
+            description: String::new(),
+            job,
+            steps: exploration.counterexample,
+        };
+        (schedule, violation)
+    }
+
+    fn parsed(document: &Value) -> Result<DataflowSchedule, ScenarioError> {
+        DataflowSchedule::parse(&document.to_string(), "schedule.json", "schedule")
+    }
+
+    #[test]
+    fn every_counterexample_written_down_replays_to_the_same_violation_at_its_last_step() {
+        for (protocol, variant) in [
+            (SnapshotProtocol::Aligned, DataflowVariant::NoAlignment),
+            (
+                SnapshotProtocol::Unaligned,
+                DataflowVariant::UnalignedForgetsChannelState,
+            ),
+            (
+                SnapshotProtocol::Aligned,
+                DataflowVariant::ForwardBarrierEarly,
+            ),
+            (
+                SnapshotProtocol::Aligned,
+                DataflowVariant::CommitAtPreCommit,
+            ),
+            (
+                SnapshotProtocol::Aligned,
+                DataflowVariant::RestoreFromPending,
+            ),
+            (
+                SnapshotProtocol::ChandyLamport,
+                DataflowVariant::RecordingPastTheBarrier,
+            ),
+            (TIMEOUT, DataflowVariant::RecordingPastTheBarrier),
+        ] {
+            let (schedule, violation) = counterexample(protocol, variant);
+            let read_back = parsed(&schedule.to_json()).unwrap();
+            assert_eq!(
+                read_back, schedule,
+                "{variant:?}: the file says what was found"
+            );
+            let replay = read_back.replay();
+            assert_eq!(
+                replay.violation,
+                Some((schedule.steps.len(), violation)),
+                "{variant:?} under {protocol:?}"
+            );
+            // The diagram has every task's line, and a dot wherever a task took a snapshot.
+            assert_eq!(replay.timeline.lines.len(), 1 + 4);
+            assert!(!replay.timeline.snapshots.is_empty(), "{variant:?}");
+        }
+    }
+
+    #[test]
+    fn the_timeline_follows_each_record_from_the_step_that_sent_it_to_the_step_that_read_it() {
+        // Unaligned barriers that forget their channel state: r1.0 is emitted at step 3, before
+        // source[1]'s snapshot at step 4; the priority barrier overtakes it, and it is still on
+        // its way when the checkpoint completes — in flight, and in no snapshot.
+        let (schedule, _) = counterexample(
+            SnapshotProtocol::Unaligned,
+            DataflowVariant::UnalignedForgetsChannelState,
+        );
+        let timeline = schedule.replay().timeline;
+        let record = timeline
+            .messages
+            .iter()
+            .find(|m| m.label == "r1.0")
+            .expect("r1.0 is drawn");
+        assert_eq!(
+            (record.from_line, record.to_line),
+            (2, 3),
+            "source[1] → keyed"
+        );
+        assert_eq!((record.sent, record.taken), (3, None));
+        assert!(!record.in_channel_state);
+        // Every task's acknowledgement goes to the coordinator, and the trigger to each source.
+        let rpcs: Vec<&str> = timeline
+            .messages
+            .iter()
+            .filter(|m| m.kind == MessageKind::Rpc)
+            .map(|m| m.label.as_str())
+            .collect();
+        assert_eq!(rpcs.iter().filter(|l| **l == "ack 1").count(), 4);
+        assert_eq!(rpcs.iter().filter(|l| **l == "trigger 1").count(), 2);
+        assert_eq!(timeline.snapshots.len(), 4);
+
+        // Restoring the pending checkpoint: the crash at step 5 drops the record in flight.
+        let (schedule, _) = counterexample(
+            SnapshotProtocol::Aligned,
+            DataflowVariant::RestoreFromPending,
+        );
+        let timeline = schedule.replay().timeline;
+        assert_eq!(timeline.crash.as_ref().map(|c| c.0), Some(5));
+        assert!(
+            timeline
+                .messages
+                .iter()
+                .any(|m| m.label == "r0.0" && m.dropped && m.taken == Some(5)),
+            "{:?}",
+            timeline.messages
+        );
+    }
+
+    #[test]
+    fn a_schedule_that_cannot_happen_is_refused_naming_the_step_and_what_could_happen() {
+        let (schedule, _) = counterexample(SnapshotProtocol::Aligned, DataflowVariant::NoAlignment);
+        let document = schedule.to_json();
+        let mutate = |f: &dyn Fn(&mut Value)| {
+            let mut d = document.clone();
+            f(&mut d);
+            parsed(&d).unwrap_err()
+        };
+        // Reading before anything arrived.
+        let error = mutate(&|d| {
+            d[SECTION]["steps"]
+                .as_array_mut()
+                .unwrap()
+                .insert(0, json!({"step": "read", "channel": "keyed→sink"}));
+        });
+        assert_eq!(error.json_path, "dataflow_schedule.steps[0]");
+        assert!(error.message.contains("cannot happen here"), "{error}");
+        assert!(
+            error.message.contains("the coordinator triggers"),
+            "{error}"
+        );
+        // A channel that does not exist, a step that does not exist, a field nothing reads.
+        let error = mutate(&|d| {
+            d[SECTION]["steps"][3] = json!({"step": "arrive", "channel": "keyed→source[0]"});
+        });
+        assert_eq!(error.json_path, "dataflow_schedule.steps[3]");
+        assert!(error.message.contains("source[0]→keyed"), "{error}");
+        let error = mutate(&|d| d[SECTION]["steps"][0] = json!({"step": "deliver"}));
+        assert!(error.message.contains("step `deliver`"), "{error}");
+        let error = mutate(&|d| d[SECTION]["steps"][0]["source"] = json!("source[0]"));
+        assert!(error.message.contains("unknown field `source`"), "{error}");
+        let error = mutate(&|d| d[SECTION]["protocol"] = json!("exactly-once"));
+        assert_eq!(error.json_path, "dataflow_schedule.protocol");
+        let error = mutate(&|d| d[SECTION]["records_per_source"] = json!(200));
+        assert!(error.message.contains("at most 8"), "{error}");
+        // A scenario loader says what the file is.
+        let error = crate::scenario::parse_str(&document.to_string(), "x.json", "x").unwrap_err();
+        assert!(error.message.contains("snapsim run"), "{error}");
+    }
+}
