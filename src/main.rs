@@ -44,9 +44,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario, check every snapshot, print a summary and write output/<scenario>/.
+    /// Run a scenario, check every snapshot, print a summary and write output/<scenario>/. Given
+    /// a dataflow schedule written by `explore --dataflow`, replay it step by step.
     Run {
-        /// The scenario file (JSON).
+        /// The scenario file (JSON), or a dataflow schedule.
         file: PathBuf,
         /// Override the scenario's seed.
         #[arg(long)]
@@ -159,8 +160,9 @@ enum Command {
     },
     /// Draw the space-time diagram of a run (SVG and PNG) under output/<scenario>/: processes or
     /// subtasks as lines, messages, markers and barriers as arrows, snapshot cuts, failures.
+    /// Given a dataflow schedule written by `explore --dataflow`, all of it, step k at k ms.
     Diagram {
-        /// The scenario file (JSON).
+        /// The scenario file (JSON), or a dataflow schedule.
         file: PathBuf,
         /// Start of the window (a duration such as `250ms`); default: just before the first
         /// completed snapshot.
