@@ -1317,27 +1317,19 @@ fn explore_command(arguments: ExploreArguments) -> ExitCode {
                 schedule.strip_prefix("a ").unwrap_or(schedule),
                 exploration.counterexample.len()
             );
-            match system.replay_scenario(&exploration.counterexample, &name, &description) {
-                None => {
-                    say!("(the schedule loses a message, which a scripted scenario cannot replay)")
-                }
-                Some(document) => {
-                    let path = arguments.out.join(format!("{name}.json"));
-                    let text =
-                        serde_json::to_string_pretty(&document).expect("a JSON document") + "\n";
-                    let written = std::fs::create_dir_all(&arguments.out).and_then(|()| {
-                        snapsim::output::write_bytes_atomically(&path, text.as_bytes())
-                    });
-                    if let Err(error) = written {
-                        return fail(format!("cannot write {}: {error}", path.display()));
-                    }
-                    say!(
-                        "wrote {} — replay it: snapsim run {0}; draw it: snapsim diagram {0} --from 0ms --to {}ms",
-                        path.display(),
-                        exploration.counterexample.len() + 2
-                    );
-                }
+            let document = system.replay_scenario(&exploration.counterexample, &name, &description);
+            let path = arguments.out.join(format!("{name}.json"));
+            let text = serde_json::to_string_pretty(&document).expect("a JSON document") + "\n";
+            let written = std::fs::create_dir_all(&arguments.out)
+                .and_then(|()| snapsim::output::write_bytes_atomically(&path, text.as_bytes()));
+            if let Err(error) = written {
+                return fail(format!("cannot write {}: {error}", path.display()));
             }
+            say!(
+                "wrote {} — replay it: snapsim run {0}; draw it: snapsim diagram {0} --from 0ms --to {}ms",
+                path.display(),
+                exploration.counterexample.len() + 2
+            );
             ExitCode::from(EXIT_INVARIANT_FAILED)
         }
     }

@@ -286,6 +286,69 @@ fn a_scripted_send_cannot_overdraw_an_account_unless_it_says_so() {
     assert_eq!(pg.final_tokens[0].tokens, -5, "the overdraft happened");
 }
 
+/// A script can lose a message on purpose (how `snapsim explore` writes a schedule that loses
+/// one): a token's send says `"lost": true` and the tokens vanish, breaking conservation; a
+/// snapshot's `markers_lost` drops its marker on a channel, and the snapshot never completes. A
+/// send cannot lose a marker.
+#[test]
+fn a_script_loses_a_token_or_a_marker_only_where_it_says_so() {
+    let script = |actions: &str| {
+        format!(
+            r#"{{"description": "d", "processes": ["p", "q"], "initial_tokens": 1,
+              "channels": [{{"from": "p", "to": "q"}}, {{"from": "q", "to": "p"}}],
+              "workload": {{"scripted": [{actions}]}}}}"#
+        )
+    };
+    let run = |actions: &str| {
+        let scenario = parse_str(&script(actions), "lost.json", "lost").unwrap();
+        snapsim::report::run_scenario(&scenario, scenario.seed)
+    };
+    let lost_token = run(
+        r#"{"at": "1ms", "send": {"from": "p", "to": "q", "tokens": 1, "lost": true}},
+           {"at": "2ms", "snapshot": "p"}"#,
+    );
+    let pg = lost_token.report.process_graph.as_ref().unwrap();
+    assert_eq!(
+        pg.final_tokens.iter().map(|t| t.tokens).sum::<i64>(),
+        1,
+        "p's token is gone"
+    );
+    assert!(
+        lost_token
+            .report
+            .outcome
+            .failed_invariants
+            .contains(&snapsim::oracle::Invariant::Conservation),
+        "{:?}",
+        lost_token.report.outcome
+    );
+    let lost_marker = run(r#"{"at": "1ms", "snapshot": "p", "markers_lost": ["p->q"]}"#);
+    assert!(
+        lost_marker
+            .report
+            .outcome
+            .failed_invariants
+            .contains(&snapsim::oracle::Invariant::Completion),
+        "{:?}",
+        lost_marker.report.outcome
+    );
+    assert_mentions(
+        &error_of(&script(
+            r#"{"at": "1ms", "send": {"from": "p", "to": "q", "tokens": 1}, "markers_lost": ["p->q"]}"#,
+        )),
+        &[
+            "workload.scripted[0].markers_lost",
+            "belongs to a `snapshot`",
+        ],
+    );
+    assert_mentions(
+        &error_of(&script(
+            r#"{"at": "1ms", "snapshot": "p", "markers_lost": ["p-q"]}"#,
+        )),
+        &["workload.scripted[0].markers_lost[0]", "from->to"],
+    );
+}
+
 /// An expectation's mistakes name the expectation's field.
 #[test]
 fn a_mistaken_expectation_names_its_field() {

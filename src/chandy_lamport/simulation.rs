@@ -122,6 +122,8 @@ struct SnapshotProgress {
     /// Markers of this snapshot with a latency of their own (a scripted snapshot's
     /// `marker_latency`), by channel.
     marker_latency_us: Vec<(ChannelIndex, u64)>,
+    /// Channels on which this snapshot's marker is lost (a scripted snapshot's `markers_lost`).
+    markers_lost: Vec<ChannelIndex>,
 }
 
 struct World<'a> {
@@ -394,7 +396,7 @@ impl World<'_> {
                 if periodic && self.workload_stopped(now) {
                     return;
                 }
-                self.initiate(now, schedule.initiator, Vec::new());
+                self.initiate(now, schedule.initiator, Vec::new(), Vec::new());
                 if let Some(every_us) = schedule.every_us {
                     self.queue
                         .schedule_after(every_us, Event::Initiate { schedule: index });
@@ -423,7 +425,7 @@ impl World<'_> {
         if runtime.tokens > 0 {
             let amount_limit = (amount_max as i64).min(runtime.tokens);
             let amount = runtime.rng.random_range(1..=amount_limit);
-            self.send_transfer(now, channel, amount, None);
+            self.send_transfer(now, channel, amount, None, false);
             self.transfers_sent += 1;
         }
         let delay =
@@ -444,7 +446,7 @@ impl World<'_> {
         }
         let outgoing = &self.outgoing[process];
         let channel = outgoing[self.processes[process].rng.random_range(0..outgoing.len())];
-        self.send_transfer(now, channel, tokens, None);
+        self.send_transfer(now, channel, tokens, None, false);
     }
 
     fn scripted_action(&mut self, now: SimTime, index: usize) {
@@ -457,9 +459,10 @@ impl World<'_> {
                 tokens,
                 latency_us,
                 overdraw,
+                lost,
             } => {
-                let (channel, tokens, latency_us, overdraw) =
-                    (*channel, *tokens, *latency_us, *overdraw);
+                let (channel, tokens, latency_us, overdraw, lost) =
+                    (*channel, *tokens, *latency_us, *overdraw, *lost);
                 let process = self.channels[channel].from;
                 let balance = self.processes[process].tokens;
                 if tokens > balance && !overdraw {
@@ -472,12 +475,18 @@ impl World<'_> {
                     });
                     return;
                 }
-                self.send_transfer(now, channel, tokens, latency_us)
+                self.send_transfer(now, channel, tokens, latency_us, lost)
             }
             ScriptedActionKind::Snapshot {
                 initiator,
                 marker_latency_us,
-            } => self.initiate(now, *initiator, marker_latency_us.clone()),
+                markers_lost,
+            } => self.initiate(
+                now,
+                *initiator,
+                marker_latency_us.clone(),
+                markers_lost.clone(),
+            ),
         }
     }
 
@@ -487,6 +496,7 @@ impl World<'_> {
         channel: ChannelIndex,
         tokens: i64,
         latency_us: Option<u64>,
+        scripted_loss: bool,
     ) {
         let message = self.next_message;
         self.next_message += 1;
@@ -497,7 +507,7 @@ impl World<'_> {
             message,
             tokens,
         });
-        if self.lost_in_transit(channel) {
+        if scripted_loss || self.lost_in_transit(channel) {
             self.trace.push(ProcessEvent::Lost {
                 time: now,
                 channel: channel as u32,
@@ -607,6 +617,7 @@ impl World<'_> {
         now: SimTime,
         initiator: ProcessIndex,
         marker_latency_us: Vec<(ChannelIndex, u64)>,
+        markers_lost: Vec<ChannelIndex>,
     ) {
         let id = self.progress.len() as SnapshotId + 1;
         self.progress.push(SnapshotProgress {
@@ -620,6 +631,7 @@ impl World<'_> {
             channels_closed: 0,
             done: false,
             marker_latency_us,
+            markers_lost,
         });
         self.trace.push(ProcessEvent::SnapshotInitiated {
             time: now,
@@ -702,7 +714,10 @@ impl World<'_> {
                 channel: channel as u32,
                 snapshot,
             });
-            if self.lost_in_transit(channel) {
+            let scripted_loss = self.progress[snapshot as usize - 1]
+                .markers_lost
+                .contains(&channel);
+            if scripted_loss || self.lost_in_transit(channel) {
                 self.trace.push(ProcessEvent::MarkerLost {
                     time: now,
                     channel: channel as u32,

@@ -807,30 +807,30 @@ impl ChandyLamportSystem {
     /// A schedule as a scripted scenario that `snapsim run` replays: step k happens at k ms;
     /// each token is a scripted send whose latency makes it arrive at the step that delivers
     /// it, and the snapshot's markers take, channel by channel, the latency that does the same
-    /// (`marker_latency`). Messages the schedule never delivers arrive after its last step.
-    /// `None` when the schedule loses a message, which a script cannot make happen.
+    /// (`marker_latency`). Messages the schedule never delivers arrive after its last step. A
+    /// message the schedule loses is a scripted loss: a token's send says `"lost": true`, a
+    /// marker's channel is in the snapshot's `markers_lost` (the simulator loses it as it is
+    /// sent; nothing can tell the difference, since a lost message is never read).
     pub fn replay_scenario(
         &self,
         steps: &[Step],
         name: &str,
         description: &str,
-    ) -> Option<serde_json::Value> {
+    ) -> serde_json::Value {
         use serde_json::json;
-        if steps.iter().any(|s| matches!(s, Step::Lose { .. })) {
-            return None;
-        }
         let end = steps.len() as u64 + 1;
         let mut state = self.initial();
         // Beside each channel's contents, its messages in order with the step each was sent at.
         let mut queues: Vec<VecDeque<(Item, u64)>> =
             vec![VecDeque::new(); self.graph.channels.len()];
-        // (channel, sent at, delivered at) for every token; the same for the markers.
-        let mut tokens: Vec<(ChannelIndex, u64, u64)> = Vec::new();
-        let mut markers: Vec<(ChannelIndex, u64, u64)> = Vec::new();
+        // (channel, sent at, delivered at, lost) for every token; the same for the markers.
+        let mut tokens: Vec<(ChannelIndex, u64, u64, bool)> = Vec::new();
+        let mut markers: Vec<(ChannelIndex, u64, u64, bool)> = Vec::new();
         let mut initiated_at = None;
         for (index, &step) in steps.iter().enumerate() {
             let now = index as u64 + 1;
-            if let Step::Deliver { channel, which } = step {
+            if let Step::Deliver { channel, which } | Step::Lose { channel, which } = step {
+                let lost = matches!(step, Step::Lose { .. });
                 let queue = &mut queues[channel];
                 let marker = queue.iter().position(|m| m.0 == Item::Marker);
                 // The oldest message of the kind the step takes (tokens are alike).
@@ -842,8 +842,8 @@ impl ChandyLamportSystem {
                 .expect("the step's message is queued");
                 let (item, sent) = queue.remove(position).expect("a queued message");
                 match item {
-                    Item::Token => tokens.push((channel, sent, now)),
-                    Item::Marker => markers.push((channel, sent, now)),
+                    Item::Token => tokens.push((channel, sent, now, lost)),
+                    Item::Marker => markers.push((channel, sent, now, lost)),
                 }
             }
             if step == Step::Initiate {
@@ -864,8 +864,8 @@ impl ChandyLamportSystem {
         for (channel, queue) in queues.iter().enumerate() {
             for &(item, sent) in queue {
                 match item {
-                    Item::Token => tokens.push((channel, sent, end)),
-                    Item::Marker => markers.push((channel, sent, end)),
+                    Item::Token => tokens.push((channel, sent, end, false)),
+                    Item::Marker => markers.push((channel, sent, end, false)),
                 }
             }
         }
@@ -873,29 +873,37 @@ impl ChandyLamportSystem {
         let name_of = |p: ProcessIndex| self.graph.processes[p].name.clone();
         let mut script: Vec<(u64, serde_json::Value)> = tokens
             .iter()
-            .map(|&(channel, sent, delivered)| {
+            .map(|&(channel, sent, delivered, lost)| {
                 let config = &self.graph.channels[channel];
-                (
-                    sent,
-                    json!({"at": ms(sent), "send": {"from": name_of(config.from), "to": name_of(config.to),
-                        "tokens": 1, "latency": ms(delivered - sent)}}),
-                )
+                let mut send = json!({"from": name_of(config.from), "to": name_of(config.to),
+                    "tokens": 1, "latency": ms(delivered - sent)});
+                if lost {
+                    send["lost"] = json!(true);
+                }
+                (sent, json!({"at": ms(sent), "send": send}))
             })
             .collect();
         if let Some(at) = initiated_at {
             let latency: serde_json::Map<String, serde_json::Value> = markers
                 .iter()
-                .map(|&(channel, sent, delivered)| {
+                .filter(|m| !m.3)
+                .map(|&(channel, sent, delivered, _)| {
                     (
                         self.graph.channel_name(channel),
                         json!(ms(delivered - sent)),
                     )
                 })
                 .collect();
-            script.push((
-                at,
-                json!({"at": ms(at), "snapshot": name_of(self.initiator), "marker_latency": latency}),
-            ));
+            let lost: Vec<String> = markers
+                .iter()
+                .filter(|m| m.3)
+                .map(|&(channel, ..)| self.graph.channel_name(channel))
+                .collect();
+            let mut action = json!({"at": ms(at), "snapshot": name_of(self.initiator), "marker_latency": latency});
+            if !lost.is_empty() {
+                action["markers_lost"] = json!(lost);
+            }
+            script.push((at, action));
         }
         // In step order; a step is one action, so no two share an instant.
         script.sort_by_key(|(at, _)| *at);
@@ -912,6 +920,6 @@ impl ChandyLamportSystem {
         if self.variant == ChandyLamportVariant::RecordAfterNextMessage {
             document["protocol_variant"] = json!("record_after_next_message");
         }
-        Some(document)
+        document
     }
 }

@@ -285,6 +285,9 @@ pub struct ScriptedActionSpec {
     /// With `snapshot`: this snapshot's marker on a channel (`"from->to"`) takes this latency
     /// instead of the channel's, whichever process sends it.
     pub marker_latency: Option<std::collections::BTreeMap<String, DurationUs>>,
+    /// With `snapshot`: this snapshot's marker is lost on these channels (`"from->to"`): an
+    /// assumption breaker, on purpose.
+    pub markers_lost: Option<Vec<String>>,
 }
 
 /// A scripted send.
@@ -300,6 +303,9 @@ pub struct SendSpec {
     /// breaker, on purpose.
     #[serde(default)]
     pub overdraw: bool,
+    /// The message is lost in transit (never delivered): an assumption breaker, on purpose.
+    #[serde(default)]
+    pub lost: bool,
 }
 
 /// When a process initiates snapshots.

@@ -502,10 +502,15 @@ fn validate_process_graph(
                 let path = format!("workload.scripted[{index}]");
                 let kind = match (&action.send, &action.snapshot) {
                     (Some(send), None) => {
-                        if action.marker_latency.is_some() {
+                        if action.marker_latency.is_some() || action.markers_lost.is_some() {
+                            let field = if action.marker_latency.is_some() {
+                                "marker_latency"
+                            } else {
+                                "markers_lost"
+                            };
                             return Err(check.error(
-                                format!("{path}.marker_latency"),
-                                "`marker_latency` belongs to a `snapshot` action: a send carries no marker",
+                                format!("{path}.{field}"),
+                                format!("`{field}` belongs to a `snapshot` action: a send carries no marker"),
                             ));
                         }
                         let from = resolve(format!("{path}.send.from"), &send.from)?;
@@ -525,6 +530,7 @@ fn validate_process_graph(
                             tokens: send.tokens,
                             latency_us: send.latency.map(|l| l.as_micros()),
                             overdraw: send.overdraw,
+                            lost: send.lost,
                         }
                     }
                     (None, Some(initiator)) => {
@@ -546,9 +552,25 @@ fn validate_process_graph(
                             let channel = channel_between(at, from, to)?;
                             marker_latency_us.push((channel, latency.as_micros()));
                         }
+                        let mut markers_lost = Vec::new();
+                        for (i, name) in action.markers_lost.iter().flatten().enumerate() {
+                            let at = format!("{path}.markers_lost[{i}]");
+                            let Some((from, to)) = name.split_once("->") else {
+                                return Err(check.error(
+                                    at,
+                                    format!(
+                                        "expected a channel written \"from->to\", got \"{name}\""
+                                    ),
+                                ));
+                            };
+                            let from = resolve(at.clone(), from.trim())?;
+                            let to = resolve(at.clone(), to.trim())?;
+                            markers_lost.push(channel_between(at, from, to)?);
+                        }
                         ScriptedActionKind::Snapshot {
                             initiator: initiator_index,
                             marker_latency_us,
+                            markers_lost,
                         }
                     }
                     _ => {

@@ -51,17 +51,21 @@ pub struct ScriptedAction {
 pub enum ScriptedActionKind {
     /// Send `tokens` on `channel`; `latency_us` overrides the channel's latency for this message.
     /// Unless `overdraw` says it is meant to, a send of more than the sender holds is refused.
+    /// With `lost`, the message is lost in transit (a scripted assumption breaker).
     Send {
         channel: ChannelIndex,
         tokens: i64,
         latency_us: Option<u64>,
         overdraw: bool,
+        lost: bool,
     },
     /// Start a new snapshot at `initiator`. Its marker on each channel of `marker_latency_us`
-    /// takes that latency instead of the channel's (whoever sends it).
+    /// takes that latency instead of the channel's (whoever sends it); on each channel of
+    /// `markers_lost` it is lost in transit (a scripted assumption breaker).
     Snapshot {
         initiator: ProcessIndex,
         marker_latency_us: Vec<(crate::topology::ChannelIndex, u64)>,
+        markers_lost: Vec<crate::topology::ChannelIndex>,
     },
 }
 
