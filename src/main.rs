@@ -293,6 +293,21 @@ fn main() -> ExitCode {
                 None => None,
             };
             if is_schedule_file(&file) {
+                let unused = [
+                    (seed.is_some(), "--seed"),
+                    (events, "--events"),
+                    (from_savepoint.is_some(), "--from-savepoint"),
+                    (allow_non_restored_state, "--allow-non-restored-state"),
+                    (trace.is_some(), "--trace"),
+                    (metrics.is_some(), "--metrics"),
+                ];
+                if let Some((_, flag)) = unused.iter().find(|(given, _)| *given) {
+                    eprintln!(
+                        "error: {flag}: {} is a dataflow schedule, replayed step by step without time or randomness; it has no seed, event log, trace, metrics or savepoint (snapsim diagram draws it)",
+                        file.display()
+                    );
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
                 return run_schedule(&file, &out, json);
             }
             let mut scenario = match snapsim::deployment::load(&file) {
@@ -1485,7 +1500,7 @@ fn is_schedule_file(file: &std::path::Path) -> bool {
 /// `snapsim run` on a dataflow schedule: replays it step by step, checking the explorer's
 /// invariants after every step, prints the story and writes `<out>/<name>/report.json`.
 fn run_schedule(file: &std::path::Path, out: &std::path::Path, json: bool) -> ExitCode {
-    use snapsim::explore::dataflow::schedule::{DataflowSchedule, protocol_name};
+    use snapsim::explore::dataflow::schedule::{DataflowSchedule, protocol_name, variant_name};
     let schedule = match DataflowSchedule::load(file) {
         Ok(schedule) => schedule,
         Err(error) => {
@@ -1505,6 +1520,7 @@ fn run_schedule(file: &std::path::Path, out: &std::path::Path, json: bool) -> Ex
             "checkpoints": job.checkpoints,
             "crash": job.crash,
             "protocol": protocol_name(job.protocol),
+            "variant": variant_name(job.variant),
         },
         "steps": replay.steps,
         "violation": replay.violation.as_ref().map(|(after_step, message)| serde_json::json!({
@@ -1537,10 +1553,12 @@ fn run_schedule(file: &std::path::Path, out: &std::path::Path, json: bool) -> Ex
             say!("{}", schedule.description);
         }
         say!(
-            "replayed through the explorer's job: {} source(s) × {} record(s) → keyed → two-phase-commit sink, {} barriers",
+            "replayed through the explorer's job: {} source(s) × {} record(s) → keyed → two-phase-commit sink, {} barriers, variant {}{}",
             job.sources,
             job.records_per_source,
-            protocol_name(job.protocol)
+            protocol_name(job.protocol),
+            variant_name(job.variant),
+            if job.crash { ", may crash once" } else { "" }
         );
         for (index, step) in replay.steps.iter().enumerate() {
             say!("  {:>3}. {} — {}", index + 1, step.says, step.state);

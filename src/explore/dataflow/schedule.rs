@@ -74,7 +74,8 @@ pub fn protocol_name(protocol: SnapshotProtocol) -> &'static str {
     }
 }
 
-fn variant_name(variant: DataflowVariant) -> &'static str {
+/// The name of a variant the explorer drives, as `--variant` takes it.
+pub fn variant_name(variant: DataflowVariant) -> &'static str {
     DataflowVariant::ALL
         .iter()
         .find(|(_, v)| *v == variant)
