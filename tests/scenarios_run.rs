@@ -485,7 +485,8 @@ fn run_snapsim(directory: &std::path::Path, arguments: &[String]) -> (Option<i32
 /// `figures` (`tests/figures_current.rs` checks its output) are checked like synopses: the
 /// subcommand exists and takes every option the line uses. A command that exits 1 must be one
 /// the book shows failing on purpose: `explore` of a broken variant or an assumption breaker,
-/// printing its counterexample.
+/// printing its counterexample, and `run` of the dataflow counterexample it wrote, replaying it
+/// to the same violation.
 #[test]
 fn every_command_in_the_book_runs() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -536,7 +537,13 @@ fn every_command_in_the_book_runs() {
             }
             ran += 1;
             let (status, output) = run_snapsim(&directory, &arguments);
-            let on_purpose = subcommand == "explore" && output.contains("shortest");
+            let replays_a_counterexample = subcommand == "run"
+                && arguments
+                    .get(1)
+                    .is_some_and(|f| f.ends_with("-counterexample.json"))
+                && output.contains("✗ after step");
+            let on_purpose = (subcommand == "explore" && output.contains("shortest"))
+                || replays_a_counterexample;
             match status {
                 Some(0) => {}
                 Some(1) if on_purpose => {}

@@ -1046,6 +1046,7 @@ fn explore_checks_every_interleaving_and_writes_a_counterexample_that_run_replay
         &["check", schedule, "--seeds", "0..2"],
         "a dataflow schedule",
     );
+    refused(&["run", schedule, "--seed", "3"], "is a dataflow schedule");
     // Restoring the pending checkpoint: caught at the crash, where the restored cut is checked.
     let output = snapsim(&[&job[..], &["--variant", "restore_from_pending"]].concat());
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
