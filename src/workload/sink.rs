@@ -11,6 +11,10 @@
 //!   transactions of the restored checkpoint are committed and the others aborted. A transaction
 //!   open longer than the transaction timeout is aborted by the external system, and a later commit
 //!   of it fails — its records are lost, as with Kafka's `transaction.timeout.ms` (FLINK-23839).
+//!   A write into a transaction the timeout aborted while it was still open is refused: Kafka's
+//!   coordinator bumps the producer's epoch when it aborts, the next send fails
+//!   (`ProducerFencedException`), and the sink task fails; its writes since the last checkpoint are
+//!   replayed after the restore, so nothing is lost there.
 //!
 //! - **file** (Flink's `FileSink`, bulk formats): the same protocol with part files for
 //!   transactions — in-progress (open), pending (pre-committed at a checkpoint), finished
@@ -22,6 +26,16 @@
 use super::dataflow::{Record, SinkDelivery};
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// A write the external system refused: the subtask's open transaction was aborted by the
+/// transaction timeout (Kafka fences the producer). The sink task fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fenced {
+    /// The aborted transaction.
+    pub transaction: u64,
+    /// When the timeout aborted it (µs).
+    pub aborted_at_us: u64,
+}
 
 /// One write to the external system.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -186,8 +200,26 @@ impl ExternalSink {
         &self.transactions[self.finished_before..]
     }
 
-    /// A sink subtask writes a record.
-    pub fn write(&mut self, subtask: u32, record: Record, now_us: u64) {
+    /// A sink subtask writes a record — unless its open transaction has outlived the transaction
+    /// timeout: then the external system has aborted it, and the write is refused.
+    pub fn write(&mut self, subtask: u32, record: Record, now_us: u64) -> Result<(), Fenced> {
+        if let Some(&id) = self.open.get(&subtask)
+            && let Some(at_us) = timed_out_at_us(
+                &self.transactions[id as usize],
+                self.transaction_timeout_us,
+                now_us,
+            )
+        {
+            self.transactions[id as usize].state = TransactionState::Aborted {
+                at_us,
+                reason: AbortCause::TransactionTimeout,
+            };
+            self.open.remove(&subtask);
+            return Err(Fenced {
+                transaction: id,
+                aborted_at_us: at_us,
+            });
+        }
         let transaction = self.delivery.is_transactional().then(|| {
             let id = match self.open.get(&subtask) {
                 Some(&id) => id,
@@ -217,6 +249,7 @@ impl ExternalSink {
                 transaction,
             });
         }
+        Ok(())
     }
 
     /// At the snapshot of `checkpoint`: the open transaction (if any) is pre-committed. Returns every
@@ -448,9 +481,9 @@ mod tests {
     #[test]
     fn readers_see_only_committed_transactions_and_a_missed_notice_is_made_up_by_the_next() {
         let mut sink = ExternalSink::new(SinkDelivery::TwoPhaseCommit, None);
-        sink.write(0, record(0), 10);
+        sink.write(0, record(0), 10).unwrap();
         assert_eq!(sink.pre_commit(0, 1, 0), vec![0]);
-        sink.write(0, record(1), 20);
+        sink.write(0, record(1), 20).unwrap();
         assert_eq!(
             sink.pre_commit(0, 2, 0),
             vec![0, 1],
@@ -469,9 +502,9 @@ mod tests {
     #[test]
     fn restore_commits_what_the_checkpoint_holds_and_aborts_the_rest() {
         let mut sink = ExternalSink::new(SinkDelivery::TwoPhaseCommit, None);
-        sink.write(0, record(0), 10);
+        sink.write(0, record(0), 10).unwrap();
         let pending = sink.pre_commit(0, 1, 0);
-        sink.write(0, record(1), 20); // after the checkpoint: replayed after the restore
+        sink.write(0, record(1), 20).unwrap(); // after the checkpoint: replayed after the restore
         sink.crash(0);
         sink.restore(0, &pending, 30);
         let committed: Vec<u64> = sink
@@ -483,9 +516,40 @@ mod tests {
     }
 
     #[test]
+    fn a_write_into_a_transaction_the_timeout_aborted_is_refused() {
+        // Kafka aborts a transaction open longer than its timeout and fences the producer: the
+        // next write fails (and the sink task with it), instead of going into a dead transaction.
+        let mut sink = ExternalSink::new(SinkDelivery::TwoPhaseCommit, Some(100));
+        sink.write(0, record(0), 0).unwrap();
+        sink.write(0, record(1), 99).unwrap();
+        assert_eq!(
+            sink.write(0, record(2), 150),
+            Err(Fenced {
+                transaction: 0,
+                aborted_at_us: 100
+            })
+        );
+        assert_eq!(
+            sink.transactions[0].state,
+            TransactionState::Aborted {
+                at_us: 100,
+                reason: AbortCause::TransactionTimeout
+            }
+        );
+        assert_eq!(
+            sink.read_uncommitted().len(),
+            2,
+            "the refused write is not written"
+        );
+        // A restarted subtask opens a fresh transaction.
+        sink.write(0, record(2), 200).unwrap();
+        assert_eq!(sink.transactions.len(), 2);
+    }
+
+    #[test]
     fn a_transaction_outliving_its_timeout_is_lost_when_finally_committed() {
         let mut sink = ExternalSink::new(SinkDelivery::TwoPhaseCommit, Some(100));
-        sink.write(0, record(0), 0);
+        sink.write(0, record(0), 0).unwrap();
         sink.pre_commit(0, 1, 0);
         sink.commit_up_to(0, 1, 500);
         assert!(sink.read_committed().is_empty());
@@ -504,9 +568,9 @@ mod tests {
         // Pre-committed for checkpoint 1, then the job is down until 1000 µs: the restore asks
         // for the commit of a transaction the broker aborted at 100 µs.
         let mut sink = ExternalSink::new(SinkDelivery::TwoPhaseCommit, Some(100));
-        sink.write(0, record(0), 0);
+        sink.write(0, record(0), 0).unwrap();
         let pending = sink.pre_commit(0, 1, 0);
-        sink.write(0, record(1), 20);
+        sink.write(0, record(1), 20).unwrap();
         sink.crash(0);
         sink.restore(0, &pending, 1000);
         assert!(
@@ -534,12 +598,12 @@ mod tests {
     #[test]
     fn a_file_sinks_part_files_go_in_progress_pending_finished_or_are_discarded() {
         let mut sink = ExternalSink::new(SinkDelivery::File, None);
-        sink.write(0, record(0), 10);
+        sink.write(0, record(0), 10).unwrap();
         let pending = sink.pre_commit(0, 1, 20);
         sink.commit_up_to(0, 1, 30); // part-0-0 finished
-        sink.write(0, record(1), 40);
+        sink.write(0, record(1), 40).unwrap();
         let pending_2 = sink.pre_commit(0, 2, 50); // part-0-1 pending for checkpoint 2
-        sink.write(0, record(2), 60); // part-0-2 in progress
+        sink.write(0, record(2), 60).unwrap(); // part-0-2 in progress
         sink.crash(0);
         sink.restore(0, &pending_2, 70); // restore checkpoint 2: part-0-1 finished, part-0-2 gone
         assert_eq!(pending, [0]);
@@ -565,8 +629,8 @@ mod tests {
     #[test]
     fn an_idempotent_sink_keeps_the_last_value_per_key() {
         let mut sink = ExternalSink::new(SinkDelivery::Idempotent, None);
-        sink.write(0, record(3), 0);
-        sink.write(0, record(3), 1);
+        sink.write(0, record(3), 0).unwrap();
+        sink.write(0, record(3), 1).unwrap();
         assert_eq!(sink.upserted().get(&1), Some(&3));
         assert_eq!(
             sink.read_committed().len(),

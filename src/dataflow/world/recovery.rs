@@ -62,13 +62,26 @@ impl World<'_> {
 
     /// Cancels `affected`, aborts pending checkpoints, and asks the restart strategy.
     pub(super) fn fail_over(&mut self, now: SimTime, affected: Vec<TaskIndex>) {
-        if let Some(stats) = self
-            .faults
-            .recoveries
-            .iter_mut()
+        // Failures not yet handled (several tasks may fail at one instant) are one failover: one
+        // recovery, naming every cause.
+        let recoveries = &mut self.faults.recoveries;
+        let undetected = recoveries
+            .iter()
             .rev()
-            .find(|r| r.detected_at_us == 0)
-        {
+            .take_while(|r| r.detected_at_us == 0)
+            .count();
+        if undetected > 1 {
+            let merged: Vec<RecoveryStats> = recoveries.split_off(recoveries.len() - undetected);
+            let mut first = merged[0].clone();
+            first.failure = merged
+                .iter()
+                .map(|r| r.failure.as_str())
+                .collect::<Vec<_>>()
+                .join("; and ");
+            first.failed_at_us = merged.iter().map(|r| r.failed_at_us).min().unwrap_or(0);
+            recoveries.push(first);
+        }
+        if let Some(stats) = recoveries.last_mut().filter(|r| r.detected_at_us == 0) {
             stats.detected_at_us = now.as_micros();
             stats.tasks_restarted = affected.len();
         }

@@ -298,7 +298,16 @@ impl World<'_> {
                 && sink_position == position
             {
                 let subtask = self.tasks[task].subtask;
-                self.sinks[sink].write(subtask, record, now.as_micros());
+                if let Err(fenced) = self.sinks[sink].write(subtask, record, now.as_micros()) {
+                    let cause = format!(
+                        "{}: the external system aborted transaction {} at {} (open longer than the transaction timeout) and refuses the next write (Kafka fences the producer)",
+                        self.graph.tasks[task].name,
+                        fenced.transaction,
+                        SimTime::from_micros(fenced.aborted_at_us)
+                    );
+                    self.crash_task(now, task, self.model.network.rpc_latency_us, cause);
+                    return;
+                }
             }
             if matches!(kind, OperatorKind::Sink(_)) {
                 self.records_at_sinks += 1;
