@@ -757,7 +757,8 @@ fn without_high_availability_a_job_manager_failure_loses_the_job() {
 
 /// The transaction timeout shorter than the checkpoint interval: the external system aborts the
 /// sink's open transaction before the checkpoint that would pre-commit it comes, and refuses the
-/// next write — Kafka fences the producer (`InvalidProducerEpochException`), the error a Flink job
+/// next write — Kafka fences the producer (`ProducerFencedException`, which the Kafka connector's
+/// documentation traces to a transaction timeout on the broker), the error a Flink job
 /// with too small a `transaction.timeout.ms` shows. The sink task fails, the job restores its last
 /// checkpoint and replays, the same happens again, and the restart strategy gives up. No fault is
 /// needed.
