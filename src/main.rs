@@ -1333,13 +1333,10 @@ fn explore_command(arguments: ExploreArguments) -> ExitCode {
                 exploration.counterexample.len()
             );
             let document = system.replay_scenario(&exploration.counterexample, &name, &description);
-            let path = arguments.out.join(format!("{name}.json"));
-            let text = serde_json::to_string_pretty(&document).expect("a JSON document") + "\n";
-            let written = std::fs::create_dir_all(&arguments.out)
-                .and_then(|()| snapsim::output::write_bytes_atomically(&path, text.as_bytes()));
-            if let Err(error) = written {
-                return fail(format!("cannot write {}: {error}", path.display()));
-            }
+            let path = match write_counterexample(&arguments.out, &name, &document) {
+                Ok(path) => path,
+                Err(error) => return fail(error),
+            };
             say!(
                 "wrote {} — replay it: snapsim run {0}; draw it: snapsim diagram {0} --from 0ms --to {}ms",
                 path.display(),
@@ -1353,32 +1350,23 @@ fn explore_command(arguments: ExploreArguments) -> ExitCode {
 /// `snapsim explore --dataflow MODE`: every interleaving of a small Flink job's checkpoints.
 fn explore_dataflow(mode: &str, arguments: &ExploreArguments) -> ExitCode {
     use snapsim::checkpoint::DataflowVariant;
-    use snapsim::explore::dataflow::{DataflowJob, DataflowSystem};
+    use snapsim::explore::dataflow::{DataflowJob, DataflowSystem, schedule};
     use snapsim::explore::{self, TransitionSystem, Verdict};
     let fail = |message: String| {
         eprintln!("error: {message}");
         ExitCode::from(EXIT_BAD_INPUT)
     };
-    let Some(protocol) = snapsim::explore::dataflow::schedule::protocol_named(mode) else {
+    let Some(protocol) = schedule::protocol_named(mode) else {
         return fail(format!(
-            "--dataflow {mode}: expected aligned, unaligned, at-least-once, aligned-with-timeout or chandy-lamport"
+            "--dataflow {mode}: expected {}",
+            schedule::MODES.join(", ")
         ));
     };
     let variant = match arguments.variant.as_deref() {
         None => DataflowVariant::Correct,
-        Some(name) => match DataflowVariant::ALL.iter().find(|(n, _)| *n == name) {
-            Some(&(_, variant)) if DataflowJob::VARIANTS.contains(&variant) => variant,
-            _ => {
-                let names: Vec<&str> = DataflowVariant::ALL
-                    .iter()
-                    .filter(|(_, v)| DataflowJob::VARIANTS.contains(v))
-                    .map(|(n, _)| *n)
-                    .collect();
-                return fail(format!(
-                    "--variant {name}: with --dataflow, expected one of {}",
-                    names.join(", ")
-                ));
-            }
+        Some(name) => match schedule::variant_named(name) {
+            Ok(variant) => variant,
+            Err(names) => return fail(format!("--variant {name}: with --dataflow, {names}")),
         },
     };
     if arguments.breakers.is_some() || arguments.symmetry {
@@ -1473,14 +1461,10 @@ fn explore_dataflow(mode: &str, arguments: &ExploreArguments) -> ExitCode {
                 job: system.job().clone(),
                 steps: exploration.counterexample.clone(),
             };
-            let path = arguments.out.join(format!("{name}.json"));
-            let text =
-                serde_json::to_string_pretty(&schedule.to_json()).expect("a JSON document") + "\n";
-            let written = std::fs::create_dir_all(&arguments.out)
-                .and_then(|()| snapsim::output::write_bytes_atomically(&path, text.as_bytes()));
-            if let Err(error) = written {
-                return fail(format!("cannot write {}: {error}", path.display()));
-            }
+            let path = match write_counterexample(&arguments.out, &name, &schedule.to_json()) {
+                Ok(path) => path,
+                Err(error) => return fail(error),
+            };
             say!(
                 "wrote {} — replay it: snapsim run {0}; draw it: snapsim diagram {0}",
                 path.display()
@@ -1488,6 +1472,20 @@ fn explore_dataflow(mode: &str, arguments: &ExploreArguments) -> ExitCode {
             ExitCode::from(EXIT_INVARIANT_FAILED)
         }
     }
+}
+
+/// Writes a counterexample `explore` found to `<out>/<name>.json`, atomically.
+fn write_counterexample(
+    out: &std::path::Path,
+    name: &str,
+    document: &serde_json::Value,
+) -> Result<PathBuf, String> {
+    let path = out.join(format!("{name}.json"));
+    let text = serde_json::to_string_pretty(document).expect("a JSON document") + "\n";
+    std::fs::create_dir_all(out)
+        .and_then(|()| snapsim::output::write_bytes_atomically(&path, text.as_bytes()))
+        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    Ok(path)
 }
 
 /// Is `file` a dataflow schedule (written by `snapsim explore --dataflow`) rather than a

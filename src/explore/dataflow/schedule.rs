@@ -41,7 +41,7 @@ use std::path::Path;
 pub const SECTION: &str = "dataflow_schedule";
 
 /// The barrier modes by their `--dataflow` names.
-const MODES: [&str; 5] = [
+pub const MODES: [&str; 5] = [
     "aligned",
     "unaligned",
     "at-least-once",
@@ -80,6 +80,22 @@ pub fn variant_name(variant: DataflowVariant) -> &'static str {
         .iter()
         .find(|(_, v)| *v == variant)
         .map_or("correct", |(name, _)| name)
+}
+
+/// The variant the explorer drives of this `--variant` name, or what the names are.
+pub fn variant_named(name: &str) -> Result<DataflowVariant, String> {
+    DataflowVariant::ALL
+        .iter()
+        .find(|(n, v)| *n == name && DataflowJob::VARIANTS.contains(v))
+        .map(|&(_, v)| v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = DataflowVariant::ALL
+                .iter()
+                .filter(|(_, v)| DataflowJob::VARIANTS.contains(v))
+                .map(|(n, _)| *n)
+                .collect();
+            format!("expected one of {}", names.join(", "))
+        })
 }
 
 /// Is `text` a dataflow schedule (a JSON object with a `dataflow_schedule` section)?
@@ -272,25 +288,8 @@ impl DataflowSchedule {
         })?;
         let variant = match section.get("variant") {
             None => DataflowVariant::Correct,
-            Some(value) => {
-                let name = value.as_str().unwrap_or("");
-                DataflowVariant::ALL
-                    .iter()
-                    .find(|(n, v)| *n == name && DataflowJob::VARIANTS.contains(v))
-                    .map(|&(_, v)| v)
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = DataflowVariant::ALL
-                            .iter()
-                            .filter(|(_, v)| DataflowJob::VARIANTS.contains(v))
-                            .map(|(n, _)| *n)
-                            .collect();
-                        error(
-                            label,
-                            &at("variant"),
-                            format!("{value}: expected one of {}", names.join(", ")),
-                        )
-                    })?
-            }
+            Some(value) => variant_named(value.as_str().unwrap_or(""))
+                .map_err(|e| error(label, &at("variant"), format!("{value}: {e}")))?,
         };
         let small = |key: &str, max: u64| -> Result<u64, ScenarioError> {
             let value = number(key)?;
@@ -582,13 +581,14 @@ impl Tracker {
         self.record_of.push(record);
     }
 
-    /// An item leaves its channel at step `at`: read, or dropped by a crash.
+    /// An item leaves its channel at step `taken`: read, or dropped by a crash (or, `None`, it is
+    /// still on its way when the schedule ends).
     fn item_taken(
         &mut self,
         job: &DataflowJob,
         channel: usize,
         flight: InFlight,
-        at: usize,
+        taken: Option<usize>,
         dropped: bool,
     ) {
         let (to, _) = job.receiver(channel);
@@ -603,7 +603,7 @@ impl Tracker {
                 from_line: 1 + from,
                 to_line: 1 + to,
                 sent: flight.sent,
-                taken: Some(at),
+                taken,
                 dropped,
                 kind,
                 label,
@@ -656,7 +656,7 @@ impl Tracker {
                 if let Some(position) = next_readable(&before.channels[c])
                     && let Some(flight) = self.arrived[c].remove(position)
                 {
-                    self.item_taken(job, c, flight, at, false);
+                    self.item_taken(job, c, flight, Some(at), false);
                 }
             }
             Step::Crash => {
@@ -666,7 +666,7 @@ impl Tracker {
                         .chain(self.arrived[c].drain(..))
                         .collect();
                     for flight in dropped {
-                        self.item_taken(job, c, flight, at, true);
+                        self.item_taken(job, c, flight, Some(at), true);
                     }
                 }
                 self.triggers.iter_mut().for_each(|t| *t = None);
@@ -759,28 +759,7 @@ impl Tracker {
                 .chain(self.arrived[c].drain(..))
                 .collect();
             for flight in left {
-                let (to, _) = job.receiver(c);
-                let record = match flight.item {
-                    Item::Record { id, .. } => Some((c, id)),
-                    _ => None,
-                };
-                self.push(
-                    TimelineMessage {
-                        from_line: 1 + job.sender(c),
-                        to_line: 1 + to,
-                        sent: flight.sent,
-                        taken: None,
-                        dropped: false,
-                        kind: if record.is_some() {
-                            MessageKind::Record
-                        } else {
-                            MessageKind::Barrier
-                        },
-                        label: super::item_name(job, Some(&flight.item)),
-                        in_channel_state: false,
-                    },
-                    record,
-                );
+                self.item_taken(job, c, flight, None, false);
             }
         }
         for (message, record) in self.timeline.messages.iter_mut().zip(&self.record_of) {
