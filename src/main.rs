@@ -1512,14 +1512,7 @@ fn run_schedule(file: &std::path::Path, out: &std::path::Path, json: bool) -> Ex
         "scenario": schedule.name,
         "description": schedule.description,
         "kind": "dataflow_schedule",
-        "job": {
-            "sources": job.sources,
-            "records_per_source": job.records_per_source,
-            "checkpoints": job.checkpoints,
-            "crash": job.crash,
-            "protocol": protocol_name(job.protocol),
-            "variant": variant_name(job.variant),
-        },
+        "job": schedule.job_json(),
         "steps": replay.steps,
         "violation": replay.violation.as_ref().map(|(after_step, message)| serde_json::json!({
             "after_step": after_step,

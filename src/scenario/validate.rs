@@ -439,6 +439,18 @@ fn validate_process_graph(
                 )
             })
     };
+    // A channel written "from->to" (a script's `marker_latency` and `markers_lost`).
+    let channel_named = |json_path: String, name: &str| {
+        let Some((from, to)) = name.split_once("->") else {
+            return Err(check.error(
+                json_path,
+                format!("expected a channel written \"from->to\", got \"{name}\""),
+            ));
+        };
+        let from = resolve(json_path.clone(), from.trim())?;
+        let to = resolve(json_path.clone(), to.trim())?;
+        channel_between(json_path, from, to)
+    };
 
     let stop_at = file.duration.map(|d| SimTime::from_micros(d.as_micros()));
     let mut initiators: Vec<(String, ProcessIndex)> = Vec::new();
@@ -539,33 +551,12 @@ fn validate_process_graph(
                         let mut marker_latency_us = Vec::new();
                         for (name, latency) in action.marker_latency.iter().flatten() {
                             let at = format!("{path}.marker_latency.{name}");
-                            let Some((from, to)) = name.split_once("->") else {
-                                return Err(check.error(
-                                    at,
-                                    format!(
-                                        "expected a channel written \"from->to\", got \"{name}\""
-                                    ),
-                                ));
-                            };
-                            let from = resolve(at.clone(), from.trim())?;
-                            let to = resolve(at.clone(), to.trim())?;
-                            let channel = channel_between(at, from, to)?;
-                            marker_latency_us.push((channel, latency.as_micros()));
+                            marker_latency_us.push((channel_named(at, name)?, latency.as_micros()));
                         }
                         let mut markers_lost = Vec::new();
                         for (i, name) in action.markers_lost.iter().flatten().enumerate() {
-                            let at = format!("{path}.markers_lost[{i}]");
-                            let Some((from, to)) = name.split_once("->") else {
-                                return Err(check.error(
-                                    at,
-                                    format!(
-                                        "expected a channel written \"from->to\", got \"{name}\""
-                                    ),
-                                ));
-                            };
-                            let from = resolve(at.clone(), from.trim())?;
-                            let to = resolve(at.clone(), to.trim())?;
-                            markers_lost.push(channel_between(at, from, to)?);
+                            markers_lost
+                                .push(channel_named(format!("{path}.markers_lost[{i}]"), name)?);
                         }
                         ScriptedActionKind::Snapshot {
                             initiator: initiator_index,

@@ -355,27 +355,33 @@ impl DataflowSchedule {
     /// The schedule as a file, each step with what it does in words.
     pub fn to_json(&self) -> Value {
         let system = DataflowSystem::new(self.job.clone()).expect("a valid job");
-        let job = &self.job;
         let mut state = system.initial();
         let mut steps = Vec::with_capacity(self.steps.len());
         for &step in &self.steps {
-            let mut entry = step_json(job, step);
+            let mut entry = step_json(&self.job, step);
             entry.insert("says".into(), json!(system.describe(&state, step)));
             steps.push(Value::Object(entry));
             state = system.apply(&state, step);
         }
+        let mut section = self.job_json();
+        section["steps"] = json!(steps);
         json!({
             "name": self.name,
             "description": self.description,
-            SECTION: {
-                "sources": job.sources,
-                "records_per_source": job.records_per_source,
-                "checkpoints": job.checkpoints,
-                "crash": job.crash,
-                "protocol": protocol_name(job.protocol),
-                "variant": variant_name(job.variant),
-                "steps": steps,
-            }
+            SECTION: section,
+        })
+    }
+
+    /// The job, as the file and the run's report write it.
+    pub fn job_json(&self) -> Value {
+        let job = &self.job;
+        json!({
+            "sources": job.sources,
+            "records_per_source": job.records_per_source,
+            "checkpoints": job.checkpoints,
+            "crash": job.crash,
+            "protocol": protocol_name(job.protocol),
+            "variant": variant_name(job.variant),
         })
     }
 
