@@ -1498,7 +1498,7 @@ mod tests {
     use crate::explore::{Exploration, Limits, Verdict, explore};
 
     /// Two sources of one record each → keyed → sink, one checkpoint, a crash anywhere.
-    fn job(protocol: SnapshotProtocol, variant: DataflowVariant) -> DataflowJob {
+    pub(super) fn job(protocol: SnapshotProtocol, variant: DataflowVariant) -> DataflowJob {
         DataflowJob {
             sources: 2,
             records_per_source: 1,
@@ -1515,7 +1515,8 @@ mod tests {
         (system, exploration)
     }
 
-    const TIMEOUT: SnapshotProtocol = SnapshotProtocol::AlignedWithTimeout { timeout_us: 0 };
+    pub(super) const TIMEOUT: SnapshotProtocol =
+        SnapshotProtocol::AlignedWithTimeout { timeout_us: 0 };
 
     #[test]
     fn every_sound_protocol_keeps_its_promise_in_every_interleaving_with_a_crash_anywhere() {

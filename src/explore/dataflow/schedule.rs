@@ -803,21 +803,14 @@ mod tests {
     use super::*;
     use crate::explore::{Limits, Verdict, explore};
 
-    const TIMEOUT: SnapshotProtocol = SnapshotProtocol::AlignedWithTimeout { timeout_us: 0 };
+    use crate::explore::dataflow::tests::{TIMEOUT, job};
 
     /// The explorer's shortest counterexample for a variant, written down as a schedule.
     fn counterexample(
         protocol: SnapshotProtocol,
         variant: DataflowVariant,
     ) -> (DataflowSchedule, String) {
-        let job = DataflowJob {
-            sources: 2,
-            records_per_source: 1,
-            checkpoints: 1,
-            crash: true,
-            protocol,
-            variant,
-        };
+        let job = job(protocol, variant);
         let system = DataflowSystem::new(job.clone()).unwrap();
         let exploration = explore(&system, Limits::default(), &mut |_| true);
         let Verdict::Violated { violation } = exploration.verdict else {
