@@ -6,7 +6,7 @@
 //! `output/<scenario>/check.json`. A check split into shards ([`crate::shard`]) writes one report
 //! per shard, and [`merge`] puts them back into the report the whole check would have written.
 
-use crate::report::{OutcomeStatus, run_scenario};
+use crate::report::{OutcomeStatus, run_scenario_without_record};
 use crate::scenario::Scenario;
 use crate::shard::{Origin, ShardOf, check_tiling, same_scenario};
 use rayon::prelude::*;
@@ -298,7 +298,7 @@ pub fn check_seeds(
                 if stop() {
                     return None;
                 }
-                let run = run_scenario(scenario, seed);
+                let run = run_scenario_without_record(scenario, seed);
                 progress();
                 Some(SeedResult {
                     seed,

@@ -357,7 +357,13 @@ fn main() -> ExitCode {
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
             let seed = seed.unwrap_or(scenario.seed);
-            let completed = run_scenario(&scenario, seed);
+            // The event log and the trace read the whole record afterwards; otherwise it streams
+            // through the oracle and is not kept.
+            let completed = if events || trace_window.is_some() {
+                run_scenario(&scenario, seed)
+            } else {
+                snapsim::report::run_scenario_without_record(&scenario, seed)
+            };
             if let Some(error) = refused_send(&completed) {
                 eprintln!("error: {}: {error}", file.display());
                 return ExitCode::from(EXIT_BAD_INPUT);

@@ -211,31 +211,91 @@ impl ProcessEvent {
 }
 
 /// The event record of a process-graph run, with its running digest.
-#[derive(Clone, Debug, Default)]
+///
+/// Every entry is folded into the digest and counted; it is *kept* only if the record was made
+/// with [`ProcessTrace::keeping`] (the default). A run whose record streams through the oracle as
+/// it is written (`snapsim run` without `--events` or `--trace`, `snapsim check`) keeps none:
+/// memory then follows what is in flight, not the length of the run.
+#[derive(Clone, Debug)]
 pub struct ProcessTrace {
     events: Vec<ProcessEvent>,
+    keep: bool,
+    written: usize,
+    messages_lost: u64,
+    markers_lost: u64,
     digest: Digest,
 }
 
+impl Default for ProcessTrace {
+    fn default() -> Self {
+        ProcessTrace::keeping(0)
+    }
+}
+
 impl ProcessTrace {
-    /// An empty record with room for `capacity` events.
-    pub fn with_capacity(capacity: usize) -> Self {
+    /// An empty record that keeps every entry, with room for `capacity` of them.
+    pub fn keeping(capacity: usize) -> Self {
         ProcessTrace {
             events: Vec::with_capacity(capacity),
+            keep: true,
+            written: 0,
+            messages_lost: 0,
+            markers_lost: 0,
             digest: Digest::default(),
         }
     }
 
-    /// Appends an event and folds it into the digest.
+    /// An empty record that digests and counts its entries but keeps none.
+    pub fn streaming() -> Self {
+        ProcessTrace {
+            keep: false,
+            ..ProcessTrace::keeping(0)
+        }
+    }
+
+    /// Appends an event (if the record keeps entries) and folds it into the digest.
     #[inline]
     pub fn push(&mut self, event: ProcessEvent) {
         event.fold_into(&mut self.digest);
-        self.events.push(event);
+        self.written += 1;
+        match event {
+            ProcessEvent::Lost { .. } => self.messages_lost += 1,
+            ProcessEvent::MarkerLost { .. } => self.markers_lost += 1,
+            _ => {}
+        }
+        if self.keep {
+            self.events.push(event);
+        }
     }
 
-    /// All events in order.
+    /// All events in order (none if the record was [`streaming`](Self::streaming)).
     pub fn events(&self) -> &[ProcessEvent] {
         &self.events
+    }
+
+    /// Whether every entry was kept.
+    pub fn is_kept(&self) -> bool {
+        self.keep
+    }
+
+    /// How many entries were written, kept or not (the position the next one would take).
+    pub fn len(&self) -> usize {
+        self.written
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.written == 0
+    }
+
+    /// Application messages lost in transit.
+    pub fn messages_lost(&self) -> u64 {
+        self.messages_lost
+    }
+
+    /// Markers lost in transit.
+    pub fn markers_lost(&self) -> u64 {
+        self.markers_lost
     }
 
     /// The digest of everything recorded so far.

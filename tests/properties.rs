@@ -7,6 +7,8 @@
 //! a scenario file that `snapsim run` reproduces. `SNAPSIM_PROPTEST_CASES=1000 cargo test --release
 //! --test properties` runs more cases than CI does.
 
+#[path = "support/indexed_oracle.rs"]
+mod indexed_oracle;
 mod support;
 
 use proptest::prelude::*;
@@ -740,6 +742,73 @@ fn write_generated_scenarios() {
             let path = directory.join(format!("{name}.json"));
             std::fs::write(path, serde_json::to_string_pretty(&scenario).unwrap()).unwrap();
         }
+    }
+}
+
+/// A generated process graph, sometimes with the broken variant, lossy or non-FIFO channels: the
+/// runs whose snapshots fail every invariant in every way, for the oracles to disagree on if they
+/// can.
+fn process_graph_with_breakers() -> impl Strategy<Value = Value> {
+    (
+        generators::process_graph(),
+        any::<bool>(),
+        prop_oneof![Just(0.0), Just(0.05), Just(0.3)],
+        any::<bool>(),
+    )
+        .prop_map(|(mut scenario, broken, loss, non_fifo)| {
+            if broken {
+                scenario["protocol_variant"] = json!("record_after_next_message");
+            }
+            if loss > 0.0 {
+                scenario["channel_defaults"]["loss_probability"] = json!(loss);
+            }
+            if non_fifo {
+                scenario["channel_defaults"]["fifo"] = json!(false);
+            }
+            scenario
+        })
+}
+
+/// The verdicts of a run as JSON: per snapshot its four checks and its occurrence, then completion.
+fn verdict_json(snapshots: Vec<(Value, Value)>, completion: Value) -> Value {
+    json!({"snapshots": snapshots.into_iter().map(|(checks, occurred)| json!({"checks": checks, "occurred": occurred})).collect::<Vec<_>>(), "completion": completion})
+}
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// The one-pass oracle, reading the record as the run writes it, says exactly what the oracle
+    /// that stored the record and indexed it said — every verdict and every sentence, on correct,
+    /// broken, lossy and non-FIFO runs alike.
+    #[test]
+    fn the_one_pass_oracle_agrees_with_the_indexed_one(scenario in process_graph_with_breakers()) {
+        let completed = run("one-pass-oracle", &scenario)?;
+        let snapsim::report::RawRun::ProcessGraph(raw, graph) = &completed.raw else {
+            unreachable!("a process-graph scenario")
+        };
+        let report = completed.report.process_graph.as_ref().unwrap();
+        let streamed = verdict_json(
+            report.snapshots.iter().map(|s| (json!(s.invariants), json!(s.occurred))).collect(),
+            json!(report.completion),
+        );
+        let indexed = indexed_oracle::check(graph, raw.trace.events(), &raw.snapshots, &raw.incomplete, raw.cut_short);
+        let indexed = verdict_json(
+            indexed.snapshots.iter().map(|s| (json!(s.checks), json!(s.occurred))).collect(),
+            json!(indexed.completion),
+        );
+        if streamed != indexed {
+            return Err(fail("one-pass-oracle", &scenario, format!(
+                "the one-pass oracle says\n{}\nthe indexed oracle says\n{}",
+                serde_json::to_string_pretty(&streamed).unwrap(),
+                serde_json::to_string_pretty(&indexed).unwrap()
+            )));
+        }
+        let stored = snapsim::oracle::process_graph::check(graph, raw.trace.events(), &raw.snapshots, &raw.incomplete, raw.cut_short);
+        let stored = verdict_json(
+            stored.snapshots.iter().map(|s| (json!(s.checks), json!(s.occurred))).collect(),
+            json!(stored.completion),
+        );
+        prop_assert_eq!(stored, streamed, "reading a stored record and reading the run as it goes agree");
     }
 }
 

@@ -25,7 +25,7 @@
 pub mod process;
 mod simulation;
 
-pub use simulation::{ProcessGraphRun, RefusedSend, run};
+pub use simulation::{ProcessGraphRun, RefusedSend, run, run_read_by};
 
 use crate::engine::SimTime;
 use crate::topology::{ChannelIndex, ProcessIndex};
@@ -41,6 +41,25 @@ pub struct SnapshotSchedule {
     pub first_at: SimTime,
     /// If set, a new snapshot every `every_us` until the run's stop time.
     pub every_us: Option<u64>,
+}
+
+/// A reader of a run's record as it is written: the oracle follows a run this way instead of
+/// reading a stored record afterwards ([`run_read_by`]). It sees every entry at the position it
+/// takes in the record, and each snapshot the protocol assembles right after the entry that says
+/// it completed — nothing of the world's or the protocol's private state.
+pub trait RecordReader {
+    /// The record's entry at `position` (every entry counts, from 0).
+    fn entry(&mut self, position: usize, event: &crate::trace::ProcessEvent);
+    /// The snapshot whose `SnapshotCompleted` entry was just read, as the protocol assembled it.
+    fn snapshot_completed(&mut self, snapshot: &GlobalSnapshot);
+}
+
+/// Reads nothing: for runs whose record is kept and read afterwards.
+pub struct NoReader;
+
+impl RecordReader for NoReader {
+    fn entry(&mut self, _: usize, _: &crate::trace::ProcessEvent) {}
+    fn snapshot_completed(&mut self, _: &GlobalSnapshot) {}
 }
 
 /// A message as recorded in a channel's state.

@@ -12,7 +12,8 @@ use super::process::{
     MarkerAction, MarkerInput, MarkerProcess, MarkerRules, ProcessMarkers, RecordAfterNextMessage,
 };
 use super::{
-    ChandyLamportVariant, GlobalSnapshot, IncompleteSnapshot, RecordedMessage, SnapshotSchedule,
+    ChandyLamportVariant, GlobalSnapshot, IncompleteSnapshot, RecordReader, RecordedMessage,
+    SnapshotSchedule,
 };
 use crate::engine::{CutShort, EventBudget, EventQueue, RngStreams, SimRng, SimTime};
 use crate::net::{FifoLink, UnorderedSlots};
@@ -140,6 +141,7 @@ struct World<'a> {
     progress: Vec<SnapshotProgress>,
     completed: Vec<GlobalSnapshot>,
     trace: ProcessTrace,
+    reader: &'a mut dyn RecordReader,
     next_message: MessageId,
     transfers_sent: u64,
     refused_sends: Vec<RefusedSend>,
@@ -153,11 +155,23 @@ struct World<'a> {
     scripted_actions_run: ScriptedActionsRun,
 }
 
-/// Runs a process-graph scenario to the end and returns what happened.
+/// Runs a process-graph scenario to the end and returns what happened, with its whole record.
 pub fn run(model: &ProcessGraphModel, seed: u64, variant: ChandyLamportVariant) -> ProcessGraphRun {
+    run_read_by(model, seed, variant, true, &mut super::NoReader)
+}
+
+/// Runs a process-graph scenario to the end with `reader` reading the record as it is written,
+/// keeping the record in the run only if `keep_record` (the simulation, and so the digest, is the
+/// same either way).
+pub fn run_read_by(
+    model: &ProcessGraphModel,
+    seed: u64,
+    variant: ChandyLamportVariant,
+    keep_record: bool,
+    reader: &mut dyn RecordReader,
+) -> ProcessGraphRun {
     let streams = RngStreams::new(seed);
     let graph = &model.graph;
-    let trace_capacity = estimated_trace_length(model);
     let incoming = graph.incoming();
     let mut incoming_position = vec![0; graph.channels.len()];
     for channels in &incoming {
@@ -209,7 +223,12 @@ pub fn run(model: &ProcessGraphModel, seed: u64, variant: ChandyLamportVariant) 
         unordered: UnorderedSlots::default(),
         progress: Vec::new(),
         completed: Vec::new(),
-        trace: ProcessTrace::with_capacity(trace_capacity),
+        trace: if keep_record {
+            ProcessTrace::keeping(estimated_trace_length(model))
+        } else {
+            ProcessTrace::streaming()
+        },
+        reader,
         next_message: 0,
         refused_sends: Vec::new(),
         transfers_sent: 0,
@@ -286,6 +305,13 @@ fn estimated_trace_length(model: &ProcessGraphModel) -> usize {
 const _: () = assert!(std::mem::size_of::<Event>() == 8);
 
 impl World<'_> {
+    /// Writes an entry of the record, for the reader first.
+    #[inline]
+    fn record(&mut self, event: ProcessEvent) {
+        self.reader.entry(self.trace.len(), &event);
+        self.trace.push(event);
+    }
+
     fn schedule_start(&mut self) {
         match self.workload {
             ProcessWorkload::Idle => {}
@@ -501,14 +527,14 @@ impl World<'_> {
         let message = self.next_message;
         self.next_message += 1;
         self.processes[self.channels[channel].from].tokens -= tokens;
-        self.trace.push(ProcessEvent::Sent {
+        self.record(ProcessEvent::Sent {
             time: now,
             channel: channel as u32,
             message,
             tokens,
         });
         if scripted_loss || self.lost_in_transit(channel) {
-            self.trace.push(ProcessEvent::Lost {
+            self.record(ProcessEvent::Lost {
                 time: now,
                 channel: channel as u32,
                 message,
@@ -544,7 +570,7 @@ impl World<'_> {
     ) {
         let receiver = self.channels[channel].to;
         self.processes[receiver].tokens += tokens;
-        self.trace.push(ProcessEvent::Received {
+        self.record(ProcessEvent::Received {
             time: now,
             channel: channel as u32,
             message,
@@ -633,7 +659,7 @@ impl World<'_> {
             marker_latency_us,
             markers_lost,
         });
-        self.trace.push(ProcessEvent::SnapshotInitiated {
+        self.record(ProcessEvent::SnapshotInitiated {
             time: now,
             process: initiator as u32,
             snapshot: id,
@@ -643,7 +669,7 @@ impl World<'_> {
 
     /// A marker arrives: the receiver's rules decide (the marker-receiving rule).
     fn on_marker(&mut self, now: SimTime, channel: ChannelIndex, snapshot: SnapshotId) {
-        self.trace.push(ProcessEvent::MarkerReceived {
+        self.record(ProcessEvent::MarkerReceived {
             time: now,
             channel: channel as u32,
             snapshot,
@@ -709,7 +735,7 @@ impl World<'_> {
     fn send_markers(&mut self, now: SimTime, process: ProcessIndex, snapshot: SnapshotId) {
         for index in 0..self.outgoing[process].len() {
             let channel = self.outgoing[process][index];
-            self.trace.push(ProcessEvent::MarkerSent {
+            self.record(ProcessEvent::MarkerSent {
                 time: now,
                 channel: channel as u32,
                 snapshot,
@@ -718,7 +744,7 @@ impl World<'_> {
                 .markers_lost
                 .contains(&channel);
             if scripted_loss || self.lost_in_transit(channel) {
-                self.trace.push(ProcessEvent::MarkerLost {
+                self.record(ProcessEvent::MarkerLost {
                     time: now,
                     channel: channel as u32,
                     snapshot,
@@ -741,7 +767,7 @@ impl World<'_> {
         let progress = &mut self.progress[snapshot as usize - 1];
         progress.recorded_tokens[process] = Some(tokens);
         progress.processes_recorded += 1;
-        self.trace.push(ProcessEvent::StateRecorded {
+        self.record(ProcessEvent::StateRecorded {
             time: now,
             process: process as u32,
             snapshot,
@@ -786,10 +812,11 @@ impl World<'_> {
             channel_messages,
         };
         progress.channel_closed = Vec::new();
-        self.trace.push(ProcessEvent::SnapshotCompleted {
+        self.record(ProcessEvent::SnapshotCompleted {
             time: now,
             snapshot,
         });
+        self.reader.snapshot_completed(&snapshot_result);
         self.completed.push(snapshot_result);
     }
 

@@ -6,7 +6,6 @@ use crate::checkpoint::metrics::CheckpointStatus;
 use crate::dataflow::{DataflowRun, JobStatus, RecoveryStats};
 use crate::report::{CompletedRun, DataflowReport, ProcessGraphReport, RawRun};
 use crate::scenario::DataflowModel;
-use crate::trace::ProcessEvent;
 use crate::workload::dataflow::{OperatorKind, SinkDelivery};
 use crate::workload::sink::{AbortCause, ExternalSink, TransactionState};
 use std::collections::BTreeMap;
@@ -416,9 +415,6 @@ fn process_graph_fact(
     raw: &crate::chandy_lamport::ProcessGraphRun,
     graph: &crate::topology::ProcessGraph,
 ) -> Result<FactValue, String> {
-    let count = |f: &dyn Fn(&ProcessEvent) -> bool| {
-        raw.trace.events().iter().filter(|e| f(e)).count() as f64
-    };
     match fact.name {
         FactName::SnapshotsCompleted => number(pg.snapshots.len() as f64),
         FactName::SnapshotsIncomplete => number(pg.incomplete_snapshots.len() as f64),
@@ -439,8 +435,8 @@ fn process_graph_fact(
             number(pg.snapshots.iter().filter(|s| !s.occurred.occurred).count() as f64)
         }
         FactName::MessagesSent => number(pg.application_messages as f64),
-        FactName::MessagesLost => number(count(&|e| matches!(e, ProcessEvent::Lost { .. }))),
-        FactName::MarkersLost => number(count(&|e| matches!(e, ProcessEvent::MarkerLost { .. }))),
+        FactName::MessagesLost => number(raw.trace.messages_lost() as f64),
+        FactName::MarkersLost => number(raw.trace.markers_lost() as f64),
         FactName::InFlightTokensRecorded => number(
             pg.snapshots
                 .iter()

@@ -33,6 +33,25 @@ pub fn run_scenario(scenario: &Scenario, seed: u64) -> CompletedRun {
     run_scenario_with(scenario, seed, crate::dataflow::RunDetail::Full)
 }
 
+/// [`run_scenario`] for a caller that needs the verdicts and the report but not the event
+/// record afterwards (`snapsim run` without `--events` or `--trace`, `snapsim check`): a process
+/// graph's record streams through the oracle as it is written and is not kept
+/// ([`ProcessTrace::events`](crate::trace::ProcessTrace::events) is empty), so memory follows
+/// what is in flight rather than the length of the run. Same simulation, digest and report.
+pub fn run_scenario_without_record(scenario: &Scenario, seed: u64) -> CompletedRun {
+    finish_run(
+        scenario,
+        match &scenario.model {
+            Model::ProcessGraph(model) => {
+                process_graph::run_process_graph(scenario, model, seed, false)
+            }
+            Model::Dataflow(model) => {
+                dataflow::run_dataflow(scenario, model, seed, crate::dataflow::RunDetail::Full)
+            }
+        },
+    )
+}
+
 /// [`run_scenario`], keeping a dataflow run's record at `detail` (the web view needs
 /// [`RunDetail::Traced`](crate::dataflow::RunDetail::Traced): task activity and channel levels;
 /// the simulation and the verdicts are the same at every level).
@@ -41,10 +60,15 @@ pub fn run_scenario_with(
     seed: u64,
     detail: crate::dataflow::RunDetail,
 ) -> CompletedRun {
-    let mut run = match &scenario.model {
-        Model::ProcessGraph(model) => process_graph::run_process_graph(scenario, model, seed),
+    let run = match &scenario.model {
+        Model::ProcessGraph(model) => process_graph::run_process_graph(scenario, model, seed, true),
         Model::Dataflow(model) => dataflow::run_dataflow(scenario, model, seed, detail),
     };
+    finish_run(scenario, run)
+}
+
+/// Checks the scenario's expectations against what the run showed.
+fn finish_run(scenario: &Scenario, mut run: CompletedRun) -> CompletedRun {
     let results = scenario
         .expectations
         .iter()

@@ -15,15 +15,12 @@ pub(super) fn run_process_graph(
     scenario: &Scenario,
     model: &crate::scenario::ProcessGraphModel,
     seed: u64,
+    keep_record: bool,
 ) -> CompletedRun {
-    let run = chandy_lamport::run(model, seed, model.variant);
-    let verdict = pg_oracle::check(
-        &model.graph,
-        run.trace.events(),
-        &run.snapshots,
-        &run.incomplete,
-        run.cut_short,
-    );
+    // The oracle reads the record as the run writes it, so the record need not be kept for it.
+    let mut oracle = pg_oracle::Oracle::new(&model.graph);
+    let run = chandy_lamport::run_read_by(model, seed, model.variant, keep_record, &mut oracle);
+    let verdict = oracle.finish(&run.incomplete, run.cut_short);
     let graph = &model.graph;
     let name = |p: usize| graph.processes[p].name.clone();
     let snapshots = run
@@ -84,7 +81,7 @@ pub(super) fn run_process_graph(
         digest: run.trace.digest().hex(),
         end_time_us: run.end_time.as_micros(),
         events_processed: run.events_processed,
-        recorded_events: run.trace.events().len(),
+        recorded_events: run.trace.len(),
         outcome: Outcome::judge(verdict.failed_invariants(), expected_failures(scenario))
             .cut_short(run.cut_short.is_some()),
         cut_short: run.cut_short.map(|cut| CutShortReport::new(cut, model.max_events)),
