@@ -21,7 +21,7 @@
 //! first divergent record, when it was written, in which transaction, and why that transaction
 //! never committed.
 
-use super::reference::{Identity, Reference};
+use super::reference::{Identity, PerRecord, Reference};
 use super::{Check, Invariant};
 use crate::dataflow::{DataflowRun, JobStatus};
 use crate::scenario::DataflowModel;
@@ -229,21 +229,19 @@ pub fn check(model: &DataflowModel, seed: u64, run: &DataflowRun) -> DeliveryVer
         let (promise, promise_limited_because) = sink_promise(model, operator);
         let name = &model.job.operators[operator].name;
         let committed = sink.read_committed();
-        let allowed = |id: &Identity| expected.copies.get(id).map_or(0, |&(copies, _)| copies);
+        let allowed = |id: &Identity| u64::from(expected.copies.get(*id).0);
 
         // One pass in output order: a copy beyond what the job produces is a duplicate (the
         // replayed one, since it comes later); the first copy of each record is its original.
-        let mut have: BTreeMap<Identity, u64> = BTreeMap::new();
-        let mut first_copy: BTreeMap<Identity, &Write> = BTreeMap::new();
+        let mut have: PerRecord<u32> = PerRecord::default();
         let mut duplicates = 0;
         let mut duplicates_by_key: BTreeMap<u32, u64> = BTreeMap::new();
         let mut first_duplicate: Option<&Write> = None;
         for &write in &committed {
             let id = identity(write);
-            let copies = have.entry(id).or_insert(0);
+            let copies = have.get_mut(id);
             *copies += 1;
-            first_copy.entry(id).or_insert(write);
-            if *copies > allowed(&id) {
+            if u64::from(*copies) > allowed(&id) {
                 duplicates += 1;
                 *duplicates_by_key.entry(write.record.key).or_default() += 1;
                 first_duplicate.get_or_insert(write);
@@ -261,21 +259,27 @@ pub fn check(model: &DataflowModel, seed: u64, run: &DataflowRun) -> DeliveryVer
         let mut in_visible_order: Vec<(u64, &Write)> =
             committed.iter().map(|&w| (visible_at_us(w), w)).collect();
         in_visible_order.sort_by_key(|&(at_us, _)| at_us);
-        let mut visible: BTreeMap<Identity, u64> = BTreeMap::new();
+        let mut visible: PerRecord<u32> = PerRecord::default();
         let mut duplicates_visible_at_us = Vec::new();
         for (at_us, write) in in_visible_order {
             let id = identity(write);
-            let copies = visible.entry(id).or_insert(0);
+            let copies = visible.get_mut(id);
             *copies += 1;
-            if *copies > allowed(&id) {
+            if u64::from(*copies) > allowed(&id) {
                 duplicates_visible_at_us.push(at_us);
             }
         }
-        // Every write, committed or not, by record: where a missing record went.
-        let mut last_write: BTreeMap<Identity, &Write> = BTreeMap::new();
-        for write in &sink.writes {
-            last_write.insert(identity(write), write);
+        // Every write, committed or not, by record: where a missing record went (as its index
+        // in the sink's writes plus one; 0 for never written).
+        let mut last_write_index: PerRecord<u32> = PerRecord::default();
+        for (index, write) in sink.writes.iter().enumerate() {
+            *last_write_index.get_mut(identity(write)) =
+                u32::try_from(index + 1).expect("fewer than 2³² writes per sink");
         }
+        let last_write = |id: Identity| match last_write_index.get(id) {
+            0 => None,
+            index => Some(&sink.writes[index as usize - 1]),
+        };
         let timed_out = |write: &Write| {
             write.transaction.is_some_and(|id| {
                 matches!(
@@ -290,16 +294,16 @@ pub fn check(model: &DataflowModel, seed: u64, run: &DataflowRun) -> DeliveryVer
         let mut lost = 0;
         let mut lost_to_transaction_timeout = 0;
         let mut first_lost: Option<(Identity, u32)> = None;
-        for (id, &(copies, key)) in &expected.copies {
-            let missing = copies.saturating_sub(have.get(id).copied().unwrap_or(0));
+        for (id, (copies, key)) in expected.copies.iter() {
+            let missing = u64::from(copies.saturating_sub(have.get(id)));
             if missing == 0 {
                 continue;
             }
             lost += missing;
-            if last_write.get(id).is_some_and(|w| timed_out(w)) {
+            if last_write(id).is_some_and(timed_out) {
                 lost_to_transaction_timeout += missing;
             }
-            first_lost.get_or_insert((*id, key));
+            first_lost.get_or_insert((id, key));
         }
         let mut by_key: Vec<(u32, u64)> = duplicates_by_key.into_iter().collect();
         by_key.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -307,11 +311,9 @@ pub fn check(model: &DataflowModel, seed: u64, run: &DataflowRun) -> DeliveryVer
 
         if finished && let Some((id, key)) = first_lost {
             let source = &run.graph.tasks[id.0 as usize].name;
-            let fate = last_write
-                .get(&id)
-                .map_or("it was never written in this run".to_string(), |w| {
-                    format!("in this run it was {}", write_details(sink, w))
-                });
+            let fate = last_write(id).map_or("it was never written in this run".to_string(), |w| {
+                format!("in this run it was {}", write_details(sink, w))
+            });
             let cause = if lost_to_transaction_timeout > 0 {
                 let timeout = match &model.job.operators[operator].kind {
                     OperatorKind::Sink(config) => config
@@ -339,7 +341,12 @@ pub fn check(model: &DataflowModel, seed: u64, run: &DataflowRun) -> DeliveryVer
             && sink.delivery.is_transactional()
         {
             let id = identity(write);
-            let original = first_copy[&id];
+            // The original is the first committed copy of the same record.
+            let original = committed
+                .iter()
+                .copied()
+                .find(|w| identity(w) == id)
+                .expect("a duplicate's record was committed before");
             let detail = if allowed(&id) == 0 {
                 format!(
                     "{} — a record the job does not deliver to this sink",
@@ -380,13 +387,13 @@ pub fn check(model: &DataflowModel, seed: u64, run: &DataflowRun) -> DeliveryVer
                 .filter(|t| wanted(&t.state))
                 .count()
         };
-        let mut uncommitted: BTreeMap<Identity, u64> = BTreeMap::new();
+        let mut uncommitted: PerRecord<u32> = PerRecord::default();
         for write in &sink.writes {
-            *uncommitted.entry(identity(write)).or_insert(0) += 1;
+            *uncommitted.get_mut(identity(write)) += 1;
         }
         let uncommitted_duplicates = uncommitted
             .iter()
-            .map(|(id, &count)| count.saturating_sub(allowed(id)))
+            .map(|(id, count)| u64::from(count).saturating_sub(allowed(&id)))
             .sum();
         sinks.push(SinkDelivered {
             sink: name.clone(),
