@@ -8,7 +8,10 @@
 //!   venv `$SIMPY_VENV`, by default `<target dir>/simpy-venv`, is created with
 //!   `benches/simpy/requirements.txt` if it is missing);
 //! - (b) snapsim's simulation alone: this binary again (`--child-simulate FILE`), loading the
-//!   scenario and timing `chandy_lamport::run` only, as `benches/engine.rs` does;
+//!   scenario and timing `chandy_lamport::run_read_by` only, as `snapsim run` simulates: every
+//!   entry of the record is written and folded into the run's digest, but streams by instead of
+//!   being kept (SimPy's model keeps no record either; `--keep-record` keeps it, as
+//!   `chandy_lamport::run` and `benches/engine.rs` do);
 //! - (c) snapsim end to end: the `snapsim run FILE --out DIR` binary — parse, simulate, the
 //!   invariant oracle, the summary and `report.json`.
 //!
@@ -72,15 +75,23 @@ fn main() -> ExitCode {
 /// `--child-simulate FILE`: load the scenario, run the simulation, print one JSON line with the
 /// engine events, the application messages, the completed snapshots and the run's time.
 fn child_simulate(args: &[String]) -> Result<()> {
-    let [file] = args else {
-        bail!("usage: --child-simulate FILE");
+    let (file, keep_record) = match args {
+        [file] => (file, false),
+        [file, flag] if flag == "--keep-record" => (file, true),
+        _ => bail!("usage: --child-simulate FILE [--keep-record]"),
     };
     let scenario = load_file(Path::new(file))?;
     let Model::ProcessGraph(model) = &scenario.model else {
         bail!("{file} is not a process-graph (Chandy-Lamport) scenario");
     };
     let started = Instant::now();
-    let run = chandy_lamport::run(model, scenario.seed, model.variant);
+    let run = chandy_lamport::run_read_by(
+        model,
+        scenario.seed,
+        model.variant,
+        keep_record,
+        &mut chandy_lamport::NoReader,
+    );
     let run_s = started.elapsed().as_secs_f64();
     println!(
         "{}",

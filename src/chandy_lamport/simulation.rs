@@ -16,9 +16,9 @@ use super::{
     SnapshotSchedule,
 };
 use crate::engine::{CutShort, EventBudget, EventQueue, RngStreams, SimRng, SimTime};
-use crate::net::{FifoLink, UnorderedSlots};
+use crate::net::{FifoLinks, UnorderedSlots};
 use crate::scenario::ProcessGraphModel;
-use crate::topology::{ChannelIndex, ProcessGraph, ProcessIndex};
+use crate::topology::{ChannelIndex, ProcessIndex};
 use crate::trace::{MessageId, ProcessEvent, ProcessTrace, SnapshotId};
 use crate::workload::{ProcessWorkload, ScriptedActionKind, ScriptedActionsRun};
 use rand::RngExt;
@@ -90,15 +90,17 @@ pub struct RefusedSend {
     pub balance: i64,
 }
 
+/// What a delivery or a send needs to know about a channel, kept small (its random stream and its
+/// in-flight messages live apart, in `World::channel_rngs` and `World::links`) so that the table of
+/// thousands of channels stays in cache.
 struct ChannelRuntime {
-    from: ProcessIndex,
-    to: ProcessIndex,
+    from: u32,
+    to: u32,
+    /// Position of this channel among its receiver's incoming channels.
+    incoming_position: u32,
     fifo: bool,
     loss_probability: f64,
-    link: FifoLink<Message>,
-    rng: SimRng,
-    /// Position of this channel among its receiver's incoming channels.
-    incoming_position: usize,
+    latency: crate::engine::LatencyDistribution,
 }
 
 struct ProcessRuntime {
@@ -128,7 +130,6 @@ struct SnapshotProgress {
 }
 
 struct World<'a> {
-    graph: &'a ProcessGraph,
     workload: &'a ProcessWorkload,
     schedules: &'a [SnapshotSchedule],
     stop_at: SimTime,
@@ -137,6 +138,10 @@ struct World<'a> {
     incoming: Vec<Vec<ChannelIndex>>,
     processes: Vec<ProcessRuntime>,
     channels: Vec<ChannelRuntime>,
+    /// Each channel's random stream (latency and loss draws), by channel.
+    channel_rngs: Vec<SimRng>,
+    /// The in-flight messages of every FIFO channel.
+    links: FifoLinks<Message>,
     unordered: UnorderedSlots<(ChannelIndex, Message)>,
     progress: Vec<SnapshotProgress>,
     completed: Vec<GlobalSnapshot>,
@@ -180,7 +185,6 @@ pub fn run_read_by(
         }
     }
     let mut world = World {
-        graph,
         workload: &model.workload,
         schedules: &model.snapshots,
         stop_at: model.stop_at.unwrap_or(SimTime::NEVER),
@@ -210,16 +214,19 @@ pub fn run_read_by(
             .map(|c| {
                 let config = &graph.channels[c];
                 ChannelRuntime {
-                    from: config.from,
-                    to: config.to,
+                    from: config.from as u32,
+                    to: config.to as u32,
+                    incoming_position: incoming_position[c] as u32,
                     fifo: config.fifo,
                     loss_probability: config.loss_probability,
-                    link: FifoLink::default(),
-                    rng: streams.stream(&format!("channel/{}", graph.channel_name(c))),
-                    incoming_position: incoming_position[c],
+                    latency: config.latency,
                 }
             })
             .collect(),
+        channel_rngs: (0..graph.channels.len())
+            .map(|c| streams.stream(&format!("channel/{}", graph.channel_name(c))))
+            .collect(),
+        links: FifoLinks::new(graph.channels.len()),
         unordered: UnorderedSlots::default(),
         progress: Vec::new(),
         completed: Vec::new(),
@@ -399,7 +406,7 @@ impl World<'_> {
         match event {
             Event::Arrive { channel } => {
                 let channel = channel as usize;
-                let (message, next) = self.channels[channel].link.deliver_head();
+                let (message, next) = self.links.deliver_head(channel);
                 if let Some(next) = next {
                     self.queue.schedule_at(
                         next,
@@ -489,7 +496,7 @@ impl World<'_> {
             } => {
                 let (channel, tokens, latency_us, overdraw, lost) =
                     (*channel, *tokens, *latency_us, *overdraw, *lost);
-                let process = self.channels[channel].from;
+                let process = self.channels[channel].from as usize;
                 let balance = self.processes[process].tokens;
                 if tokens > balance && !overdraw {
                     self.refused_sends.push(RefusedSend {
@@ -526,7 +533,7 @@ impl World<'_> {
     ) {
         let message = self.next_message;
         self.next_message += 1;
-        self.processes[self.channels[channel].from].tokens -= tokens;
+        self.processes[self.channels[channel].from as usize].tokens -= tokens;
         self.record(ProcessEvent::Sent {
             time: now,
             channel: channel as u32,
@@ -568,7 +575,7 @@ impl World<'_> {
         message: MessageId,
         tokens: i64,
     ) {
-        let receiver = self.channels[channel].to;
+        let receiver = self.channels[channel].to as usize;
         self.processes[receiver].tokens += tokens;
         self.record(ProcessEvent::Received {
             time: now,
@@ -577,7 +584,7 @@ impl World<'_> {
             tokens,
         });
         let input = MarkerInput::Message {
-            channel: self.channels[channel].incoming_position,
+            channel: self.channels[channel].incoming_position as usize,
         };
         self.marker_input(
             now,
@@ -602,8 +609,8 @@ impl World<'_> {
     // ---- the network ----
 
     fn lost_in_transit(&mut self, channel: ChannelIndex) -> bool {
-        let runtime = &mut self.channels[channel];
-        runtime.loss_probability > 0.0 && runtime.rng.random_bool(runtime.loss_probability)
+        let loss_probability = self.channels[channel].loss_probability;
+        loss_probability > 0.0 && self.channel_rngs[channel].random_bool(loss_probability)
     }
 
     fn transmit(
@@ -613,14 +620,13 @@ impl World<'_> {
         message: Message,
         latency_us: Option<u64>,
     ) {
-        let runtime = &mut self.channels[channel];
         let latency_us = latency_us.unwrap_or_else(|| {
-            self.graph.channels[channel]
+            self.channels[channel]
                 .latency
-                .sample_us(&mut runtime.rng)
+                .sample_us(&mut self.channel_rngs[channel])
         });
-        if runtime.fifo {
-            if let Some(arrival) = runtime.link.send(now, latency_us, message) {
+        if self.channels[channel].fifo {
+            if let Some(arrival) = self.links.send(channel, now, latency_us, message) {
                 self.queue.schedule_at(
                     arrival,
                     Event::Arrive {
@@ -674,9 +680,9 @@ impl World<'_> {
             channel: channel as u32,
             snapshot,
         });
-        let receiver = self.channels[channel].to;
+        let receiver = self.channels[channel].to as usize;
         let input = MarkerInput::Marker {
-            channel: self.channels[channel].incoming_position,
+            channel: self.channels[channel].incoming_position as usize,
             snapshot,
         };
         self.marker_input(now, receiver, input, None);
