@@ -369,7 +369,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
             if json {
-                match serde_json::to_string_pretty(&completed.report) {
+                match snapsim::report::report_json_string(&completed.report) {
                     Ok(text) => say!("{text}"),
                     Err(error) => {
                         eprintln!("error: cannot serialise the report: {error}");
@@ -1528,7 +1528,7 @@ fn run_schedule(file: &std::path::Path, out: &std::path::Path, json: bool) -> Ex
     });
     let path = out.join(&schedule.name).join("report.json");
     let written = std::fs::create_dir_all(out.join(&schedule.name)).and_then(|()| {
-        let text = serde_json::to_string_pretty(&report).expect("a JSON document") + "\n";
+        let text = snapsim::report::report_json_string(&report).expect("a JSON document") + "\n";
         snapsim::output::write_bytes_atomically(&path, text.as_bytes())
     });
     if let Err(error) = written {
@@ -1538,7 +1538,7 @@ fn run_schedule(file: &std::path::Path, out: &std::path::Path, json: bool) -> Ex
     if json {
         say!(
             "{}",
-            serde_json::to_string_pretty(&report).expect("a JSON document")
+            snapsim::report::report_json_string(&report).expect("a JSON document")
         );
     } else {
         say!(

@@ -7,6 +7,7 @@
 
 mod dataflow;
 mod dataflow_report;
+mod json_layout;
 mod outcome;
 mod process_graph;
 mod process_graph_report;
@@ -17,6 +18,7 @@ mod text_dataflow;
 mod text_format;
 
 pub use dataflow_report::{CheckpointCounts, CheckpointSummary, DataflowReport, summarize};
+pub use json_layout::{report_json_string, write_report_json};
 pub use outcome::{Outcome, OutcomeStatus};
 pub use process_graph_report::{
     ChannelStateReport, IncompleteSnapshotReport, MessageReport, ProcessGraphReport,

@@ -186,7 +186,7 @@ impl CompletedRun {
         }
         // The report last: a reader that finds it finds its partners.
         set.stage(&directory.join("report.json"), |w| {
-            serde_json::to_writer_pretty(&mut *w, &self.report)?;
+            super::write_report_json(&mut *w, &self.report)?;
             w.write_all(b"\n")
         })?;
         for entry in std::fs::read_dir(&directory)? {
