@@ -118,7 +118,10 @@ struct SnapshotProgress {
     started_at: SimTime,
     recorded_tokens: Vec<Option<i64>>,
     channel_closed: Vec<bool>,
-    channel_messages: Vec<Vec<RecordedMessage>>,
+    /// The messages recorded as in flight, with their channel, in the order they arrived (a few
+    /// hundred per snapshot, against thousands of channels: a list per channel would allocate and
+    /// scan every channel for every snapshot).
+    recorded_messages: Vec<(ChannelIndex, RecordedMessage)>,
     processes_recorded: usize,
     channels_closed: usize,
     done: bool,
@@ -658,7 +661,7 @@ impl World<'_> {
             started_at: now,
             recorded_tokens: vec![None; self.processes.len()],
             channel_closed: vec![false; self.channels.len()],
-            channel_messages: vec![Vec::new(); self.channels.len()],
+            recorded_messages: Vec::new(),
             processes_recorded: 0,
             channels_closed: 0,
             done: false,
@@ -725,7 +728,9 @@ impl World<'_> {
                 MarkerAction::RecordMessage { channel, snapshot } => {
                     let channel = self.incoming[process][channel];
                     let message = message.expect("a message to record");
-                    self.progress[snapshot as usize - 1].channel_messages[channel].push(message);
+                    self.progress[snapshot as usize - 1]
+                        .recorded_messages
+                        .push((channel, message));
                 }
                 MarkerAction::CloseChannel { channel, snapshot } => {
                     let channel = self.incoming[process][channel];
@@ -801,11 +806,16 @@ impl World<'_> {
             return;
         }
         progress.done = true;
-        let channel_messages = std::mem::take(&mut progress.channel_messages)
-            .into_iter()
-            .enumerate()
-            .filter(|(_, messages)| !messages.is_empty())
-            .collect();
+        // By channel, each channel's messages in the order they arrived (the sort is stable).
+        let mut recorded = std::mem::take(&mut progress.recorded_messages);
+        recorded.sort_by_key(|&(channel, _)| channel);
+        let mut channel_messages: Vec<(ChannelIndex, Vec<RecordedMessage>)> = Vec::new();
+        for (channel, message) in recorded {
+            match channel_messages.last_mut() {
+                Some((last, messages)) if *last == channel => messages.push(message),
+                _ => channel_messages.push((channel, vec![message])),
+            }
+        }
         let snapshot_result = GlobalSnapshot {
             id: progress.id,
             initiator: progress.initiator,
