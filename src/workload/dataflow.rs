@@ -145,18 +145,7 @@ impl OperatorState {
         if other.keyed.is_empty() {
             return;
         }
-        // Both iterate in key order: merge them side by side into a new state, which appends
-        // every key at the end of its page (adding `other`'s keys one by one into the middle of
-        // shared pages would copy and shift each page once per key).
-        let merged = side_by_side(&self.keyed, &other.keyed).map(|(key, mine, theirs)| {
-            let totals = KeyTotals {
-                sum: mine.sum + theirs.sum,
-                count: mine.count + theirs.count,
-            };
-            (key, totals)
-        });
-        let merged = KeyedState::from_ascending(merged);
-        self.keyed = merged;
+        self.keyed = self.keyed.summed_with(&other.keyed);
     }
 
     /// Records reflected in the state (sum of counts).

@@ -88,7 +88,7 @@ impl KeyedState {
     }
 
     /// The state of keys given in strictly increasing order, built page by page without a
-    /// search per key (merging states, [`crate::workload::dataflow::OperatorState::merge`]).
+    /// search per key.
     /// Panics if the keys are not strictly increasing.
     pub fn from_ascending(entries: impl IntoIterator<Item = (u32, KeyTotals)>) -> KeyedState {
         let mut pages: Vec<Page> = Vec::new();
@@ -179,6 +179,32 @@ impl KeyedState {
         &mut Arc::make_mut(&mut page.entries)[rank].1
     }
 
+    /// The key-by-key sum of two states: every key of either, with the totals added where both
+    /// hold it (merging the subtasks of one operator). Built page by page: a page only one side
+    /// holds is shared, not copied, and two pages are merged in one pass over their sorted keys —
+    /// the oracle merges the subtasks' states at every checkpoint, thousands of times a run.
+    pub fn summed_with(&self, other: &KeyedState) -> KeyedState {
+        let mut pages = Vec::with_capacity(self.pages.len().max(other.pages.len()));
+        let (mut mine, mut theirs) = (self.pages.iter().peekable(), other.pages.iter().peekable());
+        loop {
+            let page = match (mine.peek(), theirs.peek()) {
+                (None, None) => break,
+                (Some(a), Some(b)) if a.number == b.number => {
+                    let page = merge_pages(a, b);
+                    mine.next();
+                    theirs.next();
+                    page
+                }
+                (Some(a), Some(b)) if a.number < b.number => mine.next().expect("peeked").clone(),
+                (Some(_), None) => mine.next().expect("peeked").clone(),
+                (_, Some(_)) => theirs.next().expect("peeked").clone(),
+            };
+            pages.push(page);
+        }
+        let len = pages.iter().map(|page| page.entries.len()).sum();
+        KeyedState { pages, len }
+    }
+
     /// Every key and its totals, in key order.
     pub fn iter(&self) -> Iter<'_> {
         Iter {
@@ -195,6 +221,42 @@ impl KeyedState {
     /// Every key's totals, in key order.
     pub fn values(&self) -> impl Iterator<Item = &KeyTotals> {
         self.iter().map(|(_, totals)| totals)
+    }
+}
+
+/// Two pages of the same keys merged: their keys in order, totals added where both hold one.
+fn merge_pages(a: &Page, b: &Page) -> Page {
+    let (left, right) = (&a.entries[..], &b.entries[..]);
+    let mut entries = Vec::with_capacity(left.len() + right.len());
+    let (mut i, mut j) = (0, 0);
+    while i < left.len() && j < right.len() {
+        let ((l, x), (r, y)) = (left[i], right[j]);
+        if l == r {
+            let totals = KeyTotals {
+                sum: x.sum + y.sum,
+                count: x.count + y.count,
+            };
+            entries.push((l, totals));
+            i += 1;
+            j += 1;
+        } else if l < r {
+            entries.push(left[i]);
+            i += 1;
+        } else {
+            entries.push(right[j]);
+            j += 1;
+        }
+    }
+    entries.extend_from_slice(&left[i..]);
+    entries.extend_from_slice(&right[j..]);
+    let mut present = a.present;
+    for (word, theirs) in present.iter_mut().zip(b.present) {
+        *word |= theirs;
+    }
+    Page {
+        number: a.number,
+        present,
+        entries: Arc::new(entries),
     }
 }
 
@@ -403,8 +465,13 @@ mod tests {
             entry.count += totals.count;
         }
         let got: Vec<(u32, KeyTotals)> = merged.keyed.iter().map(|(&k, &t)| (k, t)).collect();
-        let want: Vec<(u32, KeyTotals)> = expected.into_iter().collect();
+        let want: Vec<(u32, KeyTotals)> = expected.clone().into_iter().collect();
         assert_eq!(got, want);
         assert_eq!(merged.offset, 3);
+        // Looked up one by one, too (the merged pages' presence bits), and counted.
+        assert_eq!(merged.keyed.len(), expected.len());
+        for key in 0..=expected.keys().max().copied().unwrap_or(0) + KEYS_PER_PAGE {
+            assert_eq!(merged.keyed.get(&key), expected.get(&key), "key {key}");
+        }
     }
 }
