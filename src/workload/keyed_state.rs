@@ -433,6 +433,48 @@ mod tests {
         assert_eq!(state.get(&(u32::MAX - 1)), None);
     }
 
+    /// Walked side by side, two states give every key of either with both totals (zero where
+    /// absent) — whether they hold the same keys (the lockstep walk) or not.
+    #[test]
+    fn side_by_side_pairs_every_key_of_either_state() {
+        let map = |keys: &[u32], base: i64| -> BTreeMap<u32, KeyTotals> {
+            keys.iter()
+                .map(|&k| {
+                    (
+                        k,
+                        KeyTotals {
+                            sum: base + k as i64,
+                            count: 1,
+                        },
+                    )
+                })
+                .collect()
+        };
+        let state = |m: &BTreeMap<u32, KeyTotals>| -> KeyedState {
+            m.iter().map(|(&k, &t)| (k, t)).collect()
+        };
+        let cases: [(&[u32], &[u32]); 4] = [
+            (&[1, 5, 300, 900], &[1, 5, 300, 900]),
+            (&[1, 5, 300], &[1, 6, 300, 2000]),
+            (&[], &[7]),
+            (&[1, 2, 3], &[1, 2, 4]),
+        ];
+        for (left_keys, right_keys) in cases {
+            let (left, right) = (map(left_keys, 0), map(right_keys, 1000));
+            let got: Vec<_> = side_by_side(&state(&left), &state(&right)).collect();
+            let keys: std::collections::BTreeSet<u32> =
+                left.keys().chain(right.keys()).copied().collect();
+            let want: Vec<_> = keys
+                .into_iter()
+                .map(|k| {
+                    let of = |m: &BTreeMap<u32, KeyTotals>| m.get(&k).copied().unwrap_or_default();
+                    (k, of(&left), of(&right))
+                })
+                .collect();
+            assert_eq!(got, want, "{left_keys:?} and {right_keys:?}");
+        }
+    }
+
     /// Built from keys in order, page by page, the state is the one built key by key — and
     /// merging two states (what the oracle does with a checkpoint's subtasks) adds their totals
     /// as a map would.
