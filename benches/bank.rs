@@ -682,7 +682,7 @@ fn print_results(options: &Options, python: Option<&Path>, rounds: &[Round]) {
     );
     println!(
         "wall: the child process, spawn to reap; simulation: timed inside the child (bank.py's \
-         wall_s, chandy_lamport::run); events/s and messages/s over the simulation time, for (c) \
+         wall_s, chandy_lamport::run_read_by, record streamed, not kept); events/s and messages/s over the simulation time, for (c) \
          over the wall time; peak RSS: the child's ru_maxrss"
     );
     if let Some(s) = simpy.first() {
