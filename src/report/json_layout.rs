@@ -44,6 +44,39 @@ impl LinePerItem {
         self.arrays == 0
     }
 
+    /// Before an item of a container: on a new line when the container is laid out one item per
+    /// line, else just the comma.
+    fn separator<W: ?Sized + Write>(
+        &self,
+        writer: &mut W,
+        first: bool,
+        line_per_item: bool,
+    ) -> io::Result<()> {
+        if line_per_item {
+            self.new_line(writer, first)
+        } else if first {
+            Ok(())
+        } else {
+            writer.write_all(b",")
+        }
+    }
+
+    /// Opens a container laid out one item per line.
+    fn open_pretty(&mut self) {
+        self.indent += 1;
+        self.has_value = false;
+    }
+
+    /// Closes a container laid out one item per line: its end on a line of its own, if it held
+    /// anything.
+    fn close_pretty<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.indent -= 1;
+        if self.has_value {
+            self.new_line(writer, true)?;
+        }
+        Ok(())
+    }
+
     fn new_line<W: ?Sized + Write>(&self, writer: &mut W, first: bool) -> io::Result<()> {
         writer.write_all(if first { b"\n" } else { b",\n" })?;
         for _ in 0..self.indent {
@@ -56,8 +89,7 @@ impl LinePerItem {
 impl Formatter for LinePerItem {
     fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
         if self.pretty() {
-            self.indent += 1;
-            self.has_value = false;
+            self.open_pretty();
         }
         self.arrays += 1;
         writer.write_all(b"[")
@@ -66,10 +98,7 @@ impl Formatter for LinePerItem {
     fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.arrays -= 1;
         if self.pretty() {
-            self.indent -= 1;
-            if self.has_value {
-                self.new_line(writer, true)?;
-            }
+            self.close_pretty(writer)?;
         }
         writer.write_all(b"]")
     }
@@ -79,13 +108,7 @@ impl Formatter for LinePerItem {
         writer: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        if self.arrays == 1 {
-            self.new_line(writer, first)
-        } else if first {
-            Ok(())
-        } else {
-            writer.write_all(b",")
-        }
+        self.separator(writer, first, self.arrays == 1)
     }
 
     fn end_array_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
@@ -97,18 +120,14 @@ impl Formatter for LinePerItem {
 
     fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
         if self.pretty() {
-            self.indent += 1;
-            self.has_value = false;
+            self.open_pretty();
         }
         writer.write_all(b"{")
     }
 
     fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
         if self.pretty() {
-            self.indent -= 1;
-            if self.has_value {
-                self.new_line(writer, true)?;
-            }
+            self.close_pretty(writer)?;
         }
         writer.write_all(b"}")
     }
@@ -118,13 +137,7 @@ impl Formatter for LinePerItem {
         writer: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        if self.pretty() {
-            self.new_line(writer, first)
-        } else if first {
-            Ok(())
-        } else {
-            writer.write_all(b",")
-        }
+        self.separator(writer, first, self.pretty())
     }
 
     fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
