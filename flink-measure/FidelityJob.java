@@ -4,8 +4,11 @@
 // key) that busy-waits `cost` microseconds per record -> a chained sink that counts records and
 // samples their latency. Checkpoints every second, one at a time, hashmap state backend.
 //
-// Usage: java FidelityJob RATE_PER_S COST_US aligned|unaligned DURATION_S OUT_DIR [KEYS]
-// (KEYS, 1000 unless given: the keys are the Longs 0 .. KEYS-1, one after another.)
+// Usage: java FidelityJob RATE_PER_S COST_US aligned|unaligned|at-least-once DURATION_S OUT_DIR
+//            [KEYS [INTERVAL_MS [TASK_MANAGERS]]]
+// KEYS: 1000 unless given; the keys are the Longs 0 .. KEYS-1, one after another. INTERVAL_MS: the
+// checkpoint interval, 1000 unless given. TASK_MANAGERS: 1 (two slots) unless given; with 2, each
+// task manager has one slot, so the hash exchange crosses between them (remote channels).
 // It writes OUT_DIR/checkpoints.json (the REST checkpoint history), OUT_DIR/subtasks-<id>.json (the
 // keyed vertex's per-subtask details of every completed checkpoint) and OUT_DIR/sink.tsv (each
 // second: records at the sink so far, and the latency median of the records sampled that second).
@@ -78,23 +81,30 @@ public class FidelityJob {
         double rate = Double.parseDouble(args[0]);
         long costUs = Long.parseLong(args[1]);
         boolean unaligned = args[2].equals("unaligned");
+        boolean atLeastOnce = args[2].equals("at-least-once");
         int durationS = Integer.parseInt(args[3]);
         Path out = Path.of(args[4]);
         long keys = args.length > 5 ? Long.parseLong(args[5]) : 1000;
+        long intervalMs = args.length > 6 ? Long.parseLong(args[6]) : 1000;
+        int taskManagers = args.length > 7 ? Integer.parseInt(args[7]) : 1;
         Files.createDirectories(out);
+        Files.writeString(out.resolve("args.txt"), String.join(" ", args) + "\n");
 
         Configuration conf = new Configuration();
         conf.setString("rest.port", "18081");
         conf.setString("web.checkpoints.history", "1000");
         conf.setString("state.backend.type", "hashmap");
-        conf.setString("execution.checkpointing.interval", "1000 ms");
+        conf.setString("execution.checkpointing.interval", intervalMs + " ms");
+        conf.setString("minicluster.number-of-taskmanagers", Integer.toString(taskManagers));
+        conf.setString("taskmanager.numberOfTaskSlots", Integer.toString(2 / taskManagers));
         conf.setString("execution.checkpointing.max-concurrent-checkpoints", "1");
         conf.setString("execution.checkpointing.min-pause", "0 ms");
         conf.setString("execution.checkpointing.timeout", "10 min");
         conf.setString("execution.checkpointing.unaligned.enabled", Boolean.toString(unaligned));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(2);
-        env.enableCheckpointing(1000, CheckpointingMode.EXACTLY_ONCE);
+        env.enableCheckpointing(
+                intervalMs, atLeastOnce ? CheckpointingMode.AT_LEAST_ONCE : CheckpointingMode.EXACTLY_ONCE);
 
         GeneratorFunction<Long, Tuple3<Long, Long, Long>> gen =
                 i -> Tuple3.of(i % keys, 1L, System.currentTimeMillis());
@@ -135,6 +145,9 @@ public class FidelityJob {
         Matcher any = Pattern.compile("\"id\":\"([0-9a-f]{32})\"[^{}]*?\"name\":\"([^\"]*)\"").matcher(plan);
         while (any.find()) {
             if (any.group(2).startsWith("sum") || any.group(2).contains("sum")) vertex = any.group(1);
+        }
+        for (Matcher v = Pattern.compile("\"id\":\"([0-9a-f]{32})\"").matcher(plan); v.find(); ) {
+            Files.writeString(out.resolve("vertex-" + v.group(1) + ".json"), get(http, base + "/vertices/" + v.group(1)));
         }
         Matcher ids = Pattern.compile("\"id\":(\\d+),\"status\":\"COMPLETED\"").matcher(history);
         while (ids.find() && vertex != null) {

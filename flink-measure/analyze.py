@@ -18,7 +18,9 @@ completed = sorted((c for c in history if c["status"] == "COMPLETED"), key=lambd
 sink = [line.split("\t") for line in open(os.path.join(out, "sink.tsv")).read().split("\n") if line]
 run_s = len(sink)
 thirds_of_s = float(sys.argv[3]) if len(sys.argv) > 3 else float(run_s - run_s % 3)
-t0 = completed[0]["trigger_timestamp"] - 1000  # the first trigger comes one interval after the start
+args = open(os.path.join(out, "args.txt")).read().split() if os.path.exists(os.path.join(out, "args.txt")) else []
+interval_ms = int(args[6]) if len(args) > 6 else 1000
+t0 = completed[0]["trigger_timestamp"] - interval_ms  # the first trigger comes one interval after the start
 
 rows = []
 for c in completed:
