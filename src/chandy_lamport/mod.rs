@@ -23,8 +23,10 @@
 //! global snapshot from every process's part.
 
 pub mod process;
+mod reader_thread;
 mod simulation;
 
+pub use reader_thread::run_read_beside;
 pub use simulation::{ProcessGraphRun, RefusedSend, run, run_read_by};
 
 use crate::engine::SimTime;

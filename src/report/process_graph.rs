@@ -17,9 +17,10 @@ pub(super) fn run_process_graph(
     seed: u64,
     keep_record: bool,
 ) -> CompletedRun {
-    // The oracle reads the record as the run writes it, so the record need not be kept for it.
+    // The oracle reads the record as the run writes it (on the other core, when there is one to
+    // spare), so the record need not be kept for it.
     let mut oracle = pg_oracle::Oracle::new(&model.graph);
-    let run = chandy_lamport::run_read_by(model, seed, model.variant, keep_record, &mut oracle);
+    let run = chandy_lamport::run_read_beside(model, seed, model.variant, keep_record, &mut oracle);
     let verdict = oracle.finish(&run.incomplete, run.cut_short);
     let graph = &model.graph;
     let name = |p: usize| graph.processes[p].name.clone();
