@@ -17,37 +17,61 @@ use crate::trace::ProcessEvent;
 use std::sync::mpsc;
 
 /// Entries per batch: large enough that handing a batch over costs nothing per entry, small
-/// enough (about 400 KiB) that a batch is still in the shared cache when the reader takes it.
+/// enough (256 KiB) that a batch is still in the shared cache when the reader takes it.
 const BATCH_ENTRIES: usize = 8192;
 /// Batches in flight at most: the simulation waits rather than run ahead without bound.
 const BATCHES_IN_FLIGHT: usize = 4;
 
-/// One call the reader is to receive.
-enum Call {
-    Entry(usize, ProcessEvent),
-    SnapshotCompleted(Box<GlobalSnapshot>),
+/// A stretch of the record: consecutive entries from `first_position`, and the snapshots
+/// completed among them, each with how many of the batch's entries come before it.
+struct Batch {
+    first_position: usize,
+    entries: Vec<ProcessEvent>,
+    snapshots: Vec<(usize, Box<GlobalSnapshot>)>,
+}
+
+impl Batch {
+    fn new(first_position: usize) -> Batch {
+        Batch {
+            first_position,
+            entries: Vec::with_capacity(BATCH_ENTRIES),
+            snapshots: Vec::new(),
+        }
+    }
+
+    /// Makes the reader's calls, in the record's order.
+    fn read_into(&mut self, reader: &mut impl RecordReader) {
+        let mut snapshots = self.snapshots.drain(..).peekable();
+        for (offset, event) in self.entries.iter().enumerate() {
+            while let Some((_, snapshot)) = snapshots.next_if(|(before, _)| *before == offset) {
+                reader.snapshot_completed(&snapshot);
+            }
+            reader.entry(self.first_position + offset, event);
+        }
+        for (_, snapshot) in snapshots {
+            reader.snapshot_completed(&snapshot);
+        }
+        self.entries.clear();
+    }
 }
 
 /// Collects the calls into batches and hands each full batch to the reader's thread.
 struct Forwarder {
-    batch: Vec<Call>,
-    full: mpsc::SyncSender<Vec<Call>>,
-    emptied: mpsc::Receiver<Vec<Call>>,
+    batch: Batch,
+    full: mpsc::SyncSender<Batch>,
+    emptied: mpsc::Receiver<Batch>,
 }
 
 impl Forwarder {
-    fn push(&mut self, call: Call) {
-        self.batch.push(call);
-        if self.batch.len() == BATCH_ENTRIES {
-            self.hand_over();
-        }
-    }
-
     fn hand_over(&mut self) {
-        let next = self
-            .emptied
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(BATCH_ENTRIES));
+        let first_position = self.batch.first_position + self.batch.entries.len();
+        let next = match self.emptied.try_recv() {
+            Ok(mut reused) => {
+                reused.first_position = first_position;
+                reused
+            }
+            Err(_) => Batch::new(first_position),
+        };
         let full = std::mem::replace(&mut self.batch, next);
         // The reader's thread only stops early by panicking; its panic is re-raised at the join.
         let _ = self.full.send(full);
@@ -56,10 +80,21 @@ impl Forwarder {
 
 impl RecordReader for Forwarder {
     fn entry(&mut self, position: usize, event: &ProcessEvent) {
-        self.push(Call::Entry(position, *event));
+        debug_assert_eq!(
+            position,
+            self.batch.first_position + self.batch.entries.len(),
+            "every entry of the record counts"
+        );
+        self.batch.entries.push(*event);
+        if self.batch.entries.len() == BATCH_ENTRIES {
+            self.hand_over();
+        }
     }
     fn snapshot_completed(&mut self, snapshot: &GlobalSnapshot) {
-        self.push(Call::SnapshotCompleted(Box::new(snapshot.clone())));
+        let before = self.batch.entries.len();
+        self.batch
+            .snapshots
+            .push((before, Box::new(snapshot.clone())));
     }
 }
 
@@ -88,21 +123,16 @@ fn run_read_on_thread<R: RecordReader + Send>(
     reader: &mut R,
 ) -> ProcessGraphRun {
     std::thread::scope(|scope| {
-        let (full_sender, full) = mpsc::sync_channel::<Vec<Call>>(BATCHES_IN_FLIGHT);
-        let (emptied_sender, emptied) = mpsc::channel::<Vec<Call>>();
+        let (full_sender, full) = mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+        let (emptied_sender, emptied) = mpsc::channel::<Batch>();
         let reading = scope.spawn(move || {
             for mut batch in full {
-                for call in batch.drain(..) {
-                    match call {
-                        Call::Entry(position, event) => reader.entry(position, &event),
-                        Call::SnapshotCompleted(snapshot) => reader.snapshot_completed(&snapshot),
-                    }
-                }
+                batch.read_into(reader);
                 let _ = emptied_sender.send(batch);
             }
         });
         let mut forwarder = Forwarder {
-            batch: Vec::with_capacity(BATCH_ENTRIES),
+            batch: Batch::new(0),
             full: full_sender,
             emptied,
         };
@@ -154,6 +184,7 @@ mod tests {
             let a = run_read_by(model, scenario.seed, model.variant, false, &mut inline);
             let b = run_read_on_thread(model, scenario.seed, model.variant, false, &mut beside);
             assert!(inline.entries.len() > 3 * BATCH_ENTRIES || label == "lossy");
+            assert!(!inline.snapshots.is_empty(), "{label}: snapshots completed");
             assert!(inline.entries == beside.entries, "{label}: entries differ");
             assert!(
                 inline.snapshots == beside.snapshots,
