@@ -13,7 +13,9 @@
 //!   being kept (SimPy's model keeps no record either; `--keep-record` keeps it, as
 //!   `chandy_lamport::run` and `benches/engine.rs` do);
 //! - (c) snapsim end to end: the `snapsim run FILE --out DIR` binary — parse, simulate, the
-//!   invariant oracle, the summary and `report.json`.
+//!   invariant oracle, the summary and `report.json`. On a machine with two cores or more the
+//!   oracle follows the record on a second thread (`chandy_lamport::run_read_beside`), so (c)
+//!   uses two cores where SimPy and (b) use one.
 //!
 //! Each child's wall time is measured around spawn and reap, and its peak RSS comes from
 //! `wait4(2)`'s `ru_maxrss` for that child alone. It prints, per variant, the medians over the
