@@ -423,7 +423,17 @@ fn render_recovery(out: &mut String, df: &DataflowReport) {
                     );
                 }
                 _ => {
-                    let _ = writeln!(out, "     not restarted");
+                    // Why not: the restart strategy gave up (the job failed, and says why), the
+                    // scenario's duration ended first, or the next failure came first.
+                    let last = index + 1 == df.recoveries.len();
+                    let why = match &df.status {
+                        JobStatus::Failed { reason, .. } if last => {
+                            format!("the job failed: {reason}")
+                        }
+                        _ if last => "the run ended before the restart".to_string(),
+                        _ => "the next failure came before the restart".to_string(),
+                    };
+                    let _ = writeln!(out, "     not restarted: {why}");
                 }
             }
         }
