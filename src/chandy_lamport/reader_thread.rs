@@ -108,20 +108,21 @@ pub fn run_read_beside<R: RecordReader + Send>(
     keep_record: bool,
     reader: &mut R,
 ) -> ProcessGraphRun {
+    let simulate =
+        |reader: &mut dyn RecordReader| run_read_by(model, seed, variant, keep_record, reader);
     let spare_core = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
     if !spare_core || rayon::current_thread_index().is_some() {
-        return run_read_by(model, seed, variant, keep_record, reader);
+        return simulate(reader);
     }
-    run_read_on_thread(model, seed, variant, keep_record, reader)
+    on_thread(reader, simulate)
 }
 
-fn run_read_on_thread<R: RecordReader + Send>(
-    model: &ProcessGraphModel,
-    seed: u64,
-    variant: ChandyLamportVariant,
-    keep_record: bool,
+/// Runs `simulate` on this thread with a [`Forwarder`] as its reader, and `reader` on a thread of
+/// its own, fed with the forwarder's batches.
+fn on_thread<R: RecordReader + Send, T>(
     reader: &mut R,
-) -> ProcessGraphRun {
+    simulate: impl FnOnce(&mut dyn RecordReader) -> T,
+) -> T {
     std::thread::scope(|scope| {
         let (full_sender, full) = mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
         let (emptied_sender, emptied) = mpsc::channel::<Batch>();
@@ -136,13 +137,13 @@ fn run_read_on_thread<R: RecordReader + Send>(
             full: full_sender,
             emptied,
         };
-        let run = run_read_by(model, seed, variant, keep_record, &mut forwarder);
+        let result = simulate(&mut forwarder);
         forwarder.hand_over();
         drop(forwarder);
         if let Err(panic) = reading.join() {
             std::panic::resume_unwind(panic);
         }
-        run
+        result
     })
 }
 
@@ -182,7 +183,9 @@ mod tests {
             };
             let (mut inline, mut beside) = (Transcript::default(), Transcript::default());
             let a = run_read_by(model, scenario.seed, model.variant, false, &mut inline);
-            let b = run_read_on_thread(model, scenario.seed, model.variant, false, &mut beside);
+            let b = on_thread(&mut beside, |reader| {
+                run_read_by(model, scenario.seed, model.variant, false, reader)
+            });
             assert!(inline.entries.len() > 3 * BATCH_ENTRIES || label == "lossy");
             assert!(!inline.snapshots.is_empty(), "{label}: snapshots completed");
             assert!(inline.entries == beside.entries, "{label}: entries differ");
