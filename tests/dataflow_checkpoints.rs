@@ -934,7 +934,7 @@ fn the_two_task_manager_prediction_holds_once_the_framework_cost_is_this_machine
 /// while `sum[1]`'s drain, and then the queues stay put. Real Flink 2.3.0 does exactly this (the
 /// job in `flink-measure/`, measured on 2026-12-06, `flink-measure/measured/`): `sum[0]`'s median
 /// start delay goes 2.09 → 2.89 → 2.93 s over the three thirds of 120 s, `sum[1]`'s 1.66 → 0.75 →
-/// 0.21 s. The model must follow the same curve: the busier subtask grows by more than a quarter
+/// 0.21 s (a second run: 2.10 → 2.64 → 3.04 s and 1.59 → 0.98 → 0.42 s). The model must follow the same curve: the busier subtask grows by more than a quarter
 /// and then settles (last third within 25 % of the middle one), the other falls below half, and
 /// the fidelity table's metric (the larger of the two) stays within 2× of Flink's in every third.
 /// With 252 keys, which the key groups split exactly 126 / 126, both Flink and the model are steady
@@ -987,8 +987,9 @@ fn run_b_over_120_s_drifts_then_settles_as_real_flink_does_and_is_steady_when_ke
             of(&|d| *d.iter().max().unwrap()),
         ]
     };
-    // Measured (flink-measure/measured/b-aligned-backpressure-125s.txt and …-252-keys-125s.txt).
-    const FLINK_1000_KEYS_MAX: [f64; 3] = [2122.0, 2886.0, 2929.0];
+    // Measured (flink-measure/measured/b-aligned-backpressure-125s.txt, …-125s-second-run.txt and
+    // …-252-keys-125s.txt).
+    const FLINK_1000_KEYS_MAX: [[f64; 3]; 2] = [[2122.0, 2886.0, 2929.0], [2114.0, 2638.0, 3035.0]];
     const FLINK_252_KEYS_MAX: [f64; 3] = [2172.0, 2394.0, 2260.0];
     let within_twice_each = |simulated: [f64; 3], flink: [f64; 3]| {
         (0..3).all(|k| within_twice(simulated[k], flink[k], true))
@@ -1004,10 +1005,12 @@ fn run_b_over_120_s_drifts_then_settles_as_real_flink_does_and_is_steady_when_ke
         "sum[0] settles: {busier:.0?} ms"
     );
     assert!(other[2] < 0.5 * other[0], "sum[1] drains: {other:.0?} ms");
-    assert!(
-        within_twice_each(larger, FLINK_1000_KEYS_MAX),
-        "1000 keys: simulated {larger:.0?} ms, Flink {FLINK_1000_KEYS_MAX:?} ms"
-    );
+    for flink in FLINK_1000_KEYS_MAX {
+        assert!(
+            within_twice_each(larger, flink),
+            "1000 keys: simulated {larger:.0?} ms, Flink {flink:?} ms"
+        );
+    }
 
     let [first, second, larger] = thirds(252);
     for (subtask, delays) in [first, second].iter().enumerate() {
