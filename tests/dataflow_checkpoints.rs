@@ -934,9 +934,10 @@ fn the_two_task_manager_prediction_holds_once_the_framework_cost_is_this_machine
 /// while `sum[1]`'s drain, and then the queues stay put. Real Flink 2.3.0 does exactly this (the
 /// job in `flink-measure/`, measured on 2026-12-06, `flink-measure/measured/`): `sum[0]`'s median
 /// start delay goes 2.09 → 2.89 → 2.93 s over the three thirds of 120 s, `sum[1]`'s 1.66 → 0.75 →
-/// 0.21 s (a second run: 2.10 → 2.64 → 3.04 s and 1.59 → 0.98 → 0.42 s). The model must follow the same curve: the busier subtask grows by more than a quarter
-/// and then settles (last third within 25 % of the middle one), the other falls below half, and
-/// the fidelity table's metric (the larger of the two) stays within 2× of Flink's in every third.
+/// 0.21 s (a second run: 2.10 → 2.64 → 3.04 s and 1.59 → 0.98 → 0.42 s). The model must follow
+/// the same curve: the busier subtask grows by more than a quarter and then settles (last third
+/// within 25 % of the middle one), the other falls below half, and the fidelity table's metric
+/// (the larger of the two) stays within 2× of both Flink runs in every third.
 /// With 252 keys, which the key groups split exactly 126 / 126, both Flink and the model are steady
 /// from the first third to the last — a prediction the model made before Flink was run on it.
 #[test]
