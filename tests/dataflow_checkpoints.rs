@@ -863,7 +863,8 @@ fn retention_keeps_the_newest_checkpoints_and_deletes_a_shared_file_once_nobody_
 /// is per record, not per byte).
 #[test]
 fn the_measured_record_size_brings_run_b_to_flinks_start_delay() {
-    let start_delay_ms = |record_size: &str| {
+    // Run B with records of `record_size`: its median start delay (ms) and its sink rate.
+    let run_b = |record_size: &str| {
         let run = run_modified("flink-reference-b-aligned-backpressure.json", |s| {
             s["job"]["operators"][0]["record_size"] = json!(record_size);
         });
@@ -874,8 +875,8 @@ fn the_measured_record_size_brings_run_b_to_flinks_start_delay() {
             report.metrics.sink_records_per_s,
         )
     };
-    let (measured_size, rate_37) = start_delay_ms("37b");
-    let (described_size, rate_28) = start_delay_ms("28b");
+    let (measured_size, rate_37) = run_b("37b");
+    let (described_size, rate_28) = run_b("28b");
     assert!(
         (measured_size - 2409.0).abs() < 0.10 * 2409.0,
         "37-byte records: {measured_size:.0} ms, Flink 2409 ms"
