@@ -1,17 +1,21 @@
 // The job that snapsim's reference scenarios model, run on real Flink in a local MiniCluster.
 //
 // Two rate-limited generator sources -> keyBy(key) -> a keyed running sum (one ValueState<Long> per
-// key) that busy-waits `cost` microseconds per record -> a chained sink that counts records and
-// samples their latency. Checkpoints every second, one at a time, hashmap state backend.
+// key) that busy-waits `cost` microseconds per record, counts the records and samples their
+// latency -> a chained discarding sink. Checkpoints every second, one at a time, hashmap state
+// backend.
 //
 // Usage: java FidelityJob RATE_PER_S COST_US aligned|unaligned|at-least-once DURATION_S OUT_DIR
 //            [KEYS [INTERVAL_MS [TASK_MANAGERS]]]
 // KEYS: 1000 unless given; the keys are the Longs 0 .. KEYS-1, one after another. INTERVAL_MS: the
 // checkpoint interval, 1000 unless given. TASK_MANAGERS: 1 (two slots) unless given; with 2, each
 // task manager has one slot, so the hash exchange crosses between them (remote channels).
-// It writes OUT_DIR/checkpoints.json (the REST checkpoint history), OUT_DIR/subtasks-<id>.json (the
-// keyed vertex's per-subtask details of every completed checkpoint) and OUT_DIR/sink.tsv (each
-// second: records at the sink so far, and the latency median of the records sampled that second).
+// It writes, from the MiniCluster's REST API: OUT_DIR/checkpoints.json (the checkpoint history),
+// OUT_DIR/subtasks-<id>.json (the keyed vertex's per-subtask details of every completed checkpoint),
+// OUT_DIR/job.json and OUT_DIR/vertex-<id>.json (the plan, and where each subtask ran) and
+// OUT_DIR/metrics-<vertex>-<subtask>.json (bytes and records in and out, at the end); and
+// OUT_DIR/sink.tsv (each second: records at the sink so far, and the latency median of the records
+// sampled that second) and OUT_DIR/args.txt (the arguments).
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -139,15 +143,18 @@ public class FidelityJob {
         Files.writeString(out.resolve("checkpoints.json"), history);
         String plan = get(http, base);
         Files.writeString(out.resolve("job.json"), plan);
-        Matcher vm = Pattern.compile("\"id\":\"([0-9a-f]{32})\",\"slotSharingGroupId\":\"[0-9a-f]*\",\"name\":\"sum")
-                .matcher(plan);
+        // The keyed vertex is the one whose name begins with the keyed function's ("sum -> sink").
         String vertex = null;
-        Matcher any = Pattern.compile("\"id\":\"([0-9a-f]{32})\"[^{}]*?\"name\":\"([^\"]*)\"").matcher(plan);
-        while (any.find()) {
-            if (any.group(2).startsWith("sum") || any.group(2).contains("sum")) vertex = any.group(1);
-        }
-        for (Matcher v = Pattern.compile("\"id\":\"([0-9a-f]{32})\"").matcher(plan); v.find(); ) {
-            Files.writeString(out.resolve("vertex-" + v.group(1) + ".json"), get(http, base + "/vertices/" + v.group(1)));
+        Matcher named = Pattern.compile("\"id\":\"([0-9a-f]{32})\"[^{}]*?\"name\":\"([^\"]*)\"").matcher(plan);
+        while (named.find()) {
+            String v = named.group(1);
+            if (named.group(2).startsWith("sum")) vertex = v;
+            Files.writeString(out.resolve("vertex-" + v + ".json"), get(http, base + "/vertices/" + v));
+            for (int subtask = 0; subtask < 2; subtask++) {
+                Files.writeString(out.resolve("metrics-" + v + "-" + subtask + ".json"),
+                        get(http, base + "/vertices/" + v + "/subtasks/" + subtask
+                                + "/metrics?get=numBytesOut,numRecordsOut,numBytesIn,numRecordsIn"));
+            }
         }
         Matcher ids = Pattern.compile("\"id\":(\\d+),\"status\":\"COMPLETED\"").matcher(history);
         while (ids.find() && vertex != null) {

@@ -8,7 +8,7 @@
 //! the oracle's work then overlaps the simulation's instead of following it, and the two no longer
 //! evict each other's data from one core's caches.
 //!
-//! This is hand-written rather than a crate's pipeline because it is twenty lines over
+//! This is hand-written rather than a crate's pipeline because it is a few dozen lines over
 //! `std::sync::mpsc`: batches of entries go one way, emptied batches come back to be reused.
 
 use super::{ChandyLamportVariant, GlobalSnapshot, ProcessGraphRun, RecordReader, run_read_by};
